@@ -1,0 +1,22 @@
+# gs_apply_build_options(<target>) applies the project's warnings and the
+# selected sanitizer to one target. Every target in the tree calls it.
+function(gs_apply_build_options target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow
+    -Wnon-virtual-dtor -Wcast-align -Wunused -Woverloaded-virtual -Wnull-dereference)
+  if(GS_WARNINGS_AS_ERRORS)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+endfunction()
+
+# Sanitizers apply to the whole build so that every object file, tests
+# included, agrees on instrumentation.
+if(GS_ASAN)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+  add_compile_definitions(GS_SANITIZE_ADDRESS=1)
+endif()
+if(GS_TSAN)
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+  add_compile_definitions(GS_SANITIZE_THREAD=1)
+endif()

@@ -1,0 +1,33 @@
+// config.h: process-wide runtime settings.
+#pragma once
+
+#include <cstddef>
+
+#include "greenscope/types.h"
+
+namespace gs {
+
+// RuntimeOptions tunes stacks and scheduling. Apply with configure() before
+// the threads that should use them create their hubs.
+struct RuntimeOptions {
+  // stack_size is each greenlet's stack, rounded up to whole pages. Only the
+  // pages a greenlet touches cost memory.
+  std::size_t stack_size = 128 * 1024;
+  // max_guarded_stacks caps how many stacks get a PROT_NONE guard page. Each
+  // guarded stack costs two kernel memory mappings and vm.max_map_count
+  // (65530 by default) caps mappings per process, so past the cap stacks are
+  // unguarded and protected by a canary checked at every switch instead.
+  // 0 means "derive from vm.max_map_count" (about 40% of it).
+  std::size_t max_guarded_stacks = 0;
+  // stack_cache is how many freed stacks each hub keeps for reuse.
+  std::size_t stack_cache = 1024;
+  // callback_budget bounds how long the hub runs ready greenlets and
+  // callbacks before it polls for I/O again (gevent's switch interval).
+  Duration callback_budget = std::chrono::milliseconds(1);
+};
+
+// configure() replaces the options for hubs created afterwards.
+void configure(const RuntimeOptions& options);
+const RuntimeOptions& options();
+
+}  // namespace gs

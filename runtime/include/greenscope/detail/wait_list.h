@@ -1,0 +1,60 @@
+// wait_list.h: the FIFO list of suspended greenlets that every primitive
+// (Event, Queue, Semaphore, join) is built on.
+#pragma once
+
+#include <cstddef>
+
+#include "greenscope/types.h"
+
+namespace gs::detail {
+
+class GreenletBase;
+class WaitList;
+
+// WaitNode lives on the waiting greenlet's stack for the length of one wait.
+struct WaitNode {
+  GreenletBase* greenlet = nullptr;  // ro: the waiter
+  WaitNode* prev = nullptr;          // rw: owned by the list
+  WaitNode* next = nullptr;          // rw: owned by the list
+  WaitList* list = nullptr;          // rw: nullptr once unlinked or orphaned
+  bool notified = false;             // rw: set by notify_one/notify_all
+};
+
+// WaitList is a FIFO of greenlets waiting for one condition. Waiters re-check
+// the condition after waking (nothing is handed over), so a wake that races
+// a kill or a timeout loses nothing: a notified waiter that leaves by an
+// exception passes its notification to the next waiter.
+// A WaitList belongs to one hub (one OS thread).
+class WaitList {
+ public:
+  WaitList() = default;
+  // ~WaitList() detaches any remaining waiters so that they never touch the
+  // destroyed list; they stay suspended (LoopExit can then report them).
+  ~WaitList();
+  WaitList(const WaitList&) = delete;
+  WaitList& operator=(const WaitList&) = delete;
+
+  // wait() suspends the current greenlet until notify_one()/notify_all()
+  // picks it or the timeout passes. Returns true if notified, false on
+  // timeout. Rethrows a kill (GreenletExit) or a gs::Timeout that arrives
+  // meanwhile. Must not be called from the hub greenlet.
+  bool wait(WaitInfo info, Duration timeout = kForever);
+
+  // notify_one() wakes the longest waiter; returns false if there was none.
+  bool notify_one();
+  // notify_all() wakes every waiter.
+  void notify_all();
+
+  bool empty() const { return head_ == nullptr; }
+  std::size_t size() const { return size_; }
+
+ private:
+  void push_back(WaitNode* node);
+  void unlink(WaitNode* node);
+
+  WaitNode* head_ = nullptr;
+  WaitNode* tail_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+}  // namespace gs::detail

@@ -1,0 +1,208 @@
+// greenlet.h: spawning greenlets and the handles that refer to them
+// (gevent.Greenlet, gevent.spawn, gevent.joinall, gevent.killall).
+#pragma once
+
+#include <concepts>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "greenscope/detail/greenlet_base.h"
+#include "greenscope/errors.h"
+#include "greenscope/types.h"
+
+namespace gs {
+
+// GreenletRef is an untyped, copyable handle with shared ownership of a
+// greenlet. A greenlet lives until it is dead and every handle is gone; the
+// hub holds it while it runs, so dropping all handles does not stop it.
+// Every operation except id() must happen on the greenlet's own hub thread.
+class GreenletRef {
+ public:
+  GreenletRef() = default;
+  explicit GreenletRef(std::shared_ptr<detail::GreenletBase> g) : g_(std::move(g)) {}
+
+  // join() waits until the greenlet is dead; returns false if `timeout`
+  // passed first. Joining the current greenlet is a UsageError.
+  bool join(Duration timeout = kForever) const;
+  // kill() raises GreenletExit in the greenlet at its suspension point so its
+  // RAII cleanup runs. A greenlet that has not started yet never runs. With
+  // `block` (the default) it then waits, up to `timeout`, for it to die.
+  // Killing the current greenlet throws GreenletExit right here.
+  void kill(bool block = true, Duration timeout = kForever) const;
+
+  bool started() const;    // it has run (or is running)
+  bool ready() const;      // dead: finished, failed or killed
+  bool dead() const { return ready(); }
+  // successful() is true once it finished without an error; a kill counts as
+  // success, as in gevent.
+  bool successful() const;
+  bool killed() const;     // it died of GreenletExit (or never started)
+  // exception() is what escaped its function, or null.
+  std::exception_ptr exception() const;
+  GreenletState state() const;
+
+  // link() calls `callback(this greenlet)` in the hub when it dies; at once
+  // (queued) if it is already dead.
+  void link(std::function<void(GreenletRef)> callback) const;
+
+  std::string name() const;
+  void set_name(std::string name) const;
+  std::uint64_t id() const;
+  const GreenletInfo& info() const;
+
+  explicit operator bool() const { return g_ != nullptr; }
+  friend bool operator==(const GreenletRef& a, const GreenletRef& b) { return a.g_ == b.g_; }
+
+  detail::GreenletBase* base() const { return g_.get(); }
+
+ protected:
+  detail::GreenletBase& checked(const char* what) const;
+
+  std::shared_ptr<detail::GreenletBase> g_;
+};
+
+namespace detail {
+
+template <class T>
+using ResultStorage = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
+
+// GreenletResult<T> stores the value of a greenlet returning T.
+template <class T>
+class GreenletResult : public GreenletBase {
+ public:
+  using GreenletBase::GreenletBase;
+  std::optional<ResultStorage<T>> value;
+};
+
+// GreenletImpl<T, F> runs the bound callable `fn` and keeps its value.
+template <class T, class F>
+class GreenletImpl final : public GreenletResult<T> {
+ public:
+  GreenletImpl(HubImpl* hub, std::uint64_t spawner, F fn)
+      : GreenletResult<T>(GreenletKind::User, hub, spawner), fn_(std::move(fn)) {}
+
+  void run() override {
+    if constexpr (std::is_void_v<T>) {
+      fn_();
+      this->value.emplace();
+    } else {
+      this->value.emplace(fn_());
+    }
+  }
+
+ private:
+  F fn_;
+};
+
+// The spawn plumbing (hub.cpp / greenlet.cpp).
+HubImpl& current_hub();
+std::uint64_t current_greenlet_id();
+void start_greenlet(const std::shared_ptr<GreenletBase>& g);
+void start_greenlet_later(const std::shared_ptr<GreenletBase>& g, Duration delay);
+[[noreturn]] void throw_result_of(const GreenletBase& g);
+
+template <class F, class... Args>
+auto bind_call(F&& f, Args&&... args) {
+  return [fn = std::forward<F>(f), tup = std::make_tuple(std::forward<Args>(args)...)]() mutable {
+    return std::apply(fn, std::move(tup));
+  };
+}
+
+template <class F, class... Args>
+using SpawnResult = std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>;
+
+}  // namespace detail
+
+// Greenlet<T> is a GreenletRef that knows its function returns T.
+template <class T>
+class Greenlet : public GreenletRef {
+ public:
+  Greenlet() = default;
+  explicit Greenlet(std::shared_ptr<detail::GreenletResult<T>> g) : GreenletRef(std::move(g)) {}
+
+  // get() waits for the greenlet and returns its value, or rethrows the
+  // exception that escaped it; GreenletExit if it was killed; TimeoutError
+  // if `timeout` passed first.
+  decltype(auto) get(Duration timeout = kForever) const {
+    auto& g = checked("Greenlet::get()");
+    if (!g.join(timeout)) throw TimeoutError(timeout);
+    auto& typed = static_cast<detail::GreenletResult<T>&>(g);
+    if (!typed.value) detail::throw_result_of(g);
+    if constexpr (!std::is_void_v<T>) return static_cast<T&>(*typed.value);
+  }
+
+  // value() is the result if it finished successfully, else nullopt.
+  std::optional<detail::ResultStorage<T>> value() const {
+    auto& typed = static_cast<detail::GreenletResult<T>&>(checked("Greenlet::value()"));
+    return typed.value;
+  }
+};
+
+// spawn() creates a greenlet running f(args...) and schedules it to start
+// after every greenlet and callback already queued (gevent.spawn). The
+// arguments are copied or moved into the greenlet.
+template <class F, class... Args>
+Greenlet<detail::SpawnResult<F, Args...>> spawn(F&& f, Args&&... args) {
+  using T = detail::SpawnResult<F, Args...>;
+  auto call = detail::bind_call(std::forward<F>(f), std::forward<Args>(args)...);
+  auto g = std::make_shared<detail::GreenletImpl<T, decltype(call)>>(
+      &detail::current_hub(), detail::current_greenlet_id(), std::move(call));
+  detail::start_greenlet(g);
+  return Greenlet<T>(std::move(g));
+}
+
+// spawn_later() is spawn() that starts the greenlet after `delay`.
+template <class F, class... Args>
+Greenlet<detail::SpawnResult<F, Args...>> spawn_later(Duration delay, F&& f, Args&&... args) {
+  using T = detail::SpawnResult<F, Args...>;
+  auto call = detail::bind_call(std::forward<F>(f), std::forward<Args>(args)...);
+  auto g = std::make_shared<detail::GreenletImpl<T, decltype(call)>>(
+      &detail::current_hub(), detail::current_greenlet_id(), std::move(call));
+  detail::start_greenlet_later(g, delay);
+  return Greenlet<T>(std::move(g));
+}
+
+// joinall() waits until every greenlet is dead or `timeout` passes and
+// returns those that finished (gevent.joinall). With `raise_error`, the first
+// failed greenlet's exception is rethrown as soon as it is seen.
+std::vector<GreenletRef> joinall(const std::vector<GreenletRef>& greenlets,
+                                 Duration timeout = kForever, bool raise_error = false);
+
+// killall() kills every greenlet; with `block`, waits up to `timeout` for
+// all of them to die.
+void killall(const std::vector<GreenletRef>& greenlets, bool block = true,
+             Duration timeout = kForever);
+
+// to_refs() turns any range of handles (e.g. std::vector<Greenlet<int>>)
+// into the untyped list joinall()/killall() take.
+template <class Range>
+std::vector<GreenletRef> to_refs(const Range& handles) {
+  std::vector<GreenletRef> refs;
+  for (const auto& h : handles) refs.push_back(static_cast<const GreenletRef&>(h));
+  return refs;
+}
+
+template <class Range>
+  requires(!std::same_as<Range, std::vector<GreenletRef>>)
+std::vector<GreenletRef> joinall(const Range& handles, Duration timeout = kForever,
+                                 bool raise_error = false) {
+  return joinall(to_refs(handles), timeout, raise_error);
+}
+
+template <class Range>
+  requires(!std::same_as<Range, std::vector<GreenletRef>>)
+void killall(const Range& handles, bool block = true, Duration timeout = kForever) {
+  killall(to_refs(handles), block, timeout);
+}
+
+}  // namespace gs

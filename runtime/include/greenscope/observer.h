@@ -1,0 +1,69 @@
+// observer.h: the hook points through which the tracer (and anything else)
+// watches the runtime. With no observer installed each hook costs one
+// predictable branch on a process-wide pointer.
+#pragma once
+
+#include <atomic>
+#include <string_view>
+
+#include "greenscope/detail/greenlet_base.h"
+#include "greenscope/types.h"
+
+namespace gs {
+
+class Hub;
+
+// WatcherKind names the libev watcher type whose callback runs.
+enum class WatcherKind : std::uint8_t { Io, Timer, Prepare, Check, Idle, Async, Signal, Child };
+
+std::string_view to_string(WatcherKind kind);
+
+// Observer receives every hook. All calls happen on the hub's own thread,
+// synchronously; an observer must not block, switch or throw.
+class Observer {
+ public:
+  virtual ~Observer() = default;
+
+  virtual void on_hub_start(const Hub&) {}
+  virtual void on_hub_stop(const Hub&) {}
+  // on_spawn(): `g` was created by `spawner` (the current greenlet).
+  virtual void on_spawn(const GreenletInfo& /*g*/, const GreenletInfo& /*spawner*/) {}
+  // on_switch(): control passes from `from` to `to`. `reason` is what `from`
+  // now waits for, or (from the hub) why `to` resumes.
+  virtual void on_switch(const GreenletInfo& /*from*/, const GreenletInfo& /*to*/, SwitchReason) {}
+  virtual void on_rename(const GreenletInfo& /*g*/) {}
+  // on_exit(): `g` died; `error` is the escaped exception's text if Failed.
+  virtual void on_exit(const GreenletInfo& /*g*/, ExitKind, std::string_view /*error*/) {}
+  // on_poll_begin()/on_poll_end(): around the loop's blocking poll.
+  virtual void on_poll_begin(const Hub&) {}
+  virtual void on_poll_end(const Hub&) {}
+  // on_callbacks_begin()/on_callbacks_end(): around the pre-block phase that
+  // runs run_callback() callbacks and ready greenlets.
+  virtual void on_callbacks_begin(const Hub&) {}
+  virtual void on_callbacks_end(const Hub&, std::size_t /*items_run*/) {}
+  // on_watcher_begin()/on_watcher_end(): around one watcher callback.
+  // `fd`/`revents` are meaningful for Io watchers, else -1/0.
+  virtual void on_watcher_begin(const Hub&, WatcherKind, const void* /*watcher*/, int /*fd*/, int /*revents*/) {}
+  virtual void on_watcher_end(const Hub&, WatcherKind, const void* /*watcher*/) {}
+  // on_callback_enqueue()/on_callback_run(): a run_callback() callback was
+  // queued, and later ran (begin/end).
+  virtual void on_callback_enqueue(const Hub&) {}
+  virtual void on_callback_begin(const Hub&) {}
+  virtual void on_callback_end(const Hub&) {}
+  // on_error(): the hub reported an error (an exception escaped a greenlet
+  // or a callback).
+  virtual void on_error(const Hub&, const GreenletInfo* /*greenlet*/, std::string_view /*text*/) {}
+};
+
+// set_observer() installs `observer` for every hub of the process, or
+// removes it with nullptr. The observer must outlive its installation.
+void set_observer(Observer* observer);
+Observer* observer();
+
+namespace detail {
+extern std::atomic<Observer*> g_observer;
+// observer_if_any() is the hook's single branch: null when nobody watches.
+inline Observer* observer_if_any() { return g_observer.load(std::memory_order_relaxed); }
+}  // namespace detail
+
+}  // namespace gs

@@ -1,0 +1,97 @@
+// context.h: the private machine-context layer (marl's OSFiber): Boost.Context
+// fcontext jumps, and the per-greenlet C++ exception-handling globals that
+// must travel with each stack.
+#pragma once
+
+#include <cxxabi.h>
+
+#include <boost/context/detail/fcontext.hpp>
+#include <cstddef>
+#include <cstdint>
+
+namespace gs::detail {
+
+using boost::context::detail::fcontext_t;
+using boost::context::detail::jump_fcontext;
+using boost::context::detail::make_fcontext;
+using boost::context::detail::transfer_t;
+
+// EhGlobals mirrors libstdc++'s __cxa_eh_globals (unwind-cxx.h): the chain of
+// exceptions being handled and the uncaught count. They are per thread, but a
+// greenlet may block inside a catch block while another throws, so each
+// greenlet keeps its own copy and the switch swaps them, as folly's fibers do.
+struct EhGlobals {
+  void* caught_exceptions;
+  unsigned int uncaught_exceptions;
+};
+
+// thread_eh_globals() is the calling thread's __cxa_eh_globals. Its address
+// is stable for the thread's life, so callers cache it.
+inline EhGlobals* thread_eh_globals() {
+  return reinterpret_cast<EhGlobals*>(abi::__cxa_get_globals());
+}
+
+}  // namespace gs::detail
+
+// Sanitizer fiber annotations: without them ASan mistakes a stack switch for
+// a stack overflow and TSan loses track of happens-before. They compile to
+// nothing in normal builds.
+#if defined(GS_SANITIZE_ADDRESS)
+#include <sanitizer/common_interface_defs.h>
+#endif
+#if defined(GS_SANITIZE_THREAD)
+#include <sanitizer/tsan_interface.h>
+#endif
+
+namespace gs::detail {
+
+// sanitizer_create() makes the sanitizer's fiber handle for a new stack, or
+// fetches the thread's own for its main greenlet.
+inline void* sanitizer_create(bool is_thread_main) {
+#if defined(GS_SANITIZE_THREAD)
+  return is_thread_main ? __tsan_get_current_fiber() : __tsan_create_fiber(0);
+#else
+  (void)is_thread_main;
+  return nullptr;
+#endif
+}
+
+inline void sanitizer_destroy(void* tsan_fiber, bool is_thread_main) {
+#if defined(GS_SANITIZE_THREAD)
+  if (!is_thread_main && tsan_fiber) __tsan_destroy_fiber(tsan_fiber);
+#else
+  (void)tsan_fiber;
+  (void)is_thread_main;
+#endif
+}
+
+// sanitizer_before_switch() runs just before jumping to the stack [lo, hi);
+// `leaving_for_good` when the current stack is about to be freed.
+inline void sanitizer_before_switch(void** from_fake_stack, void* to_tsan_fiber, std::uintptr_t lo,
+                                    std::uintptr_t hi, bool leaving_for_good) {
+#if defined(GS_SANITIZE_ADDRESS)
+  __sanitizer_start_switch_fiber(leaving_for_good ? nullptr : from_fake_stack,
+                                 reinterpret_cast<const void*>(lo), hi - lo);
+#else
+  (void)from_fake_stack;
+  (void)lo;
+  (void)hi;
+  (void)leaving_for_good;
+#endif
+#if defined(GS_SANITIZE_THREAD)
+  __tsan_switch_to_fiber(to_tsan_fiber, 0);
+#else
+  (void)to_tsan_fiber;
+#endif
+}
+
+// sanitizer_after_switch() runs first thing once a stack runs again.
+inline void sanitizer_after_switch(void* fake_stack) {
+#if defined(GS_SANITIZE_ADDRESS)
+  __sanitizer_finish_switch_fiber(fake_stack, nullptr, nullptr);
+#else
+  (void)fake_stack;
+#endif
+}
+
+}  // namespace gs::detail

@@ -1,0 +1,225 @@
+// greenlet.cpp: a greenlet's own life (run, die, join, kill, link) and the
+// handles that share it.
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+
+#include "greenscope/detail/deadline.h"
+#include "greenscope/errors.h"
+#include "greenscope/greenlet.h"
+#include "greenscope/observer.h"
+#include "hub_impl.h"
+
+namespace gs {
+
+GreenletInfo::GreenletInfo(GreenletKind kind, detail::HubImpl* hub, std::uint64_t spawner_id)
+    : id_(detail::next_greenlet_id()), kind_(kind), hub_(hub), spawner_id_(spawner_id),
+      name_("Greenlet-" + std::to_string(id_)) {}
+
+Hub& GreenletInfo::hub() const { return *hub_; }
+
+namespace detail {
+namespace {
+std::atomic<std::uint64_t> g_next_id{1};
+
+std::string describe(const GreenletInfo& g) {
+  return "'" + g.name() + "' (id " + std::to_string(g.id()) + ")";
+}
+
+// kAllowed[from] has bit `to` set for every legal transition (types.h).
+constexpr unsigned bit(GreenletState s) { return 1u << static_cast<unsigned>(s); }
+constexpr unsigned kAllowed[] = {
+    /* New     */ bit(GreenletState::Ready) | bit(GreenletState::Dead),
+    /* Ready   */ bit(GreenletState::Running) | bit(GreenletState::Dead),
+    /* Running */ bit(GreenletState::Ready) | bit(GreenletState::Waiting) | bit(GreenletState::Dead),
+    /* Waiting */ bit(GreenletState::Ready),
+    /* Dead    */ 0,
+};
+}  // namespace
+
+std::uint64_t next_greenlet_id() { return g_next_id.fetch_add(1, std::memory_order_relaxed); }
+
+GreenletBase::GreenletBase(GreenletKind kind, HubImpl* hub, std::uint64_t spawner_id)
+    : GreenletInfo(kind, hub, spawner_id) {}
+
+GreenletBase::~GreenletBase() = default;
+
+void GreenletBase::set_state(GreenletState next) {
+  const bool legal = (kAllowed[static_cast<unsigned>(state_)] & bit(next)) != 0 &&
+                     !(state_ == GreenletState::Ready && next == GreenletState::Dead && started_);
+  if (!legal) [[unlikely]] {
+    std::fprintf(stderr, "greenscope: illegal greenlet state transition %s -> %s for %s (runtime bug)\n",
+                 to_string(state_).data(), to_string(next).data(), describe(*this).c_str());
+    std::abort();
+  }
+  state_ = next;
+}
+
+void GreenletBase::check_thread(const char* what) const {
+  if (HubImpl::current_if_any() != hub_) [[unlikely]] {
+    throw UsageError(std::string("greenscope: ") + what + " on greenlet " + describe(*this) +
+                     " from another thread. A greenlet belongs to the hub of the thread that "
+                     "spawned it; act on it from that thread, e.g. via "
+                     "gs::run_callback_threadsafe(its_hub, ...).");
+  }
+}
+
+void GreenletBase::finish_body() {
+  ExitKind kind = ExitKind::Returned;
+  try {
+    run();
+  } catch (const GreenletExit&) {
+    killed_ = true;
+    kind = ExitKind::Killed;
+  } catch (...) {
+    error_ = std::current_exception();
+    kind = ExitKind::Failed;
+  }
+  pending_ = nullptr;
+  try {
+    locals_.clear();
+  } catch (...) {
+  }
+  set_state(GreenletState::Dead);
+  std::string text;
+  if (error_) {
+    text = "greenlet " + describe(*this) + " failed: " + exception_text(error_);
+    hub_->report_error(this, error_, text);
+  }
+  die(kind, text);
+}
+
+// die() tells everyone who waits for this greenlet that it is dead.
+void GreenletBase::die(ExitKind kind, const std::string& error_text) {
+  hub_->remove_live(*this);
+  joiners_.notify_all();
+  if (!links_.empty()) {
+    GreenletRef self(shared_from_this());
+    for (auto& cb : links_) {
+      hub_->enqueue_callback([cb = std::move(cb), self] { cb(self); });
+    }
+    links_.clear();
+  }
+  if (Observer* o = observer_if_any()) [[unlikely]] o->on_exit(*this, kind, error_text);
+}
+
+bool GreenletBase::join(Duration timeout) {
+  check_thread("join()");
+  if (dead()) return true;
+  if (hub_->running() == this) {
+    throw UsageError("greenscope: greenlet " + describe(*this) +
+                     " called join() on itself, which would wait forever for its own end; "
+                     "join it from another greenlet");
+  }
+  const WaitInfo info{SwitchReason::Join, this, "Greenlet.join()"};
+  const Deadline deadline(timeout);
+  while (!dead()) {
+    if (deadline.expired()) return false;
+    joiners_.wait(info, deadline.remaining());
+  }
+  return true;
+}
+
+void GreenletBase::kill(bool block, Duration timeout) {
+  check_thread("kill()");
+  if (dead()) return;
+  if (kind() != GreenletKind::User) {
+    throw UsageError("greenscope: the main and hub greenlets cannot be killed; kill the "
+                     "greenlets you spawned instead");
+  }
+  HubImpl& hub = *hub_;
+  if (hub.running() == this) throw GreenletExit();
+  if (!started_) {  // it never runs: no stack, no unwinding
+    const bool queued = state_ == GreenletState::Ready;
+    start_timer_.reset();
+    killed_ = true;
+    set_state(GreenletState::Dead);
+    die(ExitKind::NeverStarted);
+    if (!queued) hub.reclaim(*this);  // else reclaimed when dequeued
+    return;
+  }
+  hub.raise_in(*this, std::make_exception_ptr(GreenletExit()), nullptr, SwitchReason::Kill);
+  if (block) join(timeout);
+}
+
+void GreenletBase::link(std::function<void(GreenletRef)> callback) {
+  check_thread("link()");
+  if (dead()) {
+    GreenletRef self(shared_from_this());
+    hub_->enqueue_callback([cb = std::move(callback), self] { cb(self); });
+    return;
+  }
+  links_.push_back(std::move(callback));
+}
+
+void GreenletBase::set_name(std::string name) {
+  check_thread("set_name()");
+  name_ = std::move(name);
+  if (Observer* o = observer_if_any()) [[unlikely]] o->on_rename(*this);
+}
+
+std::shared_ptr<void>& GreenletBase::local_slot(std::size_t key) {
+  if (locals_.size() <= key) locals_.resize(key + 1);
+  return locals_[key];
+}
+
+void throw_result_of(const GreenletBase& g) {
+  if (g.error()) std::rethrow_exception(g.error());
+  if (g.killed()) throw GreenletExit();
+  throw UsageError("greenscope: greenlet has no result yet; join() it first");
+}
+
+}  // namespace detail
+
+detail::GreenletBase& GreenletRef::checked(const char* what) const {
+  if (!g_) [[unlikely]] {
+    throw UsageError(std::string("greenscope: ") + what +
+                     " on an empty greenlet handle; assign it from gs::spawn() first");
+  }
+  g_->check_thread(what);
+  return *g_;
+}
+
+bool GreenletRef::join(Duration timeout) const { return checked("join()").join(timeout); }
+void GreenletRef::kill(bool block, Duration timeout) const { checked("kill()").kill(block, timeout); }
+bool GreenletRef::started() const { return checked("started()").started(); }
+bool GreenletRef::ready() const { return checked("ready()").dead(); }
+bool GreenletRef::successful() const {
+  auto& g = checked("successful()");
+  return g.dead() && !g.error();
+}
+bool GreenletRef::killed() const { return checked("killed()").killed(); }
+std::exception_ptr GreenletRef::exception() const { return checked("exception()").error(); }
+GreenletState GreenletRef::state() const { return checked("state()").state(); }
+void GreenletRef::link(std::function<void(GreenletRef)> callback) const {
+  checked("link()").link(std::move(callback));
+}
+std::string GreenletRef::name() const { return checked("name()").name(); }
+void GreenletRef::set_name(std::string name) const { checked("set_name()").set_name(std::move(name)); }
+std::uint64_t GreenletRef::id() const {
+  if (!g_) throw UsageError("greenscope: id() on an empty greenlet handle");
+  return g_->id();
+}
+const GreenletInfo& GreenletRef::info() const { return checked("info()"); }
+
+std::vector<GreenletRef> joinall(const std::vector<GreenletRef>& greenlets, Duration timeout,
+                                 bool raise_error) {
+  const detail::Deadline deadline(timeout);
+  for (const GreenletRef& g : greenlets) {
+    if (deadline.expired()) break;
+    if (!g.join(deadline.remaining())) break;
+    if (raise_error && g.exception()) std::rethrow_exception(g.exception());
+  }
+  std::vector<GreenletRef> done;
+  for (const GreenletRef& g : greenlets) {
+    if (g.ready()) done.push_back(g);
+  }
+  return done;
+}
+
+void killall(const std::vector<GreenletRef>& greenlets, bool block, Duration timeout) {
+  for (const GreenletRef& g : greenlets) g.kill(/*block=*/false);
+  if (block) joinall(greenlets, timeout);
+}
+
+}  // namespace gs

@@ -1,0 +1,351 @@
+// hub.cpp: the hub's life (creation, teardown), its loop, and the switch.
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "greenscope/config.h"
+#include "greenscope/errors.h"
+#include "greenscope/greenlet.h"
+#include "hub_impl.h"
+
+namespace gs::detail {
+namespace {
+
+thread_local std::unique_ptr<HubImpl> tl_owner;
+thread_local HubImpl* tl_hub = nullptr;
+
+// SystemGreenlet is the thread's main greenlet or its hub greenlet: neither
+// runs a user function.
+class SystemGreenlet final : public GreenletBase {
+ public:
+  using GreenletBase::GreenletBase;
+};
+
+bool on_main_thread() { return ::syscall(SYS_gettid) == ::getpid(); }
+
+std::int64_t monotonic_ns() {
+  timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+HubImpl& hub_of(struct ev_loop* loop) { return *static_cast<HubImpl*>(ev_userdata(loop)); }
+
+}  // namespace
+
+HubImpl& HubImpl::current() {
+  if (tl_hub != nullptr) [[likely]] return *tl_hub;
+  tl_owner = std::make_unique<HubImpl>();
+  return *tl_hub;
+}
+
+HubImpl* HubImpl::current_if_any() { return tl_hub; }
+
+HubImpl::HubImpl()
+    : thread_id_(std::this_thread::get_id()),
+      stacks_(options().stack_size, options().stack_cache),
+      budget_ns_(static_cast<std::int64_t>(options().callback_budget.count() * 1e9)) {
+  tl_hub = this;
+  owns_loop_ = !on_main_thread();
+  loop_ = owns_loop_ ? ev_loop_new(EVFLAG_AUTO) : ev_default_loop(0);
+  if (loop_ == nullptr) {
+    tl_hub = nullptr;
+    throw std::runtime_error(
+        "greenscope: libev could not create an event loop for this thread "
+        "(check the open files limit: ulimit -n)");
+  }
+  ev_set_userdata(loop_, this);
+  ev_set_loop_release_cb(loop_, &HubImpl::on_release, &HubImpl::on_acquire);
+  eh_ = thread_eh_globals();
+
+  main_ = std::make_shared<SystemGreenlet>(GreenletKind::Main, this, 0);
+  main_->name_ = "main";
+  main_->state_ = GreenletState::Running;
+  main_->started_ = true;
+  main_->stack_ = thread_stack_range();
+  main_->tsan_fiber_ = sanitizer_create(true);
+  current_ = main_.get();
+
+  hub_ = std::make_shared<SystemGreenlet>(GreenletKind::Hub, this, 0);
+  hub_->name_ = "hub";
+  hub_->stack_ = stacks_.acquire();
+  hub_->context_ = make_fcontext(reinterpret_cast<void*>(hub_->stack_.hi),
+                                 hub_->stack_.hi - hub_->stack_.lo, &HubImpl::entry);
+  hub_->started_ = true;
+  hub_->state_ = GreenletState::Waiting;
+  hub_->tsan_fiber_ = sanitizer_create(false);
+
+  ev_prepare_init(&prepare_, &HubImpl::on_prepare);
+  ev_prepare_start(loop_, &prepare_);
+  ev_unref(loop_);  // the prepare watcher alone must not keep the loop alive
+  ev_timer_init(&timer0_, &HubImpl::on_timer0, 0., 0.);
+  ev_async_init(&async_, &HubImpl::on_async);
+  ev_async_start(loop_, &async_);
+  ev_unref(loop_);  // nor may the cross-thread wakeup (gevent does the same)
+
+  if (Observer* o = observer_if_any()) o->on_hub_start(*this);
+}
+
+HubImpl::~HubImpl() {
+  if (current_ == main_.get()) teardown();
+  // Else exit() was called inside a greenlet: stacks are in use, so leave
+  // everything as it is; the process is ending.
+  if (Observer* o = observer_if_any()) o->on_hub_stop(*this);
+  if (current_ == main_.get()) {
+    ev_ref(loop_);
+    ev_prepare_stop(loop_, &prepare_);
+    ev_ref(loop_);
+    ev_async_stop(loop_, &async_);
+    ev_timer_stop(loop_, &timer0_);
+    ev_set_loop_release_cb(loop_, nullptr, nullptr);
+    if (owns_loop_) ev_loop_destroy(loop_);
+    stacks_.release(hub_->stack_);
+    sanitizer_destroy(hub_->tsan_fiber_, false);
+  }
+  tl_hub = nullptr;
+}
+
+// teardown() kills every greenlet still alive when the thread ends, so that
+// their RAII cleanup runs, by letting the hub run them one last time.
+void HubImpl::teardown() {
+  tearing_down_ = true;
+  std::vector<std::shared_ptr<GreenletBase>> victims;
+  for (GreenletBase* g = live_head_; g != nullptr; g = g->live_next_) victims.push_back(g->shared_from_this());
+  for (auto& g : victims) {
+    if (!g->dead()) g->kill(/*block=*/false, kForever);
+  }
+  main_->wait_ = {SwitchReason::Wait, nullptr, "thread exit"};
+  main_->state_ = GreenletState::Waiting;
+  switch_to(*main_, *hub_, SwitchReason::Wait);
+  main_->state_ = GreenletState::Running;
+  // Greenlets that blocked again while dying stay suspended: leak them rather
+  // than free a stack that is still in use.
+  ready_.clear();
+}
+
+void HubImpl::entry(transfer_t from) {
+  static_cast<GreenletBase*>(from.data)->context_ = from.fctx;
+  HubImpl& hub = *tl_hub;
+  GreenletBase& self = *hub.current_;
+  sanitizer_after_switch(nullptr);
+  if (self.kind() == GreenletKind::Hub) {
+    hub.run_loop();
+    hub.switch_to(self, *hub.main_, SwitchReason::Exit);
+  } else {
+    self.finish_body();
+    hub.switch_to(self, *hub.hub_, SwitchReason::Exit);
+  }
+  std::fputs("greenscope: a dead greenlet was resumed (runtime bug)\n", stderr);
+  std::abort();
+}
+
+void HubImpl::switch_to(GreenletBase& from, GreenletBase& to, SwitchReason reason) {
+  if (Observer* o = observer_if_any()) [[unlikely]] o->on_switch(from, to, reason);
+  if (!StackPool::canary_intact(from.stack_)) [[unlikely]] stack_overflow(from);
+  from.eh_caught_ = eh_->caught_exceptions;
+  from.eh_uncaught_ = eh_->uncaught_exceptions;
+  eh_->caught_exceptions = to.eh_caught_;
+  eh_->uncaught_exceptions = to.eh_uncaught_;
+  current_ = &to;
+  sanitizer_before_switch(&from.asan_fake_stack_, to.tsan_fiber_, to.stack_.lo, to.stack_.hi,
+                          reason == SwitchReason::Exit);
+  const transfer_t back = jump_fcontext(to.context_, &from);
+  sanitizer_after_switch(from.asan_fake_stack_);
+  static_cast<GreenletBase*>(back.data)->context_ = back.fctx;
+}
+
+void HubImpl::stack_overflow(const GreenletBase& g) {
+  std::fprintf(stderr,
+               "greenscope: stack overflow in greenlet '%s' (id %llu): its unguarded %zu-byte "
+               "stack's canary was overwritten. Raise gs::RuntimeOptions::stack_size, or keep "
+               "fewer greenlets alive so stacks stay guarded.\n",
+               g.name().c_str(), static_cast<unsigned long long>(g.id()),
+               static_cast<std::size_t>(g.stack().hi - g.stack().lo));
+  std::abort();
+}
+
+void HubImpl::schedule(GreenletBase& g) {
+  g.set_state(GreenletState::Ready);
+  ready_.push_back(ReadyItem{&g, {}});
+}
+
+void HubImpl::enqueue_callback(std::function<void()> fn) {
+  ready_.push_back(ReadyItem{nullptr, std::move(fn)});
+  if (Observer* o = observer_if_any()) [[unlikely]] o->on_callback_enqueue(*this);
+}
+
+void HubImpl::post_threadsafe(std::function<void()> fn) {
+  {
+    std::lock_guard<std::mutex> lock(threadsafe_mutex_);
+    threadsafe_.push_back(std::move(fn));
+  }
+  ev_async_send(loop_, &async_);
+}
+
+void HubImpl::resume(GreenletBase& g) {
+  if (g.state_ == GreenletState::Dead) {  // killed before it ever ran
+    reclaim(g);
+    return;
+  }
+  if (!g.started_) {
+    try {
+      g.stack_ = stacks_.acquire();
+    } catch (...) {
+      g.error_ = std::current_exception();
+      g.set_state(GreenletState::Dead);
+      report_error(&g, g.error_, exception_text(g.error_));
+      g.die(ExitKind::Failed);
+      reclaim(g);
+      return;
+    }
+    g.context_ = make_fcontext(reinterpret_cast<void*>(g.stack_.hi), g.stack_.hi - g.stack_.lo,
+                               &HubImpl::entry);
+    g.tsan_fiber_ = sanitizer_create(false);
+    g.started_ = true;
+  }
+  g.set_state(GreenletState::Running);
+  switch_to(*hub_, g, g.pending_ ? g.pending_reason_ : SwitchReason::Resume);
+  if (g.state_ == GreenletState::Dead && g.kind() == GreenletKind::User) reclaim(g);
+}
+
+// reclaim() frees a dead greenlet's stack and drops the hub's reference.
+void HubImpl::reclaim(GreenletBase& g) {
+  if (g.stack_.hi != 0) {
+    stacks_.release(g.stack_);
+    g.stack_ = {};
+    sanitizer_destroy(g.tsan_fiber_, false);
+    g.tsan_fiber_ = nullptr;
+  }
+  std::shared_ptr<GreenletBase> last = std::move(g.self_ref_);  // may free g
+}
+
+void HubImpl::run_loop() {
+  for (;;) {
+    ev_run(loop_, 0);
+    if (tearing_down_) return;
+    if (!ready_.empty()) continue;  // a watcher queued work as the loop emptied
+    throw_loop_exit();
+  }
+}
+
+// throw_loop_exit() resumes the main greenlet with LoopExit: the loop has no
+// watcher, timer or ready item left, so nothing could ever wake it.
+void HubImpl::throw_loop_exit() {
+  GreenletBase& m = *main_;
+  m.pending_ = std::make_exception_ptr(LoopExit(describe_blocked()));
+  m.pending_reason_ = SwitchReason::LoopExit;
+  m.set_state(GreenletState::Ready);
+  m.set_state(GreenletState::Running);
+  switch_to(*hub_, m, SwitchReason::LoopExit);
+}
+
+void HubImpl::run_ready_items() {
+  if (tearing_down_ && ready_.empty()) {
+    ev_break(loop_, EVBREAK_ALL);
+    return;
+  }
+  if (ready_.empty()) {
+    if (ev_is_active(&timer0_)) ev_timer_stop(loop_, &timer0_);
+    return;
+  }
+  Observer* const o = observer_if_any();
+  if (o) [[unlikely]] o->on_callbacks_begin(*this);
+  const std::int64_t start = monotonic_ns();
+  std::size_t n = 0;
+  while (!ready_.empty()) {
+    ReadyItem item = std::move(ready_.front());
+    ready_.pop_front();
+    ++n;
+    if (item.greenlet != nullptr) {
+      resume(*item.greenlet);
+    } else {
+      if (o) [[unlikely]] o->on_callback_begin(*this);
+      try {
+        item.callback();
+      } catch (...) {
+        report_error(nullptr, std::current_exception(), "run_callback() callback failed: " +
+                                                            exception_text(std::current_exception()));
+      }
+      if (o) [[unlikely]] o->on_callback_end(*this);
+    }
+    // Ready work could starve I/O forever; poll between budget-sized slices.
+    if ((n & 63) == 0 && !tearing_down_ && monotonic_ns() - start > budget_ns_) break;
+  }
+  if (tearing_down_) {
+    ev_break(loop_, EVBREAK_ALL);
+  } else if (!ready_.empty()) {
+    if (!ev_is_active(&timer0_)) ev_timer_start(loop_, &timer0_);  // poll without blocking
+  } else if (ev_is_active(&timer0_)) {
+    ev_timer_stop(loop_, &timer0_);
+  }
+  if (o) [[unlikely]] o->on_callbacks_end(*this, n);
+}
+
+void HubImpl::on_prepare(struct ev_loop* loop, ev_prepare* w, int) {
+  HubImpl& hub = hub_of(loop);
+  WatcherScope scope(hub, WatcherKind::Prepare, w);
+  hub.run_ready_items();
+}
+
+void HubImpl::on_timer0(struct ev_loop* loop, ev_timer* w, int) {
+  WatcherScope scope(hub_of(loop), WatcherKind::Timer, w);
+}
+
+void HubImpl::on_async(struct ev_loop* loop, ev_async* w, int) {
+  HubImpl& hub = hub_of(loop);
+  WatcherScope scope(hub, WatcherKind::Async, w);
+  std::vector<std::function<void()>> batch;
+  {
+    std::lock_guard<std::mutex> lock(hub.threadsafe_mutex_);
+    batch.swap(hub.threadsafe_);
+  }
+  for (auto& fn : batch) hub.enqueue_callback(std::move(fn));
+}
+
+void HubImpl::on_release(struct ev_loop* loop) noexcept {
+  if (Observer* o = observer_if_any()) [[unlikely]] o->on_poll_begin(hub_of(loop));
+}
+
+void HubImpl::on_acquire(struct ev_loop* loop) noexcept {
+  if (Observer* o = observer_if_any()) [[unlikely]] o->on_poll_end(hub_of(loop));
+}
+
+void HubImpl::add_live(GreenletBase& g) {
+  g.live_next_ = live_head_;
+  g.live_prev_ = nullptr;
+  if (live_head_ != nullptr) live_head_->live_prev_ = &g;
+  live_head_ = &g;
+  ++live_count_;
+}
+
+void HubImpl::remove_live(GreenletBase& g) {
+  if (g.live_prev_ != nullptr) g.live_prev_->live_next_ = g.live_next_;
+  else if (live_head_ == &g) live_head_ = g.live_next_;
+  else return;  // not in the list
+  if (g.live_next_ != nullptr) g.live_next_->live_prev_ = g.live_prev_;
+  g.live_prev_ = g.live_next_ = nullptr;
+  --live_count_;
+}
+
+void HubImpl::visit_live(const std::function<void(const GreenletInfo&)>& visit) const {
+  for (GreenletBase* g = live_head_; g != nullptr; g = g->live_next_) visit(*g);
+}
+
+void HubImpl::report_error(const GreenletInfo* g, std::exception_ptr error, const std::string& text) {
+  if (Observer* o = observer_if_any()) o->on_error(*this, g, text);
+  ErrorReport report{g, std::move(error), text};
+  if (error_handler_) {
+    try {
+      error_handler_(report);
+      return;
+    } catch (...) {
+      std::fputs("greenscope: the hub's error handler threw; reporting to stderr instead\n", stderr);
+    }
+  }
+  std::fprintf(stderr, "greenscope: %s\n", text.c_str());
+}
+
+}  // namespace gs::detail

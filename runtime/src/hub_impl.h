@@ -1,0 +1,148 @@
+// hub_impl.h: the hub's private state and scheduler (marl's Scheduler +
+// Worker for one thread). Public face: greenscope/hub.h.
+#pragma once
+
+#include <ev.h>
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "context.h"
+#include "greenscope/hub.h"
+#include "greenscope/observer.h"
+#include "stack_pool.h"
+
+namespace gs::detail {
+
+// ReadyItem is one entry of the hub's FIFO: a greenlet to resume, or a
+// run_callback() function when `greenlet` is null.
+struct ReadyItem {
+  GreenletBase* greenlet = nullptr;
+  std::function<void()> callback;
+};
+
+class HubImpl final : public Hub {
+ public:
+  // HubImpl() creates the calling thread's hub; use current() instead.
+  HubImpl();
+  ~HubImpl();
+
+  // current() is the calling thread's hub, created on first use.
+  static HubImpl& current();
+  // current_if_any() is the calling thread's hub or null, never creating one.
+  static HubImpl* current_if_any();
+
+  GreenletBase* running() const { return current_; }
+  GreenletBase& main() const { return *main_; }
+  GreenletBase& hub_greenlet_base() const { return *hub_; }
+  struct ev_loop* ev() const { return loop_; }
+  bool tearing_down() const { return tearing_down_; }
+
+  // schedule() queues a New or Waiting greenlet to run (-> Ready).
+  void schedule(GreenletBase& g);
+  // wake() is Hub::wake(): Waiting -> Ready, else nothing.
+  void wake(GreenletBase& g);
+  void mark_timed_out(GreenletBase& g);
+  void enqueue_callback(std::function<void()> fn);
+  // block_current() is Hub::block().
+  bool block_current(const WaitInfo& info, Duration timeout);
+  void yield_current();
+  // raise_in() makes `g` raise `error` at its next resume, waking it if it
+  // waits. `source` identifies a gs::Timeout; `reason` is Kill or Timeout.
+  void raise_in(GreenletBase& g, std::exception_ptr error, const void* source, SwitchReason reason);
+  // cancel_pending() drops an undelivered exception set by `source`.
+  void cancel_pending(GreenletBase& g, const void* source);
+
+  void add_live(GreenletBase& g);
+  void remove_live(GreenletBase& g);
+  // reclaim() frees a dead greenlet's stack and drops the hub's reference;
+  // `g` may be destroyed by it.
+  void reclaim(GreenletBase& g);
+  void report_error(const GreenletInfo* g, std::exception_ptr error, const std::string& text);
+  std::size_t live_count() const { return live_count_; }
+  void visit_live(const std::function<void(const GreenletInfo&)>& visit) const;
+
+  // Used by Hub's public functions.
+  void post_threadsafe(std::function<void()> fn);
+  std::thread::id thread() const { return thread_id_; }
+  void set_handler(ErrorHandler handler) { error_handler_ = std::move(handler); }
+
+ private:
+  static void entry(transfer_t from);
+  void switch_to(GreenletBase& from, GreenletBase& to, SwitchReason reason);
+  void resume(GreenletBase& g);
+  void run_loop();
+  void run_ready_items();
+  void throw_loop_exit();
+  std::string describe_blocked() const;
+  void teardown();
+  void kill_all_for_teardown();
+  [[noreturn]] void stack_overflow(const GreenletBase& g);
+
+  static void on_prepare(struct ev_loop*, ev_prepare* w, int revents);
+  static void on_timer0(struct ev_loop*, ev_timer* w, int revents);
+  static void on_async(struct ev_loop*, ev_async* w, int revents);
+  static void on_release(struct ev_loop*) noexcept;
+  static void on_acquire(struct ev_loop*) noexcept;
+
+  struct ev_loop* loop_ = nullptr;
+  bool owns_loop_ = false;              // ev_loop_new() (not the default loop)
+  std::thread::id thread_id_;
+  GreenletBase* current_ = nullptr;     // the running greenlet
+  std::shared_ptr<GreenletBase> main_;  // this thread's original context
+  std::shared_ptr<GreenletBase> hub_;   // runs run_loop()
+  std::deque<ReadyItem> ready_;
+  EhGlobals* eh_ = nullptr;             // this thread's __cxa_eh_globals
+  StackPool stacks_;
+  std::int64_t budget_ns_;
+  ev_prepare prepare_;
+  ev_timer timer0_;                     // keeps the poll non-blocking while items wait
+  ev_async async_;
+  std::mutex threadsafe_mutex_;         // guards threadsafe_
+  std::vector<std::function<void()>> threadsafe_;
+  GreenletBase* live_head_ = nullptr;
+  std::size_t live_count_ = 0;
+  ErrorHandler error_handler_;
+  bool tearing_down_ = false;
+};
+
+// WatcherScope reports one watcher callback to the observer, if any.
+class WatcherScope {
+ public:
+  WatcherScope(const Hub& hub, WatcherKind kind, const void* watcher, int fd = -1, int revents = 0)
+      : hub_(hub), kind_(kind), watcher_(watcher), observer_(observer_if_any()) {
+    if (observer_) [[unlikely]] observer_->on_watcher_begin(hub_, kind_, watcher_, fd, revents);
+  }
+  ~WatcherScope() {
+    if (observer_) [[unlikely]] observer_->on_watcher_end(hub_, kind_, watcher_);
+  }
+  WatcherScope(const WatcherScope&) = delete;
+  WatcherScope& operator=(const WatcherScope&) = delete;
+
+ private:
+  const Hub& hub_;
+  WatcherKind kind_;
+  const void* watcher_;
+  Observer* observer_;
+};
+
+// DelayTimer starts a greenlet after a delay (spawn_later).
+class DelayTimer {
+ public:
+  DelayTimer(HubImpl& hub, GreenletBase& g, Duration delay);
+  ~DelayTimer();
+
+ private:
+  static void on_timer(struct ev_loop*, ev_timer* w, int revents);
+  HubImpl& hub_;
+  GreenletBase& greenlet_;
+  ev_timer timer_;
+};
+
+std::string exception_text(const std::exception_ptr& error);
+
+}  // namespace gs::detail

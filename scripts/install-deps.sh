@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# install-deps.sh installs greenscope's build, test and benchmark dependencies
+# from Debian 12 packages. Idempotent: packages already present are skipped,
+# and apt-get runs only when something is missing. Must run as root.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libev-dev libboost-context-dev libunwind-dev
+  libimgui-dev libglfw3-dev libgl-dev
+  libgtest-dev libgmock-dev googletest libbenchmark-dev
+  xvfb imagemagick
+  python3-gevent
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages: ${missing[*]}" >&2
+  echo "install-deps: run this script as root (or: sudo $0) to install them" >&2
+  exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
