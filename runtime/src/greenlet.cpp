@@ -111,7 +111,8 @@ bool GreenletBase::join(Duration timeout) {
                      " called join() on itself, which would wait forever for its own end; "
                      "join it from another greenlet");
   }
-  const WaitInfo info{SwitchReason::Join, this, "Greenlet.join()"};
+  // The object is stored as a GreenletInfo*: describe_blocked() reads it so.
+  const WaitInfo info{SwitchReason::Join, static_cast<const GreenletInfo*>(this), "Greenlet.join()"};
   const Deadline deadline(timeout);
   while (!dead()) {
     if (deadline.expired()) return false;

@@ -104,7 +104,7 @@ class Channel {
       if (getters_.empty()) throw Full();
       timeout = kForever;
     }
-    Offer offer{&item};
+    Offer offer(&item);
     offers_.push_back(&offer);
     getters_.notify_one();
     const detail::Deadline deadline(timeout);
@@ -140,6 +140,7 @@ class Channel {
 
  private:
   struct Offer {
+    explicit Offer(T* offered) : item(offered) {}
     T* item;
     bool taken = false;
     detail::WaitList done;

@@ -58,7 +58,9 @@ enum class ExitKind : std::uint8_t {
 // read it.
 struct WaitInfo {
   SwitchReason reason = SwitchReason::Wait;
-  const void* object = nullptr;  // the primitive waited on, or nullptr
+  // object is the primitive waited on, or nullptr; for Join, the joined
+  // greenlet as a const GreenletInfo*.
+  const void* object = nullptr;
   const char* what = "";         // a static description, e.g. "Event.wait()"
 };
 

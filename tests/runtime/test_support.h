@@ -1,0 +1,38 @@
+// test_support.h: the fixture every runtime test uses. Like marl's, it is
+// also a leak check: a test must leave no greenlet alive on its hub.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "greenscope/runtime.h"
+
+namespace gs::test {
+
+using namespace std::chrono_literals;
+
+class RuntimeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    gs::get_hub().set_error_handler([this](const gs::ErrorReport& r) { reports.push_back(r.text); });
+  }
+  void TearDown() override {
+    EXPECT_EQ(gs::get_hub().live_greenlets(), 0u) << "the test left greenlets alive";
+    gs::get_hub().set_error_handler(nullptr);
+  }
+
+  std::vector<std::string> reports;  // what the hub's error handler received
+};
+
+// elapsed() measures a block of code on the steady clock.
+template <class F>
+std::chrono::duration<double> elapsed(F&& f) {
+  const auto start = std::chrono::steady_clock::now();
+  f();
+  return std::chrono::steady_clock::now() - start;
+}
+
+}  // namespace gs::test
