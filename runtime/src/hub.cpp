@@ -242,6 +242,8 @@ void HubImpl::throw_loop_exit() {
   switch_to(*hub_, m, SwitchReason::LoopExit);
 }
 
+// run_ready_items() is the pre-block phase. The observer is re-read at every
+// hook: greenlets run in between and may install or remove it.
 void HubImpl::run_ready_items() {
   if (tearing_down_ && ready_.empty()) {
     ev_break(loop_, EVBREAK_ALL);
@@ -251,8 +253,7 @@ void HubImpl::run_ready_items() {
     if (ev_is_active(&timer0_)) ev_timer_stop(loop_, &timer0_);
     return;
   }
-  Observer* const o = observer_if_any();
-  if (o) [[unlikely]] o->on_callbacks_begin(*this);
+  if (Observer* o = observer_if_any()) [[unlikely]] o->on_callbacks_begin(*this);
   const std::int64_t start = monotonic_ns();
   std::size_t n = 0;
   while (!ready_.empty()) {
@@ -262,14 +263,7 @@ void HubImpl::run_ready_items() {
     if (item.greenlet != nullptr) {
       resume(*item.greenlet);
     } else {
-      if (o) [[unlikely]] o->on_callback_begin(*this);
-      try {
-        item.callback();
-      } catch (...) {
-        report_error(nullptr, std::current_exception(), "run_callback() callback failed: " +
-                                                            exception_text(std::current_exception()));
-      }
-      if (o) [[unlikely]] o->on_callback_end(*this);
+      run_callback_item(item.callback);
     }
     // Ready work could starve I/O forever; poll between budget-sized slices.
     if ((n & 63) == 0 && !tearing_down_ && monotonic_ns() - start > budget_ns_) break;
@@ -281,7 +275,18 @@ void HubImpl::run_ready_items() {
   } else if (ev_is_active(&timer0_)) {
     ev_timer_stop(loop_, &timer0_);
   }
-  if (o) [[unlikely]] o->on_callbacks_end(*this, n);
+  if (Observer* o = observer_if_any()) [[unlikely]] o->on_callbacks_end(*this, n);
+}
+
+void HubImpl::run_callback_item(std::function<void()>& callback) {
+  if (Observer* o = observer_if_any()) [[unlikely]] o->on_callback_begin(*this);
+  try {
+    callback();
+  } catch (...) {
+    const std::exception_ptr error = std::current_exception();
+    report_error(nullptr, error, "run_callback() callback failed: " + exception_text(error));
+  }
+  if (Observer* o = observer_if_any()) [[unlikely]] o->on_callback_end(*this);
 }
 
 void HubImpl::on_prepare(struct ev_loop* loop, ev_prepare* w, int) {

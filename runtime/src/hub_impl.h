@@ -77,6 +77,7 @@ class HubImpl final : public Hub {
   void resume(GreenletBase& g);
   void run_loop();
   void run_ready_items();
+  void run_callback_item(std::function<void()>& callback);
   void throw_loop_exit();
   std::string describe_blocked() const;
   void teardown();
@@ -110,15 +111,17 @@ class HubImpl final : public Hub {
   bool tearing_down_ = false;
 };
 
-// WatcherScope reports one watcher callback to the observer, if any.
+// WatcherScope reports one watcher callback to the observer, if any. The
+// observer is read again at the end: the prepare callback runs greenlets,
+// which may install or remove it meanwhile.
 class WatcherScope {
  public:
   WatcherScope(const Hub& hub, WatcherKind kind, const void* watcher, int fd = -1, int revents = 0)
-      : hub_(hub), kind_(kind), watcher_(watcher), observer_(observer_if_any()) {
-    if (observer_) [[unlikely]] observer_->on_watcher_begin(hub_, kind_, watcher_, fd, revents);
+      : hub_(hub), kind_(kind), watcher_(watcher) {
+    if (Observer* o = observer_if_any()) [[unlikely]] o->on_watcher_begin(hub_, kind_, watcher_, fd, revents);
   }
   ~WatcherScope() {
-    if (observer_) [[unlikely]] observer_->on_watcher_end(hub_, kind_, watcher_);
+    if (Observer* o = observer_if_any()) [[unlikely]] o->on_watcher_end(hub_, kind_, watcher_);
   }
   WatcherScope(const WatcherScope&) = delete;
   WatcherScope& operator=(const WatcherScope&) = delete;
@@ -127,7 +130,6 @@ class WatcherScope {
   const Hub& hub_;
   WatcherKind kind_;
   const void* watcher_;
-  Observer* observer_;
 };
 
 // DelayTimer starts a greenlet after a delay (spawn_later).

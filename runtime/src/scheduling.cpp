@@ -55,7 +55,11 @@ std::string exception_text(const std::exception_ptr& error) {
   try {
     std::rethrow_exception(error);
   } catch (const std::exception& e) {
-    return demangle(typeid(e).name()) + ": " + e.what();
+    const std::string type = demangle(typeid(e).name());
+    const std::string what = e.what();
+    // Our own exceptions already start their message with their type.
+    if (what.rfind(type + ":", 0) == 0) return what;
+    return type + ": " + what;
   } catch (...) {
     const std::type_info* type = abi::__cxa_current_exception_type();
     return type != nullptr ? demangle(type->name()) : std::string("unknown exception");

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# check_install.sh BUILD_DIR CONSUMER_SRC SCRATCH: install, build, run.
+# check_install.sh BUILD_DIR CONSUMER_SRC SCRATCH [FLAGS]: install the build
+# into SCRATCH/prefix, build the consumer project against it, run it.
 set -euo pipefail
-build=$1 consumer=$2 scratch=$3
+build=$1 consumer=$2 scratch=$3 flags=${4:-}
 rm -rf "$scratch"
 mkdir -p "$scratch"
 cmake --install "$build" --prefix "$scratch/prefix" > "$scratch/install.log"
 test -f "$scratch/prefix/include/greenscope/runtime.h"
-cmake -S "$consumer" -B "$scratch/build" -DCMAKE_PREFIX_PATH="$scratch/prefix" > "$scratch/configure.log"
+cmake -S "$consumer" -B "$scratch/build" -DCMAKE_PREFIX_PATH="$scratch/prefix" \
+  -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="$flags" > "$scratch/configure.log"
 cmake --build "$scratch/build" > "$scratch/build.log"
 out=$("$scratch/build/consumer")
 echo "$out"

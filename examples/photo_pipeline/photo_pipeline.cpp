@@ -1,0 +1,114 @@
+// photo_pipeline: the download_photos program of the gevent talk (see
+// docs/runtime.md), on greenscope's runtime. A greenlet per user fetches
+// that user's photos through a Pool; a saver greenlet drains a Queue; one
+// user's server is too slow and a gs::Timeout cuts it off. Network latency is
+// simulated with gs::sleep() until cooperative sockets land (issue 3).
+//
+//   photo_pipeline [--users N] [--pool N] [--latency-ms N]
+#include <greenscope/runtime.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Options {
+  int users = 20;
+  int pool = 8;
+  int latency_ms = 40;
+};
+
+struct Photo {
+  std::string user;
+  int index;
+};
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const int v = std::atoi(argv[i + 1]);
+    if (std::strcmp(argv[i], "--users") == 0) o.users = v;
+    else if (std::strcmp(argv[i], "--pool") == 0) o.pool = v;
+    else if (std::strcmp(argv[i], "--latency-ms") == 0) o.latency_ms = v;
+    else {
+      std::fprintf(stderr, "usage: %s [--users N] [--pool N] [--latency-ms N]\n", argv[0]);
+      std::exit(2);
+    }
+  }
+  if (o.users < 1 || o.pool < 1 || o.latency_ms < 0) {
+    std::fprintf(stderr, "photo_pipeline: --users and --pool must be >= 1, --latency-ms >= 0\n");
+    std::exit(2);
+  }
+  return o;
+}
+
+// fetch() stands for one network round trip.
+void fetch(const Options& o, int factor = 1) { gs::sleep(std::chrono::milliseconds(o.latency_ms * factor)); }
+
+// download_photos() is the talk's function: authenticate, list, queue saves.
+int download_photos(const Options& o, const std::string& user, gs::Queue<Photo>& saves) {
+  const bool slow_server = user == "user-7";
+  gs::Timeout deadline(std::chrono::milliseconds(o.latency_ms * 5));
+  fetch(o, slow_server ? 10 : 1);  // get_auth_connection(user)
+  fetch(o);                        // get_photos(conn)
+  const int photos = 3;
+  for (int i = 0; i < photos; ++i) saves.put(Photo{user, i});
+  return photos;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options o = parse(argc, argv);
+  const auto start = Clock::now();
+
+  gs::Queue<Photo> saves(16);
+  int saved = 0;
+  auto saver = gs::spawn([&] {
+    for (;;) {
+      Photo p = saves.get();
+      gs::sleep(1ms);  // save_photos(user, photos)
+      ++saved;
+      saves.task_done();
+    }
+  });
+  saver.set_name("saver");
+
+  gs::Pool pool(static_cast<std::size_t>(o.pool));
+  std::vector<gs::Greenlet<int>> users;
+  for (int u = 0; u < o.users; ++u) {
+    const std::string user = "user-" + std::to_string(u);
+    auto g = pool.spawn([&o, &saves, user] { return download_photos(o, user, saves); });
+    g.set_name(user);
+    users.push_back(g);
+  }
+  pool.join();
+  saves.join();
+  saver.kill();
+
+  int photos = 0, timed_out = 0;
+  for (auto& g : users) {
+    try {
+      photos += g.get();
+    } catch (const gs::TimeoutError&) {
+      ++timed_out;
+      std::printf("  %-8s timed out (its server is slow): cut off by gs::Timeout\n", g.name().c_str());
+    }
+  }
+  const double wall = std::chrono::duration<double>(Clock::now() - start).count();
+  const double serial = o.users * 2.0 * o.latency_ms / 1000.0;
+  std::printf("photo_pipeline: %d users through a pool of %d greenlets: %d photos saved, "
+              "%d user(s) timed out\n",
+              o.users, o.pool, saved, timed_out);
+  std::printf("photo_pipeline: wall time %.3f s; the same round trips one after another "
+              "would take %.3f s\n",
+              wall, serial);
+  return photos == saved ? 0 : 1;
+}
