@@ -26,15 +26,6 @@ std::string describe(const GreenletInfo& g) {
   return "'" + g.name() + "' (id " + std::to_string(g.id()) + ")";
 }
 
-// kAllowed[from] has bit `to` set for every legal transition (types.h).
-constexpr unsigned bit(GreenletState s) { return 1u << static_cast<unsigned>(s); }
-constexpr unsigned kAllowed[] = {
-    /* New     */ bit(GreenletState::Ready) | bit(GreenletState::Dead),
-    /* Ready   */ bit(GreenletState::Running) | bit(GreenletState::Dead),
-    /* Running */ bit(GreenletState::Ready) | bit(GreenletState::Waiting) | bit(GreenletState::Dead),
-    /* Waiting */ bit(GreenletState::Ready),
-    /* Dead    */ 0,
-};
 }  // namespace
 
 std::uint64_t next_greenlet_id() { return g_next_id.fetch_add(1, std::memory_order_relaxed); }
@@ -44,15 +35,10 @@ GreenletBase::GreenletBase(GreenletKind kind, HubImpl* hub, std::uint64_t spawne
 
 GreenletBase::~GreenletBase() = default;
 
-void GreenletBase::set_state(GreenletState next) {
-  const bool legal = (kAllowed[static_cast<unsigned>(state_)] & bit(next)) != 0 &&
-                     !(state_ == GreenletState::Ready && next == GreenletState::Dead && started_);
-  if (!legal) [[unlikely]] {
-    std::fprintf(stderr, "greenscope: illegal greenlet state transition %s -> %s for %s (runtime bug)\n",
-                 to_string(state_).data(), to_string(next).data(), describe(*this).c_str());
-    std::abort();
-  }
-  state_ = next;
+void GreenletBase::illegal_transition(GreenletState next) const {
+  std::fprintf(stderr, "greenscope: illegal greenlet state transition %s -> %s for %s (runtime bug)\n",
+               to_string(state_).data(), to_string(next).data(), describe(*this).c_str());
+  std::abort();
 }
 
 void GreenletBase::check_thread(const char* what) const {

@@ -15,7 +15,11 @@ namespace gs::detail {
 namespace {
 
 thread_local std::unique_ptr<HubImpl> tl_owner;
-thread_local HubImpl* tl_hub = nullptr;
+
+// The main thread's hub, for run_callback_threadsafe(fn). The mutex makes a
+// post and the hub's destruction exclude each other.
+std::mutex g_main_hub_mutex;
+HubImpl* g_main_hub = nullptr;
 
 // SystemGreenlet is the thread's main greenlet or its hub greenlet: neither
 // runs a user function.
@@ -36,23 +40,22 @@ HubImpl& hub_of(struct ev_loop* loop) { return *static_cast<HubImpl*>(ev_userdat
 
 }  // namespace
 
-HubImpl& HubImpl::current() {
-  if (tl_hub != nullptr) [[likely]] return *tl_hub;
-  tl_owner = std::make_unique<HubImpl>();
-  return *tl_hub;
-}
+thread_local HubImpl* HubImpl::tls_hub = nullptr;
 
-HubImpl* HubImpl::current_if_any() { return tl_hub; }
+HubImpl& HubImpl::create_for_thread() {
+  tl_owner = std::make_unique<HubImpl>();
+  return *tls_hub;
+}
 
 HubImpl::HubImpl()
     : thread_id_(std::this_thread::get_id()),
       stacks_(options().stack_size, options().stack_cache),
       budget_ns_(static_cast<std::int64_t>(options().callback_budget.count() * 1e9)) {
-  tl_hub = this;
+  tls_hub = this;
   owns_loop_ = !on_main_thread();
   loop_ = owns_loop_ ? ev_loop_new(EVFLAG_AUTO) : ev_default_loop(0);
   if (loop_ == nullptr) {
-    tl_hub = nullptr;
+    tls_hub = nullptr;
     throw std::runtime_error(
         "greenscope: libev could not create an event loop for this thread "
         "(check the open files limit: ulimit -n)");
@@ -86,10 +89,25 @@ HubImpl::HubImpl()
   ev_async_start(loop_, &async_);
   ev_unref(loop_);  // nor may the cross-thread wakeup (gevent does the same)
 
+  if (!owns_loop_) {
+    std::lock_guard<std::mutex> lock(g_main_hub_mutex);
+    g_main_hub = this;
+  }
   if (Observer* o = observer_if_any()) o->on_hub_start(*this);
 }
 
+bool HubImpl::post_to_main_hub(std::function<void()> fn) {
+  std::lock_guard<std::mutex> lock(g_main_hub_mutex);
+  if (g_main_hub == nullptr) return false;
+  g_main_hub->post_threadsafe(std::move(fn));
+  return true;
+}
+
 HubImpl::~HubImpl() {
+  if (!owns_loop_) {
+    std::lock_guard<std::mutex> lock(g_main_hub_mutex);
+    g_main_hub = nullptr;
+  }
   if (current_ == main_.get()) teardown();
   // Else exit() was called inside a greenlet: stacks are in use, so leave
   // everything as it is; the process is ending.
@@ -105,7 +123,7 @@ HubImpl::~HubImpl() {
     stacks_.release(hub_->stack_);
     sanitizer_destroy(hub_->tsan_fiber_, false);
   }
-  tl_hub = nullptr;
+  tls_hub = nullptr;
 }
 
 // teardown() kills every greenlet still alive when the thread ends, so that
@@ -128,7 +146,7 @@ void HubImpl::teardown() {
 
 void HubImpl::entry(transfer_t from) {
   static_cast<GreenletBase*>(from.data)->context_ = from.fctx;
-  HubImpl& hub = *tl_hub;
+  HubImpl& hub = *tls_hub;
   GreenletBase& self = *hub.current_;
   sanitizer_after_switch(nullptr);
   if (self.kind() == GreenletKind::Hub) {
@@ -145,10 +163,11 @@ void HubImpl::entry(transfer_t from) {
 void HubImpl::switch_to(GreenletBase& from, GreenletBase& to, SwitchReason reason) {
   if (Observer* o = observer_if_any()) [[unlikely]] o->on_switch(from, to, reason);
   if (!StackPool::canary_intact(from.stack_)) [[unlikely]] stack_overflow(from);
-  from.eh_caught_ = eh_->caught_exceptions;
-  from.eh_uncaught_ = eh_->uncaught_exceptions;
-  eh_->caught_exceptions = to.eh_caught_;
-  eh_->uncaught_exceptions = to.eh_uncaught_;
+  EhGlobals* const eh = eh_;
+  from.eh_caught_ = eh->caught_exceptions;
+  from.eh_uncaught_ = eh->uncaught_exceptions;
+  eh->caught_exceptions = to.eh_caught_;
+  eh->uncaught_exceptions = to.eh_uncaught_;
   current_ = &to;
   sanitizer_before_switch(&from.asan_fake_stack_, to.tsan_fiber_, to.stack_.lo, to.stack_.hi,
                           reason == SwitchReason::Exit);
@@ -167,13 +186,8 @@ void HubImpl::stack_overflow(const GreenletBase& g) {
   std::abort();
 }
 
-void HubImpl::schedule(GreenletBase& g) {
-  g.set_state(GreenletState::Ready);
-  ready_.push_back(ReadyItem{&g, {}});
-}
-
 void HubImpl::enqueue_callback(std::function<void()> fn) {
-  ready_.push_back(ReadyItem{nullptr, std::move(fn)});
+  ready_.push_callback(std::move(fn));
   if (Observer* o = observer_if_any()) [[unlikely]] o->on_callback_enqueue(*this);
 }
 
@@ -257,8 +271,7 @@ void HubImpl::run_ready_items() {
   const std::int64_t start = monotonic_ns();
   std::size_t n = 0;
   while (!ready_.empty()) {
-    ReadyItem item = std::move(ready_.front());
-    ready_.pop_front();
+    const ReadyQueue::Item item = ready_.pop();
     ++n;
     if (item.greenlet != nullptr) {
       resume(*item.greenlet);
@@ -278,10 +291,11 @@ void HubImpl::run_ready_items() {
   if (Observer* o = observer_if_any()) [[unlikely]] o->on_callbacks_end(*this, n);
 }
 
-void HubImpl::run_callback_item(std::function<void()>& callback) {
+void HubImpl::run_callback_item(std::function<void()>* raw) {
+  const std::unique_ptr<std::function<void()>> callback(raw);
   if (Observer* o = observer_if_any()) [[unlikely]] o->on_callback_begin(*this);
   try {
-    callback();
+    (*callback)();
   } catch (...) {
     const std::exception_ptr error = std::current_exception();
     report_error(nullptr, error, "run_callback() callback failed: " + exception_text(error));

@@ -4,7 +4,6 @@
 
 #include <ev.h>
 
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -12,18 +11,14 @@
 #include <vector>
 
 #include "context.h"
+#include "ready_queue.h"
 #include "greenscope/hub.h"
 #include "greenscope/observer.h"
 #include "stack_pool.h"
 
 namespace gs::detail {
 
-// ReadyItem is one entry of the hub's FIFO: a greenlet to resume, or a
-// run_callback() function when `greenlet` is null.
-struct ReadyItem {
-  GreenletBase* greenlet = nullptr;
-  std::function<void()> callback;
-};
+struct SwitchPathProbe;
 
 class HubImpl final : public Hub {
  public:
@@ -32,9 +27,16 @@ class HubImpl final : public Hub {
   ~HubImpl();
 
   // current() is the calling thread's hub, created on first use.
-  static HubImpl& current();
+  static HubImpl& current() {
+    if (tls_hub != nullptr) [[likely]] return *tls_hub;
+    return create_for_thread();
+  }
   // current_if_any() is the calling thread's hub or null, never creating one.
-  static HubImpl* current_if_any();
+  static HubImpl* current_if_any() { return tls_hub; }
+
+  // tls_hub is the calling thread's hub. initial-exec: a plain %fs-relative
+  // load instead of a __tls_get_addr call on every blocking call.
+  static thread_local HubImpl* tls_hub __attribute__((tls_model("initial-exec")));
 
   GreenletBase* running() const { return current_; }
   GreenletBase& main() const { return *main_; }
@@ -43,9 +45,14 @@ class HubImpl final : public Hub {
   bool tearing_down() const { return tearing_down_; }
 
   // schedule() queues a New or Waiting greenlet to run (-> Ready).
-  void schedule(GreenletBase& g);
+  void schedule(GreenletBase& g) {
+    g.set_state(GreenletState::Ready);
+    ready_.push_greenlet(&g);
+  }
   // wake() is Hub::wake(): Waiting -> Ready, else nothing.
-  void wake(GreenletBase& g);
+  void wake(GreenletBase& g) {
+    if (g.state() == GreenletState::Waiting) schedule(g);
+  }
   void mark_timed_out(GreenletBase& g);
   void enqueue_callback(std::function<void()> fn);
   // block_current() is Hub::block().
@@ -68,16 +75,20 @@ class HubImpl final : public Hub {
 
   // Used by Hub's public functions.
   void post_threadsafe(std::function<void()> fn);
+  // post_to_main_hub() posts to the main thread's hub; false if there is none.
+  static bool post_to_main_hub(std::function<void()> fn);
   std::thread::id thread() const { return thread_id_; }
   void set_handler(ErrorHandler handler) { error_handler_ = std::move(handler); }
 
  private:
+  friend struct SwitchPathProbe;
+  static HubImpl& create_for_thread();
   static void entry(transfer_t from);
   void switch_to(GreenletBase& from, GreenletBase& to, SwitchReason reason);
   void resume(GreenletBase& g);
   void run_loop();
   void run_ready_items();
-  void run_callback_item(std::function<void()>& callback);
+  void run_callback_item(std::function<void()>* callback);
   void throw_loop_exit();
   std::string describe_blocked() const;
   void teardown();
@@ -96,7 +107,7 @@ class HubImpl final : public Hub {
   GreenletBase* current_ = nullptr;     // the running greenlet
   std::shared_ptr<GreenletBase> main_;  // this thread's original context
   std::shared_ptr<GreenletBase> hub_;   // runs run_loop()
-  std::deque<ReadyItem> ready_;
+  ReadyQueue ready_;
   EhGlobals* eh_ = nullptr;             // this thread's __cxa_eh_globals
   StackPool stacks_;
   std::int64_t budget_ns_;
@@ -109,6 +120,15 @@ class HubImpl final : public Hub {
   std::size_t live_count_ = 0;
   ErrorHandler error_handler_;
   bool tearing_down_ = false;
+};
+
+// SwitchPathProbe lets bench/ time switch_to() alone, the runtime's switch
+// path, against a bare jump_fcontext. It bypasses the scheduler: nothing but
+// that benchmark may use it.
+struct SwitchPathProbe {
+  static void switch_to(GreenletBase& from, GreenletBase& to) {
+    HubImpl::current().switch_to(from, to, SwitchReason::Yield);
+  }
 };
 
 // WatcherScope reports one watcher callback to the observer, if any. The

@@ -214,9 +214,6 @@ bool Hub::block(WaitInfo info, Duration timeout) {
 
 void Hub::wake(detail::GreenletBase& g) { impl(this).wake(g); }
 
-void detail::HubImpl::wake(GreenletBase& g) {
-  if (g.state_ == GreenletState::Waiting) schedule(g);
-}
 
 // --- Free functions ----------------------------------------------------------
 Hub& get_hub() { return detail::HubImpl::current(); }
@@ -255,6 +252,14 @@ void idle() {
 }
 
 void run_callback(std::function<void()> fn) { get_hub().run_callback(std::move(fn)); }
+
+void run_callback_threadsafe(std::function<void()> fn) {
+  if (!detail::HubImpl::post_to_main_hub(std::move(fn))) {
+    throw UsageError("greenscope: run_callback_threadsafe(fn) found no hub on the main thread; "
+                     "create it there first (gs::get_hub()) or pass the target hub: "
+                     "gs::run_callback_threadsafe(hub, fn)");
+  }
+}
 
 void run_callback_threadsafe(Hub& hub, std::function<void()> fn) {
   hub.run_callback_threadsafe(std::move(fn));

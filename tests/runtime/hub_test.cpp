@@ -88,6 +88,21 @@ TEST_F(HubTest, RunCallbackThreadsafeRunsOnTheHubsThread) {
   EXPECT_EQ(ran_on, std::this_thread::get_id());
 }
 
+TEST_F(HubTest, RunCallbackThreadsafeWithoutAHubTargetsTheMainThread) {
+  gs::get_hub();
+  gs::Event done;
+  std::thread::id ran_on;
+  std::thread other([&] {
+    gs::run_callback_threadsafe([&] {
+      ran_on = std::this_thread::get_id();
+      done.set();
+    });
+  });
+  EXPECT_TRUE(done.wait(10s));
+  other.join();
+  EXPECT_EQ(ran_on, std::this_thread::get_id());
+}
+
 TEST_F(HubTest, SleepLastsAtLeastItsDuration) {
   const auto took = elapsed([] { gs::sleep(15ms); });
   EXPECT_GE(took, 15ms);

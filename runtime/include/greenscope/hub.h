@@ -91,9 +91,14 @@ void yield();
 // idle() waits until the loop has nothing else to do (no pending events).
 void idle();
 
-// run_callback() and run_callback_threadsafe() act on the calling thread's
-// hub, respectively any hub (see Hub::run_callback).
+// run_callback() queues `fn` on the calling thread's hub (Hub::run_callback).
 void run_callback(std::function<void()> fn);
+// run_callback_threadsafe(fn), from any thread, queues `fn` on the main
+// thread's hub (the one running libev's default loop). Throws UsageError if
+// the main thread has no hub (yet or any more).
+void run_callback_threadsafe(std::function<void()> fn);
+// run_callback_threadsafe(hub, fn) queues `fn` on `hub` from any thread;
+// `hub` must outlive the call.
 void run_callback_threadsafe(Hub& hub, std::function<void()> fn);
 
 }  // namespace gs

@@ -104,7 +104,25 @@ class GreenletBase : public GreenletInfo, public std::enable_shared_from_this<Gr
   friend void start_greenlet(const std::shared_ptr<GreenletBase>& g);
   friend void start_greenlet_later(const std::shared_ptr<GreenletBase>& g, Duration delay);
 
-  void set_state(GreenletState next);
+  // set_state() changes state, aborting on a transition types.h forbids.
+  // Inline: it runs twice per switch.
+  void set_state(GreenletState next) {
+    const unsigned allowed = kAllowedTransitions[static_cast<unsigned>(state_)];
+    const bool legal = (allowed & (1u << static_cast<unsigned>(next))) != 0 &&
+                       !(state_ == GreenletState::Ready && next == GreenletState::Dead && started_);
+    if (!legal) [[unlikely]] illegal_transition(next);
+    state_ = next;
+  }
+  [[noreturn]] void illegal_transition(GreenletState next) const;
+
+  // kAllowedTransitions[from] has bit `to` set for every legal transition.
+  static constexpr unsigned kAllowedTransitions[] = {
+      /* New     */ (1u << 1) | (1u << 4),             // Ready, Dead
+      /* Ready   */ (1u << 2) | (1u << 4),             // Running, Dead (never started)
+      /* Running */ (1u << 1) | (1u << 3) | (1u << 4), // Ready, Waiting, Dead
+      /* Waiting */ (1u << 1),                         // Ready
+      /* Dead    */ 0u,
+  };
   void finish_body();
   void die(ExitKind kind, const std::string& error_text = {});
 
@@ -127,6 +145,13 @@ class GreenletBase : public GreenletInfo, public std::enable_shared_from_this<Gr
   GreenletBase* live_prev_ = nullptr;        // the hub's list of live greenlets
   GreenletBase* live_next_ = nullptr;
 };
+
+static_assert(static_cast<unsigned>(GreenletState::New) == 0 &&
+                  static_cast<unsigned>(GreenletState::Ready) == 1 &&
+                  static_cast<unsigned>(GreenletState::Running) == 2 &&
+                  static_cast<unsigned>(GreenletState::Waiting) == 3 &&
+                  static_cast<unsigned>(GreenletState::Dead) == 4,
+              "GreenletBase::kAllowedTransitions encodes GreenletState's values");
 
 // next_greenlet_id() hands out process-wide unique ids, starting at 1.
 std::uint64_t next_greenlet_id();
