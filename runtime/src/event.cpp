@@ -4,18 +4,14 @@ namespace gs {
 
 void Event::set() {
   flag_ = true;
-  ++generation_;
   waiters_.notify_all();
 }
 
+// wait() returns as soon as it is notified, without reading the Event again:
+// only set() notifies, and the Event may already be destroyed by then.
 bool Event::wait(Duration timeout) {
   if (flag_) return true;
-  const std::uint64_t start = generation_;
-  const detail::Deadline deadline(timeout);
-  while (generation_ == start && !deadline.expired()) {
-    waiters_.wait(WaitInfo{SwitchReason::Event, this, "Event.wait()"}, deadline.remaining());
-  }
-  return generation_ != start;
+  return waiters_.wait(WaitInfo{SwitchReason::Event, this, "Event.wait()"}, timeout);
 }
 
 }  // namespace gs

@@ -5,60 +5,71 @@
 
 namespace gs::detail {
 
+void WaitChain::push_back(WaitNode* node) {
+  node->prev = tail;
+  node->next = nullptr;
+  if (tail != nullptr) tail->next = node;
+  else head = node;
+  tail = node;
+  ++size;
+}
+
+void WaitChain::unlink(WaitNode* node) {
+  if (node->prev != nullptr) node->prev->next = node->next;
+  else head = node->next;
+  if (node->next != nullptr) node->next->prev = node->prev;
+  else tail = node->prev;
+  node->prev = node->next = nullptr;
+  --size;
+}
+
 WaitList::~WaitList() {
-  for (WaitNode* n = head_; n != nullptr;) {
-    WaitNode* next = n->next;
-    n->list = nullptr;
-    n->prev = n->next = nullptr;
-    n = next;
+  for (WaitChain* chain : {&waiting_, &notified_}) {
+    for (WaitNode* n = chain->head; n != nullptr;) {
+      WaitNode* next = n->next;
+      n->list = nullptr;
+      n->prev = n->next = nullptr;
+      n = next;
+    }
   }
 }
 
-void WaitList::push_back(WaitNode* node) {
-  node->list = this;
-  node->prev = tail_;
-  node->next = nullptr;
-  if (tail_ != nullptr) tail_->next = node;
-  else head_ = node;
-  tail_ = node;
-  ++size_;
-}
-
-void WaitList::unlink(WaitNode* node) {
-  if (node->prev != nullptr) node->prev->next = node->next;
-  else head_ = node->next;
-  if (node->next != nullptr) node->next->prev = node->prev;
-  else tail_ = node->prev;
-  node->prev = node->next = nullptr;
+// leave() takes `node` off whichever chain holds it.
+void WaitList::leave(WaitNode* node) {
+  (node->notified ? notified_ : waiting_).unlink(node);
   node->list = nullptr;
-  --size_;
 }
 
 bool WaitList::wait(WaitInfo info, Duration timeout) {
   HubImpl& hub = HubImpl::current();
   WaitNode node;
   node.greenlet = hub.running();
-  push_back(&node);
+  node.list = this;
+  waiting_.push_back(&node);
   bool woken = false;
   try {
     woken = hub.block_current(info, timeout);
   } catch (...) {
-    if (node.list != nullptr) node.list->unlink(&node);
-    // A notification meant for us must not be lost with us.
-    if (node.notified) notify_one();
+    // Only node.list, never `this`: the list may be gone by now.
+    if (WaitList* list = node.list) {
+      list->leave(&node);
+      // A notification meant for us must not be lost with us.
+      if (node.notified) list->notify_one();
+    }
     throw;
   }
-  if (node.list != nullptr) node.list->unlink(&node);
+  if (WaitList* list = node.list) list->leave(&node);
   // Notified just after our timeout fired: count it as a wake-up, so the
   // caller re-checks its condition instead of dropping the notification.
   return woken || node.notified;
 }
 
 bool WaitList::notify_one() {
-  WaitNode* node = head_;
+  WaitNode* node = waiting_.head;
   if (node == nullptr) return false;
-  unlink(node);
+  waiting_.unlink(node);
   node->notified = true;
+  notified_.push_back(node);
   static_cast<HubImpl&>(node->greenlet->hub()).wake(*node->greenlet);
   return true;
 }

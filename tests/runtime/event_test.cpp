@@ -42,6 +42,30 @@ TEST_F(EventTest, SetThenClearStillWakesWaitersWithTrue) {
   EXPECT_TRUE(g.get());
 }
 
+TEST_F(EventTest, AnEventMayBeDestroyedOnceSetEvenBeforeItsWaitersRun) {
+  // As with std::condition_variable: destroying it after notifying is fine.
+  std::vector<Greenlet<bool>> waiters;
+  {
+    auto done = std::make_unique<gs::Event>();
+    for (int i = 0; i < 3; ++i) waiters.push_back(gs::spawn([&done] { return done->wait(); }));
+    gs::yield();   // all three wait
+    done->set();   // all three are now Ready, none has run yet
+    done.reset();  // freed memory: ASan reports any later touch
+  }
+  for (auto& w : waiters) EXPECT_TRUE(w.get());
+}
+
+TEST_F(EventTest, AKilledNotifiedWaiterDoesNotTouchADestroyedPrimitive) {
+  auto sem = std::make_unique<gs::Semaphore>(0);
+  auto waiter = gs::spawn([&sem] { sem->acquire(); });
+  gs::yield();
+  sem->release();        // notifies the waiter
+  waiter.kill(false);    // it will leave by GreenletExit, holding a notification
+  sem.reset();           // and the semaphore is gone before it runs
+  waiter.join();
+  EXPECT_TRUE(waiter.killed());
+}
+
 TEST_F(EventTest, AsyncResultCarriesAValue) {
   gs::AsyncResult<std::string> r;
   auto g = gs::spawn([&] { return r.get(); });

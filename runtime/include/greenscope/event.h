@@ -29,12 +29,12 @@ class Event {
   bool ready() const { return flag_; }
   // wait() returns once the flag is set (true) or the timeout passes
   // (false). A set() followed at once by clear() still wakes every waiter
-  // with true, as threading.Event does.
+  // with true, as threading.Event does. An Event may be destroyed once set(),
+  // even before its waiters have run.
   bool wait(Duration timeout = kForever);
 
  private:
   bool flag_ = false;
-  std::uint64_t generation_ = 0;  // bumped by each set()
   detail::WaitList waiters_;
 };
 
