@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# test.sh: install dependencies, build, and run the whole test suite twice:
-# a warnings-as-errors build, then an ASan+UBSan build (GS_ASAN).
-#   GS_TEST_SKIP_ASAN=1 bash scripts/test.sh   runs the first pass only.
+# test.sh: install dependencies, build, and run the whole test suite three
+# times: a warnings-as-errors build, an ASan+UBSan build (GS_ASAN), and a
+# ThreadSanitizer build (GS_TSAN).
+#   GS_TEST_QUICK=1 bash scripts/test.sh   runs the first pass only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -19,7 +20,9 @@ run_pass() {  # run_pass NAME BUILD_DIR CMAKE_ARGS...
 }
 
 run_pass "release" build -DCMAKE_BUILD_TYPE=RelWithDebInfo
-if [ "${GS_TEST_SKIP_ASAN:-0}" != 1 ]; then
+if [ "${GS_TEST_QUICK:-0}" != 1 ]; then
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_pass "asan+ubsan" build-asan -DCMAKE_BUILD_TYPE=Debug -DGS_ASAN=ON -DGS_BUILD_BENCH=OFF
+  TSAN_OPTIONS=halt_on_error=1 \
+    run_pass "tsan" build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGS_TSAN=ON -DGS_BUILD_BENCH=OFF
 fi

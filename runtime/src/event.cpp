@@ -3,8 +3,8 @@
 namespace gs {
 
 void Event::set() {
+  waiters_.notify_all();  // first: if it throws (wrong thread), nothing changed
   flag_ = true;
-  waiters_.notify_all();
 }
 
 // wait() returns as soon as it is notified, without reading the Event again:

@@ -212,7 +212,13 @@ bool Hub::block(WaitInfo info, Duration timeout) {
   return impl(this).block_current(info, timeout);
 }
 
-void Hub::wake(detail::GreenletBase& g) { impl(this).wake(g); }
+void Hub::wake(detail::GreenletBase& g) {
+  if (detail::HubImpl::current_if_any() != &impl(this) || &g.hub() != this) {
+    throw UsageError("greenscope: Hub::wake() must be called on the hub's own thread, for one "
+                     "of its own greenlets; from elsewhere use run_callback_threadsafe()");
+  }
+  impl(this).wake(g);
+}
 
 
 // --- Free functions ----------------------------------------------------------

@@ -67,6 +67,12 @@ bool WaitList::wait(WaitInfo info, Duration timeout) {
 bool WaitList::notify_one() {
   WaitNode* node = waiting_.head;
   if (node == nullptr) return false;
+  if (&node->greenlet->hub() != HubImpl::current_if_any()) [[unlikely]] {
+    throw UsageError(
+        "greenscope: a primitive (Event, Queue, Lock...) was signalled from a thread other "
+        "than its waiters' hub thread; greenscope primitives are per thread. Signal it from "
+        "that thread, e.g. gs::run_callback_threadsafe(hub, [&] { event.set(); })");
+  }
   waiting_.unlink(node);
   node->notified = true;
   notified_.push_back(node);

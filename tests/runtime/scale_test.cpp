@@ -9,6 +9,10 @@ class ScaleTest : public RuntimeTest {};
 // allows guarded stacks for, so past the cap stacks fall back to unguarded
 // ones with a canary (docs/runtime.md).
 TEST_F(ScaleTest, HundredThousandGreenletsAliveAtOnce) {
+#if defined(GS_SANITIZE_THREAD)
+  GTEST_SKIP() << "ThreadSanitizer maps a ~1.2 MiB trace per fiber and cannot hold 100,000; "
+                  "the release and ASan passes run this test in full";
+#endif
   constexpr int kCount = 100000;
   gs::Event go;
   int finished = 0;

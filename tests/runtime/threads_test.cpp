@@ -1,4 +1,5 @@
 #include <atomic>
+#include <latch>
 #include <thread>
 
 #include "test_support.h"
@@ -14,10 +15,14 @@ TEST_F(ThreadsTest, EachThreadGetsItsOwnHubAndLoop) {
   std::vector<gs::Hub*> hubs(kThreads);
   std::vector<struct ev_loop*> loops(kThreads);
   std::vector<int> sums(kThreads);
+  // Every thread stays alive until all have recorded their loop: a finished
+  // thread's loop is freed and its address may be reused.
+  std::latch all_recorded(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       hubs[t] = &gs::get_hub();
       loops[t] = gs::get_hub().loop();
+      all_recorded.arrive_and_wait();
       gs::Queue<int> q;
       auto producer = gs::spawn([&] {
         for (int i = 1; i <= 100; ++i) {
@@ -56,6 +61,24 @@ TEST_F(ThreadsTest, TouchingAGreenletFromAnotherThreadIsAUsageError) {
   EXPECT_NE(message.find("from another thread"), std::string::npos) << message;
   go.set();
   g.join();
+}
+
+TEST_F(ThreadsTest, SignallingAPrimitiveFromAnotherThreadIsAUsageError) {
+  gs::Event ev;
+  auto waiter = gs::spawn([&] { return ev.wait(); });
+  gs::yield();
+  std::string message;
+  std::thread other([&] {
+    try {
+      ev.set();
+    } catch (const gs::UsageError& e) {
+      message = e.what();
+    }
+  });
+  other.join();
+  EXPECT_NE(message.find("run_callback_threadsafe"), std::string::npos) << message;
+  gs::run_callback([&] { ev.set(); });  // the right way, from this thread
+  EXPECT_TRUE(waiter.get());
 }
 
 TEST_F(ThreadsTest, ThreadExitKillsItsRemainingGreenletsWithCleanup) {
