@@ -5,8 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo > build.configure.log 2>&1 \
-  || { cat build.configure.log; exit 1; }
+mkdir -p build
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo > build/configure.log 2>&1 \
+  || { cat build/configure.log; exit 1; }
 cmake --build build --target photo_pipeline
 echo
 echo "== demo: examples/photo_pipeline (the gevent talk's download_photos, 20 users) =="

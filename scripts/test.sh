@@ -12,8 +12,9 @@ run_pass() {  # run_pass NAME BUILD_DIR CMAKE_ARGS...
   local name=$1 dir=$2
   shift 2
   echo "== $name: configure and build ($dir) =="
-  cmake -S . -B "$dir" -G Ninja -DGS_WARNINGS_AS_ERRORS=ON -DGS_BUILD_BENCH=ON "$@" > "$dir.configure.log" 2>&1 \
-    || { cat "$dir.configure.log"; return 1; }
+  mkdir -p "$dir"
+  cmake -S . -B "$dir" -G Ninja -DGS_WARNINGS_AS_ERRORS=ON -DGS_BUILD_BENCH=ON "$@" > "$dir/configure.log" 2>&1 \
+    || { cat "$dir/configure.log"; return 1; }
   cmake --build "$dir" -j "$jobs"
   echo "== $name: ctest =="
   (cd "$dir" && ctest -j "$jobs" --output-on-failure --timeout 300)
