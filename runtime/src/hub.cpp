@@ -108,22 +108,28 @@ HubImpl::~HubImpl() {
     std::lock_guard<std::mutex> lock(g_main_hub_mutex);
     g_main_hub = nullptr;
   }
-  if (current_ == main_.get()) teardown();
-  // Else exit() was called inside a greenlet: stacks are in use, so leave
-  // everything as it is; the process is ending.
+  // exit() called inside a greenlet destroys the hub while that greenlet's
+  // stack is in use: then leave greenlets, stacks and loop as they are; the
+  // process is ending anyway.
+  const bool from_main_greenlet = current_ == main_.get();
+  if (from_main_greenlet) teardown();
   if (Observer* o = observer_if_any()) o->on_hub_stop(*this);
-  if (current_ == main_.get()) {
-    ev_ref(loop_);
-    ev_prepare_stop(loop_, &prepare_);
-    ev_ref(loop_);
-    ev_async_stop(loop_, &async_);
-    ev_timer_stop(loop_, &timer0_);
-    ev_set_loop_release_cb(loop_, nullptr, nullptr);
-    if (owns_loop_) ev_loop_destroy(loop_);
-    stacks_.release(hub_->stack_);
-    sanitizer_destroy(hub_->tsan_fiber_, false);
-  }
+  if (from_main_greenlet) release_loop();
   tls_hub = nullptr;
+}
+
+// release_loop() stops the hub's own watchers, frees a loop it created and
+// the hub greenlet's stack.
+void HubImpl::release_loop() {
+  ev_ref(loop_);  // undo the ev_unref() of each unref'ed watcher first
+  ev_prepare_stop(loop_, &prepare_);
+  ev_ref(loop_);
+  ev_async_stop(loop_, &async_);
+  ev_timer_stop(loop_, &timer0_);
+  ev_set_loop_release_cb(loop_, nullptr, nullptr);
+  if (owns_loop_) ev_loop_destroy(loop_);
+  stacks_.release(hub_->stack_);
+  sanitizer_destroy(hub_->tsan_fiber_, false);
 }
 
 // teardown() kills every greenlet still alive when the thread ends, so that

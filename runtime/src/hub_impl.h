@@ -92,6 +92,7 @@ class HubImpl final : public Hub {
   void throw_loop_exit();
   std::string describe_blocked() const;
   void teardown();
+  void release_loop();
   void kill_all_for_teardown();
   [[noreturn]] void stack_overflow(const GreenletBase& g);
 
