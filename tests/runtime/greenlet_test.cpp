@@ -40,6 +40,14 @@ TEST_F(Greenlets, ArgumentsAreMovedIntoTheGreenlet) {
   EXPECT_EQ(g.get(), 6);
 }
 
+TEST_F(Greenlets, AReferenceResultIsKeptAsACopy) {
+  auto text = std::make_unique<std::string>("kept");
+  auto g = gs::spawn([&]() -> const std::string& { return *text; });
+  g.join();
+  text.reset();  // what the function referred to is gone; the result is not
+  EXPECT_EQ(g.get(), "kept");
+}
+
 TEST_F(Greenlets, VoidGreenletGetReturnsAfterItFinished) {
   int x = 0;
   auto g = gs::spawn([&] { x = 3; });

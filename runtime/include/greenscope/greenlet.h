@@ -118,8 +118,10 @@ auto bind_call(F&& f, Args&&... args) {
   };
 }
 
+// SpawnResult is what a greenlet keeps of f(args...)'s result: a copy
+// (decayed), never a reference that could outlive what it refers to.
 template <class F, class... Args>
-using SpawnResult = std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>;
+using SpawnResult = std::decay_t<std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>>;
 
 }  // namespace detail
 

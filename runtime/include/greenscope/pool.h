@@ -69,7 +69,7 @@ class Group {
   template <class F, class Range>
   auto map(F f, const Range& items) {
     using Item = std::decay_t<decltype(*std::begin(items))>;
-    using R = std::invoke_result_t<F&, const Item&>;
+    using R = std::decay_t<std::invoke_result_t<F&, const Item&>>;
     std::vector<Greenlet<R>> greenlets;
     for (const auto& item : items) greenlets.push_back(spawn(f, item));
     if constexpr (std::is_void_v<R>) {
@@ -167,7 +167,7 @@ class ImapUnordered {
 template <class F, class Range>
 auto Group::imap_unordered(F f, const Range& items) {
   using Item = std::decay_t<decltype(*std::begin(items))>;
-  using R = std::invoke_result_t<F&, const Item&>;
+  using R = std::decay_t<std::invoke_result_t<F&, const Item&>>;
   static_assert(!std::is_void_v<R>, "imap_unordered() needs a function that returns a value");
   using Out = typename ImapUnordered<R>::Item;
   auto results = std::make_shared<Queue<Out>>();
