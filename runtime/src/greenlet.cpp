@@ -90,7 +90,6 @@ void GreenletBase::die(ExitKind kind, const std::string& error_text) {
 }
 
 bool GreenletBase::join(Duration timeout) {
-  check_thread("join()");
   if (dead()) return true;
   if (hub_->running() == this) {
     throw UsageError("greenscope: greenlet " + describe(*this) +
@@ -99,16 +98,10 @@ bool GreenletBase::join(Duration timeout) {
   }
   // The object is stored as a GreenletInfo*: describe_blocked() reads it so.
   const WaitInfo info{SwitchReason::Join, static_cast<const GreenletInfo*>(this), "Greenlet.join()"};
-  const Deadline deadline(timeout);
-  while (!dead()) {
-    if (deadline.expired()) return false;
-    joiners_.wait(info, deadline.remaining());
-  }
-  return true;
+  return joiners_.wait_until([this] { return dead(); }, info, timeout);
 }
 
 void GreenletBase::kill(bool block, Duration timeout) {
-  check_thread("kill()");
   if (dead()) return;
   if (kind() != GreenletKind::User) {
     throw UsageError("greenscope: the main and hub greenlets cannot be killed; kill the "
@@ -130,7 +123,6 @@ void GreenletBase::kill(bool block, Duration timeout) {
 }
 
 void GreenletBase::link(std::function<void(GreenletRef)> callback) {
-  check_thread("link()");
   if (dead()) {
     GreenletRef self(shared_from_this());
     hub_->enqueue_callback([cb = std::move(callback), self] { cb(self); });
@@ -140,7 +132,6 @@ void GreenletBase::link(std::function<void(GreenletRef)> callback) {
 }
 
 void GreenletBase::set_name(std::string name) {
-  check_thread("set_name()");
   name_ = std::move(name);
   if (Observer* o = observer_if_any()) [[unlikely]] o->on_rename(*this);
 }

@@ -2,7 +2,6 @@
 
 #include <string>
 
-#include "greenscope/detail/deadline.h"
 #include "greenscope/errors.h"
 #include "hub_impl.h"
 
@@ -12,11 +11,7 @@ std::uint64_t running_id() { return detail::HubImpl::current().running()->id(); 
 }  // namespace
 
 bool Semaphore::acquire(Duration timeout) {
-  const detail::Deadline deadline(timeout);
-  while (value_ == 0) {
-    if (deadline.expired()) return false;
-    waiters_.wait(WaitInfo{SwitchReason::Lock, this, what_}, deadline.remaining());
-  }
+  if (!wait_for_slot(timeout)) return false;
   --value_;
   return true;
 }
@@ -32,12 +27,13 @@ void Semaphore::release() {
   waiters_.notify_one();
 }
 
+bool Semaphore::wait_for_slot(Duration timeout) {
+  return waiters_.wait_until([this] { return value_ > 0; }, WaitInfo{SwitchReason::Lock, this, what_},
+                             timeout);
+}
+
 bool Semaphore::wait(Duration timeout) {
-  const detail::Deadline deadline(timeout);
-  while (value_ == 0) {
-    if (deadline.expired()) return false;
-    waiters_.wait(WaitInfo{SwitchReason::Lock, this, what_}, deadline.remaining());
-  }
+  if (!wait_for_slot(timeout)) return false;
   // We did not take the slot: pass the wake-up on to whoever waits to.
   waiters_.notify_one();
   return true;
@@ -80,10 +76,9 @@ bool RLock::acquire(Duration timeout) {
     ++count_;
     return true;
   }
-  const detail::Deadline deadline(timeout);
-  while (count_ > 0) {
-    if (deadline.expired()) return false;
-    waiters_.wait(WaitInfo{SwitchReason::Lock, this, "RLock.acquire()"}, deadline.remaining());
+  if (!waiters_.wait_until([this] { return count_ == 0; },
+                           WaitInfo{SwitchReason::Lock, this, "RLock.acquire()"}, timeout)) {
+    return false;
   }
   owner_ = me;
   count_ = 1;

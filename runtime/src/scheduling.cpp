@@ -240,9 +240,6 @@ void yield() { detail::HubImpl::current().yield_current(); }
 
 void idle() {
   detail::HubImpl& hub = detail::HubImpl::current();
-  if (hub.running() == &hub.hub_greenlet_base()) {
-    throw UsageError("greenscope: gs::idle() was called in the hub greenlet; call it from a greenlet");
-  }
   ev_idle w;
   ev_idle_init(&w, &detail::on_idle);
   ev_set_priority(&w, EV_MINPRI);

@@ -8,7 +8,6 @@
 #include <utility>
 #include <variant>
 
-#include "greenscope/detail/deadline.h"
 #include "greenscope/detail/wait_list.h"
 #include "greenscope/errors.h"
 #include "greenscope/types.h"
@@ -68,11 +67,8 @@ class AsyncResult {
 
   // wait() waits until a value or exception is set; returns ready().
   bool wait(Duration timeout = kForever) {
-    const detail::Deadline deadline(timeout);
-    while (!ready() && !deadline.expired()) {
-      waiters_.wait(WaitInfo{SwitchReason::Event, this, "AsyncResult.wait()"}, deadline.remaining());
-    }
-    return ready();
+    return waiters_.wait_until([this] { return ready(); },
+                               WaitInfo{SwitchReason::Event, this, "AsyncResult.wait()"}, timeout);
   }
 
   // get() waits, then returns the value or rethrows the exception;

@@ -35,6 +35,8 @@ class Semaphore {
   bool try_lock() { return try_acquire(); }
 
  protected:
+  // wait_for_slot() waits until value_ > 0; false on timeout.
+  bool wait_for_slot(Duration timeout);
   // Semaphore(value, what) names the primitive in LoopExit messages/traces.
   Semaphore(std::size_t value, const char* what) : value_(value), what_(what) {}
 

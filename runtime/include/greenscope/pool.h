@@ -11,7 +11,6 @@
 #include <variant>
 #include <vector>
 
-#include "greenscope/detail/deadline.h"
 #include "greenscope/detail/wait_list.h"
 #include "greenscope/greenlet.h"
 #include "greenscope/lock.h"

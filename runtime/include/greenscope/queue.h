@@ -6,7 +6,6 @@
 #include <deque>
 #include <utility>
 
-#include "greenscope/detail/deadline.h"
 #include "greenscope/detail/wait_list.h"
 #include "greenscope/errors.h"
 #include "greenscope/types.h"
@@ -26,10 +25,9 @@ class Queue {
   // put() appends `item`, waiting up to `timeout` for room; throws Full if
   // none appeared. A timeout of 0 never waits.
   void put(T item, Duration timeout = kForever) {
-    const detail::Deadline deadline(timeout);
-    while (full()) {
-      if (deadline.expired()) throw Full();
-      putters_.wait(WaitInfo{SwitchReason::Queue, this, "Queue.put()"}, deadline.remaining());
+    if (!putters_.wait_until([this] { return !full(); }, WaitInfo{SwitchReason::Queue, this, "Queue.put()"},
+                             timeout)) {
+      throw Full();
     }
     items_.push_back(std::move(item));
     ++unfinished_;
@@ -40,10 +38,9 @@ class Queue {
   // get() removes and returns the oldest item, waiting up to `timeout` for
   // one; throws Empty if none arrived. A timeout of 0 never waits.
   T get(Duration timeout = kForever) {
-    const detail::Deadline deadline(timeout);
-    while (items_.empty()) {
-      if (deadline.expired()) throw Empty();
-      getters_.wait(WaitInfo{SwitchReason::Queue, this, "Queue.get()"}, deadline.remaining());
+    if (!getters_.wait_until([this] { return !items_.empty(); },
+                             WaitInfo{SwitchReason::Queue, this, "Queue.get()"}, timeout)) {
+      throw Empty();
     }
     T item = std::move(items_.front());
     items_.pop_front();
@@ -62,12 +59,8 @@ class Queue {
   // join() waits until every item put has been marked task_done(); false on
   // timeout.
   bool join(Duration timeout = kForever) {
-    const detail::Deadline deadline(timeout);
-    while (unfinished_ > 0) {
-      if (deadline.expired()) return false;
-      joiners_.wait(WaitInfo{SwitchReason::Queue, this, "Queue.join()"}, deadline.remaining());
-    }
-    return true;
+    return joiners_.wait_until([this] { return unfinished_ == 0; },
+                               WaitInfo{SwitchReason::Queue, this, "Queue.join()"}, timeout);
   }
 
   std::size_t size() const { return items_.size(); }
@@ -107,11 +100,10 @@ class Channel {
     Offer offer(&item);
     offers_.push_back(&offer);
     getters_.notify_one();
-    const detail::Deadline deadline(timeout);
     try {
-      while (!offer.taken) {
-        if (deadline.expired()) throw Full();
-        offer.done.wait(WaitInfo{SwitchReason::Queue, this, "Channel.put()"}, deadline.remaining());
+      if (!offer.done.wait_until([&offer] { return offer.taken; },
+                                 WaitInfo{SwitchReason::Queue, this, "Channel.put()"}, timeout)) {
+        throw Full();
       }
     } catch (...) {
       if (!offer.taken) withdraw(&offer);
@@ -122,10 +114,9 @@ class Channel {
   // get() takes the oldest offered item, waiting up to `timeout` for a
   // putter; throws Empty if none came. A timeout of 0 never waits.
   T get(Duration timeout = kForever) {
-    const detail::Deadline deadline(timeout);
-    while (offers_.empty()) {
-      if (deadline.expired()) throw Empty();
-      getters_.wait(WaitInfo{SwitchReason::Queue, this, "Channel.get()"}, deadline.remaining());
+    if (!getters_.wait_until([this] { return !offers_.empty(); },
+                             WaitInfo{SwitchReason::Queue, this, "Channel.get()"}, timeout)) {
+      throw Empty();
     }
     Offer* offer = offers_.front();
     offers_.pop_front();

@@ -88,7 +88,8 @@ class GreenletBase : public GreenletInfo, public std::enable_shared_from_this<Gr
   void set_name(std::string name);
 
   // check_thread() throws UsageError unless called on this greenlet's hub
-  // thread; `what` names the operation in the message.
+  // thread; `what` names the operation in the message. GreenletRef calls it
+  // before every operation; the methods above assume it was called.
   void check_thread(const char* what) const;
 
   bool dead() const { return state_ == GreenletState::Dead; }

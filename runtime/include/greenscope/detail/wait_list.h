@@ -4,6 +4,7 @@
 
 #include <cstddef>
 
+#include "greenscope/detail/deadline.h"
 #include "greenscope/types.h"
 
 namespace gs::detail {
@@ -55,6 +56,19 @@ class WaitList {
   // destroyed only if its owner allows that (Event does). Must not be called
   // from the hub greenlet.
   bool wait(WaitInfo info, Duration timeout = kForever);
+
+  // wait_until() waits, re-checking `ready()` after every wake, until it
+  // holds (true) or `timeout` passes (false). Every primitive's blocking
+  // call is this loop over its own condition.
+  template <class Ready>
+  bool wait_until(Ready ready, WaitInfo info, Duration timeout = kForever) {
+    const Deadline deadline(timeout);
+    while (!ready()) {
+      if (deadline.expired()) return false;
+      wait(info, deadline.remaining());
+    }
+    return true;
+  }
 
   // notify_one() wakes the longest waiter; returns false if there was none.
   bool notify_one();
