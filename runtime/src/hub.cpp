@@ -11,6 +11,8 @@
 #include "greenscope/greenlet.h"
 #include "hub_impl.h"
 
+#include "greenscope/threadpool.h"
+
 namespace gs::detail {
 namespace {
 
@@ -113,6 +115,11 @@ HubImpl::~HubImpl() {
   // process is ending anyway.
   const bool from_main_greenlet = current_ == main_.get();
   if (from_main_greenlet) teardown();
+  if (from_main_greenlet) {
+    default_pool_.reset();  // joins its threads; its watcher is on the loop
+  } else {
+    (void)default_pool_.release();  // its threads may still reference the loop
+  }
   if (Observer* o = observer_if_any()) o->on_hub_stop(*this);
   if (from_main_greenlet) release_loop();
   tls_hub = nullptr;

@@ -16,6 +16,10 @@
 #include "greenscope/observer.h"
 #include "stack_pool.h"
 
+namespace gs {
+class ThreadPool;
+}
+
 namespace gs::detail {
 
 struct SwitchPathProbe;
@@ -79,6 +83,8 @@ class HubImpl final : public Hub {
   static bool post_to_main_hub(std::function<void()> fn);
   std::thread::id thread() const { return thread_id_; }
   void set_handler(ErrorHandler handler) { error_handler_ = std::move(handler); }
+  // default_pool() is this hub's ThreadPool (threadpool.cpp), made on first use.
+  ThreadPool& default_pool();
 
  private:
   friend struct SwitchPathProbe;
@@ -121,6 +127,7 @@ class HubImpl final : public Hub {
   std::size_t live_count_ = 0;
   ErrorHandler error_handler_;
   bool tearing_down_ = false;
+  std::unique_ptr<ThreadPool> default_pool_;  // after teardown, before the loop goes
 };
 
 // SwitchPathProbe lets bench/ time switch_to() alone, the runtime's switch

@@ -24,6 +24,9 @@ struct RuntimeOptions {
   // callback_budget bounds how long the hub runs ready greenlets and
   // callbacks before it polls for I/O again (gevent's switch interval).
   Duration callback_budget = std::chrono::milliseconds(1);
+  // threadpool_size is how many native threads each hub's default
+  // ThreadPool (run_in_thread(), getaddrinfo) may start.
+  std::size_t threadpool_size = 10;
 };
 
 // configure() replaces the options for hubs created afterwards.

@@ -3,6 +3,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <system_error>
 
 #include "greenscope/types.h"
 
@@ -59,6 +60,17 @@ class Empty : public std::runtime_error {
 class Full : public std::runtime_error {
  public:
   Full() : std::runtime_error("gs::Full: the queue stayed full until the timeout") {}
+};
+
+// IoError is a failed system call of the cooperative I/O layer (gs::Socket,
+// gs::wait_read(), gs::Subprocess...). code().value() is the errno; what()
+// names the operation and its object, then strerror's text:
+// "gs::Socket::connect(127.0.0.1:1): Connection refused".
+class IoError : public std::system_error {
+ public:
+  IoError(int error, const std::string& operation)
+      : std::system_error(error, std::generic_category(), operation) {}
+  int error() const { return code().value(); }
 };
 
 }  // namespace gs

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <string_view>
 
 #include "greenscope/detail/greenlet_base.h"
@@ -53,6 +54,15 @@ class Observer {
   // on_error(): the hub reported an error (an exception escaped a greenlet
   // or a callback).
   virtual void on_error(const Hub&, const GreenletInfo* /*greenlet*/, std::string_view /*text*/) {}
+
+  // Thread pool jobs (threadpool.h). on_job_submit() and on_job_done() run
+  // on the hub's thread; on_job_begin()/on_job_end() run on the pool's
+  // worker thread `worker` (0-based within its pool), the only hooks that do
+  // not run on a hub thread.
+  virtual void on_job_submit(const Hub&, const void* /*job*/) {}
+  virtual void on_job_begin(const void* /*job*/, std::size_t /*worker*/) {}
+  virtual void on_job_end(const void* /*job*/, std::size_t /*worker*/) {}
+  virtual void on_job_done(const Hub&, const void* /*job*/) {}
 };
 
 // set_observer() installs `observer` for every hub of the process, or

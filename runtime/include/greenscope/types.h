@@ -62,7 +62,15 @@ struct WaitInfo {
   // greenlet as a const GreenletInfo*.
   const void* object = nullptr;
   const char* what = "";         // a static description, e.g. "Event.wait()"
+  // fd and io_events (kIoRead | kIoWrite) say what an Io wait waits for;
+  // -1 and 0 for every other reason.
+  int fd = -1;
+  int io_events = 0;
 };
+
+// Io readiness bits, as in WaitInfo::io_events and gs::wait_io().
+inline constexpr int kIoRead = 1;
+inline constexpr int kIoWrite = 2;
 
 std::string_view to_string(GreenletState state);
 std::string_view to_string(SwitchReason reason);

@@ -1,0 +1,324 @@
+// io.cpp: cooperative fd waits (wait_io), the close notification, and
+// gs::wait / gs::Iwait.
+#include "greenscope/io.h"
+
+#include <ev.h>
+#include <poll.h>
+
+#include <atomic>
+#include <cerrno>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "greenscope/errors.h"
+#include "greenscope/queue.h"
+#include "hub_impl.h"
+#include "io_wait.h"
+#include "sys.h"
+
+namespace gs::detail {
+namespace {
+
+// IoWaiter is one greenlet's wait on one fd; it lives on that greenlet's
+// stack for the duration of wait_fd().
+struct IoWaiter {
+  ev_io io;
+  HubImpl* hub = nullptr;           // ro: the waiting greenlet's hub
+  GreenletBase* greenlet = nullptr; // ro
+  std::uint64_t token = 0;          // ro: unique per wait
+  bool closed = false;              // rw under g_mutex: notify_closed() hit it
+  bool linked = false;              // rw under g_mutex
+  IoWaiter* prev = nullptr;         // rw under g_mutex: the fd's waiter list
+  IoWaiter* next = nullptr;
+};
+
+std::mutex g_mutex;
+std::unordered_map<int, IoWaiter*> g_waiters;  // fd -> first waiter
+std::atomic<std::size_t> g_waiter_count{0};
+std::uint64_t g_next_token = 1;                // under g_mutex
+
+void link_waiter(int fd, IoWaiter& w) {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  w.token = g_next_token++;
+  IoWaiter*& head = g_waiters[fd];
+  w.next = head;
+  if (head != nullptr) head->prev = &w;
+  head = &w;
+  w.linked = true;
+  g_waiter_count.fetch_add(1, std::memory_order_relaxed);
+}
+
+// unlink_locked() removes `w` from its fd's list; g_mutex must be held.
+void unlink_locked(int fd, IoWaiter& w) {
+  if (!w.linked) return;
+  if (w.prev != nullptr) {
+    w.prev->next = w.next;
+  } else {
+    auto it = g_waiters.find(fd);
+    if (w.next == nullptr) {
+      g_waiters.erase(it);
+    } else {
+      it->second = w.next;
+    }
+  }
+  if (w.next != nullptr) w.next->prev = w.prev;
+  w.linked = false;
+  g_waiter_count.fetch_sub(1, std::memory_order_relaxed);
+}
+
+// unlink_waiter() ends a wait; true if the fd was closed under it.
+bool unlink_waiter(int fd, IoWaiter& w) {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  unlink_locked(fd, w);
+  return w.closed;
+}
+
+int to_ev(int events) { return ((events & kIoRead) ? EV_READ : 0) | ((events & kIoWrite) ? EV_WRITE : 0); }
+
+void on_io_ready(struct ev_loop* loop, ev_io* io, int revents) {
+  auto* w = static_cast<IoWaiter*>(io->data);
+  WatcherScope scope(*w->hub, WatcherKind::Io, io, io->fd, revents);
+  ev_io_stop(loop, io);
+  w->hub->wake(*w->greenlet);
+}
+
+// wake_closed() stops `w`'s watcher and wakes its greenlet; runs on w's hub
+// thread with g_mutex held.
+void wake_closed(IoWaiter& w, int fd) {
+  unlink_locked(fd, w);
+  ev_io_stop(w.hub->ev(), &w.io);
+  w.hub->wake(*w.greenlet);
+}
+
+}  // namespace
+
+bool may_have_waiters() { return g_waiter_count.load(std::memory_order_relaxed) != 0; }
+
+// end_wait() unregisters `w` and stops its watcher; true if the fd was closed
+// under it.
+bool end_wait(int fd, IoWaiter& w) {
+  const bool closed = unlink_waiter(fd, w);
+  if (ev_is_active(&w.io)) ev_io_stop(w.hub->ev(), &w.io);
+  return closed;
+}
+
+IoWaitResult wait_fd(int fd, int events, Duration timeout, const char* what) {
+  HubImpl& hub = HubImpl::current();
+  IoWaiter w;
+  w.hub = &hub;
+  w.greenlet = hub.running();
+  ev_io_init(&w.io, &on_io_ready, fd, to_ev(events));
+  w.io.data = &w;
+  link_waiter(fd, w);
+  bool ready = false;
+  try {
+    ev_io_start(hub.ev(), &w.io);
+    ready = hub.block_current(WaitInfo{SwitchReason::Io, nullptr, what, fd, events}, timeout);
+  } catch (...) {
+    end_wait(fd, w);
+    throw;
+  }
+  if (end_wait(fd, w)) return IoWaitResult::Closed;
+  return ready ? IoWaitResult::Ready : IoWaitResult::TimedOut;
+}
+
+IoWaitResult wait_fds(const pollfd* fds, unsigned long count, Duration timeout, const char* what) {
+  HubImpl& hub = HubImpl::current();
+  std::unique_ptr<IoWaiter[]> waiters(new IoWaiter[count]);
+  std::size_t used = 0;
+  int single_fd = -1;
+  int all_events = 0;
+  for (unsigned long i = 0; i < count; ++i) {
+    const int events = ((fds[i].events & (POLLIN | POLLPRI | POLLRDHUP)) ? kIoRead : 0) |
+                       ((fds[i].events & POLLOUT) ? kIoWrite : 0);
+    if (fds[i].fd < 0 || events == 0) continue;
+    IoWaiter& w = waiters[used++];
+    w.hub = &hub;
+    w.greenlet = hub.running();
+    ev_io_init(&w.io, &on_io_ready, fds[i].fd, to_ev(events));
+    w.io.data = &w;
+    single_fd = fds[i].fd;
+    all_events |= events;
+  }
+  if (used == 0) {  // poll() with nothing to watch is a sleep
+    hub.block_current(WaitInfo{SwitchReason::Sleep, nullptr, what}, timeout);
+    return IoWaitResult::TimedOut;
+  }
+  auto end_all = [&] {
+    bool closed = false;
+    for (std::size_t i = 0; i < used; ++i) closed |= end_wait(waiters[i].io.fd, waiters[i]);
+    return closed;
+  };
+  bool ready = false;
+  try {
+    for (std::size_t i = 0; i < used; ++i) {
+      link_waiter(waiters[i].io.fd, waiters[i]);
+      ev_io_start(hub.ev(), &waiters[i].io);
+    }
+    const int fd_shown = used == 1 ? single_fd : -1;
+    ready = hub.block_current(WaitInfo{SwitchReason::Io, nullptr, what, fd_shown, all_events}, timeout);
+  } catch (...) {
+    end_all();
+    throw;
+  }
+  if (end_all()) return IoWaitResult::Closed;
+  return ready ? IoWaitResult::Ready : IoWaitResult::TimedOut;
+}
+
+}  // namespace gs::detail
+
+namespace gs {
+
+int wait_io(int fd, int events, Duration timeout) {
+  if (fd < 0) throw IoError(EBADF, "gs::wait_io(fd " + std::to_string(fd) + ")");
+  if ((events & (kIoRead | kIoWrite)) == 0) {
+    throw UsageError("gs::wait_io(): pass kIoRead, kIoWrite or both as events");
+  }
+  switch (detail::wait_fd(fd, events, timeout, events & kIoWrite ? "gs::wait_write()" : "gs::wait_read()")) {
+    case detail::IoWaitResult::Ready: break;
+    case detail::IoWaitResult::TimedOut: throw TimeoutError(timeout);
+    case detail::IoWaitResult::Closed:
+      throw IoError(EBADF, "gs::wait_io(fd " + std::to_string(fd) + "): the fd was closed while waiting");
+  }
+  pollfd p{fd, static_cast<short>(((events & kIoRead) ? POLLIN : 0) | ((events & kIoWrite) ? POLLOUT : 0)), 0};
+  detail::sys::libc().poll(&p, 1, 0);
+  int ready = 0;
+  if (p.revents & (POLLIN | POLLHUP | POLLERR)) ready |= kIoRead & events;
+  if (p.revents & (POLLOUT | POLLHUP | POLLERR)) ready |= kIoWrite & events;
+  return ready != 0 ? ready : events;
+}
+
+void notify_closed(int fd) {
+  using namespace detail;
+  if (!may_have_waiters()) return;
+  HubImpl* here = HubImpl::current_if_any();
+  std::lock_guard<std::mutex> lock(g_mutex);
+  auto it = g_waiters.find(fd);
+  if (it == g_waiters.end()) return;
+  for (IoWaiter* w = it->second; w != nullptr;) {
+    IoWaiter* next = w->next;
+    w->closed = true;
+    if (w->hub == here) {
+      wake_closed(*w, fd);
+    } else {
+      // Another thread's waiter: its hub stops the watcher and wakes it, if
+      // the wait is still on by then.
+      HubImpl* hub = w->hub;
+      const std::uint64_t token = w->token;
+      hub->post_threadsafe([fd, token] {
+        std::lock_guard<std::mutex> inner(g_mutex);
+        auto found = g_waiters.find(fd);
+        if (found == g_waiters.end()) return;
+        for (IoWaiter* v = found->second; v != nullptr; v = v->next) {
+          if (v->token == token) {
+            wake_closed(*v, fd);
+            return;
+          }
+        }
+      });
+    }
+    w = next;
+  }
+}
+
+// --- gs::wait / gs::Iwait ------------------------------------------------------
+Waitable::Waitable(const GreenletRef& g) : ready_([g] { return g.ready(); }), wait_([g] { g.join(); }) {}
+
+Waitable::Waitable(Event& e) : ready_([&e] { return e.is_set(); }), wait_([&e] { e.wait(); }) {}
+
+namespace {
+bool fd_ready(int fd, short events) {
+  pollfd p{fd, events, 0};
+  return detail::sys::libc().poll(&p, 1, 0) > 0;
+}
+}  // namespace
+
+Waitable Waitable::readable(int fd) {
+  return Waitable([fd] { return fd_ready(fd, POLLIN); }, [fd] { wait_read(fd); });
+}
+
+Waitable Waitable::writable(int fd) {
+  return Waitable([fd] { return fd_ready(fd, POLLOUT); }, [fd] { wait_write(fd); });
+}
+
+struct Iwait::State {
+  Queue<std::size_t> ready;
+  std::vector<GreenletRef> watchers;
+  std::size_t remaining = 0;
+  std::chrono::steady_clock::time_point deadline;
+  bool timed = false;
+};
+
+Iwait::Iwait(const std::vector<Waitable>& objects, Duration timeout) : state_(std::make_shared<State>()) {
+  state_->remaining = objects.size();
+  state_->timed = timeout.count() >= 0;
+  if (state_->timed) {
+    state_->deadline = std::chrono::steady_clock::now() +
+                       std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout);
+  }
+  for (std::size_t i = 0; i < objects.size(); ++i) {
+    if (objects[i].ready()) {
+      state_->ready.put(i);
+      continue;
+    }
+    // One small greenlet per object: each waits in the object's own way and
+    // reports its index.
+    const Waitable* object = &objects[i];
+    std::weak_ptr<State> weak = state_;
+    GreenletRef g = gs::spawn([object, i, weak] {
+      object->block();
+      if (auto s = weak.lock()) s->ready.put(i);
+    });
+    g.set_name("gs::wait helper");
+    state_->watchers.push_back(std::move(g));
+  }
+}
+
+Iwait::~Iwait() {
+  // Not close(): a destructor must not block. The helpers die at their next
+  // resume; close() first if the objects die with the Iwait.
+  for (auto& g : state_->watchers) {
+    if (!g.ready()) g.kill(false);
+  }
+}
+
+void Iwait::close() {
+  for (auto& g : state_->watchers) g.kill(true);
+  state_->watchers.clear();
+  state_->remaining = 0;
+}
+
+std::optional<std::size_t> Iwait::next() {
+  if (state_->remaining == 0) {
+    close();
+    return std::nullopt;
+  }
+  Duration left = kForever;
+  if (state_->timed) {
+    left = std::max(Duration(0), Duration(state_->deadline - std::chrono::steady_clock::now()));
+  }
+  try {
+    std::size_t i = state_->ready.get(left);
+    --state_->remaining;
+    return i;
+  } catch (const Empty&) {
+    close();
+    return std::nullopt;
+  }
+}
+
+std::vector<std::size_t> wait(const std::vector<Waitable>& objects, Duration timeout, std::size_t count) {
+  if (count == 0 || count > objects.size()) count = objects.size();
+  std::vector<std::size_t> done;
+  Iwait it(objects, timeout);
+  while (done.size() < count) {
+    auto i = it.next();
+    if (!i) break;
+    done.push_back(*i);
+  }
+  it.close();
+  return done;
+}
+
+}  // namespace gs

@@ -1,0 +1,32 @@
+// io_wait.h: the fd wait registry behind gs::wait_io(), the patched calls and
+// gs::notify_closed(). A close must find every greenlet waiting on the fd, on
+// any thread, so waits register in one process-wide table.
+#pragma once
+
+#include <poll.h>
+
+#include <cstdint>
+
+#include "greenscope/types.h"
+
+namespace gs::detail {
+
+enum class IoWaitResult : std::uint8_t { Ready, TimedOut, Closed };
+
+// wait_fd() suspends the running greenlet until `fd` is ready for `events`
+// (kIoRead/kIoWrite), the timeout passes, or the fd is closed through
+// notify_closed(). `what` names the call for LoopExit messages and the
+// tracer ("read()", "gs::Socket::recv()"). Precondition: the running
+// greenlet is not the hub. A kill or gs::Timeout propagates as an exception.
+IoWaitResult wait_fd(int fd, int events, Duration timeout, const char* what);
+
+// wait_fds() is wait_fd() on every fd of a poll() array at once (their
+// events mapped to read/write); Ready when any is ready, Closed when any was
+// closed. Entries with fd < 0 or no events are ignored; with none left it
+// sleeps for `timeout`.
+IoWaitResult wait_fds(const struct pollfd* fds, unsigned long count, Duration timeout, const char* what);
+
+// may_have_waiters() is a cheap check that lets close() skip the registry.
+bool may_have_waiters();
+
+}  // namespace gs::detail

@@ -1,0 +1,337 @@
+// socket.cpp: gs::Address and gs::Socket. Sockets are non-blocking
+// underneath; a call that gets EAGAIN waits on the fd through wait_fd().
+#include "greenscope/socket.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+#include "greenscope/detail/deadline.h"
+#include "greenscope/errors.h"
+#include "greenscope/io.h"
+#include "io_wait.h"
+#include "sys.h"
+
+namespace gs {
+
+// --- Address ---------------------------------------------------------------------
+Address Address::ip(std::string_view host, unsigned short port) {
+  Address a;
+  const std::string h(host);
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&a.storage_);
+  if (::inet_pton(AF_INET, h.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(port);
+    a.size_ = sizeof(sockaddr_in);
+    return a;
+  }
+  a.storage_ = {};
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&a.storage_);
+  if (::inet_pton(AF_INET6, h.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(port);
+    a.size_ = sizeof(sockaddr_in6);
+    return a;
+  }
+  throw std::invalid_argument("gs::Address::ip(\"" + h +
+                              "\"): not a numeric IPv4 or IPv6 address; resolve host names with "
+                              "gs::getaddrinfo()");
+}
+
+Address Address::unix_path(std::string_view path) {
+  Address a;
+  auto* un = reinterpret_cast<sockaddr_un*>(&a.storage_);
+  if (path.empty() || path.size() >= sizeof un->sun_path) {
+    throw std::invalid_argument("gs::Address::unix_path(): the path must have 1 to " +
+                                std::to_string(sizeof un->sun_path - 1) + " characters");
+  }
+  un->sun_family = AF_UNIX;
+  std::memcpy(un->sun_path, path.data(), path.size());
+  if (path[0] == '@') un->sun_path[0] = '\0';  // abstract namespace
+  a.size_ = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + (path[0] == '@' ? 0 : 1));
+  return a;
+}
+
+Address Address::parse(std::string_view text) {
+  if (text.starts_with("unix:")) return unix_path(text.substr(5));
+  const auto colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon + 1 == text.size()) {
+    throw std::invalid_argument("gs::Address::parse(\"" + std::string(text) +
+                                "\"): expected HOST:PORT, [IPV6]:PORT or unix:/path");
+  }
+  std::string_view host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  const std::string port_text(text.substr(colon + 1));
+  char* end = nullptr;
+  const unsigned long port = std::strtoul(port_text.c_str(), &end, 10);
+  if (*end != '\0' || port > 65535) {
+    throw std::invalid_argument("gs::Address::parse(\"" + std::string(text) + "\"): the port must be 0-65535");
+  }
+  return ip(host, static_cast<unsigned short>(port));
+}
+
+Address Address::from_sockaddr(const sockaddr* sa, socklen_t len) {
+  Address a;
+  if (len > sizeof a.storage_) len = sizeof a.storage_;
+  std::memcpy(&a.storage_, sa, len);
+  a.size_ = len;
+  return a;
+}
+
+unsigned short Address::port() const {
+  if (family() == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(&storage_)->sin_port);
+  if (family() == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_port);
+  return 0;
+}
+
+std::string Address::to_string() const {
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (family() == AF_INET) {
+    ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, buf, sizeof buf);
+    return std::string(buf) + ":" + std::to_string(port());
+  }
+  if (family() == AF_INET6) {
+    ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr, buf, sizeof buf);
+    return "[" + std::string(buf) + "]:" + std::to_string(port());
+  }
+  if (family() == AF_UNIX) {
+    const auto* un = reinterpret_cast<const sockaddr_un*>(&storage_);
+    const std::size_t n = size_ > offsetof(sockaddr_un, sun_path) ? size_ - offsetof(sockaddr_un, sun_path) : 0;
+    if (n == 0) return "unix:(unnamed)";
+    if (un->sun_path[0] == '\0') return "unix:@" + std::string(un->sun_path + 1, n - 1);
+    return "unix:" + std::string(un->sun_path, strnlen(un->sun_path, n));
+  }
+  return "(no address)";
+}
+
+// --- Socket ----------------------------------------------------------------------
+namespace {
+const detail::sys::Libc& libc() { return detail::sys::libc(); }
+
+[[noreturn]] void fail(const char* what, const std::string& object, int error = errno) {
+  throw IoError(error, std::string("gs::Socket::") + what + "(" + object + ")");
+}
+
+bool would_block() { return errno == EAGAIN || errno == EWOULDBLOCK; }
+}  // namespace
+
+Socket::Socket(int family, int type, int protocol) {
+  fd_ = ::socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+  if (fd_ < 0) fail("socket", "family " + std::to_string(family) + ", type " + std::to_string(type));
+}
+
+Socket Socket::adopt(int fd) {
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags == -1 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1) fail("adopt", "fd " + std::to_string(fd));
+  return Socket(fd);
+}
+
+Socket::~Socket() { close(); }
+
+Socket::Socket(Socket&& other) noexcept : fd_(std::exchange(other.fd_, -1)), timeout_(other.timeout_) {}
+
+Socket& Socket::operator=(Socket&& other) noexcept {
+  if (this != &other) {
+    close();
+    fd_ = std::exchange(other.fd_, -1);
+    timeout_ = other.timeout_;
+  }
+  return *this;
+}
+
+Socket Socket::create_connection(const Address& address, Duration timeout) {
+  Socket s(address.family(), SOCK_STREAM);
+  if (address.family() != AF_UNIX) s.set_option(IPPROTO_TCP, TCP_NODELAY, 1);
+  s.connect(address, timeout);
+  return s;
+}
+
+Socket Socket::listen_on(const Address& address, int backlog) {
+  Socket s(address.family(), SOCK_STREAM);
+  if (address.family() != AF_UNIX) s.set_option(SOL_SOCKET, SO_REUSEADDR, 1);
+  s.bind(address);
+  s.listen(backlog);
+  return s;
+}
+
+int Socket::open_fd(const char* what) const {
+  if (fd_ < 0) throw IoError(EBADF, std::string("gs::Socket::") + what + "(): the socket is closed");
+  return fd_;
+}
+
+void Socket::wait_ready(int events, Duration timeout, const char* what) const {
+  if (timeout.count() == 0) throw TimeoutError(timeout_);
+  switch (detail::wait_fd(fd_, events, timeout, what)) {
+    case detail::IoWaitResult::Ready: return;
+    case detail::IoWaitResult::TimedOut: throw TimeoutError(timeout_);
+    case detail::IoWaitResult::Closed:
+      throw IoError(EBADF, std::string(what) + ": the socket was closed while waiting");
+  }
+}
+
+void Socket::connect(const Address& address) { connect(address, timeout_); }
+
+void Socket::connect(const Address& address, Duration timeout) {
+  const int fd = open_fd("connect");
+  detail::Deadline deadline(timeout);
+  for (;;) {
+    if (libc().connect(fd, address.data(), address.size()) == 0) return;
+    if (errno == EINTR) continue;
+    if (errno == EISCONN) return;
+    if (errno != EINPROGRESS && errno != EAGAIN) fail("connect", address.to_string());
+    const bool retry = errno == EAGAIN;  // a Unix socket's backlog is full
+    if (deadline.expired()) throw TimeoutError(timeout);
+    switch (detail::wait_fd(fd, kIoWrite, deadline.remaining(), "gs::Socket::connect()")) {
+      case detail::IoWaitResult::Ready: break;
+      case detail::IoWaitResult::TimedOut: throw TimeoutError(timeout);
+      case detail::IoWaitResult::Closed: fail("connect", address.to_string(), EBADF);
+    }
+    if (retry) continue;
+    const int error = option(SOL_SOCKET, SO_ERROR);
+    if (error != 0) fail("connect", address.to_string(), error);
+    return;
+  }
+}
+
+void Socket::bind(const Address& address) {
+  if (::bind(open_fd("bind"), address.data(), address.size()) != 0) fail("bind", address.to_string());
+}
+
+void Socket::listen(int backlog) {
+  if (::listen(open_fd("listen"), backlog) != 0) fail("listen", "fd " + std::to_string(fd_));
+}
+
+std::pair<Socket, Address> Socket::accept() {
+  const int fd = open_fd("accept");
+  detail::Deadline deadline(timeout_);
+  for (;;) {
+    Address peer;
+    socklen_t len = sizeof(sockaddr_storage);
+    const int c = libc().accept4(fd, peer.data(), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (c >= 0) {
+      peer.set_size(len);
+      return {Socket(c), peer};
+    }
+    if (errno == EINTR || errno == ECONNABORTED) continue;
+    if (!would_block()) fail("accept", local_address().to_string());
+    wait_ready(kIoRead, deadline.remaining(), "gs::Socket::accept()");
+  }
+}
+
+std::size_t Socket::recv_into(void* buf, std::size_t len, int flags) {
+  const int fd = open_fd("recv");
+  detail::Deadline deadline(timeout_);
+  for (;;) {
+    const ssize_t r = libc().recv(fd, buf, len, flags | MSG_DONTWAIT);
+    if (r >= 0) return static_cast<std::size_t>(r);
+    if (errno == EINTR) continue;
+    if (!would_block()) fail("recv", "fd " + std::to_string(fd));
+    wait_ready(kIoRead, deadline.remaining(), "gs::Socket::recv()");
+  }
+}
+
+std::string Socket::recv(std::size_t max, int flags) {
+  std::string out(max, '\0');
+  out.resize(recv_into(out.data(), max, flags));
+  return out;
+}
+
+std::size_t Socket::send(const void* buf, std::size_t len, int flags) {
+  const int fd = open_fd("send");
+  detail::Deadline deadline(timeout_);
+  for (;;) {
+    const ssize_t r = libc().send(fd, buf, len, flags | MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (r >= 0) return static_cast<std::size_t>(r);
+    if (errno == EINTR) continue;
+    if (!would_block()) fail("send", "fd " + std::to_string(fd));
+    wait_ready(kIoWrite, deadline.remaining(), "gs::Socket::send()");
+  }
+}
+
+void Socket::sendall(const void* buf, std::size_t len, int flags) {
+  const char* p = static_cast<const char*>(buf);
+  while (len > 0) {
+    const std::size_t n = send(p, len, flags);
+    p += n;
+    len -= n;
+  }
+}
+
+std::pair<std::size_t, Address> Socket::recvfrom(void* buf, std::size_t len, int flags) {
+  const int fd = open_fd("recvfrom");
+  detail::Deadline deadline(timeout_);
+  for (;;) {
+    Address from;
+    socklen_t alen = sizeof(sockaddr_storage);
+    const ssize_t r = libc().recvfrom(fd, buf, len, flags | MSG_DONTWAIT, from.data(), &alen);
+    if (r >= 0) {
+      from.set_size(alen);
+      return {static_cast<std::size_t>(r), from};
+    }
+    if (errno == EINTR) continue;
+    if (!would_block()) fail("recvfrom", "fd " + std::to_string(fd));
+    wait_ready(kIoRead, deadline.remaining(), "gs::Socket::recvfrom()");
+  }
+}
+
+std::size_t Socket::sendto(const void* buf, std::size_t len, const Address& to, int flags) {
+  const int fd = open_fd("sendto");
+  detail::Deadline deadline(timeout_);
+  for (;;) {
+    const ssize_t r = libc().sendto(fd, buf, len, flags | MSG_DONTWAIT | MSG_NOSIGNAL, to.data(), to.size());
+    if (r >= 0) return static_cast<std::size_t>(r);
+    if (errno == EINTR) continue;
+    if (!would_block()) fail("sendto", to.to_string());
+    wait_ready(kIoWrite, deadline.remaining(), "gs::Socket::sendto()");
+  }
+}
+
+void Socket::shutdown(int how) {
+  if (::shutdown(open_fd("shutdown"), how) != 0) fail("shutdown", "fd " + std::to_string(fd_));
+}
+
+void Socket::close() {
+  if (fd_ < 0) return;
+  const int fd = std::exchange(fd_, -1);
+  ::close(fd);  // the runtime's close(): wakes waiters (notify_closed), then libc's
+}
+
+void Socket::set_option(int level, int name, int value) {
+  if (::setsockopt(open_fd("set_option"), level, name, &value, sizeof value) != 0) {
+    fail("set_option", "level " + std::to_string(level) + ", option " + std::to_string(name));
+  }
+}
+
+int Socket::option(int level, int name) const {
+  int value = 0;
+  socklen_t len = sizeof value;
+  if (::getsockopt(open_fd("option"), level, name, &value, &len) != 0) {
+    fail("option", "level " + std::to_string(level) + ", option " + std::to_string(name));
+  }
+  return value;
+}
+
+Address Socket::local_address() const {
+  Address a;
+  socklen_t len = sizeof(sockaddr_storage);
+  if (::getsockname(open_fd("local_address"), a.data(), &len) != 0) fail("local_address", "fd " + std::to_string(fd_));
+  a.set_size(len);
+  return a;
+}
+
+Address Socket::peer_address() const {
+  Address a;
+  socklen_t len = sizeof(sockaddr_storage);
+  if (::getpeername(open_fd("peer_address"), a.data(), &len) != 0) fail("peer_address", "fd " + std::to_string(fd_));
+  a.set_size(len);
+  return a;
+}
+
+}  // namespace gs
