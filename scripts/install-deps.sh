@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   xvfb imagemagick
   python3-gevent
+  libcurl4-openssl-dev libhiredis-dev redis-server python3
 )
 
 missing=()

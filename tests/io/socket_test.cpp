@@ -1,0 +1,235 @@
+// socket_test.cpp: gs::Socket over TCP (IPv4, IPv6), Unix and UDP sockets,
+// errors and timeouts, and gs::StreamServer.
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+
+#include "greenscope/server.h"
+#include "greenscope/socket.h"
+#include "test_support.h"
+
+namespace gs::test {
+namespace {
+
+class SocketTest : public RuntimeTest {};
+
+void echo_handler(gs::Socket& conn, const gs::Address&) {
+  char buf[4096];
+  while (std::size_t n = conn.recv_into(buf, sizeof buf)) conn.sendall(buf, n);
+}
+
+// round_trip() connects to `server`, sends `message` and reads the echo.
+std::string round_trip(const gs::Address& server, const std::string& message) {
+  gs::Socket c = gs::Socket::create_connection(server);
+  c.sendall(message);
+  c.shutdown(SHUT_WR);
+  std::string got;
+  for (std::string part; !(part = c.recv(4096)).empty();) got += part;
+  return got;
+}
+
+TEST_F(SocketTest, AddressParsesAndPrintsEveryFamily) {
+  EXPECT_EQ(gs::Address::parse("127.0.0.1:80").to_string(), "127.0.0.1:80");
+  EXPECT_EQ(gs::Address::parse("[::1]:8080").to_string(), "[::1]:8080");
+  EXPECT_EQ(gs::Address::parse("[::1]:8080").family(), AF_INET6);
+  EXPECT_EQ(gs::Address::parse("unix:/tmp/x.sock").to_string(), "unix:/tmp/x.sock");
+  EXPECT_EQ(gs::Address::unix_path("@abstract").to_string(), "unix:@abstract");
+  EXPECT_THROW(gs::Address::parse("localhost"), std::invalid_argument);
+  EXPECT_THROW(gs::Address::ip("example.com", 80), std::invalid_argument);
+}
+
+TEST_F(SocketTest, StreamServerEchoesOverIpv4ManyClientsAtOnce) {
+  gs::StreamServer server(gs::Address::ip("127.0.0.1", 0), echo_handler);
+  server.start();
+  std::vector<gs::Greenlet<std::string>> clients;
+  for (int i = 0; i < 20; ++i) {
+    clients.push_back(gs::spawn([&, i] { return round_trip(server.address(), "hello " + std::to_string(i)); }));
+  }
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(clients[i].get(), "hello " + std::to_string(i));
+  EXPECT_EQ(server.accepted(), 20u);
+  server.stop();
+}
+
+TEST_F(SocketTest, StreamServerEchoesOverIpv6) {
+  gs::StreamServer server(gs::Address::ip("::1", 0), echo_handler);
+  try {
+    server.start();
+  } catch (const gs::IoError& e) {
+    GTEST_SKIP() << "no IPv6 loopback here: " << e.what();
+  }
+  EXPECT_EQ(gs::spawn([&] { return round_trip(server.address(), "six"); }).get(), "six");
+  server.stop();
+}
+
+TEST_F(SocketTest, StreamServerEchoesOverAUnixSocket) {
+  const auto path = std::filesystem::temp_directory_path() / ("gs-test-" + std::to_string(::getpid()) + ".sock");
+  std::filesystem::remove(path);
+  gs::StreamServer server(gs::Address::unix_path(path.string()), echo_handler);
+  server.start();
+  EXPECT_EQ(gs::spawn([&] { return round_trip(server.address(), "unix"); }).get(), "unix");
+  server.stop();
+  std::filesystem::remove(path);
+}
+
+TEST_F(SocketTest, LargeTransfersArriveWhole) {
+  gs::StreamServer server(gs::Address::ip("127.0.0.1", 0), echo_handler);
+  server.start();
+  std::string big(4 << 20, '\0');
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 31 + 7);
+  EXPECT_TRUE(gs::spawn([&] { return round_trip(server.address(), big); }).get() == big);
+  server.stop();
+}
+
+TEST_F(SocketTest, UdpSendtoAndRecvfrom) {
+  auto g = gs::spawn([] {
+    gs::Socket a(AF_INET, SOCK_DGRAM), b(AF_INET, SOCK_DGRAM);
+    a.bind(gs::Address::ip("127.0.0.1", 0));
+    b.bind(gs::Address::ip("127.0.0.1", 0));
+    auto reply = gs::spawn([&] {
+      char buf[64];
+      auto [n, from] = b.recvfrom(buf, sizeof buf);
+      b.sendto(buf, n, from);
+    });
+    a.sendto("ping", 4, b.local_address());
+    char buf[64];
+    auto [n, from] = a.recvfrom(buf, sizeof buf);
+    reply.join();
+    EXPECT_EQ(from.to_string(), b.local_address().to_string());
+    return std::string(buf, n);
+  });
+  EXPECT_EQ(g.get(), "ping");
+}
+
+TEST_F(SocketTest, ConnectionRefusedCarriesErrnoAndAddress) {
+  // A port that was free a moment ago refuses connections.
+  gs::Address free_port = [] {
+    gs::Socket s = gs::Socket::listen_on(gs::Address::ip("127.0.0.1", 0));
+    return s.local_address();
+  }();
+  auto g = gs::spawn([&] { gs::Socket::create_connection(free_port); });
+  g.join();
+  ASSERT_TRUE(g.exception());
+  try {
+    std::rethrow_exception(g.exception());
+  } catch (const gs::IoError& e) {
+    EXPECT_EQ(e.error(), ECONNREFUSED);
+    EXPECT_NE(std::string(e.what()).find(free_port.to_string()), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("refused"), std::string::npos) << e.what();
+  }
+  reports.clear();
+}
+
+TEST_F(SocketTest, RecvTimeoutRaisesTimeoutErrorWhileOthersRun) {
+  gs::StreamServer server(gs::Address::ip("127.0.0.1", 0), [](gs::Socket& c, const gs::Address&) {
+    c.recv(1);  // never answers
+  });
+  server.start();
+  int ticks = 0;
+  auto ticker = gs::spawn([&] {
+    for (;;) {
+      ++ticks;
+      gs::sleep(5ms);
+    }
+  });
+  auto g = gs::spawn([&] {
+    gs::Socket c = gs::Socket::create_connection(server.address());
+    c.set_timeout(50ms);
+    c.recv(10);
+  });
+  g.join();
+  ticker.kill();
+  ASSERT_TRUE(g.exception());
+  EXPECT_THROW(std::rethrow_exception(g.exception()), gs::TimeoutError);
+  EXPECT_GT(ticks, 1);
+  reports.clear();
+  server.stop();
+}
+
+TEST_F(SocketTest, ClosingASocketWakesItsReaderWithEbadf) {
+  gs::StreamServer server(gs::Address::ip("127.0.0.1", 0), [](gs::Socket& c, const gs::Address&) { c.recv(1); });
+  server.start();
+  auto g = gs::spawn([&] {
+    gs::Socket c = gs::Socket::create_connection(server.address());
+    auto reader = gs::spawn([&] {
+      try {
+        c.recv(10);
+      } catch (const gs::IoError& e) {
+        return e.error();
+      }
+      return 0;
+    });
+    gs::yield();  // let the reader wait
+    c.close();
+    return reader.get();
+  });
+  EXPECT_EQ(g.get(), EBADF);
+  server.stop();
+}
+
+TEST_F(SocketTest, MaxConnectionsBoundsHandlersAtOnce) {
+  int now = 0, most = 0;
+  gs::StreamServer::Options options;
+  options.max_connections = 3;
+  gs::StreamServer server(
+      gs::Address::ip("127.0.0.1", 0),
+      [&](gs::Socket& c, const gs::Address&) {
+        most = std::max(most, ++now);
+        gs::sleep(10ms);
+        --now;
+        c.sendall("done");
+      },
+      options);
+  server.start();
+  std::vector<gs::GreenletRef> clients;
+  for (int i = 0; i < 10; ++i) {
+    clients.push_back(gs::spawn([&] {
+      gs::Socket c = gs::Socket::create_connection(server.address());
+      EXPECT_EQ(c.recv(16), "done");
+    }));
+  }
+  gs::joinall(clients);
+  EXPECT_EQ(most, 3);
+  EXPECT_EQ(server.accepted(), 10u);
+  server.stop();
+}
+
+TEST_F(SocketTest, StopWaitsForHandlersThenKillsTheSlowOnes) {
+  std::vector<std::string> done;
+  gs::StreamServer server(gs::Address::ip("127.0.0.1", 0), [&](gs::Socket& c, const gs::Address&) {
+    const std::string what = c.recv(16);
+    gs::sleep(what == "quick" ? 5ms : 10s);
+    done.push_back(what);
+  });
+  server.start();
+  gs::Socket quick, slow;
+  auto connect = gs::spawn([&] {
+    quick = gs::Socket::create_connection(server.address());
+    slow = gs::Socket::create_connection(server.address());
+    quick.sendall("quick");
+    slow.sendall("slow");
+  });
+  connect.join();
+  while (server.connections() < 2) gs::sleep(1ms);
+  gs::sleep(1ms);
+  server.stop(100ms);
+  EXPECT_EQ(done, std::vector<std::string>{"quick"});
+  EXPECT_EQ(server.connections(), 0u);
+  // The listener is closed: new connections are refused.
+  auto late = gs::spawn([&] { gs::Socket::create_connection(server.address()); });
+  late.join();
+  EXPECT_TRUE(late.exception());
+  reports.clear();
+}
+
+TEST_F(SocketTest, ServeForeverReturnsAfterStop) {
+  gs::StreamServer server(gs::Address::ip("127.0.0.1", 0), echo_handler);
+  gs::spawn_later(20ms, [&] { server.stop(); });
+  server.serve_forever();
+  EXPECT_FALSE(server.address().to_string().empty());
+}
+
+}  // namespace
+}  // namespace gs::test
