@@ -3,6 +3,7 @@
 #include "greenscope/io.h"
 
 #include <ev.h>
+#include <fcntl.h>
 #include <poll.h>
 
 #include <atomic>
@@ -189,37 +190,66 @@ int wait_io(int fd, int events, Duration timeout) {
   return ready != 0 ? ready : events;
 }
 
-void notify_closed(int fd) {
-  using namespace detail;
-  if (!may_have_waiters()) return;
+namespace detail {
+
+// close_with_waiters() wakes every greenlet waiting on `fd` before it is
+// closed. Waiters of this thread are woken and their watchers stopped at
+// once. A waiter of another thread has a watcher that only its own hub may
+// stop, and libev aborts if it finds an fd closed under a watcher it has not
+// yet handed to epoll. So with `defer_close`, the fd is pointed at /dev/null
+// (dup3: the real file is released now, the peer sees the close) and the
+// number stays reserved until every such hub has stopped its watchers; the
+// last one closes it (Go's netpoll likewise closes only once in-flight
+// operations are gone). Returns true when it took over the close.
+bool close_with_waiters(int fd, bool defer_close) {
   HubImpl* here = HubImpl::current_if_any();
   std::lock_guard<std::mutex> lock(g_mutex);
   auto it = g_waiters.find(fd);
-  if (it == g_waiters.end()) return;
+  if (it == g_waiters.end()) return false;
+  std::vector<std::pair<HubImpl*, std::uint64_t>> remote;
   for (IoWaiter* w = it->second; w != nullptr;) {
     IoWaiter* next = w->next;
     w->closed = true;
     if (w->hub == here) {
       wake_closed(*w, fd);
     } else {
-      // Another thread's waiter: its hub stops the watcher and wakes it, if
-      // the wait is still on by then.
-      HubImpl* hub = w->hub;
-      const std::uint64_t token = w->token;
-      hub->post_threadsafe([fd, token] {
-        std::lock_guard<std::mutex> inner(g_mutex);
-        auto found = g_waiters.find(fd);
-        if (found == g_waiters.end()) return;
-        for (IoWaiter* v = found->second; v != nullptr; v = v->next) {
-          if (v->token == token) {
-            wake_closed(*v, fd);
-            return;
-          }
-        }
-      });
+      remote.emplace_back(w->hub, w->token);
     }
     w = next;
   }
+  if (remote.empty()) return false;
+  bool deferred = false;
+  if (defer_close) {
+    const int placeholder = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (placeholder >= 0) {
+      deferred = sys::libc().dup3(placeholder, fd, O_CLOEXEC) == fd;
+      sys::libc().close(placeholder);
+    }
+  }
+  auto left = std::make_shared<std::atomic<std::size_t>>(remote.size());
+  // Posted under g_mutex: a hub with a linked waiter cannot be gone yet.
+  for (auto [hub, token] : remote) {
+    hub->post_threadsafe([fd, token, left, deferred] {
+      {
+        std::lock_guard<std::mutex> inner(g_mutex);
+        auto found = g_waiters.find(fd);
+        for (IoWaiter* v = found == g_waiters.end() ? nullptr : found->second; v != nullptr; v = v->next) {
+          if (v->token == token) {
+            wake_closed(*v, fd);
+            break;
+          }
+        }
+      }
+      if (left->fetch_sub(1) == 1 && deferred) sys::libc().close(fd);
+    });
+  }
+  return deferred;
+}
+
+}  // namespace detail
+
+void notify_closed(int fd) {
+  if (detail::may_have_waiters()) detail::close_with_waiters(fd, /*defer_close=*/false);
 }
 
 // --- gs::wait / gs::Iwait ------------------------------------------------------

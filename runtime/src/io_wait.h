@@ -26,6 +26,11 @@ IoWaitResult wait_fd(int fd, int events, Duration timeout, const char* what);
 // sleeps for `timeout`.
 IoWaitResult wait_fds(const struct pollfd* fds, unsigned long count, Duration timeout, const char* what);
 
+// close_with_waiters() wakes the greenlets waiting on `fd`, which is about to
+// be closed (io.cpp explains the cross-thread case). True when it took over
+// closing the fd (only with defer_close); else the caller closes it.
+bool close_with_waiters(int fd, bool defer_close);
+
 // may_have_waiters() is a cheap check that lets close() skip the registry.
 bool may_have_waiters();
 

@@ -162,20 +162,37 @@ ssize_t retry_on_socket(int fd, int events, int timeout_option, const char* what
   }
 }
 
-// wait_until_ready() waits for a non-socket fd (pipe, FIFO, terminal) to be
-// ready for `events`. Returns 0 when the call may go ahead (ready, or the
-// program wants EAGAIN, or poll reports an error the call will report too);
-// -1 with errno EBADF when the fd was closed meanwhile.
+// wait_until_ready() waits for a fd the hint calls "not a socket" (pipe,
+// FIFO, terminal) to be ready for `events`. Returns 0 when the call may go
+// ahead (ready, or the program wants EAGAIN, or poll reports an error the
+// call will report too); -1 with errno EBADF when the fd was closed
+// meanwhile, or EAGAIN when it proved a socket whose SO_RCVTIMEO/SO_SNDTIMEO
+// ran out.
 int wait_until_ready(int fd, short poll_events, int events, const char* what) {
+  std::optional<Deadline> deadline;
   for (;;) {
     pollfd p{fd, poll_events, 0};
     const int r = libc().poll(&p, 1, 0);
     if (r < 0 && errno == EINTR) continue;
     if (r != 0) return 0;
     if (user_nonblocking(fd)) return 0;
-    if (wait_fd(fd, events, kForever, what) == IoWaitResult::Closed) {
-      errno = EBADF;
+    if (!deadline) {
+      // fd numbers are reused behind the hint's back (fclose() closes inside
+      // libc), so before waiting, check whether a socket timeout applies.
+      int type = 0;
+      socklen_t len = sizeof type;
+      const bool socket = ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0;
+      if (socket) set_kind(fd, kSocket);
+      deadline.emplace(socket ? socket_timeout(fd, (events & kIoWrite) ? SO_SNDTIMEO : SO_RCVTIMEO) : kForever);
+    }
+    if (deadline->expired()) {
+      errno = EAGAIN;
       return -1;
+    }
+    switch (wait_fd(fd, events, deadline->remaining(), what)) {
+      case IoWaitResult::Ready: break;
+      case IoWaitResult::TimedOut: errno = EAGAIN; return -1;
+      case IoWaitResult::Closed: errno = EBADF; return -1;
     }
   }
 }
@@ -448,9 +465,12 @@ int coop_select(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, timeval* tv) {
   return r;
 }
 
-void forget_fd(int fd) {
-  if (may_have_waiters()) gs::notify_closed(fd);
+// forget_fd() is what close() and dup2() onto `fd` do first: wake its
+// waiters and drop the socket hint. True when the close was taken over
+// (waiters on other threads; see close_with_waiters()).
+bool forget_fd(int fd, bool defer_close) {
   set_kind(fd, kUnknown);
+  return may_have_waiters() && close_with_waiters(fd, defer_close);
 }
 
 __attribute__((constructor)) void patch_from_environment() {
@@ -588,17 +608,17 @@ int getaddrinfo(const char* node, const char* service, const struct addrinfo* hi
 }
 
 int close(int fd) {
-  gsd::forget_fd(fd);
+  if (gsd::forget_fd(fd, /*defer_close=*/true)) return 0;
   return gsd::libc().close(fd);
 }
 
 int dup2(int oldfd, int newfd) {
-  if (oldfd != newfd) gsd::forget_fd(newfd);
+  if (oldfd != newfd) gsd::forget_fd(newfd, false);
   return gsd::libc().dup2(oldfd, newfd);
 }
 
 int dup3(int oldfd, int newfd, int flags) {
-  if (oldfd != newfd) gsd::forget_fd(newfd);
+  if (oldfd != newfd) gsd::forget_fd(newfd, false);
   return gsd::libc().dup3(oldfd, newfd, flags);
 }
 

@@ -83,6 +83,7 @@ StreamServer::~StreamServer() {
   if (state_->acceptor && !state_->acceptor.ready()) state_->acceptor.kill(false);
   state_->group->kill(false);
   state_->stopped.set();
+  state_->acceptor = GreenletRef();  // its function holds the state: break the cycle
 }
 
 void StreamServer::start() {
@@ -106,6 +107,7 @@ void StreamServer::stop(Duration grace) {
   if (state_->acceptor) state_->acceptor.kill();  // or one waiting for a Pool slot
   if (!state_->group->join(grace)) state_->group->kill();
   state_->stopped.set();
+  state_->acceptor = GreenletRef();  // its function holds the state: break the cycle
 }
 
 bool StreamServer::started() const { return state_->started; }

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -133,6 +134,36 @@ TEST_F(PatchTest, SoRcvtimeoEndsTheWaitWithEagainWhileOthersRun) {
   EXPECT_EQ(n, -1);
   EXPECT_EQ(error, EAGAIN);
   EXPECT_GT(ticks, 1);
+}
+
+TEST_F(PatchTest, SoRcvtimeoHoldsOnAnFdNumberLibcClosedBehindOurBack) {
+  // fclose() closes inside libc, where no interposer sees it; the next
+  // socket may get the same number, once a pipe's.
+  Fds p = make_pipe();
+  ASSERT_EQ(::write(p.b, "x", 1), 1);
+  const int reused = p.a;
+  auto first = gs::spawn([&] {
+    char c;
+    return ::read(reused, &c, 1);  // remembers "not a socket"
+  });
+  ASSERT_EQ(first.get(), 1);
+  ::syscall(SYS_close, reused);
+  p.a = -1;
+  int s[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s), 0);
+  Fds pair{s[0], s[1]};
+  ASSERT_EQ(pair.a, reused) << "the test needs the pipe's number reused";
+  timeval tv{0, 30 * 1000};
+  ASSERT_EQ(::setsockopt(pair.a, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
+  auto g = gs::spawn([&] {
+    char c;
+    errno = 0;
+    const ssize_t n = ::read(pair.a, &c, 1);
+    return std::make_pair(n, errno);
+  });
+  const auto [n, error] = g.get();
+  EXPECT_EQ(n, -1);
+  EXPECT_EQ(error, EAGAIN);
 }
 
 TEST_F(PatchTest, PartialReadsStayPartial) {
@@ -386,7 +417,13 @@ TEST(PatchEnvironment, GreenscopePatchAllPatchesAtLoad) {
   EXPECT_EQ(run(probe), "patched=0 cooperative=0\n");
   EXPECT_EQ(run("GREENSCOPE_PATCH_ALL=1 " + probe), "patched=1 cooperative=1\n");
   EXPECT_EQ(run("GREENSCOPE_PATCH_ALL=0 " + probe), "patched=0 cooperative=0\n");
-  EXPECT_EQ(run("LD_PRELOAD=" + lib + " GREENSCOPE_PATCH_ALL=1 " + probe), "patched=1 cooperative=1\n");
+#if defined(GS_SANITIZE_ADDRESS)
+  // ASan insists on coming first; preloading after it is what we test here.
+  const std::string preload = "ASAN_OPTIONS=verify_asan_link_order=0 LD_PRELOAD=" + lib;
+#else
+  const std::string preload = "LD_PRELOAD=" + lib;
+#endif
+  EXPECT_EQ(run(preload + " GREENSCOPE_PATCH_ALL=1 " + probe), "patched=1 cooperative=1\n");
 }
 
 }  // namespace

@@ -25,9 +25,12 @@ int wait_io(int fd, int events, Duration timeout = kForever);
 inline void wait_read(int fd, Duration timeout = kForever) { wait_io(fd, kIoRead, timeout); }
 inline void wait_write(int fd, Duration timeout = kForever) { wait_io(fd, kIoWrite, timeout); }
 
-// notify_closed() wakes every greenlet (of any thread) waiting on `fd` with
-// IoError(EBADF) and stops their watchers. Call it just before closing an fd
-// others may wait on; gs::Socket::close() and the patched close() do.
+// notify_closed() wakes every greenlet waiting on `fd` with IoError(EBADF).
+// The runtime's close() (the one every program linked with it calls, patched
+// or not, and so gs::Socket::close()) does this itself, and also handles
+// waiters on other threads safely, by keeping the fd number reserved until
+// their hubs let go. Call notify_closed() only before closing an fd some
+// other way (a raw syscall), and then only with waiters on this thread.
 void notify_closed(int fd);
 
 // Waitable is one thing gs::wait() can wait for: a greenlet (it dies), an
