@@ -35,14 +35,25 @@ struct IoWaiter {
 };
 
 std::mutex g_mutex;
-std::unordered_map<int, IoWaiter*> g_waiters;  // fd -> first waiter
+// The fd -> first waiter table, under g_mutex: an array for the usual fd
+// numbers (no allocation per wait), a map past it.
+constexpr int kDirectFds = 1 << 16;
+IoWaiter* g_direct[kDirectFds];
+std::unordered_map<int, IoWaiter*> g_overflow;
+
+IoWaiter*& head_of(int fd) { return fd < kDirectFds ? g_direct[fd] : g_overflow[fd]; }
+IoWaiter* first_waiter(int fd) {
+  if (fd < kDirectFds) return g_direct[fd];
+  auto it = g_overflow.find(fd);
+  return it == g_overflow.end() ? nullptr : it->second;
+}
 std::atomic<std::size_t> g_waiter_count{0};
 std::uint64_t g_next_token = 1;                // under g_mutex
 
 void link_waiter(int fd, IoWaiter& w) {
   std::lock_guard<std::mutex> lock(g_mutex);
   w.token = g_next_token++;
-  IoWaiter*& head = g_waiters[fd];
+  IoWaiter*& head = head_of(fd);
   w.next = head;
   if (head != nullptr) head->prev = &w;
   head = &w;
@@ -55,13 +66,10 @@ void unlink_locked(int fd, IoWaiter& w) {
   if (!w.linked) return;
   if (w.prev != nullptr) {
     w.prev->next = w.next;
+  } else if (fd >= kDirectFds && w.next == nullptr) {
+    g_overflow.erase(fd);
   } else {
-    auto it = g_waiters.find(fd);
-    if (w.next == nullptr) {
-      g_waiters.erase(it);
-    } else {
-      it->second = w.next;
-    }
+    head_of(fd) = w.next;
   }
   if (w.next != nullptr) w.next->prev = w.prev;
   w.linked = false;
@@ -202,12 +210,11 @@ namespace detail {
 // last one closes it (Go's netpoll likewise closes only once in-flight
 // operations are gone). Returns true when it took over the close.
 bool close_with_waiters(int fd, bool defer_close) {
+  if (fd < 0) return false;
   HubImpl* here = HubImpl::current_if_any();
   std::lock_guard<std::mutex> lock(g_mutex);
-  auto it = g_waiters.find(fd);
-  if (it == g_waiters.end()) return false;
   std::vector<std::pair<HubImpl*, std::uint64_t>> remote;
-  for (IoWaiter* w = it->second; w != nullptr;) {
+  for (IoWaiter* w = first_waiter(fd); w != nullptr;) {
     IoWaiter* next = w->next;
     w->closed = true;
     if (w->hub == here) {
@@ -232,8 +239,7 @@ bool close_with_waiters(int fd, bool defer_close) {
     hub->post_threadsafe([fd, token, left, deferred] {
       {
         std::lock_guard<std::mutex> inner(g_mutex);
-        auto found = g_waiters.find(fd);
-        for (IoWaiter* v = found == g_waiters.end() ? nullptr : found->second; v != nullptr; v = v->next) {
+        for (IoWaiter* v = first_waiter(fd); v != nullptr; v = v->next) {
           if (v->token == token) {
             wake_closed(*v, fd);
             break;

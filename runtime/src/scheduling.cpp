@@ -120,6 +120,9 @@ std::string HubImpl::describe_blocked() const {
   auto describe_wait = [](const GreenletInfo& g) {
     const WaitInfo& w = g.wait_info();
     std::string s = w.what != nullptr && *w.what ? w.what : std::string(to_string(w.reason));
+    if (w.reason == SwitchReason::Io && w.fd >= 0) {
+      s += " on fd " + std::to_string(w.fd) + ((w.io_events & kIoWrite) ? " (writable)" : " (readable)");
+    }
     if (w.reason == SwitchReason::Join && w.object != nullptr) {
       const auto* target = static_cast<const GreenletInfo*>(w.object);
       s += " on greenlet '" + target->name() + "' (id " + std::to_string(target->id()) + ")";
