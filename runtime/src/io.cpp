@@ -18,6 +18,11 @@
 #include "io_wait.h"
 #include "sys.h"
 
+#if defined(GS_SANITIZE_THREAD)
+extern "C" void __tsan_acquire(void* addr);
+extern "C" void __tsan_release(void* addr);
+#endif
+
 namespace gs::detail {
 namespace {
 
@@ -34,7 +39,31 @@ struct IoWaiter {
   IoWaiter* next = nullptr;
 };
 
-std::mutex g_mutex;
+// TableMutex is a std::mutex that TSan always sees. TSan's interceptors run
+// blocking calls (poll, read...) with its own interception paused, and here
+// those calls reach the runtime's interposers, which lock this mutex: without
+// the annotations TSan reports false races on the table (and, while
+// symbolizing the report with the lock held, deadlocks in close()).
+class TableMutex {
+ public:
+  void lock() {
+    m_.lock();
+#if defined(GS_SANITIZE_THREAD)
+    __tsan_acquire(this);
+#endif
+  }
+  void unlock() {
+#if defined(GS_SANITIZE_THREAD)
+    __tsan_release(this);
+#endif
+    m_.unlock();
+  }
+
+ private:
+  std::mutex m_;
+};
+
+TableMutex g_mutex;
 // The fd -> first waiter table, under g_mutex: an array for the usual fd
 // numbers (no allocation per wait), a map past it.
 constexpr int kDirectFds = 1 << 16;
@@ -51,7 +80,7 @@ std::atomic<std::size_t> g_waiter_count{0};
 std::uint64_t g_next_token = 1;                // under g_mutex
 
 void link_waiter(int fd, IoWaiter& w) {
-  std::lock_guard<std::mutex> lock(g_mutex);
+  std::lock_guard<TableMutex> lock(g_mutex);
   w.token = g_next_token++;
   IoWaiter*& head = head_of(fd);
   w.next = head;
@@ -78,7 +107,7 @@ void unlink_locked(int fd, IoWaiter& w) {
 
 // unlink_waiter() ends a wait; true if the fd was closed under it.
 bool unlink_waiter(int fd, IoWaiter& w) {
-  std::lock_guard<std::mutex> lock(g_mutex);
+  std::lock_guard<TableMutex> lock(g_mutex);
   unlink_locked(fd, w);
   return w.closed;
 }
@@ -212,7 +241,7 @@ namespace detail {
 bool close_with_waiters(int fd, bool defer_close) {
   if (fd < 0) return false;
   HubImpl* here = HubImpl::current_if_any();
-  std::lock_guard<std::mutex> lock(g_mutex);
+  std::lock_guard<TableMutex> lock(g_mutex);
   std::vector<std::pair<HubImpl*, std::uint64_t>> remote;
   for (IoWaiter* w = first_waiter(fd); w != nullptr;) {
     IoWaiter* next = w->next;
@@ -238,7 +267,7 @@ bool close_with_waiters(int fd, bool defer_close) {
   for (auto [hub, token] : remote) {
     hub->post_threadsafe([fd, token, left, deferred] {
       {
-        std::lock_guard<std::mutex> inner(g_mutex);
+        std::lock_guard<TableMutex> inner(g_mutex);
         for (IoWaiter* v = first_waiter(fd); v != nullptr; v = v->next) {
           if (v->token == token) {
             wake_closed(*v, fd);

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -361,6 +362,28 @@ TEST_F(PatchTest, GetaddrinfoRunsOnThePool) {
   const auto [found, threads] = g.get();
   EXPECT_TRUE(found);
   EXPECT_EQ(threads, 1u) << "the lookup should have run on the hub's pool";
+}
+
+TEST_F(PatchTest, HubsOnSeveralThreadsWaitAtOnce) {
+  // Every thread's waits share the fd wait table (under TSan this also
+  // checks the table's lock is seen through TSan's blocking-call
+  // interceptors).
+  std::vector<std::thread> threads;
+  std::atomic<int> timeouts{0};
+  for (int t = 0; t < 2; ++t) {
+    threads.emplace_back([&] {
+      Fds p = make_pipe();
+      auto g = gs::spawn([&] {
+        for (int i = 0; i < 20; ++i) {
+          pollfd fd{p.a, POLLIN, 0};
+          if (::poll(&fd, 1, 2) == 0) ++timeouts;
+        }
+      });
+      g.join();
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(timeouts.load(), 40);
 }
 
 TEST_F(PatchTest, CallsOutsideGreenletsGoStraightToLibc) {

@@ -23,7 +23,9 @@ std::optional<std::string> find_executable(const std::string& name);
 
 // ChildProcess is a server process this program started: its stdin is a pipe
 // the child can watch for end of file, its stdout a pipe we read. Killed
-// (SIGTERM, then SIGKILL) and reaped by stop() or the destructor.
+// (SIGTERM, then SIGKILL) and reaped by stop() or the destructor, and killed
+// by the kernel (PR_SET_PDEATHSIG) if the thread that started it dies first,
+// so a crashed or timed-out test leaves no server running.
 class ChildProcess {
  public:
   ChildProcess() = default;
