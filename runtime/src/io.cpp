@@ -29,7 +29,9 @@ namespace {
 // IoWaiter is one greenlet's wait on one fd; it lives on that greenlet's
 // stack for the duration of wait_fd().
 struct IoWaiter {
-  ev_io io;
+  ev_io io;                         // the wait's own watcher, unless parked
+  ev_io* watcher = &io;             // ro: the watcher to stop on close
+  bool parked = false;              // ro: `watcher` is a ParkedWatcher's: left started
   HubImpl* hub = nullptr;           // ro: the waiting greenlet's hub
   GreenletBase* greenlet = nullptr; // ro
   std::uint64_t token = 0;          // ro: unique per wait
@@ -125,7 +127,7 @@ void on_io_ready(struct ev_loop* loop, ev_io* io, int revents) {
 // thread with g_mutex held.
 void wake_closed(IoWaiter& w, int fd) {
   unlink_locked(fd, w);
-  ev_io_stop(w.hub->ev(), &w.io);
+  ev_io_stop(w.hub->ev(), w.watcher);
   w.hub->wake(*w.greenlet);
 }
 
@@ -137,7 +139,7 @@ bool may_have_waiters() { return g_waiter_count.load(std::memory_order_relaxed) 
 // under it.
 bool end_wait(int fd, IoWaiter& w) {
   const bool closed = unlink_waiter(fd, w);
-  if (ev_is_active(&w.io)) ev_io_stop(w.hub->ev(), &w.io);
+  if (!w.parked && ev_is_active(&w.io)) ev_io_stop(w.hub->ev(), &w.io);
   return closed;
 }
 
@@ -201,6 +203,55 @@ IoWaitResult wait_fds(const pollfd* fds, unsigned long count, Duration timeout, 
     throw;
   }
   if (end_all()) return IoWaitResult::Closed;
+  return ready ? IoWaitResult::Ready : IoWaitResult::TimedOut;
+}
+
+// --- ParkedWatcher ------------------------------------------------------------
+ParkedWatcher::ParkedWatcher(int fd, int events) : fd_(fd), events_(events) {
+  ev_io_init(&io_, &ParkedWatcher::on_ready, fd, to_ev(events));
+  io_.data = this;
+}
+
+ParkedWatcher::~ParkedWatcher() { stop(); }
+
+void ParkedWatcher::stop() {
+  if (hub_ != nullptr && ev_is_active(&io_)) ev_io_stop(hub_->ev(), &io_);
+}
+
+void ParkedWatcher::on_ready(struct ev_loop* loop, ev_io* io, int revents) {
+  auto* self = static_cast<ParkedWatcher*>(io->data);
+  WatcherScope scope(*self->hub_, WatcherKind::Io, io, io->fd, revents);
+  if (self->waiter_ != nullptr) {
+    self->hub_->wake(*self->waiter_);  // stays started: the next wait is free
+  } else {
+    ev_io_stop(loop, io);  // nobody waits: level-triggered, it would fire again
+  }
+}
+
+IoWaitResult ParkedWatcher::wait(Duration timeout, const char* what) {
+  HubImpl& hub = HubImpl::current();
+  if (hub_ != nullptr && hub_ != &hub) {
+    throw UsageError("gs::Socket belongs to the thread that first waited on it; use it only there");
+  }
+  hub_ = &hub;
+  IoWaiter w;
+  w.watcher = &io_;
+  w.parked = true;
+  w.hub = &hub;
+  w.greenlet = hub.running();
+  link_waiter(fd_, w);
+  bool ready = false;
+  try {
+    if (!ev_is_active(&io_)) ev_io_start(hub.ev(), &io_);
+    waiter_ = w.greenlet;
+    ready = hub.block_current(WaitInfo{SwitchReason::Io, nullptr, what, fd_, events_}, timeout);
+  } catch (...) {
+    waiter_ = nullptr;
+    end_wait(fd_, w);
+    throw;
+  }
+  waiter_ = nullptr;
+  if (end_wait(fd_, w)) return IoWaitResult::Closed;
   return ready ? IoWaitResult::Ready : IoWaitResult::TimedOut;
 }
 

@@ -7,9 +7,14 @@
 
 #include <cstdint>
 
+#include <ev.h>
+
 #include "greenscope/types.h"
 
 namespace gs::detail {
+
+class HubImpl;
+class GreenletBase;
 
 enum class IoWaitResult : std::uint8_t { Ready, TimedOut, Closed };
 
@@ -30,6 +35,31 @@ IoWaitResult wait_fds(const struct pollfd* fds, unsigned long count, Duration ti
 // be closed (io.cpp explains the cross-thread case). True when it took over
 // closing the fd (only with defer_close); else the caller closes it.
 bool close_with_waiters(int fd, bool defer_close);
+
+// ParkedWatcher is an io watcher for one fd that stays started between waits
+// (gs::Socket keeps one per direction). A watcher started and stopped for
+// every wait costs libev an epoll_ctl each time; a parked one costs nothing
+// while it keeps being waited on. If it fires while nobody waits it stops
+// itself (epoll is level-triggered: it would fire on every poll). Waits
+// register like wait_fd()'s, so a close still wakes them. Owned by the fd's
+// owner, which must stop() it before closing the fd.
+class ParkedWatcher {
+ public:
+  ParkedWatcher(int fd, int events);
+  ~ParkedWatcher();
+  ParkedWatcher(const ParkedWatcher&) = delete;
+  ParkedWatcher& operator=(const ParkedWatcher&) = delete;
+  IoWaitResult wait(Duration timeout, const char* what);
+  void stop();
+
+ private:
+  static void on_ready(struct ev_loop* loop, ev_io* io, int revents);
+  ev_io io_;
+  int fd_;
+  int events_;
+  HubImpl* hub_ = nullptr;             // set by the first wait
+  GreenletBase* waiter_ = nullptr;     // the greenlet in wait(), if any
+};
 
 // may_have_waiters() is a cheap check that lets close() skip the registry.
 bool may_have_waiters();

@@ -217,6 +217,21 @@ ssize_t write_not_socket(int fd, const char* buf, size_t n, const char* what) {
   return static_cast<ssize_t>(done);
 }
 
+// read_not_socket() is readv() on a pipe, FIFO, terminal or file. One
+// preadv2(RWF_NOWAIT) reads without blocking where the kernel supports it
+// for the fd (pipes and cached file data on recent kernels): one syscall when
+// data is there. Otherwise poll() says when to read.
+ssize_t read_not_socket(int fd, const iovec* iov, int count, const char* what) {
+  const ssize_t r = ::preadv2(fd, iov, count, -1, RWF_NOWAIT);
+  if (r >= 0) return r;
+  if (errno == EAGAIN && is_regular_or_block(fd)) {
+    return libc().readv(fd, iov, count);  // not cached yet: files do not wait
+  }
+  if (errno != EAGAIN && errno != EOPNOTSUPP && errno != EINVAL) return r;  // EBADF, EISDIR...
+  if (wait_until_ready(fd, POLLIN, kIoRead, what) != 0) return -1;
+  return libc().readv(fd, iov, count);
+}
+
 // Iov is a mutable copy of an iovec array that partial writes advance.
 class Iov {
  public:
@@ -270,8 +285,8 @@ ssize_t coop_read(int fd, void* buf, size_t n) {
     }
     set_kind(fd, kNotSocket);
   }
-  if (wait_until_ready(fd, POLLIN, kIoRead, "read()") != 0) return -1;
-  return libc().read(fd, buf, n);
+  iovec v{buf, n};
+  return read_not_socket(fd, &v, 1, "read()");
 }
 
 ssize_t coop_write(int fd, const void* buf, size_t n) {
@@ -303,8 +318,7 @@ ssize_t coop_readv(int fd, const iovec* iov, int count) {
     }
     set_kind(fd, kNotSocket);
   }
-  if (wait_until_ready(fd, POLLIN, kIoRead, "readv()") != 0) return -1;
-  return libc().readv(fd, iov, count);
+  return read_not_socket(fd, iov, count, "readv()");
 }
 
 ssize_t coop_writev(int fd, const iovec* iov, int count) {

@@ -133,15 +133,26 @@ Socket Socket::adopt(int fd) {
   return Socket(fd);
 }
 
+Socket::Socket() = default;
+Socket::Socket(int fd) : fd_(fd) {}
+
 Socket::~Socket() { close(); }
 
-Socket::Socket(Socket&& other) noexcept : fd_(std::exchange(other.fd_, -1)), timeout_(other.timeout_) {}
+Socket::Socket(Socket&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)),
+      timeout_(other.timeout_),
+      readable_(std::move(other.readable_)),
+      writable_(std::move(other.writable_)),
+      drained_(other.drained_) {}
 
 Socket& Socket::operator=(Socket&& other) noexcept {
   if (this != &other) {
     close();
     fd_ = std::exchange(other.fd_, -1);
     timeout_ = other.timeout_;
+    readable_ = std::move(other.readable_);
+    writable_ = std::move(other.writable_);
+    drained_ = other.drained_;
   }
   return *this;
 }
@@ -166,11 +177,17 @@ int Socket::open_fd(const char* what) const {
   return fd_;
 }
 
-void Socket::wait_ready(int events, Duration timeout, const char* what) const {
-  if (timeout.count() == 0) throw TimeoutError(timeout_);
-  switch (detail::wait_fd(fd_, events, timeout, what)) {
+void Socket::wait_ready(int events, Duration timeout, const char* what) {
+  const Duration socket_timeout = timeout_;
+  if (timeout.count() == 0) throw TimeoutError(socket_timeout);
+  auto& slot = events == kIoRead ? readable_ : writable_;
+  if (!slot) slot = std::make_shared<detail::ParkedWatcher>(fd_, events);
+  // From here on only locals: the Socket may be closed or destroyed by
+  // another greenlet while this one waits.
+  const std::shared_ptr<detail::ParkedWatcher> watcher = slot;
+  switch (watcher->wait(timeout, what)) {
     case detail::IoWaitResult::Ready: return;
-    case detail::IoWaitResult::TimedOut: throw TimeoutError(timeout_);
+    case detail::IoWaitResult::TimedOut: throw TimeoutError(socket_timeout);
     case detail::IoWaitResult::Closed:
       throw IoError(EBADF, std::string(what) + ": the socket was closed while waiting");
   }
@@ -228,9 +245,15 @@ std::pair<Socket, Address> Socket::accept() {
 std::size_t Socket::recv_into(void* buf, std::size_t len, int flags) {
   const int fd = open_fd("recv");
   detail::Deadline deadline(timeout_);
+  if (drained_ && timeout_.count() != 0 && !(flags & MSG_DONTWAIT)) {
+    wait_ready(kIoRead, deadline.remaining(), "gs::Socket::recv()");
+  }
   for (;;) {
     const ssize_t r = libc().recv(fd, buf, len, flags | MSG_DONTWAIT);
-    if (r >= 0) return static_cast<std::size_t>(r);
+    if (r >= 0) {
+      drained_ = r > 0 && static_cast<std::size_t>(r) < len;
+      return static_cast<std::size_t>(r);
+    }
     if (errno == EINTR) continue;
     if (!would_block()) fail("recv", "fd " + std::to_string(fd));
     wait_ready(kIoRead, deadline.remaining(), "gs::Socket::recv()");
@@ -300,7 +323,15 @@ void Socket::shutdown(int how) {
 void Socket::close() {
   if (fd_ < 0) return;
   const int fd = std::exchange(fd_, -1);
-  ::close(fd);  // the runtime's close(): wakes waiters (notify_closed), then libc's
+  // Stop the watchers before the fd goes; the runtime's close() then wakes
+  // greenlets waiting on them (IoError EBADF).
+  for (auto* watcher : {&readable_, &writable_}) {
+    if (*watcher) (*watcher)->stop();
+  }
+  drained_ = false;
+  ::close(fd);
+  readable_.reset();
+  writable_.reset();  // the runtime's close(): wakes waiters (notify_closed), then libc's
 }
 
 void Socket::set_option(int level, int name, int value) {

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -11,6 +12,10 @@
 #include "greenscope/types.h"
 
 namespace gs {
+
+namespace detail {
+class ParkedWatcher;
+}
 
 // Address is a socket address: IPv4, IPv6 or a Unix socket path.
 class Address {
@@ -47,7 +52,7 @@ class Address {
 // use it only from greenlets of the thread that made it.
 class Socket {
  public:
-  Socket() = default;
+  Socket();
   // Socket(family, type) creates one: Socket(AF_INET6, SOCK_DGRAM).
   Socket(int family, int type, int protocol = 0);
   // adopt() takes ownership of an existing fd and makes it non-blocking.
@@ -104,12 +109,20 @@ class Socket {
   int release() { return std::exchange(fd_, -1); }
 
  private:
-  explicit Socket(int fd) : fd_(fd) {}
+  explicit Socket(int fd);
   int open_fd(const char* what) const;  // fd_, or IoError(EBADF) if closed
-  // wait_ready() waits for `events` within `deadline_timeout`; TimeoutError.
-  void wait_ready(int events, Duration timeout, const char* what) const;
+  // wait_ready() waits for `events` (kIoRead or kIoWrite) within `timeout`;
+  // TimeoutError, or IoError(EBADF) if the socket is closed meanwhile.
+  void wait_ready(int events, Duration timeout, const char* what);
   int fd_ = -1;
   Duration timeout_ = kForever;
+  // One io watcher per direction, left started between waits. Shared: a
+  // greenlet waiting on one keeps it alive if the socket goes meanwhile.
+  std::shared_ptr<detail::ParkedWatcher> readable_;
+  std::shared_ptr<detail::ParkedWatcher> writable_;
+  // drained_: the last recv returned less than asked, so the next one waits
+  // for data first instead of paying for a recv that returns EAGAIN.
+  bool drained_ = false;
 };
 
 }  // namespace gs
