@@ -29,12 +29,16 @@
 //   BM_Read/FD_patched_calls (info) the system calls the patched path makes on
 //                            that fd, made directly through libc: recv(MSG_DONTWAIT)
 //                            for a socket, poll(0) + read for a pipe
+//   BM_Read/pipe_preadv2_nowait (info) one preadv2(..., RWF_NOWAIT) through libc:
+//                            a single-syscall "read if it would not block" that
+//                            works on pipes on recent kernels (EAGAIN when empty)
 #include <benchmark/benchmark.h>
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -56,12 +60,14 @@ using ReadFn = ssize_t (*)(int, void*, size_t);
 using WriteFn = ssize_t (*)(int, const void*, size_t);
 using RecvFn = ssize_t (*)(int, void*, size_t, int);
 using PollFn = int (*)(pollfd*, nfds_t, int);
+using Preadv2Fn = ssize_t (*)(int, const iovec*, int, off_t, int);
 
 struct Libc {
   ReadFn read = nullptr;
   WriteFn write = nullptr;
   RecvFn recv = nullptr;
   PollFn poll = nullptr;
+  Preadv2Fn preadv2 = nullptr;
 };
 
 [[noreturn]] void fatal(const std::string& msg) {
@@ -79,7 +85,8 @@ const Libc& libc() {
     r.write = reinterpret_cast<WriteFn>(dlsym(h, "write"));
     r.recv = reinterpret_cast<RecvFn>(dlsym(h, "recv"));
     r.poll = reinterpret_cast<PollFn>(dlsym(h, "poll"));
-    if (!r.read || !r.write || !r.recv || !r.poll) fatal("dlsym in libc.so.6 failed");
+    r.preadv2 = reinterpret_cast<Preadv2Fn>(dlsym(h, "preadv2"));
+    if (!r.read || !r.write || !r.recv || !r.poll || !r.preadv2) fatal("dlsym in libc.so.6 failed");
     return r;
   }();
   return l;
@@ -101,7 +108,7 @@ void check_symbols() {
 }
 
 enum class FdKind { Socketpair, Pipe };
-enum class Way { Libc, Syscall, PassThrough, Patched, PatchedCalls };
+enum class Way { Libc, Syscall, PassThrough, Patched, PatchedCalls, Nowait };
 
 struct Fds {
   int r = -1, w = -1;
@@ -205,6 +212,14 @@ void BM_Read(benchmark::State& state, FdKind kind, Way way) {
         });
       }
       break;
+    case Way::Nowait: {
+      const Preadv2Fn f = libc().preadv2;
+      read_loop(state, fds, [f, fd](char* b) {
+        iovec iov{b, kChunk};
+        return f(fd, &iov, 1, -1, RWF_NOWAIT);
+      });
+      break;
+    }
   }
 }
 
@@ -218,6 +233,7 @@ BENCHMARK_CAPTURE(BM_Read, pipe_syscall, FdKind::Pipe, Way::Syscall);
 BENCHMARK_CAPTURE(BM_Read, pipe_passthrough, FdKind::Pipe, Way::PassThrough);
 BENCHMARK_CAPTURE(BM_Read, pipe_patched, FdKind::Pipe, Way::Patched);
 BENCHMARK_CAPTURE(BM_Read, pipe_patched_calls, FdKind::Pipe, Way::PatchedCalls);
+BENCHMARK_CAPTURE(BM_Read, pipe_preadv2_nowait, FdKind::Pipe, Way::Nowait);
 
 }  // namespace
 

@@ -1,6 +1,6 @@
 /* load_client.c: closed-loop TCP echo load generator for bench/io_compare.sh.
  *
- *   load_client HOST PORT CONNECTIONS MSG_BYTES SECONDS [WARMUP_SECONDS]
+ *   gs_echo_load_client HOST PORT CONNECTIONS MSG_BYTES SECONDS [WARMUP_SECONDS [SERVER_PID]]
  *
  * Opens CONNECTIONS TCP connections to HOST:PORT (TCP_NODELAY on the client
  * side). Each connection sends one MSG_BYTES message, waits until the whole
@@ -13,15 +13,22 @@
  * counted for SECONDS. Prints one line of key=value pairs:
  *
  *   round_trips_per_sec=... round_trips=... seconds=... connections=...
- *   msg_bytes=... min_conn=... max_conn=... client_cpu_sec=...
+ *   msg_bytes=... min_conn=... max_conn=... client_cpu_sec=... system_busy_sec=...
+ *   [server_cpu_sec=...]
  *
  * min_conn/max_conn are the fewest/most round trips one connection made in
  * the measured window (a fairness check); client_cpu_sec is the client's own
- * user+system CPU time in the measured window. Exits non-zero on any error,
- * a closed connection, or an echo that differs from what was sent.
+ * user+system CPU time in the measured window; with SERVER_PID, server_cpu_sec
+ * is that process's (all its threads') user+system CPU time in the same
+ * window, from /proc/PID/stat (clock-tick resolution). system_busy_sec is
+ * the CPU time all processes used in the window (all cores, /proc/stat), so
+ * that busy - client - server shows whether anything else ran.
+ *
+ * After the window it stops sending, waits for the echoes in flight, and
+ * closes. Exits non-zero on any error, a closed connection, or an echo that
+ * differs from what was sent.
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -32,7 +39,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,6 +57,7 @@ static size_t g_msg;
 static unsigned char* g_out; /* per-connection message buffers, g_msg each */
 static unsigned char* g_in;  /* one receive buffer */
 static int g_ep;
+static int g_draining; /* measured window over: finish in-flight echoes, send no more */
 
 static void die(const char* what) {
   fprintf(stderr, "load_client: %s: %s\n", what, strerror(errno));
@@ -113,6 +120,7 @@ static void start_message(struct conn* conns, struct conn* c) {
  * the next message. */
 static void on_readable(struct conn* conns, struct conn* c) {
   for (;;) {
+    if (c->received == g_msg) return; /* idle: draining after the window */
     if (c->received >= c->sent) {
       /* The server echoes only what it got: more bytes than sent is a bug. */
       if (c->received > c->sent) {
@@ -138,10 +146,55 @@ static void on_readable(struct conn* conns, struct conn* c) {
     c->received += (size_t)n;
     if (c->received == g_msg) {
       c->trips++;
+      if (g_draining) return;
       start_message(conns, c);
       return; /* level-triggered: if the echo is already back, epoll says so */
     }
   }
+}
+
+static void handle_event(struct conn* conns, const struct epoll_event* ev) {
+  struct conn* c = ev->data.ptr;
+  if (ev->events & (EPOLLERR | EPOLLHUP)) {
+    /* send or recv reports the error or the EOF (and exits) */
+    if (c->sent < g_msg) send_some(conns, c);
+    on_readable(conns, c);
+    return;
+  }
+  if ((ev->events & EPOLLOUT) && c->sent < g_msg) send_some(conns, c);
+  if (ev->events & EPOLLIN) on_readable(conns, c);
+}
+
+/* proc_cpu_sec() is utime+stime of process `pid` in seconds, or -1. */
+static double proc_cpu_sec(long pid) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+  FILE* f = fopen(path, "r");
+  if (f == NULL) return -1;
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  /* Fields after the command name (which may hold spaces) start after ')'. */
+  char* p = strrchr(buf, ')');
+  if (p == NULL) return -1;
+  unsigned long long utime = 0, stime = 0;
+  /* state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime stime */
+  if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2) return -1;
+  return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* system_busy_sec() is the CPU time used on all cores since boot (everything
+ * but idle and iowait), from the first line of /proc/stat; -1 on error. */
+static double system_busy_sec(void) {
+  FILE* f = fopen("/proc/stat", "r");
+  if (f == NULL) return -1;
+  unsigned long long v[8] = {0};
+  const int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+                       &v[6], &v[7]);
+  fclose(f);
+  if (n < 4) return -1;
+  const unsigned long long busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+  return (double)busy / (double)sysconf(_SC_CLK_TCK);
 }
 
 static int fcntl_nonblock(int fd) {
@@ -170,8 +223,8 @@ static int connect_to(const char* host, const char* port) {
 }
 
 int main(int argc, char** argv) {
-  if (argc < 6 || argc > 7) {
-    fprintf(stderr, "usage: %s HOST PORT CONNECTIONS MSG_BYTES SECONDS [WARMUP_SECONDS]\n", argv[0]);
+  if (argc < 6 || argc > 8) {
+    fprintf(stderr, "usage: %s HOST PORT CONNECTIONS MSG_BYTES SECONDS [WARMUP_SECONDS [SERVER_PID]]\n", argv[0]);
     return 2;
   }
   const char* host = argv[1];
@@ -179,7 +232,8 @@ int main(int argc, char** argv) {
   const int nconn = atoi(argv[3]);
   g_msg = (size_t)atol(argv[4]);
   const double seconds = atof(argv[5]);
-  const double warmup = argc == 7 ? atof(argv[6]) : 2.0;
+  const double warmup = argc >= 7 ? atof(argv[6]) : 2.0;
+  const long server_pid = argc >= 8 ? atol(argv[7]) : 0;
   if (nconn <= 0 || g_msg == 0 || seconds <= 0 || warmup < 0) {
     fprintf(stderr, "load_client: connections, message size and seconds must be > 0\n");
     return 2;
@@ -209,7 +263,8 @@ int main(int argc, char** argv) {
   const double t_end = t_measure + seconds;
   int measuring = warmup == 0;
   double start = t0, start_cpu = now_sec(CLOCK_PROCESS_CPUTIME_ID);
-  uint64_t total_at_start = 0;
+  double start_server_cpu = server_pid > 0 ? proc_cpu_sec(server_pid) : -1;
+  double start_busy = system_busy_sec();
   unsigned iterations = 0;
 
   for (;;) {
@@ -218,16 +273,7 @@ int main(int argc, char** argv) {
       if (errno == EINTR) continue;
       die("epoll_wait");
     }
-    for (int i = 0; i < n; ++i) {
-      struct conn* c = events[i].data.ptr;
-      if (events[i].events & (EPOLLERR | EPOLLHUP)) {
-        /* Let recv report the error or EOF. */
-        on_readable(conns, c);
-        continue;
-      }
-      if ((events[i].events & EPOLLOUT) && c->sent < g_msg) send_some(conns, c);
-      if (events[i].events & EPOLLIN) on_readable(conns, c);
-    }
+    for (int i = 0; i < n; ++i) handle_event(conns, &events[i]);
     /* The clock is read every 16 wakeups (or on an idle one): cheap and
      * still well under a millisecond of boundary error. */
     if ((++iterations & 15) != 0 && n > 0) continue;
@@ -236,15 +282,15 @@ int main(int argc, char** argv) {
       measuring = 1;
       start = t;
       start_cpu = now_sec(CLOCK_PROCESS_CPUTIME_ID);
-      total_at_start = 0;
-      for (int i = 0; i < nconn; ++i) {
-        conns[i].trips_at_start = conns[i].trips;
-        total_at_start += conns[i].trips;
-      }
+      if (server_pid > 0) start_server_cpu = proc_cpu_sec(server_pid);
+      start_busy = system_busy_sec();
+      for (int i = 0; i < nconn; ++i) conns[i].trips_at_start = conns[i].trips;
     }
     if (measuring && t >= t_end) {
       const double elapsed = t - start;
       const double cpu = now_sec(CLOCK_PROCESS_CPUTIME_ID) - start_cpu;
+      const double server_cpu = server_pid > 0 ? proc_cpu_sec(server_pid) - start_server_cpu : -1;
+      const double busy = system_busy_sec() - start_busy;
       uint64_t total = 0, min_c = UINT64_MAX, max_c = 0;
       for (int i = 0; i < nconn; ++i) {
         const uint64_t d = conns[i].trips - conns[i].trips_at_start;
@@ -252,14 +298,32 @@ int main(int argc, char** argv) {
         if (d < min_c) min_c = d;
         if (d > max_c) max_c = d;
       }
-      (void)total_at_start;
       printf("round_trips_per_sec=%.0f round_trips=%llu seconds=%.3f connections=%d msg_bytes=%zu "
-             "min_conn=%llu max_conn=%llu client_cpu_sec=%.3f\n",
+             "min_conn=%llu max_conn=%llu client_cpu_sec=%.3f system_busy_sec=%.3f",
              (double)total / elapsed, (unsigned long long)total, elapsed, nconn, g_msg,
-             (unsigned long long)min_c, (unsigned long long)max_c, cpu);
+             (unsigned long long)min_c, (unsigned long long)max_c, cpu, busy);
+      if (server_pid > 0) {
+        if (start_server_cpu < 0 || server_cpu < 0) {
+          fprintf(stderr, "load_client: cannot read /proc/%ld/stat\n", server_pid);
+          return 1;
+        }
+        printf(" server_cpu_sec=%.3f", server_cpu);
+      }
+      printf("\n");
       fflush(stdout);
       break;
     }
+  }
+  /* Let every in-flight echo come back before closing (for at most 1 s), so
+   * that no connection is reset with unread data and servers log no errors. */
+  g_draining = 1;
+  const double drain_end = now_sec(CLOCK_MONOTONIC) + 1.0;
+  for (;;) {
+    int busy = 0;
+    for (int i = 0; i < nconn; ++i) busy += conns[i].received < g_msg;
+    if (busy == 0 || now_sec(CLOCK_MONOTONIC) > drain_end) break;
+    int n = epoll_wait(g_ep, events, nconn, 10);
+    for (int i = 0; i < n; ++i) handle_event(conns, &events[i]);
   }
   for (int i = 0; i < nconn; ++i) close(conns[i].fd);
   close(g_ep);

@@ -92,23 +92,30 @@ unsigned short Address::port() const {
 }
 
 std::string Address::to_string() const {
+  // Built with append(): g++ 12 at -O3 misreports -Wrestrict on operator+.
   char buf[INET6_ADDRSTRLEN] = {};
+  std::string out;
   if (family() == AF_INET) {
     ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, buf, sizeof buf);
-    return std::string(buf) + ":" + std::to_string(port());
-  }
-  if (family() == AF_INET6) {
+    out.append(buf).append(":").append(std::to_string(port()));
+  } else if (family() == AF_INET6) {
     ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr, buf, sizeof buf);
-    return "[" + std::string(buf) + "]:" + std::to_string(port());
-  }
-  if (family() == AF_UNIX) {
+    out.append("[").append(buf).append("]:").append(std::to_string(port()));
+  } else if (family() == AF_UNIX) {
     const auto* un = reinterpret_cast<const sockaddr_un*>(&storage_);
     const std::size_t n = size_ > offsetof(sockaddr_un, sun_path) ? size_ - offsetof(sockaddr_un, sun_path) : 0;
-    if (n == 0) return "unix:(unnamed)";
-    if (un->sun_path[0] == '\0') return "unix:@" + std::string(un->sun_path + 1, n - 1);
-    return "unix:" + std::string(un->sun_path, strnlen(un->sun_path, n));
+    out.append("unix:");
+    if (n == 0) {
+      out.append("(unnamed)");
+    } else if (un->sun_path[0] == '\0') {
+      out.append("@").append(un->sun_path + 1, n - 1);
+    } else {
+      out.append(un->sun_path, strnlen(un->sun_path, n));
+    }
+  } else {
+    out.append("(no address)");
   }
-  return "(no address)";
+  return out;
 }
 
 // --- Socket ----------------------------------------------------------------------
