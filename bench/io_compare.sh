@@ -310,7 +310,7 @@ for fd, label in (("socketpair", "socketpair (AF_UNIX stream)"), ("pipe", "pipe"
         cells[2][0], cells[2][1], ratios[(fd, "patched")],
         cells[3][0], cells[3][1], ratios[(fd, "patched_calls")]))
 print()
-print("The patched path's system calls: recv(MSG_DONTWAIT) on a socket, poll(timeout 0) + read on a pipe.")
+print("The last column is the system calls of the earlier patched path, made directly: recv(MSG_DONTWAIT) on a socket, poll(timeout 0) + read on a pipe (the patched path now reads a pipe with one preadv2(RWF_NOWAIT)).")
 nowait = ns("pipe_preadv2_nowait")
 print("For comparison, one preadv2(RWF_NOWAIT) on the pipe (a single-syscall non-blocking read) costs %.1f ns, %.2fx glibc's read." % (
     nowait, nowait / ns("pipe_libc")))
