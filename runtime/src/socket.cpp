@@ -262,7 +262,7 @@ std::size_t Socket::recv_into(void* buf, std::size_t len, int flags) {
       return static_cast<std::size_t>(r);
     }
     if (errno == EINTR) continue;
-    if (!would_block()) fail("recv", "fd " + std::to_string(fd));
+    if (!would_block() || (flags & MSG_DONTWAIT)) fail("recv", "fd " + std::to_string(fd));
     wait_ready(kIoRead, deadline.remaining(), "gs::Socket::recv()");
   }
 }

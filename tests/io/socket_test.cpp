@@ -1,6 +1,7 @@
 // socket_test.cpp: gs::Socket over TCP (IPv4, IPv6), Unix and UDP sockets,
 // errors and timeouts, and gs::StreamServer.
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -167,6 +168,72 @@ TEST_F(SocketTest, ClosingASocketWakesItsReaderWithEbadf) {
   });
   EXPECT_EQ(g.get(), EBADF);
   server.stop();
+}
+
+TEST_F(SocketTest, PipelinedMessagesAfterAShortReadAllArrive) {
+  // After a short recv the next one waits for readability first; data that
+  // is already queued must still be read at once, in order.
+  auto g = gs::spawn([] {
+    int fds[2];
+    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+    gs::Socket a = gs::Socket::adopt(fds[0]);
+    gs::Socket b = gs::Socket::adopt(fds[1]);
+    std::string got;
+    b.sendall("one");
+    got += a.recv(100);  // short read
+    b.sendall("two");
+    b.sendall("three");
+    while (got.size() < 11) got += a.recv(100);
+    return got;
+  });
+  EXPECT_EQ(g.get(), "onetwothree");
+}
+
+TEST_F(SocketTest, AWatcherThatFiresWithNobodyWaitingStaysUsable) {
+  auto g = gs::spawn([] {
+    int fds[2];
+    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+    gs::Socket a = gs::Socket::adopt(fds[0]);
+    gs::Socket b = gs::Socket::adopt(fds[1]);
+    std::string got;
+    auto writer = gs::spawn([&] {
+      b.sendall("x");
+      gs::sleep(5ms);  // a's watcher, parked, fires while a's owner sleeps
+      b.sendall("y");
+    });
+    got += a.recv(1);
+    gs::sleep(10ms);
+    got += a.recv(1);
+    try {
+      got += a.recv(1, MSG_DONTWAIT);
+    } catch (const gs::IoError& e) {
+      if (e.error() == EAGAIN) got += ".";  // nothing more, and it did not wait
+    }
+    writer.join();
+    return got;
+  });
+  EXPECT_EQ(g.get(), "xy.");
+}
+
+TEST_F(SocketTest, DestroyingASocketWhileAGreenletWaitsOnItWakesThatGreenlet) {
+  auto g = gs::spawn([] {
+    int fds[2];
+    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+    auto a = std::make_unique<gs::Socket>(gs::Socket::adopt(fds[0]));
+    gs::Socket b = gs::Socket::adopt(fds[1]);
+    auto reader = gs::spawn([&a] {
+      try {
+        a->recv(10);
+      } catch (const gs::IoError& e) {
+        return e.error();
+      }
+      return 0;
+    });
+    gs::yield();
+    a.reset();  // the reader still waits inside the destroyed socket's recv
+    return reader.get();
+  });
+  EXPECT_EQ(g.get(), EBADF);
 }
 
 TEST_F(SocketTest, MaxConnectionsBoundsHandlersAtOnce) {

@@ -82,6 +82,7 @@ class Socket {
   std::pair<Socket, Address> accept();
 
   // recv() returns up to `max` bytes; an empty string at end of stream.
+  // With MSG_DONTWAIT in `flags` it never waits: no data is IoError(EAGAIN).
   std::string recv(std::size_t max, int flags = 0);
   // recv_into() reads into buf and returns the count, 0 at end of stream.
   std::size_t recv_into(void* buf, std::size_t len, int flags = 0);
