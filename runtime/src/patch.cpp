@@ -135,6 +135,22 @@ Duration socket_timeout(int fd, int option) {
 
 bool would_block(ssize_t r) { return r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK); }
 
+// wait_within() waits for `fd` until `deadline`, the libc way: 0 when
+// ready; -1 with errno EAGAIN when the deadline passed (now or before), or
+// EBADF when the fd was closed meanwhile.
+int wait_within(int fd, int events, const Deadline& deadline, const char* what) {
+  if (deadline.expired()) {
+    errno = EAGAIN;
+    return -1;
+  }
+  switch (wait_fd(fd, events, deadline.remaining(), what)) {
+    case IoWaitResult::Ready: return 0;
+    case IoWaitResult::TimedOut: errno = EAGAIN; return -1;
+    case IoWaitResult::Closed: errno = EBADF; return -1;
+  }
+  return 0;
+}
+
 // retry_on_socket() repeats `attempt` (a MSG_DONTWAIT call) on a blocking
 // socket, waiting for `events` between tries, as the blocking call would
 // wait: until it succeeds, fails otherwise, or SO_RCVTIMEO/SO_SNDTIMEO
@@ -150,15 +166,7 @@ ssize_t retry_on_socket(int fd, int events, int timeout_option, const char* what
       return -1;
     }
     if (!deadline) deadline.emplace(socket_timeout(fd, timeout_option));
-    if (deadline->expired()) {
-      errno = EAGAIN;
-      return -1;
-    }
-    switch (wait_fd(fd, events, deadline->remaining(), what)) {
-      case IoWaitResult::Ready: break;
-      case IoWaitResult::TimedOut: errno = EAGAIN; return -1;
-      case IoWaitResult::Closed: errno = EBADF; return -1;
-    }
+    if (wait_within(fd, events, *deadline, what) != 0) return -1;
   }
 }
 
@@ -185,15 +193,7 @@ int wait_until_ready(int fd, short poll_events, int events, const char* what) {
       if (socket) set_kind(fd, kSocket);
       deadline.emplace(socket ? socket_timeout(fd, (events & kIoWrite) ? SO_SNDTIMEO : SO_RCVTIMEO) : kForever);
     }
-    if (deadline->expired()) {
-      errno = EAGAIN;
-      return -1;
-    }
-    switch (wait_fd(fd, events, deadline->remaining(), what)) {
-      case IoWaitResult::Ready: break;
-      case IoWaitResult::TimedOut: errno = EAGAIN; return -1;
-      case IoWaitResult::Closed: errno = EBADF; return -1;
-    }
+    if (wait_within(fd, events, *deadline, what) != 0) return -1;
   }
 }
 
@@ -387,15 +387,7 @@ int coop_accept(int fd, sockaddr* addr, socklen_t* len, int flags, bool is_accep
     pollfd p{fd, POLLIN, 0};
     const int r = libc().poll(&p, 1, 0);
     if (r != 0 && !(r < 0 && errno == EINTR)) return call();
-    if (deadline.expired()) {
-      errno = EAGAIN;
-      return -1;
-    }
-    switch (wait_fd(fd, kIoRead, deadline.remaining(), is_accept4 ? "accept4()" : "accept()")) {
-      case IoWaitResult::Ready: break;
-      case IoWaitResult::TimedOut: errno = EAGAIN; return -1;
-      case IoWaitResult::Closed: errno = EBADF; return -1;
-    }
+    if (wait_within(fd, kIoRead, deadline, is_accept4 ? "accept4()" : "accept()") != 0) return -1;
   }
 }
 

@@ -356,20 +356,23 @@ int Socket::option(int level, int name) const {
   return value;
 }
 
-Address Socket::local_address() const {
+namespace {
+// name_of() is getsockname()/getpeername() as an Address.
+Address name_of(int fd, int (*get)(int, sockaddr*, socklen_t*), const char* what) {
   Address a;
   socklen_t len = sizeof(sockaddr_storage);
-  if (::getsockname(open_fd("local_address"), a.data(), &len) != 0) fail("local_address", "fd " + std::to_string(fd_));
+  if (get(fd, a.data(), &len) != 0) fail(what, "fd " + std::to_string(fd));
   a.set_size(len);
   return a;
 }
+}  // namespace
+
+Address Socket::local_address() const {
+  return name_of(open_fd("local_address"), &::getsockname, "local_address");
+}
 
 Address Socket::peer_address() const {
-  Address a;
-  socklen_t len = sizeof(sockaddr_storage);
-  if (::getpeername(open_fd("peer_address"), a.data(), &len) != 0) fail("peer_address", "fd " + std::to_string(fd_));
-  a.set_size(len);
-  return a;
+  return name_of(open_fd("peer_address"), &::getpeername, "peer_address");
 }
 
 }  // namespace gs
