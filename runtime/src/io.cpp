@@ -12,6 +12,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "greenscope/detail/deadline.h"
 #include "greenscope/errors.h"
 #include "greenscope/queue.h"
 #include "hub_impl.h"
@@ -32,6 +33,7 @@ struct IoWaiter {
   ev_io io;                         // the wait's own watcher, unless parked
   ev_io* watcher = &io;             // ro: the watcher to stop on close
   bool parked = false;              // ro: `watcher` is a ParkedWatcher's: left started
+  int revents = 0;                  // rw: what its watcher reported (EV_READ/EV_WRITE)
   HubImpl* hub = nullptr;           // ro: the waiting greenlet's hub
   GreenletBase* greenlet = nullptr; // ro
   std::uint64_t token = 0;          // ro: unique per wait
@@ -119,6 +121,7 @@ int to_ev(int events) { return ((events & kIoRead) ? EV_READ : 0) | ((events & k
 void on_io_ready(struct ev_loop* loop, ev_io* io, int revents) {
   auto* w = static_cast<IoWaiter*>(io->data);
   WatcherScope scope(*w->hub, WatcherKind::Io, io, io->fd, revents);
+  w->revents |= revents;
   ev_io_stop(loop, io);
   w->hub->wake(*w->greenlet);
 }
@@ -143,67 +146,74 @@ bool end_wait(int fd, IoWaiter& w) {
   return closed;
 }
 
-IoWaitResult wait_fd(int fd, int events, Duration timeout, const char* what) {
-  HubImpl& hub = HubImpl::current();
-  IoWaiter w;
-  w.hub = &hub;
-  w.greenlet = hub.running();
-  ev_io_init(&w.io, &on_io_ready, fd, to_ev(events));
-  w.io.data = &w;
-  link_waiter(fd, w);
-  bool ready = false;
-  try {
-    ev_io_start(hub.ev(), &w.io);
-    ready = hub.block_current(WaitInfo{SwitchReason::Io, nullptr, what, fd, events}, timeout);
-  } catch (...) {
-    end_wait(fd, w);
-    throw;
-  }
-  if (end_wait(fd, w)) return IoWaitResult::Closed;
-  return ready ? IoWaitResult::Ready : IoWaitResult::TimedOut;
-}
-
-IoWaitResult wait_fds(const pollfd* fds, unsigned long count, Duration timeout, const char* what) {
-  HubImpl& hub = HubImpl::current();
-  std::unique_ptr<IoWaiter[]> waiters(new IoWaiter[count]);
-  std::size_t used = 0;
-  int single_fd = -1;
-  int all_events = 0;
-  for (unsigned long i = 0; i < count; ++i) {
-    const int events = ((fds[i].events & (POLLIN | POLLPRI | POLLRDHUP)) ? kIoRead : 0) |
-                       ((fds[i].events & POLLOUT) ? kIoWrite : 0);
-    if (fds[i].fd < 0 || events == 0) continue;
-    IoWaiter& w = waiters[used++];
-    w.hub = &hub;
-    w.greenlet = hub.running();
-    ev_io_init(&w.io, &on_io_ready, fds[i].fd, to_ev(events));
-    w.io.data = &w;
-    single_fd = fds[i].fd;
-    all_events |= events;
-  }
-  if (used == 0) {  // poll() with nothing to watch is a sleep
-    hub.block_current(WaitInfo{SwitchReason::Sleep, nullptr, what}, timeout);
-    return IoWaitResult::TimedOut;
-  }
+// block_on() is every io wait: register `waiters`, start their watchers
+// (a parked one may be started already), block, and on the way out, by
+// return or exception, unregister them and stop the unparked ones.
+IoWaitResult block_on(HubImpl& hub, IoWaiter* waiters, std::size_t count, const WaitInfo& info,
+                      Duration timeout) {
   auto end_all = [&] {
     bool closed = false;
-    for (std::size_t i = 0; i < used; ++i) closed |= end_wait(waiters[i].io.fd, waiters[i]);
+    for (std::size_t i = 0; i < count; ++i) closed |= end_wait(waiters[i].watcher->fd, waiters[i]);
     return closed;
   };
   bool ready = false;
   try {
-    for (std::size_t i = 0; i < used; ++i) {
-      link_waiter(waiters[i].io.fd, waiters[i]);
-      ev_io_start(hub.ev(), &waiters[i].io);
+    for (std::size_t i = 0; i < count; ++i) {
+      link_waiter(waiters[i].watcher->fd, waiters[i]);
+      if (!ev_is_active(waiters[i].watcher)) ev_io_start(hub.ev(), waiters[i].watcher);
     }
-    const int fd_shown = used == 1 ? single_fd : -1;
-    ready = hub.block_current(WaitInfo{SwitchReason::Io, nullptr, what, fd_shown, all_events}, timeout);
+    ready = hub.block_current(info, timeout);
   } catch (...) {
     end_all();
     throw;
   }
   if (end_all()) return IoWaitResult::Closed;
   return ready ? IoWaitResult::Ready : IoWaitResult::TimedOut;
+}
+
+// init_waiter() prepares `w` to wait with its own watcher.
+void init_waiter(IoWaiter& w, HubImpl& hub, int fd, int events) {
+  w.hub = &hub;
+  w.greenlet = hub.running();
+  ev_io_init(&w.io, &on_io_ready, fd, to_ev(events));
+  w.io.data = &w;
+}
+
+IoWaitResult wait_fd(int fd, int events, Duration timeout, const char* what, int* ready_events) {
+  HubImpl& hub = HubImpl::current();
+  IoWaiter w;
+  init_waiter(w, hub, fd, events);
+  const IoWaitResult r = block_on(hub, &w, 1, WaitInfo{SwitchReason::Io, nullptr, what, fd, events}, timeout);
+  if (ready_events != nullptr) {
+    *ready_events = ((w.revents & EV_READ) ? kIoRead : 0) | ((w.revents & EV_WRITE) ? kIoWrite : 0);
+  }
+  return r;
+}
+
+IoWaitResult wait_fds(const pollfd* fds, unsigned long count, Duration timeout, const char* what) {
+  HubImpl& hub = HubImpl::current();
+  std::unique_ptr<IoWaiter[]> waiters(new IoWaiter[count]);
+  std::size_t used = 0;
+  int all_events = 0;
+  for (unsigned long i = 0; i < count; ++i) {
+    const int events = ((fds[i].events & (POLLIN | POLLPRI | POLLRDHUP)) ? kIoRead : 0) |
+                       ((fds[i].events & POLLOUT) ? kIoWrite : 0);
+    if (fds[i].fd < 0 || events == 0) continue;
+    init_waiter(waiters[used++], hub, fds[i].fd, events);
+    all_events |= events;
+  }
+  if (used == 0) {  // poll() with nothing to watch is a sleep
+    hub.block_current(WaitInfo{SwitchReason::Sleep, nullptr, what}, timeout);
+    return IoWaitResult::TimedOut;
+  }
+  const int fd_shown = used == 1 ? waiters[0].io.fd : -1;
+  return block_on(hub, waiters.get(), used, WaitInfo{SwitchReason::Io, nullptr, what, fd_shown, all_events},
+                  timeout);
+}
+
+void throw_unless_ready(IoWaitResult result, Duration timeout, const std::string& what) {
+  if (result == IoWaitResult::TimedOut) throw TimeoutError(timeout);
+  if (result == IoWaitResult::Closed) throw IoError(EBADF, what + ": the fd was closed while waiting");
 }
 
 // --- ParkedWatcher ------------------------------------------------------------
@@ -239,20 +249,12 @@ IoWaitResult ParkedWatcher::wait(Duration timeout, const char* what) {
   w.parked = true;
   w.hub = &hub;
   w.greenlet = hub.running();
-  link_waiter(fd_, w);
-  bool ready = false;
-  try {
-    if (!ev_is_active(&io_)) ev_io_start(hub.ev(), &io_);
-    waiter_ = w.greenlet;
-    ready = hub.block_current(WaitInfo{SwitchReason::Io, nullptr, what, fd_, events_}, timeout);
-  } catch (...) {
-    waiter_ = nullptr;
-    end_wait(fd_, w);
-    throw;
-  }
-  waiter_ = nullptr;
-  if (end_wait(fd_, w)) return IoWaitResult::Closed;
-  return ready ? IoWaitResult::Ready : IoWaitResult::TimedOut;
+  waiter_ = w.greenlet;
+  struct ClearWaiter {
+    GreenletBase*& waiter;
+    ~ClearWaiter() { waiter = nullptr; }
+  } clear{waiter_};
+  return block_on(hub, &w, 1, WaitInfo{SwitchReason::Io, nullptr, what, fd_, events_}, timeout);
 }
 
 }  // namespace gs::detail
@@ -264,17 +266,10 @@ int wait_io(int fd, int events, Duration timeout) {
   if ((events & (kIoRead | kIoWrite)) == 0) {
     throw UsageError("gs::wait_io(): pass kIoRead, kIoWrite or both as events");
   }
-  switch (detail::wait_fd(fd, events, timeout, events & kIoWrite ? "gs::wait_write()" : "gs::wait_read()")) {
-    case detail::IoWaitResult::Ready: break;
-    case detail::IoWaitResult::TimedOut: throw TimeoutError(timeout);
-    case detail::IoWaitResult::Closed:
-      throw IoError(EBADF, "gs::wait_io(fd " + std::to_string(fd) + "): the fd was closed while waiting");
-  }
-  pollfd p{fd, static_cast<short>(((events & kIoRead) ? POLLIN : 0) | ((events & kIoWrite) ? POLLOUT : 0)), 0};
-  detail::sys::libc().poll(&p, 1, 0);
   int ready = 0;
-  if (p.revents & (POLLIN | POLLHUP | POLLERR)) ready |= kIoRead & events;
-  if (p.revents & (POLLOUT | POLLHUP | POLLERR)) ready |= kIoWrite & events;
+  detail::throw_unless_ready(
+      detail::wait_fd(fd, events, timeout, events & kIoWrite ? "gs::wait_write()" : "gs::wait_read()", &ready),
+      timeout, "gs::wait_io(fd " + std::to_string(fd) + ")");
   return ready != 0 ? ready : events;
 }
 
@@ -362,17 +357,12 @@ struct Iwait::State {
   Queue<std::size_t> ready;
   std::vector<GreenletRef> watchers;
   std::size_t remaining = 0;
-  std::chrono::steady_clock::time_point deadline;
-  bool timed = false;
+  detail::Deadline deadline{kForever};
 };
 
 Iwait::Iwait(const std::vector<Waitable>& objects, Duration timeout) : state_(std::make_shared<State>()) {
   state_->remaining = objects.size();
-  state_->timed = timeout.count() >= 0;
-  if (state_->timed) {
-    state_->deadline = std::chrono::steady_clock::now() +
-                       std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout);
-  }
+  state_->deadline = detail::Deadline(timeout);
   for (std::size_t i = 0; i < objects.size(); ++i) {
     if (objects[i].ready()) {
       state_->ready.put(i);
@@ -410,12 +400,8 @@ std::optional<std::size_t> Iwait::next() {
     close();
     return std::nullopt;
   }
-  Duration left = kForever;
-  if (state_->timed) {
-    left = std::max(Duration(0), Duration(state_->deadline - std::chrono::steady_clock::now()));
-  }
   try {
-    std::size_t i = state_->ready.get(left);
+    std::size_t i = state_->ready.get(state_->deadline.remaining());
     --state_->remaining;
     return i;
   } catch (const Empty&) {

@@ -6,6 +6,7 @@
 #include <poll.h>
 
 #include <cstdint>
+#include <string>
 
 #include <ev.h>
 
@@ -23,7 +24,12 @@ enum class IoWaitResult : std::uint8_t { Ready, TimedOut, Closed };
 // notify_closed(). `what` names the call for LoopExit messages and the
 // tracer ("read()", "gs::Socket::recv()"). Precondition: the running
 // greenlet is not the hub. A kill or gs::Timeout propagates as an exception.
-IoWaitResult wait_fd(int fd, int events, Duration timeout, const char* what);
+// With `ready_events`, stores what the watcher reported (kIoRead/kIoWrite).
+IoWaitResult wait_fd(int fd, int events, Duration timeout, const char* what, int* ready_events = nullptr);
+
+// throw_unless_ready() is the explicit API's reading of a wait's result:
+// TimeoutError(timeout) or IoError(EBADF) naming `what`; nothing when Ready.
+void throw_unless_ready(IoWaitResult result, Duration timeout, const std::string& what);
 
 // wait_fds() is wait_fd() on every fd of a poll() array at once (their
 // events mapped to read/write); Ready when any is ready, Closed when any was

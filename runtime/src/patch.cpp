@@ -114,7 +114,7 @@ void set_kind(int fd, FdKind kind) {
   if (fd >= 0 && fd < kKindCacheSize) g_kind[fd].store(kind, std::memory_order_relaxed);
 }
 
-const sys::Libc& libc() { return sys::libc(); }
+using sys::libc;
 
 // user_nonblocking() is true when the program itself made `fd` non-blocking:
 // then it expects EAGAIN, not a wait.

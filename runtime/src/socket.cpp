@@ -120,7 +120,7 @@ std::string Address::to_string() const {
 
 // --- Socket ----------------------------------------------------------------------
 namespace {
-const detail::sys::Libc& libc() { return detail::sys::libc(); }
+using detail::sys::libc;
 
 [[noreturn]] void fail(const char* what, const std::string& object, int error = errno) {
   throw IoError(error, std::string("gs::Socket::") + what + "(" + object + ")");
@@ -192,11 +192,21 @@ void Socket::wait_ready(int events, Duration timeout, const char* what) {
   // From here on only locals: the Socket may be closed or destroyed by
   // another greenlet while this one waits.
   const std::shared_ptr<detail::ParkedWatcher> watcher = slot;
-  switch (watcher->wait(timeout, what)) {
-    case detail::IoWaitResult::Ready: return;
-    case detail::IoWaitResult::TimedOut: throw TimeoutError(socket_timeout);
-    case detail::IoWaitResult::Closed:
-      throw IoError(EBADF, std::string(what) + ": the socket was closed while waiting");
+  detail::throw_unless_ready(watcher->wait(timeout, what), socket_timeout, what);
+}
+
+template <class Call>
+ssize_t Socket::retry(int events, const char* call_name, const char* wait_what, const Address* target,
+                      bool may_wait, bool wait_first, Call call) {
+  const int fd = open_fd(call_name);
+  detail::Deadline deadline(timeout_);
+  if (wait_first) wait_ready(events, deadline.remaining(), wait_what);
+  for (;;) {
+    const ssize_t r = call(fd);
+    if (r >= 0) return r;
+    if (errno == EINTR) continue;
+    if (!would_block() || !may_wait) fail(call_name, target ? target->to_string() : "fd " + std::to_string(fd));
+    wait_ready(events, deadline.remaining(), wait_what);
   }
 }
 
@@ -212,11 +222,9 @@ void Socket::connect(const Address& address, Duration timeout) {
     if (errno != EINPROGRESS && errno != EAGAIN) fail("connect", address.to_string());
     const bool retry = errno == EAGAIN;  // a Unix socket's backlog is full
     if (deadline.expired()) throw TimeoutError(timeout);
-    switch (detail::wait_fd(fd, kIoWrite, deadline.remaining(), "gs::Socket::connect()")) {
-      case detail::IoWaitResult::Ready: break;
-      case detail::IoWaitResult::TimedOut: throw TimeoutError(timeout);
-      case detail::IoWaitResult::Closed: fail("connect", address.to_string(), EBADF);
-    }
+    const auto waited = detail::wait_fd(fd, kIoWrite, deadline.remaining(), "gs::Socket::connect()");
+    if (waited == detail::IoWaitResult::Closed) fail("connect", address.to_string(), EBADF);
+    detail::throw_unless_ready(waited, timeout, "gs::Socket::connect()");
     if (retry) continue;
     const int error = option(SOL_SOCKET, SO_ERROR);
     if (error != 0) fail("connect", address.to_string(), error);
@@ -250,21 +258,12 @@ std::pair<Socket, Address> Socket::accept() {
 }
 
 std::size_t Socket::recv_into(void* buf, std::size_t len, int flags) {
-  const int fd = open_fd("recv");
-  detail::Deadline deadline(timeout_);
-  if (drained_ && timeout_.count() != 0 && !(flags & MSG_DONTWAIT)) {
-    wait_ready(kIoRead, deadline.remaining(), "gs::Socket::recv()");
-  }
-  for (;;) {
-    const ssize_t r = libc().recv(fd, buf, len, flags | MSG_DONTWAIT);
-    if (r >= 0) {
-      drained_ = r > 0 && static_cast<std::size_t>(r) < len;
-      return static_cast<std::size_t>(r);
-    }
-    if (errno == EINTR) continue;
-    if (!would_block() || (flags & MSG_DONTWAIT)) fail("recv", "fd " + std::to_string(fd));
-    wait_ready(kIoRead, deadline.remaining(), "gs::Socket::recv()");
-  }
+  const bool may_wait = !(flags & MSG_DONTWAIT);
+  const bool wait_first = drained_ && timeout_.count() != 0 && may_wait;
+  const ssize_t r = retry(kIoRead, "recv", "gs::Socket::recv()", nullptr, may_wait, wait_first,
+                          [&](int fd) { return libc().recv(fd, buf, len, flags | MSG_DONTWAIT); });
+  drained_ = r > 0 && static_cast<std::size_t>(r) < len;
+  return static_cast<std::size_t>(r);
 }
 
 std::string Socket::recv(std::size_t max, int flags) {
@@ -274,15 +273,9 @@ std::string Socket::recv(std::size_t max, int flags) {
 }
 
 std::size_t Socket::send(const void* buf, std::size_t len, int flags) {
-  const int fd = open_fd("send");
-  detail::Deadline deadline(timeout_);
-  for (;;) {
-    const ssize_t r = libc().send(fd, buf, len, flags | MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (r >= 0) return static_cast<std::size_t>(r);
-    if (errno == EINTR) continue;
-    if (!would_block()) fail("send", "fd " + std::to_string(fd));
-    wait_ready(kIoWrite, deadline.remaining(), "gs::Socket::send()");
-  }
+  return static_cast<std::size_t>(retry(kIoWrite, "send", "gs::Socket::send()", nullptr, true, false, [&](int fd) {
+    return libc().send(fd, buf, len, flags | MSG_DONTWAIT | MSG_NOSIGNAL);
+  }));
 }
 
 void Socket::sendall(const void* buf, std::size_t len, int flags) {
@@ -295,32 +288,20 @@ void Socket::sendall(const void* buf, std::size_t len, int flags) {
 }
 
 std::pair<std::size_t, Address> Socket::recvfrom(void* buf, std::size_t len, int flags) {
-  const int fd = open_fd("recvfrom");
-  detail::Deadline deadline(timeout_);
-  for (;;) {
-    Address from;
+  Address from;
+  const ssize_t r = retry(kIoRead, "recvfrom", "gs::Socket::recvfrom()", nullptr, true, false, [&](int fd) {
     socklen_t alen = sizeof(sockaddr_storage);
-    const ssize_t r = libc().recvfrom(fd, buf, len, flags | MSG_DONTWAIT, from.data(), &alen);
-    if (r >= 0) {
-      from.set_size(alen);
-      return {static_cast<std::size_t>(r), from};
-    }
-    if (errno == EINTR) continue;
-    if (!would_block()) fail("recvfrom", "fd " + std::to_string(fd));
-    wait_ready(kIoRead, deadline.remaining(), "gs::Socket::recvfrom()");
-  }
+    const ssize_t n = libc().recvfrom(fd, buf, len, flags | MSG_DONTWAIT, from.data(), &alen);
+    from.set_size(alen);
+    return n;
+  });
+  return {static_cast<std::size_t>(r), from};
 }
 
 std::size_t Socket::sendto(const void* buf, std::size_t len, const Address& to, int flags) {
-  const int fd = open_fd("sendto");
-  detail::Deadline deadline(timeout_);
-  for (;;) {
-    const ssize_t r = libc().sendto(fd, buf, len, flags | MSG_DONTWAIT | MSG_NOSIGNAL, to.data(), to.size());
-    if (r >= 0) return static_cast<std::size_t>(r);
-    if (errno == EINTR) continue;
-    if (!would_block()) fail("sendto", to.to_string());
-    wait_ready(kIoWrite, deadline.remaining(), "gs::Socket::sendto()");
-  }
+  return static_cast<std::size_t>(retry(kIoWrite, "sendto", "gs::Socket::sendto()", &to, true, false, [&](int fd) {
+    return libc().sendto(fd, buf, len, flags | MSG_DONTWAIT | MSG_NOSIGNAL, to.data(), to.size());
+  }));
 }
 
 void Socket::shutdown(int how) {

@@ -29,12 +29,10 @@ extern char** environ;
 namespace gs {
 
 namespace {
-const detail::sys::Libc& libc() { return detail::sys::libc(); }
+using detail::sys::libc;
 
 void wait_or_throw(int fd, int events, const char* what) {
-  if (detail::wait_fd(fd, events, kForever, what) == detail::IoWaitResult::Closed) {
-    throw IoError(EBADF, std::string(what) + ": the pipe was closed while waiting");
-  }
+  detail::throw_unless_ready(detail::wait_fd(fd, events, kForever, what), kForever, what);
 }
 
 int returncode_of(int status) {
@@ -150,11 +148,8 @@ struct Subprocess::Exit {
                                  "loop reaps every child; start children from the main thread's hub)");
       }
       if (r == 0) {
-        switch (detail::wait_fd(pidfd, kIoRead, deadline.remaining(), "gs::Subprocess::wait()")) {
-          case detail::IoWaitResult::Ready: break;
-          case detail::IoWaitResult::TimedOut: throw TimeoutError(timeout);
-          case detail::IoWaitResult::Closed: throw IoError(EBADF, "gs::Subprocess::wait(): pidfd closed");
-        }
+        detail::throw_unless_ready(detail::wait_fd(pidfd, kIoRead, deadline.remaining(), "gs::Subprocess::wait()"),
+                                   timeout, "gs::Subprocess::wait(pidfd)");
       }
     }
     done.set();
@@ -326,15 +321,11 @@ Subprocess::Result Subprocess::communicate(std::string_view input, Duration time
   if (err_.is_open()) workers.push_back(gs::spawn([this, &result] { result.err = err_.read_all(); }));
   struct KillOnExit {
     std::vector<GreenletRef>& ws;
-    ~KillOnExit() {
-      for (auto& w : ws) {
-        if (!w.ready()) w.kill(false);
-      }
-    }
+    ~KillOnExit() { gs::killall(ws, /*block=*/false); }
   } guard{workers};
   for (auto& w : workers) {
     if (!w.join(deadline.remaining())) {
-      for (auto& other : workers) other.kill();  // they use `result`: wait until they are gone
+      gs::killall(workers);  // they use `result`: wait until they are gone
       throw TimeoutError(timeout);
     }
     if (w.exception()) std::rethrow_exception(w.exception());

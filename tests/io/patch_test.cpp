@@ -117,13 +117,7 @@ TEST_F(PatchTest, SoRcvtimeoEndsTheWaitWithEagainWhileOthersRun) {
   Fds s = make_socketpair();
   timeval tv{0, 50 * 1000};
   ASSERT_EQ(::setsockopt(s.a, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
-  int ticks = 0;
-  auto ticker = gs::spawn([&] {
-    for (;;) {
-      ++ticks;
-      gs::sleep(5ms);
-    }
-  });
+  Ticker ticker;
   auto g = gs::spawn([&] {
     char buf[4];
     errno = 0;
@@ -131,10 +125,9 @@ TEST_F(PatchTest, SoRcvtimeoEndsTheWaitWithEagainWhileOthersRun) {
     return std::make_pair(n, errno);
   });
   const auto [n, error] = g.get();
-  ticker.kill();
   EXPECT_EQ(n, -1);
   EXPECT_EQ(error, EAGAIN);
-  EXPECT_GT(ticks, 1);
+  EXPECT_GT(ticker.ticks(), 1);
 }
 
 TEST_F(PatchTest, SoRcvtimeoHoldsOnAnFdNumberLibcClosedBehindOurBack) {

@@ -22,6 +22,13 @@ void echo_handler(gs::Socket& conn, const gs::Address&) {
   while (std::size_t n = conn.recv_into(buf, sizeof buf)) conn.sendall(buf, n);
 }
 
+// socket_pair() is a connected AF_UNIX stream pair as gs::Sockets.
+std::pair<gs::Socket, gs::Socket> socket_pair() {
+  int fds[2];
+  EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+  return {gs::Socket::adopt(fds[0]), gs::Socket::adopt(fds[1])};
+}
+
 // round_trip() connects to `server`, sends `message` and reads the echo.
 std::string round_trip(const gs::Address& server, const std::string& message) {
   gs::Socket c = gs::Socket::create_connection(server);
@@ -128,23 +135,16 @@ TEST_F(SocketTest, RecvTimeoutRaisesTimeoutErrorWhileOthersRun) {
     c.recv(1);  // never answers
   });
   server.start();
-  int ticks = 0;
-  auto ticker = gs::spawn([&] {
-    for (;;) {
-      ++ticks;
-      gs::sleep(5ms);
-    }
-  });
+  Ticker ticker;
   auto g = gs::spawn([&] {
     gs::Socket c = gs::Socket::create_connection(server.address());
     c.set_timeout(50ms);
     c.recv(10);
   });
   g.join();
-  ticker.kill();
   ASSERT_TRUE(g.exception());
   EXPECT_THROW(std::rethrow_exception(g.exception()), gs::TimeoutError);
-  EXPECT_GT(ticks, 1);
+  EXPECT_GT(ticker.ticks(), 1);
   reports.clear();
   server.stop();
 }
@@ -174,10 +174,7 @@ TEST_F(SocketTest, PipelinedMessagesAfterAShortReadAllArrive) {
   // After a short recv the next one waits for readability first; data that
   // is already queued must still be read at once, in order.
   auto g = gs::spawn([] {
-    int fds[2];
-    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
-    gs::Socket a = gs::Socket::adopt(fds[0]);
-    gs::Socket b = gs::Socket::adopt(fds[1]);
+    auto [a, b] = socket_pair();
     std::string got;
     b.sendall("one");
     got += a.recv(100);  // short read
@@ -191,10 +188,7 @@ TEST_F(SocketTest, PipelinedMessagesAfterAShortReadAllArrive) {
 
 TEST_F(SocketTest, AWatcherThatFiresWithNobodyWaitingStaysUsable) {
   auto g = gs::spawn([] {
-    int fds[2];
-    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
-    gs::Socket a = gs::Socket::adopt(fds[0]);
-    gs::Socket b = gs::Socket::adopt(fds[1]);
+    auto [a, b] = socket_pair();
     std::string got;
     auto writer = gs::spawn([&] {
       b.sendall("x");
@@ -217,10 +211,8 @@ TEST_F(SocketTest, AWatcherThatFiresWithNobodyWaitingStaysUsable) {
 
 TEST_F(SocketTest, DestroyingASocketWhileAGreenletWaitsOnItWakesThatGreenlet) {
   auto g = gs::spawn([] {
-    int fds[2];
-    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
-    auto a = std::make_unique<gs::Socket>(gs::Socket::adopt(fds[0]));
-    gs::Socket b = gs::Socket::adopt(fds[1]);
+    auto [first, b] = socket_pair();
+    auto a = std::make_unique<gs::Socket>(std::move(first));
     auto reader = gs::spawn([&a] {
       try {
         a->recv(10);

@@ -27,6 +27,27 @@ class RuntimeTest : public ::testing::Test {
   std::vector<std::string> reports;  // what the hub's error handler received
 };
 
+// Ticker is a greenlet that counts how often it got to run (every 5 ms of
+// sleep) until destroyed: a wait that blocked the thread would leave it at 1.
+class Ticker {
+ public:
+  Ticker()
+      : g_(gs::spawn([this] {
+          for (;;) {
+            ++ticks_;
+            gs::sleep(std::chrono::milliseconds(5));
+          }
+        })) {}
+  ~Ticker() { g_.kill(); }
+  Ticker(const Ticker&) = delete;
+  Ticker& operator=(const Ticker&) = delete;
+  int ticks() const { return ticks_; }
+
+ private:
+  int ticks_ = 0;
+  gs::GreenletRef g_;
+};
+
 // elapsed() measures a block of code on the steady clock.
 template <class F>
 std::chrono::duration<double> elapsed(F&& f) {

@@ -115,6 +115,14 @@ class Socket {
   // wait_ready() waits for `events` (kIoRead or kIoWrite) within `timeout`;
   // TimeoutError, or IoError(EBADF) if the socket is closed meanwhile.
   void wait_ready(int events, Duration timeout, const char* what);
+  // retry() repeats call(fd), a non-blocking syscall, until it returns >= 0:
+  // it waits for `events` (within the socket's timeout) while the call
+  // would block, and throws IoError naming `call_name` and `target` (or the
+  // fd) on any other error, or on would-block when !may_wait. With
+  // wait_first it waits before the first call (see drained_). socket.cpp.
+  template <class Call>
+  ssize_t retry(int events, const char* call_name, const char* wait_what, const Address* target, bool may_wait,
+                bool wait_first, Call call);
   int fd_ = -1;
   Duration timeout_ = kForever;
   // One io watcher per direction, left started between waits. Shared: a
