@@ -342,7 +342,7 @@ void HubImpl::on_release(struct ev_loop* loop) noexcept {
 }
 
 void HubImpl::on_acquire(struct ev_loop* loop) noexcept {
-  if (Observer* o = observer_if_any()) [[unlikely]] o->on_poll_end(hub_of(loop));
+  if (Observer* o = observer_if_any()) [[unlikely]] o->on_poll_end(hub_of(loop), ev_pending_count(loop));
 }
 
 void HubImpl::add_live(GreenletBase& g) {

@@ -89,6 +89,24 @@ void resolve() {
 // (threadpool.cpp).
 int getaddrinfo_in_pool(const char* node, const char* service, const addrinfo* hints, addrinfo** res);
 
+// PatchedWaitScope reports a patched call's wait to the observer: the span
+// in which the calling greenlet is suspended on behalf of `call`.
+class PatchedWaitScope {
+ public:
+  PatchedWaitScope(const char* call, int fd) : call_(call), fd_(fd) {
+    if (Observer* o = observer_if_any()) [[unlikely]] o->on_patched_wait_begin(call_, fd_);
+  }
+  ~PatchedWaitScope() {
+    if (Observer* o = observer_if_any()) [[unlikely]] o->on_patched_wait_end(call_, fd_);
+  }
+  PatchedWaitScope(const PatchedWaitScope&) = delete;
+  PatchedWaitScope& operator=(const PatchedWaitScope&) = delete;
+
+ private:
+  const char* call_;
+  int fd_;
+};
+
 namespace {
 
 std::atomic<bool> g_patched{false};
@@ -143,6 +161,7 @@ int wait_within(int fd, int events, const Deadline& deadline, const char* what) 
     errno = EAGAIN;
     return -1;
   }
+  PatchedWaitScope scope(what, fd);
   switch (wait_fd(fd, events, deadline.remaining(), what)) {
     case IoWaitResult::Ready: return 0;
     case IoWaitResult::TimedOut: errno = EAGAIN; return -1;
@@ -407,7 +426,11 @@ int coop_connect(int fd, const sockaddr* addr, socklen_t len) {
     }
     // EINPROGRESS: TCP handshake under way; EAGAIN: a Unix socket's backlog
     // is full, retry once there is room.
-    switch (wait_fd(fd, kIoWrite, deadline.remaining(), "connect()")) {
+    const IoWaitResult waited = [&] {
+      PatchedWaitScope scope("connect()", fd);
+      return wait_fd(fd, kIoWrite, deadline.remaining(), "connect()");
+    }();
+    switch (waited) {
       case IoWaitResult::Ready: break;
       case IoWaitResult::TimedOut: errno = saved == EINPROGRESS ? EINPROGRESS : EAGAIN; return -1;
       case IoWaitResult::Closed: errno = EBADF; return -1;
@@ -431,7 +454,10 @@ int coop_poll(pollfd* fds, nfds_t n, int timeout_ms) {
   if (r != 0 || timeout_ms == 0) return r;
   Deadline deadline(from_ms(timeout_ms));
   for (;;) {
-    wait_fds(fds, n, deadline.remaining(), "poll()");  // Closed shows as POLLNVAL below
+    {
+      PatchedWaitScope scope("poll()", n == 1 ? fds[0].fd : -1);
+      wait_fds(fds, n, deadline.remaining(), "poll()");  // Closed shows as POLLNVAL below
+    }
     r = libc().poll(fds, n, 0);
     if (r != 0 || deadline.expired()) return r;
   }
@@ -455,7 +481,10 @@ int coop_select(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, timeval* tv) {
   Deadline deadline(tv == nullptr ? kForever
                                   : Duration(static_cast<double>(tv->tv_sec) + tv->tv_usec / 1e6));
   for (;;) {
-    wait_fds(fds.data(), fds.size(), deadline.remaining(), "select()");
+    {
+      PatchedWaitScope scope("select()", fds.size() == 1 ? fds[0].fd : -1);
+      wait_fds(fds.data(), fds.size(), deadline.remaining(), "select()");
+    }
     if (rd) *rd = rd0;
     if (wr) *wr = wr0;
     if (ex) *ex = ex0;
@@ -587,12 +616,14 @@ int select(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, struct timeval* tv) {
 
 unsigned sleep(unsigned seconds) {
   if (!cooperating()) return gsd::libc().sleep(seconds);
+  gsd::PatchedWaitScope scope("sleep()", -1);
   gs::sleep(std::chrono::seconds(seconds));
   return 0;
 }
 
 int usleep(useconds_t usec) {
   if (!cooperating()) return gsd::libc().usleep(usec);
+  gsd::PatchedWaitScope scope("usleep()", -1);
   gs::sleep(std::chrono::microseconds(usec));
   return 0;
 }
@@ -603,6 +634,7 @@ int nanosleep(const struct timespec* req, struct timespec* rem) {
     errno = EINVAL;
     return -1;
   }
+  gsd::PatchedWaitScope scope("nanosleep()", -1);
   gs::sleep(std::chrono::seconds(req->tv_sec) + std::chrono::nanoseconds(req->tv_nsec));
   if (rem != nullptr) *rem = timespec{0, 0};
   return 0;
@@ -610,6 +642,7 @@ int nanosleep(const struct timespec* req, struct timespec* rem) {
 
 int getaddrinfo(const char* node, const char* service, const struct addrinfo* hints, struct addrinfo** res) {
   if (!cooperating()) return gsd::libc().getaddrinfo(node, service, hints, res);
+  gsd::PatchedWaitScope scope("getaddrinfo()", -1);
   return gsd::getaddrinfo_in_pool(node, service, hints, res);
 }
 

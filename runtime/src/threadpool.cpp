@@ -52,6 +52,8 @@ class ThreadPoolImpl {
 
   void submit(const std::shared_ptr<PoolJob>& job) {
     if (outstanding_++ == 0) ev_ref(hub_.ev());
+    // Before the queue sees it: a worker may start the job at once.
+    if (Observer* o = observer_if_any()) [[unlikely]] o->on_job_submit(hub_, job.get());
     {
       std::lock_guard<std::mutex> lock(mutex_);
       queue_.push_back(job);
@@ -61,7 +63,6 @@ class ThreadPoolImpl {
       }
     }
     work_.notify_one();
-    if (Observer* o = observer_if_any()) [[unlikely]] o->on_job_submit(hub_, job.get());
   }
 
   std::size_t max_threads() const { return max_threads_; }

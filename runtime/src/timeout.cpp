@@ -15,6 +15,8 @@ struct Timeout::Watcher {
     auto& self = *static_cast<Watcher*>(w->data);
     detail::WatcherScope scope(*self.hub, WatcherKind::Timer, w);
     self.expired = true;
+    if (Observer* o = detail::observer_if_any()) [[unlikely]]
+      o->on_timeout(*self.hub, *self.greenlet, self.owner->seconds_);
     self.hub->raise_in(*self.greenlet,
                        std::make_exception_ptr(TimeoutError(self.owner->seconds_, self.owner)),
                        self.owner, SwitchReason::Timeout);

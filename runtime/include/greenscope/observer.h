@@ -36,8 +36,9 @@ class Observer {
   // on_exit(): `g` died; `error` is the escaped exception's text if Failed.
   virtual void on_exit(const GreenletInfo& /*g*/, ExitKind, std::string_view /*error*/) {}
   // on_poll_begin()/on_poll_end(): around the loop's blocking poll.
+  // `pending` is the number of watchers the poll made ready.
   virtual void on_poll_begin(const Hub&) {}
-  virtual void on_poll_end(const Hub&) {}
+  virtual void on_poll_end(const Hub&, int /*pending*/) {}
   // on_callbacks_begin()/on_callbacks_end(): around the pre-block phase that
   // runs run_callback() callbacks and ready greenlets.
   virtual void on_callbacks_begin(const Hub&) {}
@@ -54,6 +55,14 @@ class Observer {
   // on_error(): the hub reported an error (an exception escaped a greenlet
   // or a callback).
   virtual void on_error(const Hub&, const GreenletInfo* /*greenlet*/, std::string_view /*text*/) {}
+  // on_timeout(): a gs::Timeout of `seconds` expired and raises TimeoutError
+  // in `target`.
+  virtual void on_timeout(const Hub&, const GreenletInfo& /*target*/, Duration /*seconds*/) {}
+  // on_patched_wait_begin()/on_patched_wait_end(): a call that patch_all()
+  // made cooperative (`call` is static text like "read()") waits for `fd`
+  // (-1 for sleeps and multi-fd waits) in the current greenlet.
+  virtual void on_patched_wait_begin(const char* /*call*/, int /*fd*/) {}
+  virtual void on_patched_wait_end(const char* /*call*/, int /*fd*/) {}
 
   // Thread pool jobs (threadpool.h). on_job_submit() and on_job_done() run
   // on the hub's thread; on_job_begin()/on_job_end() run on the pool's
@@ -73,7 +82,9 @@ Observer* observer();
 namespace detail {
 extern std::atomic<Observer*> g_observer;
 // observer_if_any() is the hook's single branch: null when nobody watches.
-inline Observer* observer_if_any() { return g_observer.load(std::memory_order_relaxed); }
+// Acquire, not relaxed: the observer may have been built on another thread
+// (a plain load on x86 all the same).
+inline Observer* observer_if_any() { return g_observer.load(std::memory_order_acquire); }
 }  // namespace detail
 
 }  // namespace gs
