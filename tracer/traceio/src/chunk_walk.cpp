@@ -1,0 +1,134 @@
+// chunk_walk.cpp: the walk over a trace's chunks. A chunk is trusted only
+// once its header checksum holds (so its length can be followed) and its
+// payload checksum holds (so its contents can be parsed). Past any damage
+// the walk scans forward for the next header whose checksum holds.
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cstring>
+#include <string>
+
+#include "chunk_parsers.h"
+#include "load_state.h"
+
+namespace gs::traceio::detail {
+namespace {
+
+using trace_format::ChunkHeader;
+using trace_format::ChunkType;
+
+constexpr std::size_t kHeader = sizeof(ChunkHeader);
+constexpr std::array<char, 4> kSyncBytes = {'G', 'S', 'C', 'K'};
+static_assert(std::bit_cast<std::uint32_t>(kSyncBytes) == trace_format::kChunkSync);
+
+class ChunkWalker {
+ public:
+  ChunkWalker(const std::uint8_t* file, LoadState& state)
+      : file_(file), size_(state.file_size), state_(state) {}
+
+  void run(std::size_t offset) {
+    while (offset < size_) offset = step(offset);
+  }
+
+ private:
+  // header_at() reads the header at `offset` if one fits there and both its
+  // sync word and its checksum hold.
+  bool header_at(std::size_t offset, ChunkHeader& h) const {
+    if (size_ - offset < kHeader) return false;
+    std::memcpy(&h, file_ + offset, kHeader);
+    return h.sync == trace_format::kChunkSync && h.header_crc == trace_format::header_crc(h);
+  }
+
+  // resync() is the offset of the first valid chunk header at or after
+  // `from`, or the file size if there is none.
+  std::size_t resync(std::size_t from) const {
+    ChunkHeader h;
+    for (std::size_t at = from; at < size_ && size_ - at >= kHeader; ++at) {
+      const void* hit = ::memmem(file_ + at, size_ - at, kSyncBytes.data(), kSyncBytes.size());
+      if (hit == nullptr) break;
+      at = static_cast<std::size_t>(static_cast<const std::uint8_t*>(hit) - file_);
+      if (header_at(at, h)) return at;
+    }
+    return size_;
+  }
+
+  // step() handles the chunk at `offset` and returns where the next begins.
+  std::size_t step(std::size_t offset) {
+    if (size_ - offset < kHeader) return tail(offset);
+    ChunkHeader h;
+    std::memcpy(&h, file_ + offset, kHeader);
+    if (h.sync != trace_format::kChunkSync) {
+      return damaged(offset, "no chunk header where one should be");
+    }
+    if (h.header_crc != trace_format::header_crc(h)) {
+      return damaged(offset, "header checksum mismatch");
+    }
+    if (h.length > trace_format::kMaxChunkLength) {
+      return damaged(offset,
+                     "length " + std::to_string(h.length) + " exceeds the 16 MiB chunk limit");
+    }
+    if (h.length > size_ - offset - kHeader) return truncated(offset);
+    const std::uint8_t* payload = file_ + offset + kHeader;
+    const std::size_t next = offset + kHeader + h.length;
+    if (trace_format::crc32c(payload, h.length) != h.payload_crc) {
+      state_.problem(offset, "chunk at offset " + std::to_string(offset) +
+                                 ": payload checksum mismatch; its contents are skipped");
+      return next;
+    }
+    ++state_.stats.chunks;
+    dispatch(h, ChunkBytes{payload, h.length, offset}, state_);
+    return next;
+  }
+
+  // tail() handles bytes too few for a chunk header at the end of the file:
+  // the start of a header means the writer was cut off, anything else is damage.
+  std::size_t tail(std::size_t offset) {
+    const std::size_t n = std::min(size_ - offset, kSyncBytes.size());
+    if (std::memcmp(file_ + offset, kSyncBytes.data(), n) == 0) return truncated(offset);
+    state_.problem(offset, "offset " + std::to_string(offset) + ": " +
+                               std::to_string(size_ - offset) +
+                               " bytes at the end of the file are not a chunk; they are skipped");
+    return size_;
+  }
+
+  std::size_t truncated(std::size_t offset) {
+    state_.problem(offset,
+                   "truncated: the file ends inside a chunk at offset " + std::to_string(offset) +
+                       " (the program was killed or the file cut); events up to there are shown");
+    return resync(offset + 1);
+  }
+
+  // damaged() reports an unreadable chunk header and skips to the next valid one.
+  std::size_t damaged(std::size_t offset, const std::string& what) {
+    const std::size_t next = resync(offset + 1);
+    std::string where =
+        next < size_ ? "the next chunk at offset " + std::to_string(next) : "the end of the file";
+    state_.problem(offset, "chunk at offset " + std::to_string(offset) + ": " + what +
+                               "; skipped " + std::to_string(next - offset) + " bytes to " + where);
+    return next;
+  }
+
+  static void dispatch(const ChunkHeader& h, const ChunkBytes& chunk, LoadState& state) {
+    switch (static_cast<ChunkType>(h.type)) {
+      case ChunkType::Process: return parse_process(chunk, state);
+      case ChunkType::Thread: return parse_thread(chunk, state);
+      case ChunkType::Strings: return parse_strings(chunk, state);
+      case ChunkType::Events: return parse_events(chunk, state);
+      case ChunkType::Calibration: return parse_calibration(chunk, state);
+      case ChunkType::End: return parse_end(chunk, state);
+    }
+    ++state.stats.chunks_skipped_unknown;
+  }
+
+  const std::uint8_t* file_;
+  std::size_t size_;
+  LoadState& state_;
+};
+
+}  // namespace
+
+void walk_chunks(const std::uint8_t* file, std::size_t offset, LoadState& state) {
+  ChunkWalker(file, state).run(offset);
+}
+
+}  // namespace gs::traceio::detail

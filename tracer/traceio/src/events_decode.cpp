@@ -1,0 +1,125 @@
+// events_decode.cpp: from the slices of the Events chunks to each thread's
+// time-ordered events. Slices of one block are concatenated in offset
+// order; a gap cuts the block there, since an event stream cannot be
+// entered in the middle.
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <tuple>
+
+#include "block_decoder.h"
+#include "clock_fit.h"
+#include "load_state.h"
+
+namespace gs::traceio::detail {
+namespace {
+
+bool same_block(const Slice& x, const Slice& y) {
+  return x.thread == y.thread && x.block_seq == y.block_seq;
+}
+
+// time_anchor() is the smallest BlockStart tick count: time zero for a file
+// with neither a Process record nor calibration.
+std::uint64_t time_anchor(const std::vector<Slice>& slices) {
+  std::uint64_t anchor = UINT64_MAX;
+  for (const Slice& s : slices) {
+    std::uint64_t ticks = 0;
+    if (s.offset == 0 && block_start_ticks(s.data, s.size, ticks)) anchor = std::min(anchor, ticks);
+  }
+  return anchor == UINT64_MAX ? 0 : anchor;
+}
+
+// BlockAssembler concatenates one block's slices (sorted by offset).
+class BlockAssembler {
+ public:
+  explicit BlockAssembler(LoadState& state) : state_(state) {}
+
+  // assemble() joins slices [first, last) up to the first gap.
+  const BlockBytes& assemble(const Slice* first, const Slice* last) {
+    block_ = BlockBytes{first->thread, first->block_seq, nullptr, 0, {}};
+    buffer_.clear();
+    std::uint64_t expected = 0;
+    for (const Slice* s = first; s != last; ++s) {
+      const std::uint64_t end = std::uint64_t{s->offset} + s->size;
+      if (s->offset > expected) {
+        gap(*s, expected, last);
+        break;
+      }
+      if (end <= expected) continue;  // a slice shipped twice
+      const auto skip = static_cast<std::size_t>(expected - s->offset);
+      block_.pieces.push_back(
+          BlockPiece{static_cast<std::size_t>(expected), s->file_offset + skip});
+      append(*s, skip);
+      expected = end;
+    }
+    block_.size = buffer_.empty() ? block_.size : buffer_.size();
+    if (!buffer_.empty()) block_.data = buffer_.data();
+    return block_;
+  }
+
+ private:
+  // append() adds a slice's bytes from `skip` on. A block shipped whole is
+  // decoded in place; only a second piece makes a copy.
+  void append(const Slice& s, std::size_t skip) {
+    if (block_.pieces.size() == 1) {
+      block_.data = s.data + skip;
+      block_.size = s.size - skip;
+      return;
+    }
+    if (buffer_.empty()) buffer_.assign(block_.data, block_.data + block_.size);
+    buffer_.insert(buffer_.end(), s.data + skip, s.data + s.size);
+  }
+
+  void gap(const Slice& after, std::uint64_t from, const Slice* last) {
+    std::uint64_t end = 0;
+    for (const Slice* s = &after; s != last; ++s) {
+      end = std::max(end, std::uint64_t{s->offset} + s->size);
+    }
+    state_.problem(after.file_offset,
+                   "thread " + std::to_string(after.thread) + " block " +
+                       std::to_string(after.block_seq) + ": block bytes " + std::to_string(from) +
+                       ".." + std::to_string(after.offset) +
+                       " are missing (a slice was lost or damaged); the events in block bytes " +
+                       std::to_string(from) + ".." + std::to_string(end) + " are lost");
+  }
+
+  LoadState& state_;
+  BlockBytes block_;
+  std::vector<std::uint8_t> buffer_;
+};
+
+// sort_events() puts each thread's events in time order. Blocks decode in
+// block_seq order, so the events normally are already.
+void sort_events(LoadState& state) {
+  auto earlier = [](const Event& x, const Event& y) { return x.time_ns < y.time_ns; };
+  for (auto& [index, thread] : state.threads) {
+    if (!std::is_sorted(thread.events.begin(), thread.events.end(), earlier)) {
+      std::stable_sort(thread.events.begin(), thread.events.end(), earlier);
+    }
+  }
+}
+
+}  // namespace
+
+void decode_events(LoadState& state, Progress& progress) {
+  std::vector<Slice>& slices = state.slices;
+  std::stable_sort(slices.begin(), slices.end(), [](const Slice& x, const Slice& y) {
+    return std::tie(x.thread, x.block_seq, x.offset) < std::tie(y.thread, y.block_seq, y.offset);
+  });
+  const ClockFit clock = ClockFit::fit(state, time_anchor(slices));
+  BlockAssembler assembler(state);
+  std::uint64_t done = 0;
+  for (std::size_t i = 0; i < slices.size();) {
+    std::size_t j = i + 1;
+    for (done += slices[i].size; j < slices.size() && same_block(slices[i], slices[j]); ++j) {
+      done += slices[j].size;
+    }
+    const BlockBytes& block = assembler.assemble(&slices[i], &slices[i] + (j - i));
+    if (block.size > 0) decode_block(block, clock, state);
+    progress.decoding(done, state.stats.event_bytes);
+    i = j;
+  }
+  sort_events(state);
+}
+
+}  // namespace gs::traceio::detail

@@ -1,0 +1,95 @@
+// load_state.h: what the loader gathers before it builds a Trace. The chunk
+// walk fills it in file order; block decoding runs after the walk, when
+// every Strings and Calibration chunk is known.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "greenscope/traceio.h"
+#include "progress.h"
+
+namespace gs::traceio::detail {
+
+// kMaxProblems caps the list: garbage can make a problem per event, and
+// nobody reads past the first screenful.
+inline constexpr std::size_t kMaxProblems = 1000;
+
+// Slice is one Events chunk's bytes; `data` points into the file buffer.
+struct Slice {
+  std::uint32_t thread = 0;
+  std::uint32_t block_seq = 0;
+  std::uint32_t offset = 0;       // inside the block
+  std::uint64_t file_offset = 0;  // of data[0]
+  const std::uint8_t* data = nullptr;
+  std::uint32_t size = 0;
+};
+
+struct CalibrationPair {
+  std::uint64_t ticks = 0;
+  std::uint64_t mono_ns = 0;
+};
+
+// Texts interns strings: equal texts share one index; 0 is "".
+class Texts {
+ public:
+  Texts() {
+    texts_.emplace_back();
+    index_.emplace(std::string(), 0);
+  }
+  std::uint32_t intern(std::string_view text);
+  const std::string& at(std::uint32_t index) const { return texts_[index]; }
+  std::vector<std::string> take() { return std::move(texts_); }
+
+ private:
+  // Hash lets index_ be searched with a string_view, without a copy.
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+
+  std::vector<std::string> texts_;
+  std::unordered_map<std::string, std::uint32_t, Hash, std::equal_to<>> index_;
+};
+
+struct LoadState {
+  std::string path;
+  std::uint64_t file_size = 0;
+  ProcessInfo process;
+  bool have_process = false;
+  std::uint64_t start_ticks = 0;
+  std::uint64_t start_mono_ns = 0;
+  std::vector<CalibrationPair> calibrations;  // Calibration chunks, file order
+  std::map<std::uint32_t, ThreadInfo> threads;
+  Texts texts;
+  std::unordered_map<std::uint64_t, std::uint32_t> string_ids;  // writer id -> text index
+  std::set<std::uint64_t> missing_string_ids;                   // already reported
+  std::vector<Slice> slices;
+  std::vector<Problem> problems;
+  std::size_t problems_suppressed = 0;
+  FileStats stats;
+
+  // problem() records damage at file offset `offset`, up to kMaxProblems.
+  void problem(std::uint64_t offset, std::string message);
+  // thread() is the thread with `index`, created as "thread <index>" if no
+  // Thread chunk named it.
+  ThreadInfo& thread(std::uint32_t index);
+};
+
+// walk_chunks() validates every chunk from `offset` on, resyncing past
+// damage, and files each chunk's contents into `state`.
+void walk_chunks(const std::uint8_t* file, std::size_t offset, LoadState& state);
+
+// decode_events() assembles the slices into blocks and decodes them into
+// the threads' event lists, in time order.
+void decode_events(LoadState& state, Progress& progress);
+
+// build_greenlets() summarizes the greenlets from the decoded events.
+std::map<std::uint64_t, GreenletInfo> build_greenlets(const LoadState& state);
+
+}  // namespace gs::traceio::detail

@@ -1,0 +1,51 @@
+// names.cpp: the lower-case names the CLI and the viewer print. A value this
+// reader does not know (a newer minor version, or damage) is "unknown".
+#include <array>
+
+#include "greenscope/traceio.h"
+
+namespace gs::traceio {
+namespace {
+
+constexpr std::array<std::string_view, kEventTypeCount> kEventTypeNames = {
+    "dropped", "hub_start", "hub_stop", "spawn", "rename", "exit", "switch",
+    "callbacks_begin", "callbacks_end", "poll_begin", "poll_end", "watcher_begin", "watcher_end",
+    "callback_enqueue", "callback_begin", "callback_end", "error", "job_submit", "job_begin",
+    "job_end", "job_done", "patched_wait_begin", "patched_wait_end", "timeout_expired",
+};
+
+constexpr std::array<std::string_view, trace_format::kReasonCount> kReasonNames = {
+    "resume", "yield", "sleep", "io", "event", "lock", "queue",
+    "join", "idle", "wait", "kill", "timeout", "exit", "loop_exit",
+};
+
+constexpr std::array<std::string_view, 4> kExitKindNames = {
+    "returned", "failed", "killed", "never_started",
+};
+
+constexpr std::array<std::string_view, trace_format::kWatcherKindCount> kWatcherKindNames = {
+    "io", "timer", "prepare", "check", "idle", "async", "signal", "child",
+};
+
+// name_of() looks `value` up in `names`, "unknown" past its end.
+template <std::size_t N>
+std::string_view name_of(const std::array<std::string_view, N>& names, std::size_t value) {
+  return value < N ? names[value] : std::string_view("unknown");
+}
+
+}  // namespace
+
+std::string_view to_string(EventType type) {
+  return name_of(kEventTypeNames, static_cast<std::size_t>(type));
+}
+std::string_view to_string(Reason reason) {
+  return name_of(kReasonNames, static_cast<std::size_t>(reason));
+}
+std::string_view to_string(ExitKind kind) {
+  return name_of(kExitKindNames, static_cast<std::size_t>(kind));
+}
+std::string_view to_string(WatcherKind kind) {
+  return name_of(kWatcherKindNames, static_cast<std::size_t>(kind));
+}
+
+}  // namespace gs::traceio
