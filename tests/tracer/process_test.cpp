@@ -1,0 +1,213 @@
+// process_test.cpp: tracing a separate program through the environment: no
+// code change, a SIGKILL mid-run, a crash, the toggle signal, a fork, and the
+// flight recorder's dump signal.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "trace_test_support.h"
+
+extern char** environ;
+
+namespace gs::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Victim is trace_victim running with extra environment variables; its
+// stdout is a pipe.
+class Victim {
+ public:
+  Victim(const std::string& mode, const std::vector<std::string>& env) {
+    std::vector<std::string> vars;
+    const auto name_of = [](const std::string& var) { return var.substr(0, var.find('=')); };
+    for (char** e = environ; *e != nullptr; ++e) {
+      const std::string var = *e;
+      const bool replaced = std::any_of(env.begin(), env.end(), [&](const std::string& v) { return name_of(v) == name_of(var); });
+      if (var.rfind("GREENSCOPE_", 0) != 0 && !replaced) vars.push_back(var);
+    }
+    vars.insert(vars.end(), env.begin(), env.end());
+    std::vector<char*> envp;
+    for (auto& v : vars) envp.push_back(v.data());
+    envp.push_back(nullptr);
+    std::string program = TRACE_VICTIM_PATH, arg = mode;
+    char* argv[] = {program.data(), arg.data(), nullptr};
+    int out[2];
+    EXPECT_EQ(::pipe(out), 0);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+    posix_spawn_file_actions_addclose(&actions, out[0]);
+    EXPECT_EQ(posix_spawn(&pid_, program.c_str(), &actions, nullptr, argv, envp.data()), 0);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(out[1]);
+    out_ = out[0];
+  }
+  ~Victim() {
+    if (pid_ > 0 && !reaped_) {
+      ::kill(pid_, SIGKILL);
+      wait();
+    }
+    ::close(out_);
+  }
+  // read_line() blocks until the victim prints a line.
+  std::string read_line() {
+    std::string line;
+    char c;
+    while (::read(out_, &c, 1) == 1 && c != '\n') line += c;
+    return line;
+  }
+  int wait() {
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    reaped_ = true;
+    return status;
+  }
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+  int out_ = -1;
+  bool reaped_ = false;
+};
+
+// wait_for() polls `ready` for up to 20 s: a deadline for progress, not a
+// timing assertion.
+template <class F>
+bool wait_for(F&& ready) {
+  for (int i = 0; i < 2000; ++i) {
+    if (ready()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return false;
+}
+
+bool closed_cleanly(const std::string& path) {
+  traceio::LoadResult r = traceio::load(path);
+  return r.trace && r.trace->stats().clean_end;
+}
+
+TEST(ProcessTraceTest, EnvironmentVariableTracesAnUnchangedProgram) {
+  const std::string path = temp_trace_path("env");
+  Victim v("exit", {"GREENSCOPE_TRACE=" + path, "GREENSCOPE_TRACE_QUIET=1"});
+  const int status = v.wait();
+  ASSERT_TRUE(WIFEXITED(status));
+  auto t = load_or_fail(path);
+  ::unlink(path.c_str());
+  ASSERT_TRUE(t);
+  EXPECT_TRUE(t->stats().clean_end);
+  EXPECT_TRUE(t->problems().empty()) << t->problems().front().message;
+  EXPECT_NE(greenlet_named(*t, "spinner-a"), 0u);
+  EXPECT_GT(count(*t, traceio::EventType::Switch), 100u);
+  EXPECT_EQ(t->process().pid, static_cast<std::uint64_t>(v.pid()));
+  ASSERT_EQ(t->process().args.size(), 2u);
+  EXPECT_EQ(t->process().args[1], "exit");
+}
+
+TEST(ProcessTraceTest, KilledProgramLeavesAFileReadableUpToItsLastFlush) {
+  const std::string path = temp_trace_path("sigkill");
+  Victim v("loop", {"GREENSCOPE_TRACE=" + path, "GREENSCOPE_TRACE_QUIET=1"});
+  ASSERT_EQ(v.read_line(), "running");
+  // The writer flushes every 50 ms: wait until something has reached disk.
+  ASSERT_TRUE(wait_for([&] {
+    traceio::LoadResult r = traceio::load(path);
+    return r.trace && r.trace->stats().count[static_cast<int>(traceio::EventType::Switch)] > 100;
+  }));
+  ::kill(v.pid(), SIGKILL);
+  const int status = v.wait();
+  ASSERT_TRUE(WIFSIGNALED(status));
+  auto t = load_or_fail(path);
+  ::unlink(path.c_str());
+  ASSERT_TRUE(t);
+  EXPECT_FALSE(t->stats().clean_end);
+  ASSERT_FALSE(t->problems().empty());
+  EXPECT_NE(t->problems().back().message.find("no end record"), std::string::npos) << t->problems().back().message;
+  EXPECT_NE(greenlet_named(*t, "spinner-a"), 0u);
+  EXPECT_GT(count(*t, traceio::EventType::Switch), 100u);
+}
+
+TEST(ProcessTraceTest, CrashFlushesWhatWasRecordedThenDiesOfTheSignal) {
+  const std::string path = temp_trace_path("crash");
+  // Sanitizers catch SIGSEGV themselves unless told not to.
+  Victim v("crash", {"GREENSCOPE_TRACE=" + path, "GREENSCOPE_TRACE_QUIET=1", "ASAN_OPTIONS=handle_segv=0",
+                     "TSAN_OPTIONS=handle_segv=0"});
+  const int status = v.wait();
+  ASSERT_TRUE(WIFSIGNALED(status));
+  EXPECT_EQ(WTERMSIG(status), SIGSEGV);
+  auto t = load_or_fail(path);
+  ::unlink(path.c_str());
+  ASSERT_TRUE(t);
+  // The crash came right after the spinners ended: their exits are on disk.
+  const std::uint64_t a = greenlet_named(*t, "spinner-a");
+  ASSERT_NE(a, 0u);
+  EXPECT_GE(t->greenlets().at(a).exit_ns, 0) << "events up to the crash were flushed";
+}
+
+TEST(ProcessTraceTest, SignalTogglesTracingInALiveProgram) {
+  const std::string path = temp_trace_path("toggle");
+  std::string second = path;
+  second.insert(second.rfind('.'), "-2");
+  Victim v("loop", {"GREENSCOPE_TRACE=" + path, "GREENSCOPE_TRACE_SIGNAL=SIGUSR2", "GREENSCOPE_TRACE_QUIET=1"});
+  ASSERT_EQ(v.read_line(), "running");
+  EXPECT_NE(::access(path.c_str(), F_OK), 0) << "with a toggle signal, tracing starts off";
+  ::kill(v.pid(), SIGUSR2);
+  ASSERT_TRUE(wait_for([&] { return ::access(path.c_str(), F_OK) == 0; }));
+  std::this_thread::sleep_for(100ms);
+  ::kill(v.pid(), SIGUSR2);
+  ASSERT_TRUE(wait_for([&] { return closed_cleanly(path); }));
+  ::kill(v.pid(), SIGUSR2);
+  ASSERT_TRUE(wait_for([&] { return ::access(second.c_str(), F_OK) == 0; })) << "the next session numbers its file";
+  auto t = load_or_fail(path);
+  ASSERT_TRUE(t);
+  EXPECT_TRUE(t->problems().empty()) << t->problems().front().message;
+  EXPECT_GT(count(*t, traceio::EventType::Switch), 10u);
+  ::unlink(path.c_str());
+  ::kill(v.pid(), SIGKILL);
+  v.wait();
+  ::unlink(second.c_str());
+}
+
+TEST(ProcessTraceTest, ForkedChildDoesNotWriteIntoTheParentsTrace) {
+#if defined(GS_SANITIZE_THREAD)
+  // TSan loses its fiber bookkeeping across fork(): it flags greenlet
+  // switches in the child even with tracing off (trace_victim fork).
+  GTEST_SKIP() << "ThreadSanitizer cannot follow greenlets into a forked child";
+#endif
+  const std::string path = temp_trace_path("fork");
+  Victim v("fork", {"GREENSCOPE_TRACE=" + path, "GREENSCOPE_TRACE_QUIET=1"});
+  const int status = v.wait();
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  auto t = load_or_fail(path);
+  ::unlink(path.c_str());
+  ASSERT_TRUE(t);
+  EXPECT_TRUE(t->stats().clean_end);
+  EXPECT_TRUE(t->problems().empty()) << t->problems().front().message;
+  for (const auto& th : t->threads()) EXPECT_NE(th.os_tid, 0);
+}
+
+TEST(ProcessTraceTest, FlightRecorderDumpsOnSignal) {
+  const std::string path = temp_trace_path("flight-signal");
+  Victim v("loop", {"GREENSCOPE_TRACE=" + path, "GREENSCOPE_TRACE_FLIGHT_MIB=1",
+                    "GREENSCOPE_TRACE_DUMP_SIGNAL=SIGUSR1", "GREENSCOPE_TRACE_QUIET=1"});
+  ASSERT_EQ(v.read_line(), "running");
+  EXPECT_NE(::access(path.c_str(), F_OK), 0);
+  ::kill(v.pid(), SIGUSR1);
+  ASSERT_TRUE(wait_for([&] { return closed_cleanly(path); }));
+  auto t = load_or_fail(path);
+  ::unlink(path.c_str());
+  ASSERT_TRUE(t);
+  EXPECT_TRUE(t->process().flight_dump);
+  EXPECT_GT(count(*t, traceio::EventType::Switch), 100u);
+}
+
+}  // namespace
+}  // namespace gs::test

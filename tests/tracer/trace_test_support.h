@@ -1,0 +1,66 @@
+// trace_test_support.h: record a piece of runtime code with the real tracer
+// into a real file, and read it back with the real reader.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "greenscope/tracer.h"
+#include "greenscope/traceio.h"
+
+namespace gs::test {
+
+// temp_trace_path() is a fresh path under /tmp for this test process.
+inline std::string temp_trace_path(const std::string& tag) {
+  static int n = 0;
+  return "/tmp/gs-tracer-test-" + std::to_string(::getpid()) + "-" + tag + "-" + std::to_string(++n) + ".gstrace";
+}
+
+// load_or_fail() loads `path`; a null trace fails the test with the reason.
+inline std::unique_ptr<traceio::Trace> load_or_fail(const std::string& path) {
+  traceio::LoadResult r = traceio::load(path);
+  EXPECT_TRUE(r.trace) << r.error;
+  return std::move(r.trace);
+}
+
+// record() traces `body` into a temp file and loads it back.
+inline std::unique_ptr<traceio::Trace> record(const std::function<void()>& body, trace::Options options = {}) {
+  if (options.path.empty()) options.path = temp_trace_path("record");
+  std::string error;
+  if (!trace::start(options, &error)) {
+    ADD_FAILURE() << "trace::start: " << error;
+    return nullptr;
+  }
+  body();
+  trace::stop();
+  auto t = load_or_fail(options.path);
+  ::unlink(options.path.c_str());
+  return t;
+}
+
+// all_events() lists every event of `type`, thread by thread.
+inline std::vector<traceio::Event> all_events(const traceio::Trace& t, traceio::EventType type) {
+  std::vector<traceio::Event> out;
+  for (const auto& th : t.threads())
+    for (const auto& e : th.events)
+      if (e.type == type) out.push_back(e);
+  return out;
+}
+
+inline std::size_t count(const traceio::Trace& t, traceio::EventType type) {
+  return t.stats().count[static_cast<std::size_t>(type)];
+}
+
+// greenlet_named() finds a greenlet by name; id 0 if none.
+inline std::uint64_t greenlet_named(const traceio::Trace& t, const std::string& name) {
+  for (const auto& [id, g] : t.greenlets())
+    if (g.name == name) return id;
+  return 0;
+}
+
+}  // namespace gs::test

@@ -1,0 +1,160 @@
+// autostart.cpp: tracing driven by the environment, for programs that were
+// not written to call gs::trace::start(). The runtime loads this library
+// when one of these is set (runtime/src/trace_loader.cpp):
+//   GREENSCOPE_TRACE=path            record from start-up to exit into path
+//   GREENSCOPE_TRACE_SIGNAL=SIGUSR2  recording starts off; that signal turns
+//                                    it on (into path, or greenscope-<pid>
+//                                    .gstrace), off, on (path-2)...
+//   GREENSCOPE_TRACE_FLIGHT_MIB=N    flight recorder: keep the last N MiB
+//   GREENSCOPE_TRACE_DUMP_SIGNAL=SIG that signal dumps the flight recorder
+//   GREENSCOPE_TRACE_QUIET=1         no "greenscope: ..." lines on stderr
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <thread>
+
+#include "greenscope/tracer.h"
+#include "session.h"
+
+namespace gs::trace::detail {
+
+namespace {
+
+bool g_quiet = false;
+// env_options() is built on first use: the constructor below may run before
+// this file's static initializers. Never destroyed: the atexit stop reads it.
+Options& env_options() {
+  static Options* options = new Options();
+  return *options;
+}
+std::atomic<std::uint32_t> g_toggle_word{0};
+unsigned g_sessions = 0;
+
+// parse_signal() accepts "SIGUSR2", "USR2" or "12"; 0 if unknown.
+int parse_signal(const char* text) {
+  if (text == nullptr || *text == '\0') return 0;
+  char* end = nullptr;
+  const long n = std::strtol(text, &end, 10);
+  if (*end == '\0') return n > 0 && n < NSIG ? static_cast<int>(n) : 0;
+  std::string name = text;
+  if (name.rfind("SIG", 0) == 0) name = name.substr(3);
+  for (int sig = 1; sig < NSIG; ++sig) {
+    const char* abbrev = sigabbrev_np(sig);
+    if (abbrev != nullptr && name == abbrev) return sig;
+  }
+  return 0;
+}
+
+void say(const std::string& text) {
+  if (!g_quiet) std::fprintf(stderr, "greenscope: %s\n", text.c_str());
+}
+
+// numbered_path() numbers the toggled sessions: path, path-2, path-3...
+std::string numbered_path(const std::string& path, unsigned n) {
+  if (n <= 1) return path;
+  const std::size_t slash = path.rfind('/');
+  const std::size_t dot = path.rfind('.');
+  const bool ext = dot != std::string::npos && (slash == std::string::npos || dot > slash + 1);
+  const std::string suffix = "-" + std::to_string(n);
+  return ext ? path.substr(0, dot) + suffix + path.substr(dot) : path + suffix;
+}
+
+void start_from_env() {
+  Options o = env_options();
+  o.path = numbered_path(o.path.empty() ? "greenscope-%p.gstrace" : o.path, ++g_sessions);
+  std::string error;
+  if (!start(o, &error)) {
+    say(error);
+    return;
+  }
+  say((o.flight_recorder_mib > 0 ? "flight recorder on (last " + std::to_string(o.flight_recorder_mib) +
+                                       " MiB), dumps go to "
+                                 : std::string("tracing to ")) +
+      path());
+}
+
+void stop_and_report() {
+  if (!active()) return;
+  const bool flight = env_options().flight_recorder_mib > 0;
+  const std::string file = path();
+  const Stats s = stop();
+  if (flight) return;
+  say("trace " + file + ": " + std::to_string(s.events) + " events, " + std::to_string(s.dropped) +
+      " dropped, " + std::to_string(s.bytes) + " bytes");
+}
+
+void on_toggle_signal(int) {
+  g_toggle_word.fetch_add(1);
+  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&g_toggle_word), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+}
+
+void on_dump_signal(int) { request_dump_async(); }
+
+// toggle_loop() runs on its own thread: start() and stop() are not
+// async-signal-safe, so the handler only wakes this thread.
+void toggle_loop() {
+  std::uint32_t seen = g_toggle_word.load();
+  for (;;) {
+    ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&g_toggle_word), FUTEX_WAIT_PRIVATE, seen, nullptr,
+              nullptr, 0);
+    const std::uint32_t now = g_toggle_word.load();
+    if (now == seen) continue;
+    seen = now;
+    if (active()) stop_and_report(); else start_from_env();
+  }
+}
+
+void install_handler(int sig, void (*handler)(int)) {
+  struct sigaction sa {};
+  sa.sa_handler = handler;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(sig, &sa, nullptr);
+}
+
+void after_fork_in_child() { forget_session_after_fork(); }
+
+[[gnu::constructor]] void autostart() {
+  const char* trace = std::getenv("GREENSCOPE_TRACE");
+  const char* toggle = std::getenv("GREENSCOPE_TRACE_SIGNAL");
+  const char* flight = std::getenv("GREENSCOPE_TRACE_FLIGHT_MIB");
+  const char* dump = std::getenv("GREENSCOPE_TRACE_DUMP_SIGNAL");
+  const char* quiet = std::getenv("GREENSCOPE_TRACE_QUIET");
+  g_quiet = quiet != nullptr && *quiet != '\0' && *quiet != '0';
+  pthread_atfork(nullptr, nullptr, &after_fork_in_child);
+  if (trace == nullptr && toggle == nullptr && flight == nullptr) return;
+  env_options().path = trace != nullptr ? trace : "";
+  if (flight != nullptr) env_options().flight_recorder_mib = std::strtoul(flight, nullptr, 10);
+  // Children inherit the environment: unless the path names each process
+  // (%p), they would overwrite this trace.
+  if (trace != nullptr && env_options().path.find("%p") == std::string::npos) ::unsetenv("GREENSCOPE_TRACE");
+  if (toggle != nullptr) {
+    const int sig = parse_signal(toggle);
+    if (sig == 0) {
+      say(std::string("GREENSCOPE_TRACE_SIGNAL='") + toggle + "' is not a signal name or number (try SIGUSR2)");
+    } else {
+      install_handler(sig, &on_toggle_signal);
+      std::thread(&toggle_loop).detach();
+    }
+  }
+  if (dump != nullptr) {
+    const int sig = parse_signal(dump);
+    if (sig == 0) say(std::string("GREENSCOPE_TRACE_DUMP_SIGNAL='") + dump + "' is not a signal name or number");
+    else install_handler(sig, &on_dump_signal);
+  }
+  // With a toggle signal, tracing waits for the first signal.
+  if (toggle == nullptr || parse_signal(toggle) == 0) start_from_env();
+  std::atexit(&stop_and_report);
+}
+
+}  // namespace
+
+}  // namespace gs::trace::detail

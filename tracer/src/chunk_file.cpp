@@ -1,0 +1,108 @@
+#include "chunk_file.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <algorithm>
+#include <cstring>
+
+namespace gs::trace::detail {
+
+namespace tf = trace_format;
+
+ChunkFile::~ChunkFile() { close(); }
+
+bool ChunkFile::open(const std::string& path, std::uint64_t flags, std::string* error) {
+  close();
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) {
+    if (error) *error = "cannot create trace file '" + path + "': " + std::strerror(errno);
+    return false;
+  }
+  path_ = path;
+  sequence_ = 0;
+  bytes_ = 0;
+  error_.clear();
+  tf::FileHeader h{};
+  std::memcpy(h.magic, tf::kFileMagic, sizeof h.magic);
+  h.major = tf::kFormatMajor;
+  h.minor = tf::kFormatMinor;
+  h.header_size = sizeof h;
+  h.flags = flags;
+  if (!write_all({iovec{&h, sizeof h}})) {
+    if (error) *error = error_;
+    close();
+    return false;
+  }
+  return true;
+}
+
+void ChunkFile::close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+void ChunkFile::write_chunk(tf::ChunkType type, const std::vector<iovec>& parts) {
+  if (fd_ < 0 || !error_.empty()) return;
+  tf::ChunkHeader h{};
+  h.sync = tf::kChunkSync;
+  h.type = static_cast<std::uint16_t>(type);
+  std::uint32_t crc = 0;
+  std::size_t length = 0;
+  for (const iovec& part : parts) {
+    crc = tf::crc32c(part.iov_base, part.iov_len, crc);
+    length += part.iov_len;
+  }
+  h.length = static_cast<std::uint32_t>(length);
+  h.payload_crc = crc;
+  h.sequence = sequence_++;
+  h.header_crc = tf::header_crc(h);
+  std::vector<iovec> all;
+  all.reserve(parts.size() + 1);
+  all.push_back(iovec{&h, sizeof h});
+  all.insert(all.end(), parts.begin(), parts.end());
+  write_all(std::move(all));
+}
+
+// write_all() writes every part, resuming after short writes and EINTR.
+bool ChunkFile::write_all(std::vector<iovec> parts) {
+  std::size_t first = 0;
+  while (first < parts.size()) {
+    const int count = static_cast<int>(std::min<std::size_t>(parts.size() - first, IOV_MAX));
+    const ssize_t n = ::writev(fd_, &parts[first], count);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      error_ = "writing trace file '" + path_ + "' failed: " + std::strerror(errno);
+      return false;
+    }
+    bytes_ += static_cast<std::uint64_t>(n);
+    std::size_t left = static_cast<std::size_t>(n);
+    while (first < parts.size() && left >= parts[first].iov_len) left -= parts[first++].iov_len;
+    if (left > 0) {
+      parts[first].iov_base = static_cast<char*>(parts[first].iov_base) + left;
+      parts[first].iov_len -= left;
+    }
+  }
+  return true;
+}
+
+void PayloadBuilder::varint(std::uint64_t v) {
+  std::uint8_t buf[tf::kMaxVarint];
+  const std::uint8_t* end = tf::put_varint(buf, v);
+  bytes_.insert(bytes_.end(), static_cast<const std::uint8_t*>(buf), end);
+}
+
+void PayloadBuilder::append(const void* data, std::size_t size) {
+  const std::size_t at = bytes_.size();
+  bytes_.resize(at + size);
+  std::memcpy(bytes_.data() + at, data, size);
+}
+
+void PayloadBuilder::string(std::string_view s) {
+  varint(s.size());
+  bytes_.insert(bytes_.end(), s.begin(), s.end());
+}
+
+}  // namespace gs::trace::detail

@@ -1,0 +1,68 @@
+// chunk_file.h: a trace file being written, chunk by chunk.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "greenscope/trace_format.h"
+
+namespace gs::trace::detail {
+
+// ChunkFile owns the file descriptor. Only the writer thread (or whoever
+// holds the session's lock) calls it. After a write error it stops writing
+// and error() says why.
+class ChunkFile {
+ public:
+  ChunkFile() = default;
+  ~ChunkFile();
+  ChunkFile(const ChunkFile&) = delete;
+  ChunkFile& operator=(const ChunkFile&) = delete;
+
+  // open() creates (truncates) `path` and writes the file header.
+  bool open(const std::string& path, std::uint64_t flags, std::string* error);
+  void close();
+  bool is_open() const { return fd_ >= 0; }
+
+  // write_chunk() writes one chunk whose payload is the concatenation of
+  // `parts`.
+  void write_chunk(trace_format::ChunkType type, const std::vector<iovec>& parts);
+  void write_chunk(trace_format::ChunkType type, const void* data, std::size_t size) {
+    write_chunk(type, {iovec{const_cast<void*>(data), size}});
+  }
+
+  std::uint64_t bytes() const { return bytes_; }
+  const std::string& error() const { return error_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  bool write_all(std::vector<iovec> parts);
+
+  int fd_ = -1;
+  std::string path_;
+  std::uint32_t sequence_ = 0;
+  std::uint64_t bytes_ = 0;
+  std::string error_;
+};
+
+// PayloadBuilder assembles a small payload: fixed records, varints, strings.
+class PayloadBuilder {
+ public:
+  template <class T>
+  void record(const T& value) {
+    append(&value, sizeof(T));
+  }
+  void append(const void* data, std::size_t size);
+  void varint(std::uint64_t v);
+  void string(std::string_view s);
+  const std::vector<std::uint8_t>& bytes() const { return bytes_; }
+  void clear() { bytes_.clear(); }
+
+ private:
+  std::vector<std::uint8_t> bytes_;
+};
+
+}  // namespace gs::trace::detail

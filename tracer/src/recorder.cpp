@@ -1,0 +1,301 @@
+// recorder.cpp: each runtime hook becomes one event in the calling thread's
+// stream. Hooks never block, allocate (past a thread's first event) or take
+// a lock (past a static string's first use on a thread).
+#include "recorder.h"
+
+#include <cstring>
+
+#include "greenscope/hub.h"
+#include "registry.h"
+#include "session.h"
+
+namespace gs::trace::detail {
+
+namespace tf = trace_format;
+
+static_assert(static_cast<int>(tf::Reason::LoopExit) == static_cast<int>(SwitchReason::LoopExit) &&
+                  static_cast<int>(tf::Reason::Timeout) == static_cast<int>(SwitchReason::Timeout) &&
+                  static_cast<int>(tf::Reason::Io) == static_cast<int>(SwitchReason::Io),
+              "trace_format::Reason must mirror gs::SwitchReason");
+static_assert(static_cast<int>(tf::ExitKind::NeverStarted) == static_cast<int>(gs::ExitKind::NeverStarted),
+              "trace_format::ExitKind must mirror gs::ExitKind");
+static_assert(static_cast<int>(tf::WatcherKind::Child) == static_cast<int>(gs::WatcherKind::Child),
+              "trace_format::WatcherKind must mirror gs::WatcherKind");
+static_assert(tf::kReasonCount == static_cast<int>(SwitchReason::LoopExit) + 1);
+
+namespace {
+
+// HookScope admits a hook while a session records (see session.cpp).
+class HookScope {
+ public:
+  HookScope() : s_(current_stream()) {
+    if (s_ == nullptr) [[unlikely]] return;
+    s_->in_hook.store(1, std::memory_order_relaxed);
+    std::atomic_signal_fence(std::memory_order_seq_cst);  // stop() pairs it with membarrier()
+    if (!g_recording.load(std::memory_order_relaxed)) [[unlikely]] {
+      s_->in_hook.store(0, std::memory_order_release);
+      s_ = nullptr;
+    }
+  }
+  ~HookScope() {
+    if (s_ != nullptr) s_->in_hook.store(0, std::memory_order_release);
+  }
+  HookScope(const HookScope&) = delete;
+  HookScope& operator=(const HookScope&) = delete;
+  explicit operator bool() const { return s_ != nullptr; }
+  ThreadStream& stream() const { return *s_; }
+
+ private:
+  ThreadStream* s_;
+};
+
+constexpr std::size_t kV = tf::kMaxVarint;  // worst-case bytes of one varint
+
+std::uint8_t tag(tf::Tag t) { return static_cast<std::uint8_t>(t); }
+
+std::uint8_t* put_string(std::uint8_t* p, std::string_view s) {
+  s = s.substr(0, tf::kMaxInlineString);
+  p = tf::put_varint(p, s.size());
+  if (!s.empty()) std::memcpy(p, s.data(), s.size());  // an empty view's data() may be null
+  return p + s.size();
+}
+
+std::size_t string_bytes(std::string_view s) { return kV + std::min(s.size(), tf::kMaxInlineString); }
+
+// string_id() is the Strings id of a static text, through the thread's cache.
+std::uint32_t string_id(ThreadStream& s, const char* text) {
+  if (text == nullptr || *text == '\0') return 0;
+  const std::size_t slot = (reinterpret_cast<std::uintptr_t>(text) >> 3) % StringCache::kSlots;
+  if (s.strings.key[slot] == text) [[likely]] return s.strings.id[slot];
+  const std::uint32_t id = intern(text);
+  s.strings.key[slot] = text;
+  s.strings.id[slot] = id;
+  return id;
+}
+
+// Simple events: a tag and up to three varints.
+void emit(ThreadStream& s, tf::Tag t) {
+  if (std::uint8_t* p = s.begin_event(tag(t), 1 + kV)) s.end_event(p);
+}
+void emit(ThreadStream& s, tf::Tag t, std::uint64_t a) {
+  if (std::uint8_t* p = s.begin_event(tag(t), 1 + 2 * kV)) s.end_event(tf::put_varint(p, a));
+}
+void emit(ThreadStream& s, tf::Tag t, std::uint64_t a, std::uint64_t b) {
+  if (std::uint8_t* p = s.begin_event(tag(t), 1 + 3 * kV)) s.end_event(tf::put_varint(tf::put_varint(p, a), b));
+}
+
+std::string_view spawn_name(const GreenletInfo& g) {
+  const std::string& n = g.name();
+  return n.rfind("Greenlet-", 0) == 0 ? std::string_view() : std::string_view(n);
+}
+
+void emit_rename(ThreadStream& s, const GreenletInfo& g) {
+  if (std::uint8_t* p = s.begin_event(tag(tf::Tag::Rename), 1 + 2 * kV + string_bytes(g.name())))
+    s.end_event(put_string(tf::put_varint(p, g.id()), g.name()));
+}
+
+// learn_hub() starts a thread's part of a session: HubStart, then the names
+// of greenlets that were named before the session began (their Spawn and
+// Rename events are not in this file). `running` is the greenlet running
+// now if the caller knows it (0 if not).
+void learn_hub(ThreadStream& s, const Hub& hub, std::uint64_t running) {
+  s.hub = hub.hub_greenlet().id();
+  // Until a switch says otherwise: the caller's greenlet, or main (a hub is
+  // created by its thread's main greenlet).
+  if (s.current == 0) s.current = running != 0 ? running : hub.main_greenlet().id();
+  emit(s, tf::Tag::HubStart, s.hub, hub.main_greenlet().id());
+  hub.for_each_greenlet([&](const GreenletInfo& g) {
+    if (g.kind() == GreenletKind::User && !spawn_name(g).empty()) emit_rename(s, g);
+  });
+}
+
+// in_hub() is a loop hook's stream set-up: those hooks run in the hub.
+void in_hub(ThreadStream& s, const Hub& hub) {
+  if (s.hub == 0) [[unlikely]] learn_hub(s, hub, hub.hub_greenlet().id());
+}
+
+bool is_wait(SwitchReason r) { return r >= SwitchReason::Sleep && r <= SwitchReason::Wait; }
+
+// put_wait() writes what a suspending greenlet waits on.
+std::uint8_t* put_wait(std::uint8_t* p, ThreadStream& s, const GreenletInfo& g, SwitchReason r) {
+  const WaitInfo& w = g.wait_info();
+  p = tf::put_varint(p, is_wait(r) ? string_id(s, w.what) : 0);
+  if (r == SwitchReason::Io) {
+    p = tf::put_varint(p, static_cast<std::uint64_t>(w.fd < 0 ? 0 : w.fd));
+    p = tf::put_varint(p, static_cast<std::uint64_t>(w.io_events));
+  } else if (r == SwitchReason::Join) {
+    const auto* joined = static_cast<const GreenletInfo*>(w.object);
+    p = tf::put_varint(p, joined != nullptr ? joined->id() : 0);
+  }
+  return p;
+}
+
+class Recorder final : public Observer {
+ public:
+  void on_hub_start(const Hub& hub) override {
+    if (HookScope h; h) learn_hub(h.stream(), hub, 0);
+  }
+  void on_hub_stop(const Hub&) override {
+    if (HookScope h; h) {
+      emit(h.stream(), tf::Tag::HubStop);
+      h.stream().hub = 0;
+    }
+  }
+  void on_spawn(const GreenletInfo& g, const GreenletInfo& spawner) override {
+    HookScope h;
+    if (!h) return;
+    ThreadStream& s = h.stream();
+    if (s.hub == 0) [[unlikely]] learn_hub(s, g.hub(), spawner.id());
+    const std::string_view name = spawn_name(g);
+    if (std::uint8_t* p = s.begin_event(tag(tf::Tag::Spawn), 1 + 3 * kV + string_bytes(name))) {
+      p = tf::put_varint(p, g.id());
+      p = tf::put_varint(p, spawner.id());
+      s.end_event(put_string(p, name));
+    }
+  }
+  void on_rename(const GreenletInfo& g) override {
+    HookScope h;
+    if (!h) return;
+    ThreadStream& s = h.stream();
+    if (s.hub == 0) [[unlikely]] {
+      learn_hub(s, g.hub(), 0);  // which records every name, this one included
+      return;
+    }
+    emit_rename(s, g);
+  }
+  void on_exit(const GreenletInfo& g, ExitKind kind, std::string_view error) override {
+    HookScope h;
+    if (!h) return;
+    ThreadStream& s = h.stream();
+    if (s.hub == 0) [[unlikely]] learn_hub(s, g.hub(), g.id());
+    if (std::uint8_t* p = s.begin_event(tag(tf::Tag::Exit), 2 + 2 * kV + string_bytes(error))) {
+      p = tf::put_varint(p, g.id());
+      *p++ = static_cast<std::uint8_t>(kind);
+      s.end_event(put_string(p, error));
+    }
+  }
+  void on_switch(const GreenletInfo& from, const GreenletInfo& to, SwitchReason reason) override {
+    HookScope h;
+    if (!h) return;
+    ThreadStream& s = h.stream();
+    if (s.hub == 0) [[unlikely]] learn_hub(s, from.hub(), from.id());
+    record_switch(s, from, to, reason);
+    s.current = to.id();
+  }
+  void on_poll_begin(const Hub& hub) override {
+    if (HookScope h; h) hub_event(h.stream(), hub, tf::Tag::PollBegin);
+  }
+  void on_poll_end(const Hub& hub, int pending) override {
+    if (HookScope h; h) hub_event(h.stream(), hub, tf::Tag::PollEnd, static_cast<std::uint64_t>(pending < 0 ? 0 : pending));
+  }
+  void on_callbacks_begin(const Hub& hub) override {
+    if (HookScope h; h) hub_event(h.stream(), hub, tf::Tag::CallbacksBegin);
+  }
+  void on_callbacks_end(const Hub& hub, std::size_t items) override {
+    if (HookScope h; h) hub_event(h.stream(), hub, tf::Tag::CallbacksEnd, items);
+  }
+  void on_watcher_begin(const Hub& hub, WatcherKind kind, const void*, int fd, int revents) override {
+    HookScope h;
+    if (!h) return;
+    ThreadStream& s = h.stream();
+    in_hub(s, hub);
+    if (std::uint8_t* p = s.begin_event(tag(tf::Tag::WatcherBegin), 2 + 3 * kV)) {
+      *p++ = static_cast<std::uint8_t>(kind);
+      p = tf::put_varint(p, tf::zigzag(fd));
+      s.end_event(tf::put_varint(p, static_cast<std::uint64_t>(revents)));
+    }
+  }
+  void on_watcher_end(const Hub& hub, WatcherKind kind, const void*) override {
+    HookScope h;
+    if (!h) return;
+    ThreadStream& s = h.stream();
+    in_hub(s, hub);
+    if (std::uint8_t* p = s.begin_event(tag(tf::Tag::WatcherEnd), 2 + kV)) {
+      *p++ = static_cast<std::uint8_t>(kind);
+      s.end_event(p);
+    }
+  }
+  void on_callback_enqueue(const Hub&) override {
+    if (HookScope h; h) emit(h.stream(), tf::Tag::CallbackEnqueue);
+  }
+  void on_callback_begin(const Hub& hub) override {
+    if (HookScope h; h) hub_event(h.stream(), hub, tf::Tag::CallbackBegin);
+  }
+  void on_callback_end(const Hub& hub) override {
+    if (HookScope h; h) hub_event(h.stream(), hub, tf::Tag::CallbackEnd);
+  }
+  void on_error(const Hub&, const GreenletInfo* g, std::string_view text) override {
+    HookScope h;
+    if (!h) return;
+    ThreadStream& s = h.stream();
+    if (std::uint8_t* p = s.begin_event(tag(tf::Tag::Error), 1 + 2 * kV + string_bytes(text)))
+      s.end_event(put_string(tf::put_varint(p, g != nullptr ? g->id() : 0), text));
+  }
+  void on_timeout(const Hub&, const GreenletInfo& target, Duration seconds) override {
+    if (HookScope h; h)
+      emit(h.stream(), tf::Tag::TimeoutExpired, target.id(),
+           static_cast<std::uint64_t>(std::max(0.0, seconds.count()) * 1e6));
+  }
+  void on_patched_wait_begin(const char* call, int fd) override { patched(tf::Tag::PatchedWaitBegin, call, fd); }
+  void on_patched_wait_end(const char* call, int fd) override { patched(tf::Tag::PatchedWaitEnd, call, fd); }
+  void on_job_submit(const Hub&, const void* job) override { job_event(tf::Tag::JobSubmit, job); }
+  void on_job_begin(const void* job, std::size_t worker) override { job_event(tf::Tag::JobBegin, job, worker); }
+  void on_job_end(const void* job, std::size_t worker) override { job_event(tf::Tag::JobEnd, job, worker); }
+  void on_job_done(const Hub&, const void* job) override { job_event(tf::Tag::JobDone, job); }
+
+ private:
+  template <class... Fields>
+  static void hub_event(ThreadStream& s, const Hub& hub, tf::Tag t, Fields... fields) {
+    in_hub(s, hub);
+    emit(s, t, fields...);
+  }
+
+  // record_switch() picks the shortest encoding: Suspend (the running
+  // greenlet to the hub), Resume (the hub to a greenlet), or a full Switch
+  // (anything else, such as the first switch seen on a thread).
+  static void record_switch(ThreadStream& s, const GreenletInfo& from, const GreenletInfo& to, SwitchReason r) {
+    const auto reason = static_cast<std::uint8_t>(r);
+    std::uint8_t* p;
+    if (to.id() == s.hub && from.id() == s.current) {
+      p = s.begin_event(tag(tf::Tag::SuspendBase) | reason, 1 + 4 * kV);
+      if (p == nullptr) return;
+      p = put_wait(p, s, from, r);
+    } else if (from.id() == s.hub) {
+      p = s.begin_event(tag(tf::Tag::ResumeBase) | reason, 1 + 2 * kV);
+      const auto delta = static_cast<std::int64_t>(to.id() - s.last_resumed);
+      s.last_resumed = to.id();
+      if (p == nullptr) return;
+      p = tf::put_varint(p, tf::zigzag(delta));
+    } else {
+      p = s.begin_event(tag(tf::Tag::Switch), 2 + 6 * kV);
+      if (p == nullptr) return;
+      p = tf::put_varint(tf::put_varint(p, from.id()), to.id());
+      *p++ = reason;
+      p = put_wait(p, s, from, r);
+    }
+    s.end_event(p);
+  }
+
+  static void patched(tf::Tag t, const char* call, int fd) {
+    HookScope h;
+    if (!h) return;
+    ThreadStream& s = h.stream();
+    if (std::uint8_t* p = s.begin_event(tag(t), 1 + 3 * kV))
+      s.end_event(tf::put_varint(tf::put_varint(p, string_id(s, call)), tf::zigzag(fd)));
+  }
+  static void job_event(tf::Tag t, const void* job) {
+    if (HookScope h; h) emit(h.stream(), t, reinterpret_cast<std::uintptr_t>(job));
+  }
+  static void job_event(tf::Tag t, const void* job, std::size_t worker) {
+    if (HookScope h; h) emit(h.stream(), t, reinterpret_cast<std::uintptr_t>(job), worker);
+  }
+};
+
+}  // namespace
+
+Observer& recorder() {
+  static Recorder* r = new Recorder();  // never destroyed: hooks may run during exit
+  return *r;
+}
+
+}  // namespace gs::trace::detail

@@ -1,0 +1,39 @@
+// registry.h: the process-wide list of thread streams (registry.cpp).
+#pragma once
+
+#include <functional>
+#include <mutex>
+#include <vector>
+
+#include "thread_stream.h"
+
+namespace gs::trace::detail {
+
+// g_registry_mutex guards the stream list and the block source; "_locked"
+// functions must be called with it held.
+extern std::mutex g_registry_mutex;
+
+// BlockSource is the session's block pool, as the registry sees it: a new
+// stream gets its free blocks from it.
+class BlockSource {
+ public:
+  virtual void top_up(ThreadStream& stream) = 0;  // called with the lock held
+
+ protected:
+  ~BlockSource() = default;
+};
+
+// current_stream() is the calling thread's stream, created on first use;
+// nullptr once the thread is exiting.
+ThreadStream* current_stream();
+
+std::vector<ThreadStream*> registered_streams_locked();
+void set_block_source_locked(BlockSource* source);
+// remove_streams_locked() unregisters and deletes `gone` (streams whose
+// thread has exited), calling `before_delete` on each first.
+void remove_streams_locked(const std::vector<ThreadStream*>& gone,
+                           const std::function<void(ThreadStream&)>& before_delete);
+// forget_streams_after_fork() runs in a forked child.
+void forget_streams_after_fork();
+
+}  // namespace gs::trace::detail

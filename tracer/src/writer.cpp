@@ -1,0 +1,366 @@
+#include "writer.h"
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+
+namespace gs::trace::detail {
+
+namespace tf = trace_format;
+
+WriterSignals g_signals;
+
+namespace {
+
+void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t seen, unsigned timeout_ms) {
+  timespec ts{static_cast<time_t>(timeout_ms / 1000), static_cast<long>(timeout_ms % 1000) * 1000000L};
+  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_PRIVATE, seen, &ts, nullptr, 0);
+}
+
+std::string with_suffix(const std::string& path, unsigned n) {
+  const std::size_t slash = path.rfind('/');
+  const std::size_t dot = path.rfind('.');
+  const bool has_ext = dot != std::string::npos && (slash == std::string::npos || dot > slash + 1);
+  const std::string suffix = "-" + std::to_string(n);
+  return has_ext ? path.substr(0, dot) + suffix + path.substr(dot) : path + suffix;
+}
+
+}  // namespace
+
+void futex_wake(std::atomic<std::uint32_t>& word) {
+  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+}
+
+// ---------------------------------------------------------------------------
+// StringTable
+// ---------------------------------------------------------------------------
+
+std::uint32_t StringTable::intern(const char* text) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto [it, added] = ids_.try_emplace(text, static_cast<std::uint32_t>(ids_.size() + 1));
+  if (added) pending_.emplace_back(it->second, it->first);
+  return it->second;
+}
+
+std::vector<std::uint8_t> StringTable::payload(bool all) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  PayloadBuilder b;
+  if (all) {
+    for (const auto& [text, id] : ids_) {
+      b.varint(id);
+      b.string(text);
+    }
+  } else {
+    for (const auto& [id, text] : pending_) {
+      b.varint(id);
+      b.string(text);
+    }
+    pending_.clear();
+  }
+  return b.bytes();
+}
+
+// ---------------------------------------------------------------------------
+// Session
+// ---------------------------------------------------------------------------
+
+Session::Session(const Options& options)
+    : options_(options), flight_(options.flight_recorder_mib > 0), start_(measure_start_point()) {
+  const std::size_t mib = flight_ ? options.flight_recorder_mib + 8 : std::max<std::size_t>(options.buffer_mib, 1);
+  max_blocks_ = std::max<std::size_t>(mib * (1u << 20) / sizeof(Block), 2 * kFreeBlocksPerThread);
+  retain_blocks_ = options.flight_recorder_mib * (1u << 20) / sizeof(Block);
+  path_ = options.path;
+}
+
+Session::~Session() = default;
+
+bool Session::open(std::string* error) {
+  if (flight_) return true;  // dumps create their own files
+  if (!file_.open(path_, 0, error)) return false;
+  const auto process = process_payload(start_);
+  file_.write_chunk(tf::ChunkType::Process, process.data(), process.size());
+  return true;
+}
+
+void Session::start_writer() { writer_ = std::thread([this] { run(); }); }
+
+void Session::finish() {
+  stop_.store(true, std::memory_order_release);
+  g_signals.wake.fetch_add(1);
+  futex_wake(g_signals.wake);
+  writer_.join();
+}
+
+Block* Session::take_block() {
+  if (!pool_.empty()) {
+    Block* b = pool_.back();
+    pool_.pop_back();
+    return b;
+  }
+  if (all_.size() >= max_blocks_) return nullptr;
+  all_.push_back(std::make_unique<Block>());
+  return all_.back().get();
+}
+
+void Session::top_up(ThreadStream& stream) {
+  while (stream.free_blocks.size() < kFreeBlocksPerThread) {
+    Block* b = take_block();
+    if (b == nullptr) return;
+    if (!stream.free_blocks.push(b)) {
+      pool_.push_back(b);
+      return;
+    }
+  }
+}
+
+void Session::release_blocks_locked() {
+  for (ThreadStream* s : registered_streams_locked()) s->reset();
+  pool_.clear();
+  retained_.clear();
+}
+
+Stats Session::stats() const {
+  Stats s;
+  std::lock_guard<std::mutex> lock(g_registry_mutex);
+  for (ThreadStream* t : registered_streams_locked()) {
+    s.events += t->events();
+    s.dropped += t->dropped();
+    if (t->events() > 0) ++s.threads;
+  }
+  s.events += retired_events_;
+  s.dropped += retired_dropped_;
+  s.threads += retired_threads_;
+  s.bytes = bytes_.load(std::memory_order_relaxed);
+  return s;
+}
+
+std::string Session::next_dump_path() { return dumps_ == 0 && !path_.empty() ? path_ : with_suffix(path_, dumps_ + 1); }
+
+std::string Session::dump(const std::string& path) {
+  std::unique_lock<std::mutex> lock(dump_mutex_);
+  dump_cv_.wait(lock, [&] { return dump_done_; });
+  dump_path_ = path;
+  dump_done_ = false;
+  g_signals.dump_requested.store(true);
+  g_signals.wake.fetch_add(1);
+  futex_wake(g_signals.wake);
+  dump_cv_.wait(lock, [&] { return dump_done_; });
+  return dump_result_;
+}
+
+// ---------------------------------------------------------------------------
+// The writer thread
+// ---------------------------------------------------------------------------
+
+void Session::run() {
+  std::uint64_t last_calibration = mono_ns();
+  for (;;) {
+    const std::uint32_t seen = g_signals.wake.load();
+    const bool final = stop_.load(std::memory_order_acquire);
+    tick(final);
+    if (!flight_ && mono_ns() - last_calibration > 1000000000ull) {
+      write_calibration(file_);
+      last_calibration = mono_ns();
+    }
+    if (g_signals.dump_requested.exchange(false)) {
+      std::string path;
+      {
+        std::lock_guard<std::mutex> lock(dump_mutex_);
+        path = dump_path_;
+      }
+      do_dump(path);
+    }
+    if (g_signals.crash_flush_requested.exchange(false)) {
+      if (flight_) do_dump({});
+      g_signals.crash_flushes_done.fetch_add(1);
+    }
+    if (final) break;
+    futex_wait(g_signals.wake, seen, options_.flush_interval_ms);
+  }
+  if (!flight_) {
+    write_calibration(file_);
+    write_end(file_, stats());
+    bytes_.store(file_.bytes(), std::memory_order_relaxed);
+    file_.close();
+  }
+}
+
+// tick() ships (streaming) or retains (flight) every stream's full blocks,
+// ships what open blocks committed, retires streams of exited threads and
+// refills free rings.
+void Session::tick(bool final) {
+  std::vector<Slice> slices;
+  std::vector<Block*> recycle;
+  std::vector<ThreadStream*> streams, gone;
+  {
+    std::lock_guard<std::mutex> lock(g_registry_mutex);
+    streams = registered_streams_locked();
+  }
+  for (ThreadStream* s : streams) {
+    // Read before draining: a thread seen gone here wrote its last event.
+    if (!s->exited.load(std::memory_order_acquire)) continue;
+    gone.push_back(s);
+    if (s->has_pending_drops()) {  // its thread cannot report them any more: do it for it
+      std::lock_guard<std::mutex> lock(g_registry_mutex);
+      give_report_block(*s);
+      s->report_pending_drops();
+    }
+  }
+  for (ThreadStream* s : streams) {
+    while (Block* b = s->full_blocks.pop()) {
+      if (flight_) {
+        retained_.push_back(b);
+      } else {
+        ship(*b, slices);
+        recycle.push_back(b);
+      }
+    }
+    if (!flight_) {
+      if (Block* open = s->open_block.load(std::memory_order_acquire)) ship(*open, slices);
+    }
+  }
+  if (!flight_) {
+    announce_threads(file_, streams, false);
+    const auto strings = strings_.payload(false);
+    if (!strings.empty()) file_.write_chunk(tf::ChunkType::Strings, strings.data(), strings.size());
+    write_slices(file_, slices);
+    bytes_.store(file_.bytes(), std::memory_order_relaxed);
+    check_file_error(file_);
+  }
+  while (retained_.size() > retain_blocks_) {
+    recycle.push_back(retained_.front());
+    retained_.pop_front();
+  }
+  std::lock_guard<std::mutex> lock(g_registry_mutex);
+  pool_.insert(pool_.end(), recycle.begin(), recycle.end());
+  if (!final) {
+    remove_streams_locked(gone, [&](ThreadStream& s) {
+      retired_events_ += s.events();
+      retired_dropped_ += s.dropped();
+      if (s.events() > 0) ++retired_threads_;
+      if (Block* open = s.open_block.load(std::memory_order_acquire)) {
+        if (flight_) retained_.push_back(open); else pool_.push_back(open);
+      }
+      while (Block* b = s.free_blocks.pop()) pool_.push_back(b);
+    });
+  }
+  top_up_fairly(registered_streams_locked());
+}
+
+// top_up_fairly() deals free blocks one at a time round the streams, so that
+// when memory is short every thread gets some, not the first ones all.
+void Session::top_up_fairly(const std::vector<ThreadStream*>& streams) {
+  for (bool gave = true; gave;) {
+    gave = false;
+    for (ThreadStream* s : streams) {
+      if (s->free_blocks.size() >= kFreeBlocksPerThread) continue;
+      Block* b = take_block();
+      if (b == nullptr) return;
+      if (!s->free_blocks.push(b)) {
+        pool_.push_back(b);
+        continue;
+      }
+      gave = true;
+    }
+  }
+}
+
+void Session::give_report_block(ThreadStream& stream) {
+  if (stream.free_blocks.size() > 0) return;
+  Block* b = take_block();
+  if (b == nullptr) {  // memory is spent: one more block per starved thread, for its last words
+    all_.push_back(std::make_unique<Block>());
+    b = all_.back().get();
+  }
+  stream.free_blocks.push(b);
+}
+
+// ship() queues the committed bytes of `b` not shipped yet.
+void Session::ship(Block& b, std::vector<Slice>& slices) {
+  const std::uint32_t end = b.committed.load(std::memory_order_acquire);
+  if (end <= b.flushed) return;
+  slices.push_back(Slice{&b, b.flushed, end});
+  b.flushed = end;
+}
+
+void Session::write_slices(ChunkFile& file, const std::vector<Slice>& slices) {
+  for (const Slice& s : slices) {
+    tf::EventsRecord r{s.block->thread, s.block->seq, s.begin, 0};
+    file.write_chunk(tf::ChunkType::Events,
+                     {iovec{&r, sizeof r}, iovec{s.block->data + s.begin, s.end - s.begin}});
+  }
+}
+
+void Session::announce_threads(ChunkFile& file, const std::vector<ThreadStream*>& streams, bool all) {
+  for (ThreadStream* s : streams) {
+    // Threads that recorded nothing in this session stay out of its file.
+    if ((s->announced && !all) || (s->events() == 0 && s->dropped() == 0)) continue;
+    s->announced = true;
+    PayloadBuilder b;
+    b.record(tf::ThreadRecord{s->index(), 0, s->os_tid(), 0});
+    b.string(s->name);
+    file.write_chunk(tf::ChunkType::Thread, b.bytes().data(), b.bytes().size());
+  }
+}
+
+void Session::write_calibration(ChunkFile& file) {
+  const tf::CalibrationRecord c = calibration_point();
+  file.write_chunk(tf::ChunkType::Calibration, &c, sizeof c);
+}
+
+void Session::write_end(ChunkFile& file, const Stats& stats) {
+  const tf::EndRecord e{stats.events, stats.dropped, now()};
+  file.write_chunk(tf::ChunkType::End, &e, sizeof e);
+}
+
+void Session::check_file_error(const ChunkFile& file) {
+  if (file.error().empty() || error_reported_) return;
+  std::fprintf(stderr, "greenscope: %s; the rest of this trace is lost\n", file.error().c_str());
+  error_reported_ = true;
+}
+
+// do_dump() writes a flight-recorder file: everything retained plus what
+// each thread committed to its open block. Writer thread only.
+void Session::do_dump(const std::string& requested) {
+  const std::string path = requested.empty() ? next_dump_path() : requested;
+  ++dumps_;
+  ChunkFile file;
+  std::string error;
+  std::string result;
+  if (file.open(path, tf::kFileFlagFlightDump, &error)) {
+    const auto process = process_payload(start_);
+    file.write_chunk(tf::ChunkType::Process, process.data(), process.size());
+    std::vector<ThreadStream*> streams;
+    {
+      std::lock_guard<std::mutex> lock(g_registry_mutex);
+      streams = registered_streams_locked();
+    }
+    announce_threads(file, streams, true);
+    const auto strings = strings_.payload(true);
+    if (!strings.empty()) file.write_chunk(tf::ChunkType::Strings, strings.data(), strings.size());
+    std::vector<Slice> slices;
+    for (Block* b : retained_) slices.push_back(Slice{b, 0, b->committed.load(std::memory_order_acquire)});
+    for (ThreadStream* s : streams) {
+      if (Block* open = s->open_block.load(std::memory_order_acquire))
+        slices.push_back(Slice{open, 0, open->committed.load(std::memory_order_acquire)});
+    }
+    write_slices(file, slices);
+    write_calibration(file);
+    write_end(file, stats());
+    check_file_error(file);
+    bytes_.fetch_add(file.bytes(), std::memory_order_relaxed);
+    result = file.error().empty() ? path : "";
+    if (!result.empty()) std::fprintf(stderr, "greenscope: flight recorder dumped to %s\n", path.c_str());
+  } else {
+    std::fprintf(stderr, "greenscope: %s\n", error.c_str());
+  }
+  std::lock_guard<std::mutex> lock(dump_mutex_);
+  dump_result_ = result;
+  dump_done_ = true;
+  dump_cv_.notify_all();
+}
+
+}  // namespace gs::trace::detail
