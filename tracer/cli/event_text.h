@@ -1,0 +1,16 @@
+// event_text.h: one event in words, as `greenscope dump` prints it:
+// "switch user-3#7 -> hub#2 (queue: Queue.get())".
+#pragma once
+
+#include <string>
+
+#include "greenscope/traceio.h"
+
+namespace gs::cli {
+
+// greenlet_label() is "name#id" ("-" for 0).
+std::string greenlet_label(const traceio::Trace& trace, std::uint64_t id);
+// describe_event() says what `e` means, with its fields decoded.
+std::string describe_event(const traceio::Trace& trace, const traceio::Event& e);
+
+}  // namespace gs::cli

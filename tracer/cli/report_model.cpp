@@ -1,0 +1,205 @@
+// report_model.cpp: build_report() (report_model.h).
+#include "report_model.h"
+
+#include <algorithm>
+#include <map>
+
+#include "timeline.h"
+
+namespace gs::cli {
+
+using traceio::Trace;
+
+void Stat::add(std::int64_t ns) {
+  ++count;
+  total_ns += ns;
+  max_ns = std::max(max_ns, ns);
+}
+
+namespace {
+
+// BusyIndex answers "how long did greenlets run inside [begin, end)" from
+// disjoint intervals sorted by begin, with prefix sums.
+class BusyIndex {
+ public:
+  explicit BusyIndex(std::vector<std::pair<std::int64_t, std::int64_t>> spans) : spans_(std::move(spans)) {
+    std::sort(spans_.begin(), spans_.end());
+    prefix_.push_back(0);
+    for (const auto& [b, e] : spans_) prefix_.push_back(prefix_.back() + (e - b));
+  }
+
+  std::int64_t overlap(std::int64_t begin, std::int64_t end) const {
+    const auto first =
+        std::partition_point(spans_.begin(), spans_.end(), [&](const auto& s) { return s.second <= begin; });
+    const auto last = std::partition_point(first, spans_.end(), [&](const auto& s) { return s.first < end; });
+    if (first >= last) return 0;
+    std::int64_t sum = prefix_[static_cast<std::size_t>(last - spans_.begin())] -
+                       prefix_[static_cast<std::size_t>(first - spans_.begin())];
+    sum -= std::max<std::int64_t>(0, begin - first->first);
+    sum -= std::max<std::int64_t>(0, (last - 1)->second - end);
+    return std::max<std::int64_t>(0, sum);
+  }
+
+ private:
+  std::vector<std::pair<std::int64_t, std::int64_t>> spans_;
+  std::vector<std::int64_t> prefix_;
+};
+
+// Accumulator gathers the report while the timelines are walked.
+class Accumulator {
+ public:
+  Accumulator(const Trace& trace, const ReportOptions& options) : trace_(trace), options_(options) {
+    for (std::size_t k = 0; k < gs::trace_format::kWatcherKindCount; ++k)
+      callbacks_[k].name = std::string(traceio::to_string(static_cast<traceio::WatcherKind>(k)));
+    callbacks_[kRunCallback].name = "run_callback";
+  }
+
+  void add_thread(const traceio::ThreadInfo& thread);
+  Report finish();
+
+ private:
+  static constexpr std::size_t kRunCallback = gs::trace_format::kWatcherKindCount;
+
+  GreenletRow& row(std::uint64_t id, std::uint32_t thread);
+  void add_greenlet_span(const Span& s, const Timeline& t);
+  void add_hub(const traceio::ThreadInfo& thread, const Timeline& t);
+
+  const Trace& trace_;
+  const ReportOptions& options_;
+  std::map<std::uint64_t, GreenletRow> rows_;
+  std::array<CallbackRow, gs::trace_format::kWatcherKindCount + 1> callbacks_;
+  std::vector<HubRow> hubs_;
+  std::uint64_t mismatched_ = 0;
+};
+
+GreenletRow& Accumulator::row(std::uint64_t id, std::uint32_t thread) {
+  auto [it, added] = rows_.try_emplace(id);
+  GreenletRow& r = it->second;
+  if (!added) return r;
+  r.id = id;
+  r.name = trace_.greenlet_name(id);
+  r.thread = thread;
+  const auto info = trace_.greenlets().find(id);
+  if (info != trace_.greenlets().end()) {
+    const traceio::GreenletInfo& g = info->second;
+    r.spawner = g.spawner;
+    r.spawner_name = g.spawner != 0 ? trace_.greenlet_name(g.spawner) : "";
+    r.exit_ns = g.exit_ns;
+    r.exit_kind = g.exit_kind;
+    r.error = g.error;
+  }
+  return r;
+}
+
+void Accumulator::add_greenlet_span(const Span& s, const Timeline& t) {
+  GreenletRow& r = row(s.greenlet, t.thread);
+  if (s.kind == SpanKind::Running) {
+    r.running_ns += s.duration();
+    r.longest_run_ns = std::max(r.longest_run_ns, s.duration());
+    if (s.switch_in || s.begin_ns == t.begin_ns) ++r.runs;
+  } else if (s.code < kReasons) {
+    r.waiting_ns += s.duration();
+    r.wait_ns[s.code] += s.duration();
+    ++r.wait_count[s.code];
+  }
+}
+
+void Accumulator::add_hub(const traceio::ThreadInfo& thread, const Timeline& t) {
+  HubRow h;
+  h.thread = thread.index;
+  h.thread_name = thread.name;
+  h.hub = t.hub;
+  h.wall_ns = t.end_ns - t.begin_ns;
+  std::vector<std::pair<std::int64_t, std::int64_t>> greenlet_runs;
+  for (const Span& s : t.spans) {
+    if (s.kind == SpanKind::Running && s.greenlet != t.hub) greenlet_runs.emplace_back(s.begin_ns, s.end_ns);
+    if (s.kind == SpanKind::Running && s.greenlet == t.hub) h.hub_ns += s.duration();
+    if (s.kind == SpanKind::Running && s.greenlet != t.hub) h.greenlets_ns += s.duration();
+    if (s.kind == SpanKind::Poll) {
+      h.poll_ns += s.duration();
+      ++h.polls;
+      h.longest_poll_ns = std::max(h.longest_poll_ns, s.duration());
+    }
+  }
+  h.other_ns = std::max<std::int64_t>(0, h.wall_ns - h.poll_ns - h.hub_ns - h.greenlets_ns);
+  const BusyIndex busy(std::move(greenlet_runs));
+  for (const Span& s : t.spans) {
+    if (s.kind != SpanKind::Watcher && s.kind != SpanKind::Callback) continue;
+    const std::size_t k = s.kind == SpanKind::Callback ? kRunCallback : std::min<std::size_t>(s.code, kRunCallback - 1);
+    CallbackRow& c = callbacks_[k];
+    ++c.count;
+    c.total_ns += s.duration();
+    c.hub_ns += s.duration() - busy.overlap(s.begin_ns, s.end_ns);
+    c.max_ns = std::max(c.max_ns, s.duration());
+  }
+  hubs_.push_back(h);
+}
+
+void Accumulator::add_thread(const traceio::ThreadInfo& thread) {
+  if (options_.thread && *options_.thread != thread.index) return;
+  const Timeline t = build_timeline(thread);
+  mismatched_ += t.mismatched;
+  for (const Span& s : t.spans)
+    if ((s.kind == SpanKind::Running || s.kind == SpanKind::Waiting) && s.greenlet != 0) add_greenlet_span(s, t);
+  if (t.hub != 0) add_hub(thread, t);
+}
+
+Report Accumulator::finish() {
+  for (const auto& [id, g] : trace_.greenlets())
+    if (!options_.thread || *options_.thread == g.thread) row(id, g.thread);
+  Report report;
+  for (auto& [id, r] : rows_) {
+    r.hub = false;
+    for (const HubRow& h : hubs_) r.hub = r.hub || h.hub == id;
+    report.greenlets.push_back(std::move(r));
+  }
+  for (const CallbackRow& c : callbacks_)
+    if (c.count > 0) report.callbacks.push_back(c);
+  report.hubs = std::move(hubs_);
+  report.mismatched = mismatched_;
+  return report;
+}
+
+JobStats job_stats(const Trace& trace, const ReportOptions& options) {
+  JobStats stats;
+  for (const Job& j : pair_jobs(trace)) {
+    if (options.thread && *options.thread != j.hub_thread && *options.thread != j.worker_thread) continue;
+    if (j.submit_ns >= 0) ++stats.submitted;
+    if (j.submit_ns >= 0 && j.begin_ns >= 0) {
+      stats.queue.add(std::max<std::int64_t>(0, j.begin_ns - j.submit_ns));
+      if (j.begin_ns < j.submit_ns) ++stats.begun_before_submit;
+    }
+    if (j.begin_ns >= 0 && j.end_ns >= 0) stats.run.add(j.end_ns - j.begin_ns);
+    if (j.submit_ns >= 0 && j.done_ns >= 0) stats.total.add(j.done_ns - j.submit_ns);
+    if (j.done_ns >= 0) ++stats.completed;
+  }
+  return stats;
+}
+
+}  // namespace
+
+Report build_report(const Trace& trace, const ReportOptions& options) {
+  Accumulator acc(trace, options);
+  for (const traceio::ThreadInfo& th : trace.threads()) acc.add_thread(th);
+  Report report = acc.finish();
+  report.jobs = job_stats(trace, options);
+  return report;
+}
+
+void sort_greenlets(std::vector<GreenletRow>& rows, SortKey key) {
+  const auto value = [key](const GreenletRow& r) -> std::int64_t {
+    switch (key) {
+      case SortKey::Waiting: return r.waiting_ns;
+      case SortKey::Runs: return static_cast<std::int64_t>(r.runs);
+      case SortKey::Longest: return r.longest_run_ns;
+      case SortKey::Running: break;
+    }
+    return r.running_ns;
+  };
+  std::stable_sort(rows.begin(), rows.end(), [&](const GreenletRow& x, const GreenletRow& y) {
+    const std::int64_t a = value(x), b = value(y);
+    return a != b ? a > b : x.id < y.id;
+  });
+}
+
+}  // namespace gs::cli

@@ -1,0 +1,81 @@
+// timeline.h: one thread's events turned into spans: when each greenlet ran
+// and what it waited for, the hub loop's phases, thread-pool jobs. The report
+// model and the Chrome export both read a trace through it; it depends on
+// greenscope::traceio only, so a viewer can reuse it.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "greenscope/traceio.h"
+
+namespace gs::cli {
+
+enum class SpanKind : std::uint8_t {
+  Running,    // a greenlet runs: from a switch to it to the next switch away
+  Waiting,    // a greenlet waits: from its switch away (a wait reason) to the switch back
+  Poll,       // the hub blocks in the poll (PollBegin..PollEnd)
+  Callbacks,  // the hub's callbacks phase (CallbacksBegin..CallbacksEnd)
+  Watcher,    // one watcher callback (WatcherBegin..WatcherEnd)
+  Callback,   // one run_callback callback (CallbackBegin..CallbackEnd)
+  Job,        // a thread-pool job on a worker thread (JobBegin..JobEnd)
+};
+
+// Span is one interval on a track. Which fields mean something depends on
+// `kind`, as noted.
+struct Span {
+  std::int64_t begin_ns = 0, end_ns = 0;
+  std::uint64_t greenlet = 0;  // whose track: runner, waiter, the hub for loop phases, 0 for jobs
+  std::uint64_t seq = 0;       // begin order within the thread: parents before children
+  std::uint64_t key = 0;       // Job: the job key; Waiting on Join: the joined greenlet
+  std::int64_t fd = -1;        // Waiting on Io, Watcher: the fd (-1 none)
+  std::uint32_t what = 0;      // Waiting: Trace::text() id of what it waits on
+  std::uint16_t events = 0;    // Waiting on Io: io events (1 read, 2 write); Watcher: revents
+  std::uint8_t code = 0;       // Waiting: Reason; Running: why the hub resumed it; Watcher: WatcherKind
+  std::uint8_t depth = 0;      // loop phases: nesting depth, 0 outermost
+  SpanKind kind = SpanKind::Running;
+  bool switch_in = false;      // Running: began at a switch to this greenlet
+  bool switch_out = false;     // Running: ended at a switch away from it
+  bool clipped = false;        // its end is missing: closed early or at the thread's last event
+  std::int64_t duration() const { return end_ns - begin_ns; }
+};
+
+struct TimelineOptions {
+  // split_hub_at_phases cuts the hub's runs at every loop phase boundary, so
+  // that on the hub's track runs nest inside phases (the Chrome export needs
+  // that). Hub runs are always cut out of polls: blocking is not running.
+  bool split_hub_at_phases = false;
+};
+
+struct Timeline {
+  std::uint32_t thread = 0;
+  std::uint64_t hub = 0;                 // the hub greenlet, 0 on a thread without a hub
+  std::int64_t begin_ns = 0, end_ns = 0;  // first and last event
+  std::vector<Span> spans;               // in the order they ended
+  // mismatched counts events that did not fit: an end without a begin, a
+  // switch away from a greenlet that was not running. Dropped events cause
+  // them; so would a tracer bug.
+  std::uint64_t mismatched = 0;
+};
+
+// build_timeline() walks one thread's events (in time order).
+Timeline build_timeline(const traceio::ThreadInfo& thread, const TimelineOptions& options = {});
+
+// is_wait_reason() is true for the reasons that make a greenlet wait
+// (yield, sleep, io, event, lock, queue, join, idle, wait).
+bool is_wait_reason(std::uint8_t code);
+
+// Job is one thread-pool job, paired across threads by its key. Times are
+// -1 when the event is missing.
+struct Job {
+  std::uint64_t key = 0;
+  std::uint64_t submitter = 0;  // greenlet that submitted it
+  std::uint32_t hub_thread = 0, worker_thread = 0;
+  std::int64_t submit_ns = -1, begin_ns = -1, end_ns = -1, done_ns = -1;
+};
+
+// pair_jobs() matches JobSubmit, JobBegin, JobEnd and JobDone by key in time
+// order (a key may be reused once its job is done), sorted by submit time.
+std::vector<Job> pair_jobs(const traceio::Trace& trace);
+
+}  // namespace gs::cli
