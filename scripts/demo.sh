@@ -1,14 +1,24 @@
 #!/usr/bin/env bash
 # demo.sh: the main job on a fresh Debian 12 machine: install dependencies,
-# build, and run the demo program. (The tracer and viewer issues grow this
-# into "record a traced run, print its report, show the viewer".)
+# build, record a traced run of the demo program, and print its report.
+# (The viewer issue grows this into "...and show it in greenscope-viewer".)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 mkdir -p build
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo > build/configure.log 2>&1 \
   || { cat build/configure.log; exit 1; }
-cmake --build build --target photo_pipeline
+cmake --build build --target greenscope greenscope_tracer photo_pipeline
+greenscope=./build/tracer/cli/greenscope
+trace=build/demo.gstrace
+
 echo
-echo "== demo: examples/photo_pipeline (the gevent talk's download_photos, 20 users) =="
-./build/examples/photo_pipeline/photo_pipeline
+echo "== record: examples/photo_pipeline (the gevent talk's download_photos, 20 users), traced =="
+"$greenscope" record -o "$trace" -- ./build/examples/photo_pipeline/photo_pipeline
+echo
+echo "== report: where each greenlet spent its time =="
+"$greenscope" report "$trace"
+echo
+"$greenscope" export --format chrome "$trace" -o build/demo.json
+echo "Timeline: open build/demo.json in https://ui.perfetto.dev (or chrome://tracing)."
+echo "More: $greenscope info $trace; $greenscope dump $trace --greenlet user-7"

@@ -10,6 +10,14 @@ test -f "$scratch/prefix/include/greenscope/runtime.h"
 cmake -S "$consumer" -B "$scratch/build" -DCMAKE_PREFIX_PATH="$scratch/prefix" \
   -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="$flags" > "$scratch/configure.log"
 cmake --build "$scratch/build" > "$scratch/build.log"
-out=$("$scratch/build/consumer")
+out=$("$scratch/build/consumer" "$scratch/consumer.gstrace")
 echo "$out"
-[ "$out" = "consumer: 3 greenlets, sum 6" ]
+[ "$out" = "consumer: 3 greenlets, sum 6, 3 spawns traced" ]
+# The installed CLI runs from the prefix and reads the file.
+"$scratch/prefix/bin/greenscope" info "$scratch/consumer.gstrace" > "$scratch/info.log"
+grep -q "spawn" "$scratch/info.log"
+# GREENSCOPE_TRACE finds the installed tracer beside the installed runtime.
+rm -f "$scratch/env.gstrace"
+GREENSCOPE_TRACE="$scratch/env.gstrace" GREENSCOPE_TRACE_QUIET=1 "$scratch/build/plain" > /dev/null
+"$scratch/prefix/bin/greenscope" info "$scratch/env.gstrace" > "$scratch/env-info.log"
+grep -q "spawn" "$scratch/env-info.log"
