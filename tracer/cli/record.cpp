@@ -18,6 +18,7 @@
 #include <ctime>
 
 #include "cli.h"
+#include "greenscope/trace_env.h"
 #include "format.h"
 #include "info.h"
 
@@ -33,40 +34,9 @@ void forward(int sig, siginfo_t* info, void*) {
   if (g_child > 0) ::kill(g_child, sig);
 }
 
-// parse_signal() accepts "SIGUSR2", "USR2" or "12", as the tracer does.
-int parse_signal(const std::string& text) {
-  char* end = nullptr;
-  const long n = std::strtol(text.c_str(), &end, 10);
-  if (!text.empty() && *end == '\0') return n > 0 && n < NSIG ? static_cast<int>(n) : 0;
-  const std::string name = text.rfind("SIG", 0) == 0 ? text.substr(3) : text;
-  for (int sig = 1; sig < NSIG; ++sig) {
-    const char* abbrev = sigabbrev_np(sig);
-    if (abbrev != nullptr && name == abbrev) return sig;
-  }
-  return 0;
-}
-
-std::string replace_pid(std::string path, pid_t pid) {
-  const std::string text = std::to_string(pid);
-  for (std::size_t at = path.find("%p"); at != std::string::npos; at = path.find("%p", at + text.size()))
-    path.replace(at, 2, text);
-  return path;
-}
-
-// numbered_path() is the tracer's name for the n-th file of one run (toggled
-// sessions, flight-recorder dumps): path, path-2.gstrace, path-3.gstrace...
-std::string numbered_path(const std::string& path, unsigned n) {
-  if (n <= 1) return path;
-  const std::size_t slash = path.rfind('/');
-  const std::size_t dot = path.rfind('.');
-  const bool ext = dot != std::string::npos && (slash == std::string::npos || dot > slash + 1);
-  const std::string suffix = "-" + std::to_string(n);
-  return ext ? path.substr(0, dot) + suffix + path.substr(dot) : path + suffix;
-}
-
 struct Plan {
   std::vector<std::string> argv;
-  std::string output = "greenscope-%p.gstrace";
+  std::string output = trace_env::kDefault;
   std::vector<std::pair<std::string, std::string>> env;
   std::string toggle_signal, dump_signal;
   bool flight = false, quiet = false;
@@ -75,7 +45,7 @@ struct Plan {
 std::string signal_option(const Args& args, const std::string& name) {
   if (!args.has(name)) return {};
   const std::string text = args.get(name);
-  if (parse_signal(text) == 0) throw UsageError("--" + name + " '" + text + "' is not a signal name or number");
+  if (trace_env::parse_signal(text) == 0) throw UsageError("--" + name + " '" + text + "' is not a signal name or number");
   return text;
 }
 
@@ -90,11 +60,11 @@ Plan make_plan(const Args& args) {
   plan.dump_signal = signal_option(args, "dump-signal");
   if (const auto mib = args.number("flight", 1, 1 << 20)) {
     plan.flight = true;
-    plan.env.emplace_back("GREENSCOPE_TRACE_FLIGHT_MIB", std::to_string(*mib));
+    plan.env.emplace_back(trace_env::kFlightMib, std::to_string(*mib));
   }
-  if (!plan.toggle_signal.empty()) plan.env.emplace_back("GREENSCOPE_TRACE_SIGNAL", plan.toggle_signal);
-  if (!plan.dump_signal.empty()) plan.env.emplace_back("GREENSCOPE_TRACE_DUMP_SIGNAL", plan.dump_signal);
-  if (plan.quiet) plan.env.emplace_back("GREENSCOPE_TRACE_QUIET", "1");
+  if (!plan.toggle_signal.empty()) plan.env.emplace_back(trace_env::kSignal, plan.toggle_signal);
+  if (!plan.dump_signal.empty()) plan.env.emplace_back(trace_env::kDumpSignal, plan.dump_signal);
+  if (plan.quiet) plan.env.emplace_back(trace_env::kQuiet, "1");
   return plan;
 }
 
@@ -103,7 +73,7 @@ Plan make_plan(const Args& args) {
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  ::setenv("GREENSCOPE_TRACE", replace_pid(plan.output, ::getpid()).c_str(), 1);
+  ::setenv(trace_env::kTrace, trace_env::expand_pid(plan.output, ::getpid()).c_str(), 1);
   for (const auto& [name, value] : plan.env) ::setenv(name.c_str(), value.c_str(), 1);
   std::vector<char*> argv;
   for (const std::string& a : plan.argv) argv.push_back(const_cast<char*>(a.c_str()));
@@ -199,13 +169,13 @@ int run_record_command(const Args& args) {
   pid_t pid = 0;
   const int code = spawn_and_wait(plan, pid);
   if (plan.quiet || code == 126 || code == 127) return code;
-  const std::string first = replace_pid(plan.output, pid);
+  const std::string first = trace_env::expand_pid(plan.output, pid);
   if (!written_since(first, start)) {
     explain_missing(plan, first, pid);
     return code;
   }
   for (unsigned n = 1; n < 1000; ++n) {
-    const std::string path = numbered_path(first, n);
+    const std::string path = trace_env::numbered(first, n);
     if (!written_since(path, start)) break;
     summarize(path);
   }

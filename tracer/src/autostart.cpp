@@ -21,6 +21,7 @@
 #include <string>
 #include <thread>
 
+#include "greenscope/trace_env.h"
 #include "greenscope/tracer.h"
 #include "session.h"
 
@@ -38,38 +39,13 @@ Options& env_options() {
 std::atomic<std::uint32_t> g_toggle_word{0};
 unsigned g_sessions = 0;
 
-// parse_signal() accepts "SIGUSR2", "USR2" or "12"; 0 if unknown.
-int parse_signal(const char* text) {
-  if (text == nullptr || *text == '\0') return 0;
-  char* end = nullptr;
-  const long n = std::strtol(text, &end, 10);
-  if (*end == '\0') return n > 0 && n < NSIG ? static_cast<int>(n) : 0;
-  std::string name = text;
-  if (name.rfind("SIG", 0) == 0) name = name.substr(3);
-  for (int sig = 1; sig < NSIG; ++sig) {
-    const char* abbrev = sigabbrev_np(sig);
-    if (abbrev != nullptr && name == abbrev) return sig;
-  }
-  return 0;
-}
-
 void say(const std::string& text) {
   if (!g_quiet) std::fprintf(stderr, "greenscope: %s\n", text.c_str());
 }
 
-// numbered_path() numbers the toggled sessions: path, path-2, path-3...
-std::string numbered_path(const std::string& path, unsigned n) {
-  if (n <= 1) return path;
-  const std::size_t slash = path.rfind('/');
-  const std::size_t dot = path.rfind('.');
-  const bool ext = dot != std::string::npos && (slash == std::string::npos || dot > slash + 1);
-  const std::string suffix = "-" + std::to_string(n);
-  return ext ? path.substr(0, dot) + suffix + path.substr(dot) : path + suffix;
-}
-
 void start_from_env() {
   Options o = env_options();
-  o.path = numbered_path(o.path.empty() ? "greenscope-%p.gstrace" : o.path, ++g_sessions);
+  o.path = trace_env::numbered(o.path.empty() ? trace_env::kDefault : o.path, ++g_sessions);
   std::string error;
   if (!start(o, &error)) {
     say(error);
@@ -123,11 +99,11 @@ void install_handler(int sig, void (*handler)(int)) {
 void after_fork_in_child() { forget_session_after_fork(); }
 
 [[gnu::constructor]] void autostart() {
-  const char* trace = std::getenv("GREENSCOPE_TRACE");
-  const char* toggle = std::getenv("GREENSCOPE_TRACE_SIGNAL");
-  const char* flight = std::getenv("GREENSCOPE_TRACE_FLIGHT_MIB");
-  const char* dump = std::getenv("GREENSCOPE_TRACE_DUMP_SIGNAL");
-  const char* quiet = std::getenv("GREENSCOPE_TRACE_QUIET");
+  const char* trace = std::getenv(trace_env::kTrace);
+  const char* toggle = std::getenv(trace_env::kSignal);
+  const char* flight = std::getenv(trace_env::kFlightMib);
+  const char* dump = std::getenv(trace_env::kDumpSignal);
+  const char* quiet = std::getenv(trace_env::kQuiet);
   g_quiet = quiet != nullptr && *quiet != '\0' && *quiet != '0';
   pthread_atfork(nullptr, nullptr, &after_fork_in_child);
   if (trace == nullptr && toggle == nullptr && flight == nullptr) return;
@@ -135,9 +111,9 @@ void after_fork_in_child() { forget_session_after_fork(); }
   if (flight != nullptr) env_options().flight_recorder_mib = std::strtoul(flight, nullptr, 10);
   // Children inherit the environment: unless the path names each process
   // (%p), they would overwrite this trace.
-  if (trace != nullptr && env_options().path.find("%p") == std::string::npos) ::unsetenv("GREENSCOPE_TRACE");
+  if (trace != nullptr && env_options().path.find("%p") == std::string::npos) ::unsetenv(trace_env::kTrace);
   if (toggle != nullptr) {
-    const int sig = parse_signal(toggle);
+    const int sig = trace_env::parse_signal(toggle);
     if (sig == 0) {
       say(std::string("GREENSCOPE_TRACE_SIGNAL='") + toggle + "' is not a signal name or number (try SIGUSR2)");
     } else {
@@ -146,12 +122,12 @@ void after_fork_in_child() { forget_session_after_fork(); }
     }
   }
   if (dump != nullptr) {
-    const int sig = parse_signal(dump);
+    const int sig = trace_env::parse_signal(dump);
     if (sig == 0) say(std::string("GREENSCOPE_TRACE_DUMP_SIGNAL='") + dump + "' is not a signal name or number");
     else install_handler(sig, &on_dump_signal);
   }
   // With a toggle signal, tracing waits for the first signal.
-  if (toggle == nullptr || parse_signal(toggle) == 0) start_from_env();
+  if (toggle == nullptr || trace_env::parse_signal(toggle) == 0) start_from_env();
   std::atexit(&stop_and_report);
 }
 

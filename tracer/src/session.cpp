@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "crash.h"
+#include "greenscope/trace_env.h"
 #include "greenscope/observer.h"
 #include "recorder.h"
 #include "writer.h"
@@ -61,12 +62,8 @@ void wait_for_hooks_to_leave() {
   }
 }
 
-std::string resolve_path(std::string path) {
-  if (path.empty()) path = "greenscope-%p.gstrace";
-  const std::string pid = std::to_string(::getpid());
-  for (std::size_t at = path.find("%p"); at != std::string::npos; at = path.find("%p", at + pid.size()))
-    path.replace(at, 2, pid);
-  return path;
+std::string resolve_path(const std::string& path) {
+  return trace_env::expand_pid(path.empty() ? trace_env::kDefault : path, ::getpid());
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "writer.h"
 
+#include "greenscope/trace_env.h"
+
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -18,14 +20,6 @@ namespace {
 void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t seen, unsigned timeout_ms) {
   timespec ts{static_cast<time_t>(timeout_ms / 1000), static_cast<long>(timeout_ms % 1000) * 1000000L};
   ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_PRIVATE, seen, &ts, nullptr, 0);
-}
-
-std::string with_suffix(const std::string& path, unsigned n) {
-  const std::size_t slash = path.rfind('/');
-  const std::size_t dot = path.rfind('.');
-  const bool has_ext = dot != std::string::npos && (slash == std::string::npos || dot > slash + 1);
-  const std::string suffix = "-" + std::to_string(n);
-  return has_ext ? path.substr(0, dot) + suffix + path.substr(dot) : path + suffix;
 }
 
 }  // namespace
@@ -137,7 +131,7 @@ Stats Session::stats() const {
   return s;
 }
 
-std::string Session::next_dump_path() { return dumps_ == 0 && !path_.empty() ? path_ : with_suffix(path_, dumps_ + 1); }
+std::string Session::next_dump_path() { return dumps_ == 0 && !path_.empty() ? path_ : trace_env::numbered(path_, dumps_ + 1); }
 
 std::string Session::dump(const std::string& path) {
   std::unique_lock<std::mutex> lock(dump_mutex_);
