@@ -173,8 +173,9 @@ void HubImpl::entry(transfer_t from) {
   std::abort();
 }
 
-void HubImpl::switch_to(GreenletBase& from, GreenletBase& to, SwitchReason reason) {
-  if (Observer* o = observer_if_any()) [[unlikely]] o->on_switch(from, to, reason);
+// jump() is the switch itself: canary check, exception state, sanitizer
+// annotations, and the context jump. Returns when `from` is resumed.
+void HubImpl::jump(GreenletBase& from, GreenletBase& to, SwitchReason reason) {
   if (!StackPool::canary_intact(from.stack_)) [[unlikely]] stack_overflow(from);
   EhGlobals* const eh = eh_;
   from.eh_caught_ = eh->caught_exceptions;
@@ -187,6 +188,16 @@ void HubImpl::switch_to(GreenletBase& from, GreenletBase& to, SwitchReason reaso
   const transfer_t back = jump_fcontext(to.context_, &from);
   sanitizer_after_switch(from.asan_fake_stack_);
   static_cast<GreenletBase*>(back.data)->context_ = back.fctx;
+}
+
+void HubImpl::switch_to(GreenletBase& from, GreenletBase& to, SwitchReason reason) {
+  if (Observer* o = observer_if_any()) [[unlikely]] return switch_to_observed(*o, from, to, reason);
+  jump(from, to, reason);
+}
+
+void HubImpl::switch_to_observed(Observer& o, GreenletBase& from, GreenletBase& to, SwitchReason reason) {
+  o.on_switch(from, to, reason);
+  jump(from, to, reason);
 }
 
 void HubImpl::stack_overflow(const GreenletBase& g) {

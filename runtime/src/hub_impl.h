@@ -91,6 +91,10 @@ class HubImpl final : public Hub {
   static HubImpl& create_for_thread();
   static void entry(transfer_t from);
   void switch_to(GreenletBase& from, GreenletBase& to, SwitchReason reason);
+  // switch_to_observed() is switch_to() with an observer installed: apart,
+  // so that the unobserved path keeps no state alive across a call.
+  [[gnu::noinline]] void switch_to_observed(Observer& o, GreenletBase& from, GreenletBase& to, SwitchReason reason);
+  [[gnu::always_inline]] inline void jump(GreenletBase& from, GreenletBase& to, SwitchReason reason);
   void resume(GreenletBase& g);
   void run_loop();
   void run_ready_items();
