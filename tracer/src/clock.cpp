@@ -6,7 +6,7 @@
 
 namespace gs::trace::detail {
 
-bool g_use_tsc = false;
+bool g_use_tsc [[gnu::visibility("hidden")]] = false;
 
 namespace {
 

@@ -16,7 +16,7 @@
 namespace gs::trace::detail {
 
 // g_use_tsc is decided once by init_clock(), before any event is recorded.
-extern bool g_use_tsc;
+extern bool g_use_tsc [[gnu::visibility("hidden")]];
 
 inline std::uint64_t mono_ns() {
   timespec ts;

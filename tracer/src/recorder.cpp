@@ -62,15 +62,21 @@ std::uint8_t* put_string(std::uint8_t* p, std::string_view s) {
 
 std::size_t string_bytes(std::string_view s) { return kV + std::min(s.size(), tf::kMaxInlineString); }
 
-// string_id() is the Strings id of a static text, through the thread's cache.
-std::uint32_t string_id(ThreadStream& s, const char* text) {
-  if (text == nullptr || *text == '\0') return 0;
-  const std::size_t slot = (reinterpret_cast<std::uintptr_t>(text) >> 3) % StringCache::kSlots;
-  if (s.strings.key[slot] == text) [[likely]] return s.strings.id[slot];
+// cache_string() is string_id()'s miss: intern (a lock) and remember.
+[[gnu::cold]] [[gnu::noinline]] std::uint32_t cache_string(ThreadStream& s, const char* text, std::size_t slot) {
+  if (*text == '\0') return 0;
   const std::uint32_t id = intern(text);
   s.strings.key[slot] = text;
   s.strings.id[slot] = id;
   return id;
+}
+
+// string_id() is the Strings id of a static text, through the thread's cache.
+inline std::uint32_t string_id(ThreadStream& s, const char* text) {
+  if (text == nullptr) return 0;
+  const std::size_t slot = (reinterpret_cast<std::uintptr_t>(text) >> 3) % StringCache::kSlots;
+  if (s.strings.key[slot] == text) [[likely]] return s.strings.id[slot];
+  return cache_string(s, text, slot);
 }
 
 // Simple events: a tag and up to three varints.
@@ -98,7 +104,7 @@ void emit_rename(ThreadStream& s, const GreenletInfo& g) {
 // of greenlets that were named before the session began (their Spawn and
 // Rename events are not in this file). `running` is the greenlet running
 // now if the caller knows it (0 if not).
-void learn_hub(ThreadStream& s, const Hub& hub, std::uint64_t running) {
+[[gnu::cold]] [[gnu::noinline]] void learn_hub(ThreadStream& s, const Hub& hub, std::uint64_t running) {
   s.hub = hub.hub_greenlet().id();
   // Until a switch says otherwise: the caller's greenlet, or main (a hub is
   // created by its thread's main greenlet).
@@ -117,9 +123,13 @@ void in_hub(ThreadStream& s, const Hub& hub) {
 bool is_wait(SwitchReason r) { return r >= SwitchReason::Sleep && r <= SwitchReason::Wait; }
 
 // put_wait() writes what a suspending greenlet waits on.
-std::uint8_t* put_wait(std::uint8_t* p, ThreadStream& s, const GreenletInfo& g, SwitchReason r) {
+[[gnu::always_inline]] inline std::uint8_t* put_wait(std::uint8_t* p, ThreadStream& s, const GreenletInfo& g, SwitchReason r) {
+  if (!is_wait(r)) {  // yield, exit...: no primitive, no wait fields
+    *p = 0;
+    return p + 1;
+  }
   const WaitInfo& w = g.wait_info();
-  p = tf::put_varint(p, is_wait(r) ? string_id(s, w.what) : 0);
+  p = tf::put_varint(p, string_id(s, w.what));
   if (r == SwitchReason::Io) {
     p = tf::put_varint(p, static_cast<std::uint64_t>(w.fd < 0 ? 0 : w.fd));
     p = tf::put_varint(p, static_cast<std::uint64_t>(w.io_events));

@@ -23,14 +23,10 @@ std::vector<ThreadStream*>& streams() {
 std::uint32_t g_next_index = 0;
 BlockSource* g_block_source = nullptr;
 
-// kRetired marks a thread whose stream is gone: its late hooks record nothing.
-ThreadStream* const kRetired = reinterpret_cast<ThreadStream*>(1);
-thread_local ThreadStream* tls_stream [[gnu::tls_model("initial-exec")]] = nullptr;
-
 pthread_key_t g_exit_key;
 
 void on_thread_exit(void* p) {
-  tls_stream = kRetired;
+  tls_stream = kRetiredStream;
   auto* stream = static_cast<ThreadStream*>(p);
   std::lock_guard<std::mutex> lock(g_registry_mutex);
   if (g_block_source != nullptr) {
@@ -46,14 +42,13 @@ void create_exit_key() { pthread_key_create(&g_exit_key, &on_thread_exit); }
 
 }  // namespace
 
-ThreadStream* current_stream() {
-  ThreadStream* s = tls_stream;
-  if (s == kRetired) return nullptr;
-  if (s != nullptr) [[likely]] return s;
+thread_local ThreadStream* tls_stream [[gnu::tls_model("initial-exec")]] = nullptr;
+
+ThreadStream* attach_stream() {
   static pthread_once_t once = PTHREAD_ONCE_INIT;
   pthread_once(&once, &create_exit_key);
   std::lock_guard<std::mutex> lock(g_registry_mutex);
-  s = new ThreadStream(g_next_index++, static_cast<std::int64_t>(::syscall(SYS_gettid)));
+  auto* s = new ThreadStream(g_next_index++, static_cast<std::int64_t>(::syscall(SYS_gettid)));
   char name[32] = {};
   pthread_getname_np(pthread_self(), name, sizeof name);
   s->name = name;
@@ -84,7 +79,7 @@ void forget_streams_after_fork() {
   new (&g_registry_mutex) std::mutex();
   streams().clear();
   g_block_source = nullptr;
-  tls_stream = kRetired;
+  tls_stream = kRetiredStream;
 }
 
 }  // namespace gs::trace::detail

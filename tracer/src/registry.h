@@ -1,6 +1,7 @@
 // registry.h: the process-wide list of thread streams (registry.cpp).
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <vector>
@@ -23,9 +24,21 @@ class BlockSource {
   ~BlockSource() = default;
 };
 
+// tls_stream is the calling thread's stream: nullptr before its first
+// hook, kRetiredStream once the thread is exiting.
+extern thread_local ThreadStream* tls_stream [[gnu::tls_model("initial-exec")]];
+inline ThreadStream* const kRetiredStream = reinterpret_cast<ThreadStream*>(1);
+
+// attach_stream() creates and registers the calling thread's stream.
+[[gnu::cold]] [[gnu::noinline]] ThreadStream* attach_stream();
+
 // current_stream() is the calling thread's stream, created on first use;
-// nullptr once the thread is exiting.
-ThreadStream* current_stream();
+// nullptr once the thread is exiting. Inline: every hook calls it.
+inline ThreadStream* current_stream() {
+  ThreadStream* s = tls_stream;
+  if (reinterpret_cast<std::uintptr_t>(s) > 1) [[likely]] return s;
+  return s == nullptr ? attach_stream() : nullptr;
+}
 
 std::vector<ThreadStream*> registered_streams_locked();
 void set_block_source_locked(BlockSource* source);

@@ -24,7 +24,7 @@
 
 namespace gs::trace::detail {
 
-std::atomic<bool> g_recording{false};
+std::atomic<bool> g_recording [[gnu::visibility("hidden")]]{false};
 
 namespace {
 

@@ -15,7 +15,7 @@ namespace gs::trace::detail {
 
 // g_recording is true while a session accepts events. Hooks check it after
 // announcing themselves in ThreadStream::in_hook (see HookScope).
-extern std::atomic<bool> g_recording;
+extern std::atomic<bool> g_recording [[gnu::visibility("hidden")]];
 
 // wake_writer() asks the writer to run now (a producer filled a block).
 void wake_writer();

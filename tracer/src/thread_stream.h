@@ -60,11 +60,13 @@ class SpscRing {
   Block* slots_[N] = {};
 };
 
-// kFreeBlocksPerThread is how many empty blocks the writer keeps ready for
-// each thread; the full ring holds them all plus the one being filled.
-inline constexpr std::size_t kFreeBlocksPerThread = 8;
-using FreeRing = SpscRing<16>;
-using FullRing = SpscRing<16>;
+// kMaxFreeBlocksPerThread bounds how many empty blocks the writer keeps
+// ready for one thread (the session sizes it from its memory and thread
+// count); the full ring holds them all plus the one being filled.
+inline constexpr std::size_t kMinFreeBlocksPerThread = 4;
+inline constexpr std::size_t kMaxFreeBlocksPerThread = 48;
+using FreeRing = SpscRing<64>;
+using FullRing = SpscRing<64>;
 
 // StringCache maps a static string's address to its Strings id, per thread,
 // so that interning costs a lookup, not a lock, after the first use.

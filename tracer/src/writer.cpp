@@ -64,7 +64,7 @@ std::vector<std::uint8_t> StringTable::payload(bool all) {
 Session::Session(const Options& options)
     : options_(options), flight_(options.flight_recorder_mib > 0), start_(measure_start_point()) {
   const std::size_t mib = flight_ ? options.flight_recorder_mib + 8 : std::max<std::size_t>(options.buffer_mib, 1);
-  max_blocks_ = std::max<std::size_t>(mib * (1u << 20) / sizeof(Block), 2 * kFreeBlocksPerThread);
+  max_blocks_ = std::max<std::size_t>(mib * (1u << 20) / sizeof(Block), 4 * kMinFreeBlocksPerThread);
   retain_blocks_ = options.flight_recorder_mib * (1u << 20) / sizeof(Block);
   path_ = options.path;
 }
@@ -100,7 +100,7 @@ Block* Session::take_block() {
 }
 
 void Session::top_up(ThreadStream& stream) {
-  while (stream.free_blocks.size() < kFreeBlocksPerThread) {
+  while (stream.free_blocks.size() < free_target_) {
     Block* b = take_block();
     if (b == nullptr) return;
     if (!stream.free_blocks.push(b)) {
@@ -247,10 +247,13 @@ void Session::tick(bool final) {
 // top_up_fairly() deals free blocks one at a time round the streams, so that
 // when memory is short every thread gets some, not the first ones all.
 void Session::top_up_fairly(const std::vector<ThreadStream*>& streams) {
+  // Half the memory may wait in free rings; the rest is in flight to disk.
+  free_target_ = std::clamp(max_blocks_ / (2 * std::max<std::size_t>(streams.size(), 1)), kMinFreeBlocksPerThread,
+                            kMaxFreeBlocksPerThread);
   for (bool gave = true; gave;) {
     gave = false;
     for (ThreadStream* s : streams) {
-      if (s->free_blocks.size() >= kFreeBlocksPerThread) continue;
+      if (s->free_blocks.size() >= free_target_) continue;
       Block* b = take_block();
       if (b == nullptr) return;
       if (!s->free_blocks.push(b)) {

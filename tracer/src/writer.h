@@ -105,6 +105,7 @@ class Session final : public BlockSource {
   std::vector<std::unique_ptr<Block>> all_;
   std::vector<Block*> pool_;
   std::size_t max_blocks_ = 0;
+  std::size_t free_target_ = kMinFreeBlocksPerThread;  // free blocks to keep per thread
 
   // Flight recorder: full blocks kept for the next dump (writer only).
   std::deque<Block*> retained_;
