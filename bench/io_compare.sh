@@ -78,6 +78,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, "bench/echo")  # run from the repository root
+from echo_harness import start_server, wait_until_quiet
+
 build, rounds, seconds, warmup, conns, msg, pin, python, wait_quiet = sys.argv[1:10]
 wait_quiet = float(wait_quiet)
 rounds = int(rounds)
@@ -90,33 +93,7 @@ client = os.path.join(build, "bench/gs_echo_load_client")
 server_cpu, client_cpu = (["taskset", "-c", "1"], ["taskset", "-c", "0"]) if pin == "1" else ([], [])
 
 def start(cmd):
-    p = subprocess.Popen(server_cpu + cmd, stdout=subprocess.PIPE, text=True)
-    line = p.stdout.readline().strip()  # "listening on HOST:PORT"
-    if not line.startswith("listening on "):
-        p.kill()
-        sys.exit("%s printed %r instead of 'listening on HOST:PORT'" % (cmd[0], line))
-    host, port = line[len("listening on "):].rsplit(":", 1)
-    return p, host, port
-
-def cpu_ticks():
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:9]]
-    return sum(v), v[3] + v[4]  # total, idle + iowait
-
-def wait_until_quiet():
-    """Waits (up to wait_quiet s) for both cores to be >= 97% idle over 5 s."""
-    deadline = time.monotonic() + wait_quiet
-    while True:
-        t1, i1 = cpu_ticks()
-        time.sleep(5)
-        t2, i2 = cpu_ticks()
-        idle = (i2 - i1) / max(1, t2 - t1)
-        if idle >= 0.97:
-            return
-        if time.monotonic() >= deadline:
-            print("  machine still busy (%.0f%% idle) after %.0f s; running anyway" % (100 * idle, wait_quiet),
-                  file=sys.stderr)
-            return
+    return start_server(server_cpu + cmd, cmd[0])
 
 def stop(p):
     p.send_signal(signal.SIGTERM)
@@ -132,7 +109,7 @@ for r in range(1, rounds + 1):
     k = (r - 1) % len(servers)
     for name, cmd in servers[k:] + servers[:k]:
         if wait_quiet > 0:
-            wait_until_quiet()
+            wait_until_quiet(wait_quiet)
         p, host, port = start(cmd)
         try:
             out = subprocess.run(client_cpu + [client, host, port, conns, msg, seconds, warmup, str(p.pid)],

@@ -199,39 +199,16 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, "bench/echo")  # run from the repository root
+from echo_harness import start_server, wait_until_quiet
+
 build, rounds, seconds, warmup, conns, msg, trace_file, bench, wait_quiet = sys.argv[1:10]
 wait_quiet = float(wait_quiet)
 server = [os.path.join(build, "examples/echo_server/echo_server"), "--port", "0"]
 client = os.path.join(build, "bench/gs_echo_load_client")
 
 def start(env):
-    p = subprocess.Popen(server, stdout=subprocess.PIPE, text=True, env=env)
-    line = p.stdout.readline().strip()  # "listening on HOST:PORT"
-    if not line.startswith("listening on "):
-        p.kill()
-        sys.exit("echo_server printed %r instead of 'listening on HOST:PORT'" % line)
-    host, port = line[len("listening on "):].rsplit(":", 1)
-    return p, host, port
-
-def cpu_ticks():
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:9]]
-    return sum(v), v[3] + v[4]  # total, idle + iowait
-
-def wait_until_quiet():
-    """Waits (up to wait_quiet s) for both cores to be >= 97% idle over 5 s."""
-    deadline = time.monotonic() + wait_quiet
-    while True:
-        t1, i1 = cpu_ticks()
-        time.sleep(5)
-        t2, i2 = cpu_ticks()
-        idle = (i2 - i1) / max(1, t2 - t1)
-        if idle >= 0.97:
-            return
-        if time.monotonic() >= deadline:
-            print("  machine still busy (%.0f%% idle) after %.0f s; running anyway" % (100 * idle, wait_quiet),
-                  file=sys.stderr)
-            return
+    return start_server(server, "echo_server", env)
 
 def stop(p):
     p.send_signal(signal.SIGTERM)  # echo_server stops gracefully: tracing's atexit stop() closes the file
@@ -247,7 +224,7 @@ for r in range(1, int(rounds) + 1):
     order = ["off", "on"] if r % 2 == 1 else ["on", "off"]
     for mode in order:
         if wait_quiet > 0:
-            wait_until_quiet()
+            wait_until_quiet(wait_quiet)
         env = dict(base_env)
         if mode == "on":
             if os.path.exists(trace_file):

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "greenscope/runtime.h"
+#include "every_wait.h"
 #include "greenscope/tracer.h"
 
 using namespace std::chrono_literals;
@@ -18,41 +19,16 @@ using namespace std::chrono_literals;
 namespace {
 
 void waits_of_every_kind() {
-  int fds[2];
-  if (::pipe(fds) != 0) throw std::runtime_error("pipe");
-  gs::Event ev;
-  gs::Lock lock;
-  gs::Queue<int> q;
-  lock.acquire();
-  auto yielder = gs::spawn([] { gs::yield(); });
-  auto sleeper = gs::spawn([] { gs::sleep(1ms); });
-  auto reader = gs::spawn([&] { gs::wait_read(fds[0]); });
-  auto waiter = gs::spawn([&] { ev.wait(); });
-  auto locker = gs::spawn([&] { lock.acquire(); lock.release(); });
-  auto getter = gs::spawn([&] { q.get(); });
-  auto joiner = gs::spawn([&] { sleeper.join(); });
-  auto timed = gs::spawn([] {
-    try {
-      gs::Timeout timeout(1ms);
-      gs::sleep(10s);
-    } catch (const gs::TimeoutError&) {
-    }
+  gs::test::run_every_wait([](gs::test::EveryWait& w) {
+    w.greenlets[2].set_name("pipe-reader");
+    auto failing = gs::spawn([]() -> int { throw std::runtime_error("golden failure"); });
+    auto killed = gs::spawn([] { gs::sleep(10s); });
+    auto never = gs::spawn([] {});
+    never.kill();
+    gs::yield();
+    killed.kill();
+    failing.join();
   });
-  auto failing = gs::spawn([]() -> int { throw std::runtime_error("golden failure"); });
-  auto killed = gs::spawn([] { gs::sleep(10s); });
-  auto never = gs::spawn([] {});
-  never.kill();
-  reader.set_name("pipe-reader");
-  gs::sleep(3ms);
-  if (::write(fds[1], "x", 1) != 1) throw std::runtime_error("write");
-  ev.set();
-  lock.release();
-  q.put(1);
-  killed.kill();
-  gs::joinall(std::vector<gs::GreenletRef>{yielder, sleeper, reader, waiter, locker, getter, joiner, timed,
-                                           failing});
-  ::close(fds[0]);
-  ::close(fds[1]);
 }
 
 void callbacks_jobs_signals_children() {

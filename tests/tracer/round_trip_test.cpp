@@ -8,6 +8,7 @@
 #include <set>
 
 #include "greenscope/runtime.h"
+#include "every_wait.h"
 #include "test_support.h"
 #include "trace_test_support.h"
 
@@ -76,39 +77,11 @@ TEST_F(RoundTripTest, LifecycleEventsCarryNamesSpawnersAndEndings) {
 }
 
 TEST_F(RoundTripTest, EverySwitchReasonIsRecordedWithWhatItWaitsOn) {
+  EveryWait w;
+  auto t = record([&] { w = run_every_wait([](EveryWait&) {}); });
   std::uint64_t ids[8] = {};
-  int fds[2];
-  ASSERT_EQ(::pipe(fds), 0);
-  auto t = record([&] {
-    gs::Event ev;
-    gs::Lock lock;
-    gs::Queue<int> q;
-    lock.acquire();
-    auto yielder = gs::spawn([] { gs::yield(); });
-    auto sleeper = gs::spawn([] { gs::sleep(1ms); });
-    auto reader = gs::spawn([&] { gs::wait_read(fds[0]); });
-    auto waiter = gs::spawn([&] { ev.wait(); });
-    auto locker = gs::spawn([&] { lock.acquire(); lock.release(); });
-    auto getter = gs::spawn([&] { q.get(); });
-    auto joiner = gs::spawn([&] { sleeper.join(); });
-    auto timed = gs::spawn([] {
-      try {
-        gs::Timeout timeout(1ms);
-        gs::sleep(10s);
-      } catch (const gs::TimeoutError&) {
-      }
-    });
-    gs::GreenletRef all[] = {yielder, sleeper, reader, waiter, locker, getter, joiner, timed};
-    for (int i = 0; i < 8; ++i) ids[i] = all[i].id();
-    gs::sleep(5ms);
-    ASSERT_EQ(::write(fds[1], "x", 1), 1);
-    ev.set();
-    lock.release();
-    q.put(1);
-    gs::joinall(std::vector<gs::GreenletRef>(std::begin(all), std::end(all)));
-  });
-  ::close(fds[0]);
-  ::close(fds[1]);
+  for (int i = 0; i < 8; ++i) ids[i] = w.greenlets[i].id();
+  const int read_fd = w.read_fd;
   ASSERT_TRUE(t);
   EXPECT_TRUE(has_reason(switches_from(*t, ids[0]), Reason::Yield));
   EXPECT_TRUE(has_reason(switches_from(*t, ids[1]), Reason::Sleep));
@@ -116,7 +89,7 @@ TEST_F(RoundTripTest, EverySwitchReasonIsRecordedWithWhatItWaitsOn) {
   ASSERT_TRUE(has_reason(io, Reason::Io));
   for (const auto& e : io) {
     if (e.code != static_cast<std::uint8_t>(Reason::Io)) continue;
-    EXPECT_EQ(e.c, fds[0]);
+    EXPECT_EQ(e.c, read_fd);
     EXPECT_EQ(e.d, 1) << "a read wait";
   }
   EXPECT_TRUE(has_reason(switches_from(*t, ids[3]), Reason::Event));
