@@ -50,6 +50,24 @@ TEST_F(ChromeExport, WritesToStdout) {
   EXPECT_NE(r.out.find("\"flow_out\":true"), std::string::npos);
 }
 
+// A window keeps only what overlaps it, cut at its edges, still nested.
+TEST_F(ChromeExport, WindowKeepsOnlyThatTimeSpan) {
+  const std::string json = dir_ + "/window.json";
+  const RunResult r = greenscope({"export", trace_, "-o", json, "--from", "20", "--to", "30", "--quiet"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const RunResult checked = run_command({PYTHON3, "-c",
+      "import json, sys\n"
+      "ev = [e for e in json.load(open(sys.argv[1]))['traceEvents'] if e.get('ph') in ('X', 'i')]\n"
+      "assert ev, 'no slices in the window'\n"
+      "for e in ev:\n"
+      "    assert e['ts'] >= 20000 - 1e-3 and e['ts'] + e.get('dur', 0) <= 30000 + 1e-3, e\n"
+      "assert any(e.get('args', {}).get('clipped') for e in ev), 'spans crossing the edges are marked clipped'\n",
+      json});
+  EXPECT_EQ(checked.code, 0) << checked.out << checked.err;
+  EXPECT_EQ(run_command({PYTHON3, CHECK_CHROME_PY, json}).code, 0) << "still strictly nested";
+  EXPECT_EQ(greenscope({"export", trace_, "--from", "30", "--to", "20"}).code, 2);
+}
+
 TEST_F(ChromeExport, RejectsUnknownFormatAndUnwritableOutput) {
   EXPECT_EQ(greenscope({"export", "--format", "svg", trace_}).code, 2);
   const RunResult r = greenscope({"export", trace_, "-o", "/no/such/dir/out.json"});

@@ -101,8 +101,9 @@ std::string io_text(std::uint16_t events) {
 
 class Exporter {
  public:
-  Exporter(const Trace& trace, ChromeWriter& writer, const std::function<void(std::uint64_t, std::uint64_t)>& progress)
-      : trace_(trace), writer_(writer), progress_(progress) {
+  Exporter(const Trace& trace, ChromeWriter& writer, const std::function<void(std::uint64_t, std::uint64_t)>& progress,
+           const ChromeExportWindow& window)
+      : trace_(trace), writer_(writer), progress_(progress), window_(window) {
     pid_ = static_cast<std::uint32_t>(trace.process().pid);
     std::uint64_t max_index = 0;
     for (const auto& th : trace.threads()) max_index = std::max<std::uint64_t>(max_index, th.index);
@@ -123,11 +124,13 @@ class Exporter {
   void wait_args(const Span& s, ChromeEvent& e, JsonArgs& args) const;
   void job_args(const Span& s, ChromeEvent& e, JsonArgs& args) const;
   void write_meta(std::uint32_t tid, std::string_view what, const std::string& args);
+  void keep_window(Timeline& t, std::vector<Instant>& instants) const;
   std::uint32_t next_tid();
 
   const Trace& trace_;
   ChromeWriter& writer_;
   const std::function<void(std::uint64_t, std::uint64_t)>& progress_;
+  const ChromeExportWindow window_;
   std::uint32_t pid_ = 0, last_tid_ = 0;
   JobFlows job_flows_;
   std::uint64_t total_events_ = 0, done_events_ = 0;
@@ -275,6 +278,21 @@ void Exporter::write_spans(const traceio::ThreadInfo& thread, Timeline& t,
   }
 }
 
+// keep_window() drops what lies outside the window and cuts spans at its
+// edges; cutting keeps nested spans nested.
+void Exporter::keep_window(Timeline& t, std::vector<Instant>& instants) const {
+  const auto outside = [&](const Span& s) { return s.end_ns < window_.from_ns || s.begin_ns > window_.to_ns; };
+  t.spans.erase(std::remove_if(t.spans.begin(), t.spans.end(), outside), t.spans.end());
+  for (Span& s : t.spans) {
+    if (s.begin_ns < window_.from_ns || s.end_ns > window_.to_ns) s.clipped = true;
+    s.begin_ns = std::max(s.begin_ns, window_.from_ns);
+    s.end_ns = std::min(s.end_ns, window_.to_ns);
+  }
+  instants.erase(std::remove_if(instants.begin(), instants.end(),
+                                [&](const Instant& i) { return i.ts_ns < window_.from_ns || i.ts_ns > window_.to_ns; }),
+                 instants.end());
+}
+
 void Exporter::export_thread(const traceio::ThreadInfo& thread) {
   TimelineOptions options;
   options.split_hub_at_phases = true;
@@ -283,6 +301,7 @@ void Exporter::export_thread(const traceio::ThreadInfo& thread) {
   Instant instant;
   for (const Event& e : thread.events)
     if (instant_for(trace_, e, instant)) instants.push_back(instant);
+  keep_window(t, instants);
   const auto tids = assign_tracks(thread, t, instants);
   write_spans(thread, t, tids);
   for (const Instant& i : instants) {
@@ -312,8 +331,9 @@ ChromeExportStats Exporter::run() {
 }  // namespace
 
 ChromeExportStats write_chrome_trace(const Trace& trace, ChromeWriter& writer,
-                                     const std::function<void(std::uint64_t, std::uint64_t)>& progress) {
-  return Exporter(trace, writer, progress).run();
+                                     const std::function<void(std::uint64_t, std::uint64_t)>& progress,
+                                     const ChromeExportWindow& window) {
+  return Exporter(trace, writer, progress, window).run();
 }
 
 }  // namespace gs::cli

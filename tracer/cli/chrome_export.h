@@ -13,6 +13,7 @@
 // and expired timeouts are instant events.
 #pragma once
 
+#include <climits>
 #include <cstdint>
 #include <functional>
 
@@ -21,6 +22,12 @@
 
 namespace gs::cli {
 
+// ChromeExportWindow limits the export to [from_ns, to_ns] (ns since the
+// trace started): spans that cross an edge are cut there (args "clipped").
+struct ChromeExportWindow {
+  std::int64_t from_ns = INT64_MIN, to_ns = INT64_MAX;
+};
+
 struct ChromeExportStats {
   std::uint64_t tracks = 0, slices = 0, instants = 0, flow_slices = 0;
 };
@@ -28,6 +35,7 @@ struct ChromeExportStats {
 // write_chrome_trace() streams `trace` into `writer` (the caller finishes
 // it). progress(done, total) counts events.
 ChromeExportStats write_chrome_trace(const traceio::Trace& trace, ChromeWriter& writer,
-                                     const std::function<void(std::uint64_t, std::uint64_t)>& progress);
+                                     const std::function<void(std::uint64_t, std::uint64_t)>& progress,
+                                     const ChromeExportWindow& window = {});
 
 }  // namespace gs::cli

@@ -1,5 +1,6 @@
 // export.cpp: `greenscope export`, a trace in another tool's format.
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 
@@ -10,6 +11,10 @@
 namespace gs::cli {
 
 namespace {
+
+// kBrowserJsonLimit: past about this size, ui.perfetto.dev and chrome://tracing
+// run out of memory parsing JSON in the browser.
+constexpr long kBrowserJsonLimit = 1000L << 20;
 
 // default_output() is FILE with .gstrace replaced by .json.
 std::string default_output(const std::string& trace_path) {
@@ -31,11 +36,12 @@ std::string other_data(const traceio::Trace& trace) {
 }
 
 // export_to() writes the JSON to an open file; false if writing failed.
-bool export_to(const traceio::Trace& trace, std::FILE* out, bool show_progress, ChromeExportStats& stats) {
+bool export_to(const traceio::Trace& trace, std::FILE* out, bool show_progress, const ChromeExportWindow& window,
+               ChromeExportStats& stats) {
   Progress progress("exporting", show_progress);
   ChromeWriter writer(out);
-  stats = write_chrome_trace(trace, writer,
-                             [&](std::uint64_t done, std::uint64_t total) { progress.update(done, total); });
+  stats = write_chrome_trace(
+      trace, writer, [&](std::uint64_t done, std::uint64_t total) { progress.update(done, total); }, window);
   progress.finish();
   return writer.finish(other_data(trace));
 }
@@ -44,6 +50,10 @@ int run_export_command(const Args& args) {
   const std::string format = args.get("format", "chrome");
   if (format != "chrome") throw UsageError("unknown --format '" + format + "'; the formats: chrome");
   const std::string output = args.get("output", default_output(args.file()));
+  ChromeExportWindow window;
+  if (const auto from = args.real("from")) window.from_ns = std::llround(*from * 1e6);
+  if (const auto to = args.real("to")) window.to_ns = std::llround(*to * 1e6);
+  if (window.from_ns > window.to_ns) throw UsageError("--from is after --to");
   LoadedTrace loaded = load_trace(args);
   if (!loaded.trace) return loaded.exit_code;
   const bool to_stdout = output == "-";
@@ -53,7 +63,8 @@ int run_export_command(const Args& args) {
     return kExitFailure;
   }
   ChromeExportStats stats;
-  const bool written = export_to(*loaded.trace, out, progress_wanted(args.has("quiet")), stats);
+  const bool written = export_to(*loaded.trace, out, progress_wanted(args.has("quiet")), window, stats);
+  const long size = to_stdout ? -1 : std::ftell(out);
   const bool closed = to_stdout || std::fclose(out) == 0;
   if (!written || !closed) {
     error("writing '" + output + "' failed: " + std::strerror(errno));
@@ -64,6 +75,9 @@ int run_export_command(const Args& args) {
     std::fprintf(stderr, "greenscope: wrote %s: %llu tracks, %llu slices, %llu markers (open it in ui.perfetto.dev)\n",
                  output.c_str(), static_cast<unsigned long long>(stats.tracks),
                  static_cast<unsigned long long>(stats.slices), static_cast<unsigned long long>(stats.instants));
+  if (size > kBrowserJsonLimit && !args.has("quiet"))
+    warn("'" + output + "' is " + std::to_string(size >> 20) +
+            " MiB: browsers fail to load JSON this big into ui.perfetto.dev; export a window with --from MS --to MS");
   return loaded.exit_code;
 }
 
@@ -73,11 +87,13 @@ const Command& export_command() {
   static const Command command = [] {
     Command c;
     c.name = "export";
-    c.synopsis = "export [--format chrome] FILE [-o OUT.json]";
+    c.synopsis = "export [--format chrome] FILE [-o OUT.json] [--from MS] [--to MS]";
     c.summary = "convert a trace to Chrome Trace Event JSON for ui.perfetto.dev or chrome://tracing";
     c.options = {
         {"format", 0, true, "FORMAT", "output format: chrome (the default)"},
         {"output", 'o', true, "OUT", "output file (default: FILE with .gstrace replaced by .json; - for stdout)"},
+        {"from", 0, true, "MS", "only what happens at or after MS milliseconds into the trace"},
+        {"to", 0, true, "MS", "only what happens at or before MS milliseconds"},
     };
     for (OptionSpec& o : trace_reading_options()) c.options.push_back(o);
     c.details =
