@@ -155,17 +155,12 @@ std::string session_path() {
   return last_path();
 }
 
+// dump_session() holds the session lock while the writer dumps, so a
+// concurrent stop() waits; the writer itself never takes that lock.
 std::string dump_session(const std::string& path) {
-  Session* s = nullptr;
-  {
-    std::lock_guard<std::mutex> lock(g_session_mutex);
-    if (g_session == nullptr || !g_session->flight()) return {};
-    s = g_session;
-  }
-  // Not under g_session_mutex: the writer finishes the dump on its own.
-  // stop() cannot free the session meanwhile only if callers do not race
-  // dump() against stop(), as the API says.
-  return s->dump(path);
+  std::lock_guard<std::mutex> lock(g_session_mutex);
+  if (g_session == nullptr || !g_session->flight()) return {};
+  return g_session->dump(path);
 }
 
 void request_dump_async() {
