@@ -50,6 +50,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -70,6 +71,15 @@
 namespace {
 
 namespace tio = gs::traceio;
+
+// load_and_remove() reads a benchmark's trace and deletes the file; null
+// (and the benchmark skipped with the reason) if it cannot be read.
+std::unique_ptr<tio::Trace> load_and_remove(const std::string& path, benchmark::State& state) {
+  tio::LoadResult loaded = tio::load(path);
+  std::remove(path.c_str());
+  if (!loaded.trace) state.SkipWithError(("cannot read the trace: " + loaded.error).c_str());
+  return std::move(loaded.trace);
+}
 
 benchmark::Counter per_op(double ops) {
   return benchmark::Counter(ops, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
@@ -161,13 +171,9 @@ void BM_YieldPingPong_TracingOn(benchmark::State& state) {
   const gs::trace::Stats stats = gs::trace::stop();
   report_pingpong(state);
   const double yields = 2.0 * kYieldsPerGreenlet * static_cast<double>(state.iterations());
-  tio::LoadResult loaded = tio::load(path);
-  std::remove(path.c_str());
-  if (!loaded.trace) {
-    state.SkipWithError(("cannot read the trace: " + loaded.error).c_str());
-    return;
-  }
-  const tio::FileStats& fs = loaded.trace->stats();
+  const std::unique_ptr<tio::Trace> trace = load_and_remove(path, state);
+  if (!trace) return;
+  const tio::FileStats& fs = trace->stats();
   const auto sw = static_cast<std::size_t>(tio::EventType::Switch);
   state.counters["switches_per_yield"] = static_cast<double>(fs.count[sw]) / yields;
   state.counters["events_per_yield"] = static_cast<double>(fs.events) / yields;
@@ -271,13 +277,9 @@ void BM_WriterThroughput(benchmark::State& state) {
     yields = total_yields.load();
     state.SetIterationTime(seconds);
   }
-  tio::LoadResult loaded = tio::load(path);
-  std::remove(path.c_str());
-  if (!loaded.trace) {
-    state.SkipWithError(("cannot read the trace: " + loaded.error).c_str());
-    return;
-  }
-  const tio::FileStats& fs = loaded.trace->stats();
+  const std::unique_ptr<tio::Trace> trace = load_and_remove(path, state);
+  if (!trace) return;
+  const tio::FileStats& fs = trace->stats();
   const auto sw = static_cast<std::size_t>(tio::EventType::Switch);
   const double events = static_cast<double>(fs.events - fs.count[static_cast<std::size_t>(tio::EventType::Dropped)]);
   const double dropped = static_cast<double>(fs.dropped);
@@ -303,7 +305,7 @@ void BM_WriterThroughput(benchmark::State& state) {
   state.counters["writer_ns_per_event"] = events > 0 ? 1e9 * writer_cpu / events : 0;
   // What the writer could sustain if it had a core to itself.
   state.counters["writer_capacity_events_per_sec"] = writer_cpu > 0 ? events / writer_cpu : 0;
-  state.counters["problems"] = static_cast<double>(loaded.trace->problems().size());
+  state.counters["problems"] = static_cast<double>(trace->problems().size());
   state.counters["clean_end"] = fs.clean_end ? 1 : 0;
 }
 BENCHMARK(BM_WriterThroughput)

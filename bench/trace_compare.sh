@@ -351,6 +351,17 @@ def runs_of(path):
 def counter(b, name, scale=1e9):
     return b[name] * scale  # per-op counters are seconds per op in JSON
 
+def print_added(rows, threshold, fmt, title, column):
+    """A markdown table of (added, function) rows at or above threshold, largest first."""
+    print(title)
+    print()
+    print("| function | %s |" % column)
+    print("|---|---:|")
+    for v, n in reversed(rows):
+        if v >= threshold:
+            print(("| `%s` | " + fmt + " |") % (n, v))
+    print()
+
 def strip_params(name):
     """'ns::f(int, char const*) const' -> 'ns::f' (drops the last balanced parenthesis group)."""
     end = name.rfind(")")
@@ -500,14 +511,9 @@ if cg:
     if ("hooks", "on") in cg and ("hooks", "off") in cg and sh("command -v callgrind_annotate"):
         on_f, off_f = by_function(("hooks", "on")), by_function(("hooks", "off"))
         rows = sorted(((on_f[n] - off_f.get(n, 0)) / (2 * yields), n) for n in on_f)
-        rows = [r for r in reversed(rows) if r[0] >= 0.5]
-        print("Tracing on, instructions added per switch by function (self, not inclusive; callgrind_annotate):")
-        print()
-        print("| function | added instructions per switch |")
-        print("|---|---:|")
-        for v, n in rows:
-            print("| `%s` | %.1f |" % (n, v))
-        print()
+        print_added(rows, 0.5, "%.1f",
+                    "Tracing on, instructions added per switch by function (self, not inclusive; callgrind_annotate):",
+                    "added instructions per switch")
 
 # --- writer
 _, wr = runs_of(os.path.join(out, "writer.json"))
@@ -644,14 +650,9 @@ if len(cge) == 4:
         on_f, off_f = fn_table("on"), fn_table("off")
         rt_on, rt_off = int(cge[("on", "1")]["round_trips"]), int(cge[("off", "1")]["round_trips"])
         rows = sorted(((on_f.get(n, 0) / rt_on - off_f.get(n, 0) / rt_off), n) for n in set(on_f) | set(off_f))
-        rows = [r for r in reversed(rows) if r[0] >= 3]
-        print("Functions whose instructions per round trip grow by 3 or more with tracing on (self, per round trip):")
-        print()
-        print("| function | added instructions per round trip |")
-        print("|---|---:|")
-        for v, n in rows:
-            print("| `%s` | %.0f |" % (n, v))
-        print()
+        print_added(rows, 3, "%.0f",
+                    "Functions whose instructions per round trip grow by 3 or more with tracing on (self, per round trip):",
+                    "added instructions per round trip")
 
 # --- targets
 def verdict(ok):

@@ -117,11 +117,7 @@ Stats stop_session() {
   wait_for_hooks_to_leave();
   {
     std::lock_guard<std::mutex> registry_lock(g_registry_mutex);
-    for (ThreadStream* s : registered_streams_locked()) {
-      if (!s->has_pending_drops()) continue;
-      g_session->give_report_block(*s);
-      s->report_pending_drops();
-    }
+    for (ThreadStream* s : registered_streams_locked()) g_session->report_drops_for(*s);
   }
   g_session->finish();
   const Stats stats = g_session->stats();

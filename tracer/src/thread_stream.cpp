@@ -11,7 +11,7 @@ ThreadStream::ThreadStream(std::uint32_t index, std::int64_t os_tid) : index_(in
 // next_block() hands the full block to the writer and continues in a free
 // one. With none free, the event is dropped: counted here, and reported by a
 // Dropped event at the start of the next block this thread gets.
-std::uint8_t* ThreadStream::next_block(std::uint64_t t, std::size_t /*max_bytes*/) {
+std::uint8_t* ThreadStream::next_block(std::uint64_t t) {
   if (block_ != nullptr) {
     // Unpublish before handing over: the writer must never reach a block
     // through open_block once it may have recycled it.
@@ -33,7 +33,6 @@ std::uint8_t* ThreadStream::next_block(std::uint64_t t, std::size_t /*max_bytes*
   b->seq = next_seq_++;
   b->thread = index_;
   b->flushed = 0;
-  b->first_ticks = t;
   b->committed.store(0, std::memory_order_relaxed);
   block_ = b;
   limit_ = b->data + Block::kSize;
@@ -77,7 +76,7 @@ void ThreadStream::report_pending_drops() {
     commit(p);
     return;
   }
-  next_block(now(), 0);  // a fresh block opens with the Dropped report, if one is free
+  next_block(now());  // a fresh block opens with the Dropped report, if one is free
 }
 
 void ThreadStream::reset() {

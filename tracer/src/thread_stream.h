@@ -26,7 +26,6 @@ struct Block {
   std::uint32_t flushed = 0;  // writer only: bytes already shipped
   std::uint32_t seq = 0;      // ro once the producer publishes the block
   std::uint32_t thread = 0;   // ro once published
-  std::uint64_t first_ticks = 0;
   std::uint8_t data[kSize];
 };
 
@@ -84,13 +83,14 @@ class ThreadStream {
   // included): writes the tag and tick delta and returns where the fields
   // go, or nullptr when there is no room (the event is then counted as
   // dropped). end_event() commits it.
-  // Precondition: max_bytes <= kMaxEventBytes.
+  // Precondition: max_bytes <= kMaxEventBytes (a fresh block always fits it).
   static constexpr std::size_t kMaxEventBytes = trace_format::kMaxInlineString + 64;
+  static_assert(kMaxEventBytes < Block::kSize / 2);
   std::uint8_t* begin_event(std::uint8_t tag, std::size_t max_bytes) {
     const std::uint64_t t = now();
     std::uint8_t* p = pos_;
     if (static_cast<std::size_t>(limit_ - p) < max_bytes) [[unlikely]] {
-      p = next_block(t, max_bytes);
+      p = next_block(t);
       if (p == nullptr) return nullptr;
     }
     *p = tag;
@@ -140,7 +140,7 @@ class ThreadStream {
     pos_ = end;
     block_->committed.store(static_cast<std::uint32_t>(end - block_->data), std::memory_order_release);
   }
-  std::uint8_t* next_block(std::uint64_t t, std::size_t max_bytes);
+  std::uint8_t* next_block(std::uint64_t t);
   std::uint8_t* write_block_start(std::uint64_t t);
 
   const std::uint32_t index_;

@@ -197,11 +197,8 @@ void Session::tick(bool final) {
     // Read before draining: a thread seen gone here wrote its last event.
     if (!s->exited.load(std::memory_order_acquire)) continue;
     gone.push_back(s);
-    if (s->has_pending_drops()) {  // its thread cannot report them any more: do it for it
-      std::lock_guard<std::mutex> lock(g_registry_mutex);
-      give_report_block(*s);
-      s->report_pending_drops();
-    }
+    std::lock_guard<std::mutex> lock(g_registry_mutex);
+    report_drops_for(*s);
   }
   for (ThreadStream* s : streams) {
     while (Block* b = s->full_blocks.pop()) {
@@ -265,8 +262,13 @@ void Session::top_up_fairly(const std::vector<ThreadStream*>& streams) {
   }
 }
 
+void Session::report_drops_for(ThreadStream& stream) {
+  if (!stream.has_pending_drops()) return;
+  if (stream.free_blocks.size() == 0) give_report_block(stream);
+  stream.report_pending_drops();
+}
+
 void Session::give_report_block(ThreadStream& stream) {
-  if (stream.free_blocks.size() > 0) return;
   Block* b = take_block();
   if (b == nullptr) {  // memory is spent: one more block per starved thread, for its last words
     all_.push_back(std::make_unique<Block>());

@@ -69,9 +69,10 @@ class Session final : public BlockSource {
 
   void top_up(ThreadStream& stream) override;
   void top_up_fairly(const std::vector<ThreadStream*>& streams);
-  // give_report_block() makes sure `stream` has a free block to write its
-  // pending Dropped report in at stop. Lock held.
-  void give_report_block(ThreadStream& stream);
+  // report_drops_for() writes the Dropped report of a stream whose thread
+  // can no longer do it (it exited, or the session stops), giving it a block
+  // to write in. Lock held; the stream's thread is not inside a hook.
+  void report_drops_for(ThreadStream& stream);
   Stats stats() const;
   const std::string& path() const { return path_; }
   bool flight() const { return flight_; }
@@ -80,6 +81,7 @@ class Session final : public BlockSource {
 
  private:
   Block* take_block();
+  void give_report_block(ThreadStream& stream);
   void run();
   void tick(bool final);
   void ship(Block& b, std::vector<Slice>& slices);
