@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config
-  libev-dev libboost-context-dev libunwind-dev
+  libev-dev libboost-context-dev libunwind-dev libdw-dev
   libimgui-dev libglfw3-dev libgl-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   xvfb imagemagick

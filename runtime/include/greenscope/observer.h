@@ -5,10 +5,16 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <string_view>
 
 #include "greenscope/detail/greenlet_base.h"
 #include "greenscope/types.h"
+
+namespace gs {
+struct StallReport;
+struct StallSample;
+}  // namespace gs
 
 namespace gs {
 
@@ -72,6 +78,34 @@ class Observer {
   virtual void on_job_begin(const void* /*job*/, std::size_t /*worker*/) {}
   virtual void on_job_end(const void* /*job*/, std::size_t /*worker*/) {}
   virtual void on_job_done(const Hub&, const void* /*job*/) {}
+
+  // Stall hunting (stall.h, stacks.h). Stacks are lookup addresses,
+  // innermost first (see gs::StackTrace).
+  // on_stall_begin()/on_stall_sample()/on_stall_end() run on the monitor
+  // thread: a stall was noticed, one stack sample of it, and its end (or,
+  // with report.ended false, the monitor stopping while it went on).
+  virtual void on_stall_begin(const StallReport&) {}
+  virtual void on_stall_sample(const StallReport&, const StallSample&) {}
+  virtual void on_stall_end(const StallReport&) {}
+  // on_loop_lag(): on the hub's thread as it polls again: `lag_ns` passed
+  // since the previous poll ended, over the stall threshold, with no single
+  // stall to blame (many short greenlets together starved I/O).
+  virtual void on_loop_lag(const Hub&, std::int64_t /*lag_ns*/) {}
+  // on_blocking_call(): on the hub's thread: with patch_all() active, `call`
+  // (static text like "fsync()") on `fd` (-1: none) blocked the thread for
+  // `duration_ns`, over the blocking threshold. `stack` is where.
+  virtual void on_blocking_call(const char* /*call*/, int /*fd*/, std::int64_t /*duration_ns*/,
+                                const std::uintptr_t* /*stack*/, std::size_t /*depth*/) {}
+  // on_crash(): on the monitor thread while the crashed thread waits: signal
+  // `sig` at `fault_address` in greenlet `greenlet_id` (0: unknown),
+  // `overflow` if it ran into its stack's guard page. The observer records
+  // and flushes; the process then dies of `sig`. `text` is the printed report.
+  virtual void on_crash(int /*sig*/, std::uintptr_t /*fault_address*/, std::uint64_t /*greenlet_id*/,
+                        bool /*overflow*/, const std::uintptr_t* /*stack*/, std::size_t /*depth*/,
+                        std::string_view /*text*/) {}
+  // on_run_info(): a format_run_info() dump was made (by the dump signal or
+  // gs::dump_run_info()); any thread. `trigger` is e.g. "signal SIGUSR1".
+  virtual void on_run_info(std::string_view /*trigger*/, std::string_view /*text*/) {}
 };
 
 // set_observer() installs `observer` for every hub of the process, or

@@ -21,8 +21,12 @@ namespace gs::trace_format {
 static_assert(std::endian::native == std::endian::little,
               "the trace format is little-endian; a big-endian port needs byte swaps here");
 
-inline constexpr std::uint16_t kFormatMajor = 1;
+inline constexpr std::uint16_t kFormatMajor = 2;
 inline constexpr std::uint16_t kFormatMinor = 0;
+// kOldestMajor is the oldest major version this reader still reads: 2.0
+// only added chunk types and extension events (see [SECTION] Event tags),
+// so 1.x files decode as before.
+inline constexpr std::uint16_t kOldestMajor = 1;
 
 // ---------------------------------------------------------------------------
 // [SECTION] File and chunk headers
@@ -74,7 +78,34 @@ enum class ChunkType : std::uint16_t {
   Events = 4,       // EventsRecord, then encoded events
   Calibration = 5,  // CalibrationRecord
   End = 6,          // EndRecord: the file was closed cleanly
+  // Since 2.0: stacks and what is needed to symbolize them (see below).
+  Modules = 7,      // repeated ModuleEntry
+  Stacks = 8,       // repeated StackEntry
+  Symbols = 9,      // repeated SymbolEntry
+  RunInfo = 10,     // one RunInfoEntry
 };
+
+// Stacks, since 2.0. A stack is a list of code addresses, innermost frame
+// first, and each address is a *lookup address*: the exact instruction for
+// an interrupted frame (a stall sample's or a crash's frame 0), the return
+// address minus one for every caller, so that it falls inside the call
+// instruction's line and inline scope. Stack id 0 means "no stack".
+//
+// ModuleEntry (one per loaded object, ids from 1, stable for the file;
+// a later Modules chunk only adds modules loaded since):
+//   varint id; varint base (the load bias, dlpi_addr); varint lo; varint hi
+//   (the lowest and highest address of its PT_LOAD segments); str path
+//   (absolute; the main program too); str build_id (raw bytes, may be empty)
+// StackEntry:
+//   varint id; varint frame count; count x varint lookup address
+// SymbolEntry (written once per address that some stack uses):
+//   varint address; varint n >= 1 scopes, innermost (inlined) first;
+//   n x { str function (demangled, "" if unknown); str file (""); varint line (0) }
+//   A reader that finds no SymbolEntry for an address symbolizes it again
+//   from the module map (path + build-id), or shows module+offset.
+// RunInfoEntry (a gs::format_run_info() dump):
+//   varint ticks (absolute, the trace clock); str trigger ("signal SIGUSR1",
+//   "api", "crash"); str text (the dump as printed)
 
 // Strings inside a chunk are a varint byte length followed by the bytes.
 
@@ -163,6 +194,27 @@ enum class Tag : std::uint8_t {
   PatchedWaitBegin = 23, // sid call; zz fd
   PatchedWaitEnd = 24,   // sid call; zz fd
   TimeoutExpired = 25,   // greenlet id; microseconds
+  // Extension events (since 2.0): tags kFirstExtension..kLastExtension carry
+  // a varint byte length after the tick delta, then their fields, so a
+  // reader skips an extension tag it does not know. "ticks" fields are
+  // absolute readings of the trace clock (the runtime's stall clock is the
+  // same clock).
+  WaitStack = 0x20,      // stack id: where `current` waits; it belongs to the
+                         //   Suspend/Switch away from `current` that follows
+  StallBegin = 0x21,     // stall id; thread index of the stalled hub; start ticks;
+                         //   greenlet id holding the thread (0: the hub itself);
+                         //   u8 StallOwner; u8 WatcherKind (if owner is Watcher)
+  StallSample = 0x22,    // stall id; stack id; u8 1 if blocked in a syscall else 0;
+                         //   zz syscall number (-1: none)
+  StallEnd = 0x23,       // stall id; end ticks (0: never ended, see below); cpu ns;
+                         //   wall ns over which cpu ns was measured; u8 StallKind;
+                         //   zz syscall number (-1: none)
+  LoopLag = 0x24,        // ns from the end of one poll to the start of this one
+                         //   (ends at this event); greenlets + callbacks run meanwhile
+  BlockingCall = 0x25,   // sid call ("fsync()"); zz fd; duration ns (ends at this
+                         //   event); stack id
+  Crash = 0x26,          // signal; fault address; greenlet id; u8 flags
+                         //   (kCrashStackOverflow); frame count; frames (lookup addresses)
   // Suspend: `current` switches to `hub`; the low 4 bits are the
   // SwitchReason. Fields: sid what; [wait fields].
   SuspendBase = 0x40,
@@ -172,6 +224,13 @@ enum class Tag : std::uint8_t {
 };
 inline constexpr std::uint8_t kReasonMask = 0x0F;
 inline constexpr std::uint8_t kMaxTag = 0x6F;
+inline constexpr std::uint8_t kFirstExtension = 0x20;
+inline constexpr std::uint8_t kLastExtension = 0x3F;
+inline constexpr std::uint8_t kCrashStackOverflow = 1;
+// kMaxStackFrames bounds a recorded stack; a reader rejects more.
+inline constexpr std::size_t kMaxStackFrames = 128;
+// A stall without a StallEnd (or with end ticks 0) was still going on when
+// the trace ended: an infinite loop, a deadlock, or a crash in the middle.
 // Wait fields follow Switch and Suspend by reason: Io: fd, io events;
 // Join: the joined greenlet's id; others: none.
 
@@ -184,6 +243,11 @@ inline constexpr std::uint8_t kReasonCount = 14;
 enum class ExitKind : std::uint8_t { Returned, Failed, Killed, NeverStarted };
 enum class WatcherKind : std::uint8_t { Io, Timer, Prepare, Check, Idle, Async, Signal, Child };
 inline constexpr std::uint8_t kWatcherKindCount = 8;
+// StallOwner: what held the hub's thread during a stall.
+enum class StallOwner : std::uint8_t { Greenlet, Hub, Callback, Watcher };
+// StallKind: by the thread's CPU time over the stall (> half of wall time:
+// CpuBound).
+enum class StallKind : std::uint8_t { CpuBound, Blocked };
 
 // kMaxInlineString caps an inline string; longer texts are cut.
 inline constexpr std::size_t kMaxInlineString = 2048;

@@ -1,0 +1,19 @@
+// clock.h: the runtime's tick clock, which the stall monitor stamps with and
+// the tracer records with, so that stall times and trace events share one
+// time base: the cycle counter when the kernel reports it constant and
+// nonstop, else CLOCK_MONOTONIC in ns.
+#pragma once
+
+#include <cstdint>
+
+namespace gs::detail {
+
+// clock_uses_tsc() is decided once per process (reads /proc/cpuinfo).
+bool clock_uses_tsc();
+// clock_ticks() reads the clock.
+std::uint64_t clock_ticks();
+// ticks_to_mono_ns() converts a reading to CLOCK_MONOTONIC ns through a
+// calibration made at first use and refreshed at most once a second.
+std::int64_t ticks_to_mono_ns(std::uint64_t ticks);
+
+}  // namespace gs::detail

@@ -1,0 +1,82 @@
+// symbols.h: greenscope::symbols, turning code addresses into function
+// names and file:line, in the process that owns them (the tracer's writer
+// thread, gs::format_stack) or offline from a trace's module map (the CLI).
+// Built on elfutils' libdw: unlike dladdr it sees static, hidden and
+// executable-local functions, gives file:line and inline scopes, and reads
+// separate debug info by build-id. No dependency on the runtime.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace gs::symbols {
+
+// Module is one loaded object: where it sits and how to find its file.
+struct Module {
+  std::string path;          // absolute; the main program included
+  std::string build_id;      // raw bytes of NT_GNU_BUILD_ID ("" if none)
+  std::uint64_t base = 0;    // load bias (dl_phdr_info::dlpi_addr)
+  std::uint64_t lo = 0;      // lowest and highest address of its PT_LOAD
+  std::uint64_t hi = 0;      //   segments, as loaded: [lo, hi)
+};
+
+// loaded_modules() lists the calling process's modules (dl_iterate_phdr;
+// about 60 us). Skips the vDSO's nameless entry but keeps its range, named
+// "[vdso]".
+std::vector<Module> loaded_modules();
+
+// modules_changed() is true when objects were loaded or unloaded since the
+// previous call (cheap: dl_iterate_phdr's adds/subs counters).
+bool modules_changed();
+
+// Scope is one function scope at an address; inlined calls give several.
+struct Scope {
+  std::string function;  // demangled; "" if unknown
+  std::string file;      // "" if no line info
+  unsigned line = 0;
+};
+
+// Location is what an address resolves to.
+struct Location {
+  const Module* module = nullptr;  // null: in no known module
+  std::uint64_t offset = 0;        // address - module->base
+  std::vector<Scope> scopes;       // innermost (inlined) first; empty if unknown
+};
+
+// describe() is "function (file:line)" of the outermost scope with the
+// inlined ones before it ("inner [inlined] <- outer (file:line)"), or
+// "module+0xoffset", or "0xaddress".
+std::string describe(std::uint64_t address, const Location& where);
+// module_name() is the last path component.
+std::string module_name(const Module& m);
+
+// Symbolizer resolves lookup addresses (see trace_format.h: return address
+// - 1 for callers) against a fixed module list. Results are cached per
+// address; thread-safe (one lock; resolving is the writer's or the CLI's
+// work, never a hook's). Never uses the network: debuginfod is not
+// consulted even when DEBUGINFOD_URLS is set.
+class Symbolizer {
+ public:
+  explicit Symbolizer(std::vector<Module> modules);
+  ~Symbolizer();
+  Symbolizer(const Symbolizer&) = delete;
+  Symbolizer& operator=(const Symbolizer&) = delete;
+
+  Location lookup(std::uint64_t address);
+  const std::vector<Module>& modules() const;
+  // problems() lists modules that could not be opened, or whose file's
+  // build-id no longer matches (rebuilt since the trace), one line each.
+  std::vector<std::string> problems() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// for_this_process() is the process's shared Symbolizer, rebuilt when
+// modules_changed(). Thread-safe.
+std::shared_ptr<Symbolizer> for_this_process();
+
+}  // namespace gs::symbols
