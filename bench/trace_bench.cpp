@@ -19,6 +19,21 @@
 //                                    (deleted afterwards); the trace is read
 //                                    back with traceio to count the switches
 //                                    and events the loop made
+//   BM_WaitStack/WaitStacksOff       a greenlet waits on an Event from a call
+//   BM_WaitStack/WaitStacksOn          chain 20 frames deep, another sets it and
+//                                    yields; tracing on, without and with wait
+//                                    stacks (16 frames): the difference per
+//                                    wait (ns_per_wait) is what a wait stack
+//                                    costs (capture, table lookup, event)
+//   BM_CaptureStack/Depth16          gs::capture_stack() of 16 frames called
+//                                    straight from the same chain's bottom:
+//                                    the unwinding alone, with only its own
+//                                    frame above the user's (a hook's capture
+//                                    also walks the runtime's and tracer's)
+//   BM_YieldPingPong/TracingOnDefaults  TracingOn with default Options: the
+//                                    stall monitor runs too (every other
+//                                    tracing benchmark turns it off, to
+//                                    measure the tracer alone)
 //   BM_Rdtsc, BM_ClockMonotonic      the tracer's two possible clocks
 //   BM_WriterThroughput/threads:N    N threads, each with its own hub and a
 //                                    yield ping-pong as fast as it goes, for
@@ -56,6 +71,7 @@
 #include <vector>
 
 #include <greenscope/runtime.h>
+#include <greenscope/stacks.h>
 #include <greenscope/tracer.h>
 #include <greenscope/traceio.h>
 
@@ -91,9 +107,11 @@ std::string temp_trace_path() {
   return "/tmp/gs_trace_bench-" + std::to_string(::getpid()) + "-" + std::to_string(++n) + ".gstrace";
 }
 
-bool start_tracing(const std::string& path, std::string* error) {
+bool start_tracing(const std::string& path, std::string* error, bool wait_stacks = true) {
   gs::trace::Options options;
   options.path = path;
+  options.wait_stacks = wait_stacks;
+  options.stall_monitor = false;  // its per-switch stamps are not the tracer's cost
   return gs::trace::start(options, error);
 }
 
@@ -186,6 +204,95 @@ BENCHMARK(BM_YieldPingPong_NoObserver)->Name("BM_YieldPingPong/NoObserver");
 BENCHMARK(BM_YieldPingPong_TracingStopped)->Name("BM_YieldPingPong/TracingStopped");
 BENCHMARK(BM_YieldPingPong_NullObserver)->Name("BM_YieldPingPong/NullObserver");
 BENCHMARK(BM_YieldPingPong_TracingOn)->Name("BM_YieldPingPong/TracingOn");
+
+void BM_YieldPingPong_TracingOnDefaults(benchmark::State& state) {
+  const std::string path = temp_trace_path();
+  std::string error;
+  if (!gs::trace::start({.path = path}, &error)) {
+    state.SkipWithError(error.c_str());
+    return;
+  }
+  timed_pingpong(state);
+  gs::trace::stop();
+  std::remove(path.c_str());
+}
+BENCHMARK(BM_YieldPingPong_TracingOnDefaults)->Name("BM_YieldPingPong/TracingOnDefaults");
+
+// ---------------------------------------------------------------------------
+// What a wait stack adds to a suspension.
+constexpr int kWaitsPerRun = 10000;
+constexpr int kChainDepth = 20;  // deeper than the 16 frames kept
+
+// wait_at_depth() waits `depth` calls down. The barrier after the call keeps
+// it from being a tail call, so every level is a frame of its own.
+[[gnu::noinline]] void wait_at_depth(int depth, gs::Event& e) {
+  if (depth > 0) {
+    wait_at_depth(depth - 1, e);
+  } else {
+    e.wait();
+    e.clear();
+  }
+  asm volatile("" ::: "memory");
+}
+
+// event_pingpong() makes `waits` Event waits: the waiter suspends once per
+// round (reason Event: a wait stack), the setter only yields (none).
+void event_pingpong(int waits) {
+  gs::Event e;
+  auto waiter = gs::spawn([&] {
+    for (int i = 0; i < waits; ++i) wait_at_depth(kChainDepth, e);
+  });
+  auto setter = gs::spawn([&] {
+    for (int i = 0; i < waits; ++i) {
+      e.set();
+      gs::yield();
+    }
+  });
+  waiter.join();
+  setter.join();
+}
+
+void BM_WaitStack(benchmark::State& state, bool wait_stacks) {
+  const std::string path = temp_trace_path();
+  std::string error;
+  if (!start_tracing(path, &error, wait_stacks)) {
+    state.SkipWithError(error.c_str());
+    return;
+  }
+  event_pingpong(1000);  // warm: the site's stack is in the table and the thread's cache
+  for (auto _ : state) event_pingpong(kWaitsPerRun);
+  const gs::trace::Stats stats = gs::trace::stop();
+  const double waits = static_cast<double>(kWaitsPerRun) * static_cast<double>(state.iterations());
+  state.counters["ns_per_wait"] = per_op(waits);
+  const std::unique_ptr<tio::Trace> trace = load_and_remove(path, state);
+  if (!trace) return;
+  const tio::FileStats& fs = trace->stats();
+  const auto ws = static_cast<std::size_t>(tio::EventType::WaitStack);
+  // About 1 with wait stacks (the joins add a few), 0 without.
+  state.counters["wait_stacks_per_wait"] = static_cast<double>(fs.count[ws]) / (waits + 1000);
+  state.counters["stacks"] = static_cast<double>(trace->stacks().size());
+  state.counters["dropped"] = static_cast<double>(stats.dropped);
+}
+BENCHMARK_CAPTURE(BM_WaitStack, WaitStacksOff, false)->Name("BM_WaitStack/WaitStacksOff");
+BENCHMARK_CAPTURE(BM_WaitStack, WaitStacksOn, true)->Name("BM_WaitStack/WaitStacksOn");
+
+// capture_at_depth() times `n` captures of 16 frames `depth` calls down.
+[[gnu::noinline]] void capture_at_depth(int depth, benchmark::State& state) {
+  if (depth > 0) {
+    capture_at_depth(depth - 1, state);
+  } else {
+    std::uintptr_t frames[16];
+    for (auto _ : state) benchmark::DoNotOptimize(gs::capture_stack(frames, 16));
+  }
+  asm volatile("" ::: "memory");
+}
+
+void BM_CaptureStack(benchmark::State& state) {
+  auto g = gs::spawn([&] { capture_at_depth(kChainDepth, state); });  // on a greenlet's stack, as a wait is
+  g.join();
+  state.counters["ns_per_capture"] = per_op(static_cast<double>(state.iterations()));
+}
+BENCHMARK(BM_CaptureStack)->Name("BM_CaptureStack/Depth16");
 
 // ---------------------------------------------------------------------------
 // The clocks a trace event can be stamped with.

@@ -23,6 +23,9 @@
 #      catch both variants in each level);
 #   6. the echo server under callgrind, tracing off and on: user-space
 #      instructions per round trip, and which functions tracing adds;
+#   7. wait stacks: an Event wait 20 calls deep with tracing on, with and
+#      without wait stacks (16 frames), REPS repetitions interleaved; and
+#      gs::capture_stack() alone at the same depth, in a fresh process;
 #
 # and prints markdown tables with the ratios and the targets.
 #
@@ -188,6 +191,14 @@ fi
 phase "gs_trace_bench: writer throughput (1 and 2 threads, ${WRITER_SECONDS}s each)"
 GS_TRACE_BENCH_WRITER_SECONDS="$WRITER_SECONDS" "$BENCH" --benchmark_filter='BM_WriterThroughput' \
   --benchmark_format=json >"$OUT/writer.json"
+
+# --- 7. wait stacks (run here, before the long echo phases) --------------------------
+phase "gs_trace_bench: wait stacks ($REPS repetitions, random interleaving) and capture_stack alone"
+"$BENCH" --benchmark_filter='BM_CaptureStack' --benchmark_min_time="$MIN_TIME" \
+  --benchmark_repetitions="$REPS" --benchmark_format=json >"$OUT/capture.json"
+"$BENCH" --benchmark_filter='BM_WaitStack' --benchmark_min_time="$MIN_TIME" \
+  --benchmark_repetitions="$REPS" --benchmark_enable_random_interleaving=true \
+  --benchmark_format=json >"$OUT/waitstack.json"
 
 # --- 5. echo, tracing off vs on --------------------------------------------------------
 phase "echo: $ROUNDS rounds x (off, on), $CONNECTIONS connections, $MSG_BYTES-byte messages, ${WARMUP}s warm-up + ${SECONDS_MEASURED}s"
@@ -514,6 +525,31 @@ if cg:
         print_added(rows, 0.5, "%.1f",
                     "Tracing on, instructions added per switch by function (self, not inclusive; callgrind_annotate):",
                     "added instructions per switch")
+
+# --- wait stacks
+if os.path.exists(os.path.join(out, "waitstack.json")):
+    _, ws = runs_of(os.path.join(out, "waitstack.json"))
+    _, cs = runs_of(os.path.join(out, "capture.json"))
+    off = [counter(b, "ns_per_wait") for b in ws["BM_WaitStack/WaitStacksOff"]]
+    on = [counter(b, "ns_per_wait") for b in ws["BM_WaitStack/WaitStacksOn"]]
+    cap = [counter(b, "ns_per_capture") for b in cs["BM_CaptureStack/Depth16"]]
+    print("### Wait stacks")
+    print()
+    print("A greenlet waits on an Event 20 calls deep while another sets it and yields; tracing on (stall monitor")
+    print("off), without and with wait stacks of 16 frames; %s repetitions, interleaved. CPU ns per wait:" % reps)
+    print()
+    print("| | median | best | worst |")
+    print("|---|---:|---:|---:|")
+    for label, v in (("wait stacks off", off), ("wait stacks on", on),
+                     ("gs::capture_stack(16) alone, same depth (fresh process)", cap)):
+        print("| %s | %.1f | %.1f | %.1f |" % (label, med(v), min(v), max(v)))
+    print()
+    added = med(on) - med(off)
+    print("Added per wait: %.1f ns (medians), %.1f ns (best vs best); target <= 150 ns: %s. WaitStack events per"
+          " wait: %.4f; distinct stacks: %.0f." % (added, min(on) - min(off), "met" if added <= 150 else "MISSED",
+                                                 med([b["wait_stacks_per_wait"] for b in ws["BM_WaitStack/WaitStacksOn"]]),
+                                                 med([b["stacks"] for b in ws["BM_WaitStack/WaitStacksOn"]])))
+    print()
 
 # --- writer
 _, wr = runs_of(os.path.join(out, "writer.json"))

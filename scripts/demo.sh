@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # demo.sh: the main job on a fresh Debian 12 machine: install dependencies,
-# build, record a traced run of the demo program, and print its report.
+# build, record a traced run of the demo program, print its report, and the
+# stall report that finds the blocking bug it hides.
 # (The viewer issue grows this into "...and show it in greenscope-viewer".)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +19,9 @@ echo "== record: examples/photo_pipeline (the gevent talk's download_photos, 20 
 echo
 echo "== report: where each greenlet spent its time =="
 "$greenscope" report "$trace"
+echo
+echo "== stalls: who froze the hub's thread, and where (the demo hides a CPU-bound bug) =="
+"$greenscope" stalls "$trace"
 echo
 "$greenscope" export --format chrome "$trace" -o build/demo.json
 echo "Timeline: open build/demo.json in https://ui.perfetto.dev (or chrome://tracing)."

@@ -4,10 +4,16 @@
 // user's server is too slow and a gs::Timeout cuts it off. Network latency is
 // simulated with gs::sleep() until cooperative sockets land (issue 3).
 //
+// It also hides a bug, the kind greenscope is for: one user's photos are
+// large originals, and the saver makes their thumbnails on the hub's thread
+// with a CPU-bound loop that never yields, freezing every other greenlet for
+// tens of milliseconds each time. `greenscope stalls` finds it (scripts/demo.sh).
+//
 //   photo_pipeline [--users N] [--pool N] [--latency-ms N]
 #include <greenscope/runtime.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -63,6 +69,21 @@ int download_photos(const Options& o, const std::string& user, gs::Queue<Photo>&
   return photos;
 }
 
+// encode_thumbnail() is the hidden bug: pure CPU work on the hub's thread,
+// about 30 ms here per large photo, during which no other greenlet runs.
+[[gnu::noinline]] std::uint32_t encode_thumbnail(const Photo& p) {
+  std::uint32_t h = 2166136261u + static_cast<std::uint32_t>(p.index);
+  for (std::uint32_t i = 0; i < 40'000'000u; ++i) h = (h ^ i) * 16777619u;
+  return h;
+}
+
+// save_photo() stands for writing the photo and its thumbnail.
+[[gnu::noinline]] void save_photo(const Photo& p, std::uint32_t& checksum) {
+  gs::sleep(1ms);  // save_photos(user, photos): the write itself
+  const bool large_originals = p.user == "user-3";
+  if (large_originals) checksum ^= encode_thumbnail(p);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -71,10 +92,11 @@ int main(int argc, char** argv) {
 
   gs::Queue<Photo> saves(16);
   int saved = 0;
+  std::uint32_t checksum = 0;
   auto saver = gs::spawn([&] {
     for (;;) {
       Photo p = saves.get();
-      gs::sleep(1ms);  // save_photos(user, photos)
+      save_photo(p, checksum);
       ++saved;
       saves.task_done();
     }

@@ -9,6 +9,7 @@
 #include "greenscope/greenlet.h"
 #include "greenscope/observer.h"
 #include "hub_impl.h"
+#include "monitor.h"
 
 namespace gs {
 
@@ -78,6 +79,7 @@ void GreenletBase::finish_body() {
 // die() tells everyone who waits for this greenlet that it is dead.
 void GreenletBase::die(ExitKind kind, const std::string& error_text) {
   hub_->remove_live(*this);
+  if (name_.compare(0, 9, "Greenlet-") != 0) forget_greenlet_name(id_);
   joiners_.notify_all();
   if (!links_.empty()) {
     GreenletRef self(shared_from_this());
@@ -133,6 +135,7 @@ void GreenletBase::link(std::function<void(GreenletRef)> callback) {
 
 void GreenletBase::set_name(std::string name) {
   name_ = std::move(name);
+  remember_greenlet_name(id_, name_);  // the stall monitor names culprits from its own thread
   if (Observer* o = observer_if_any()) [[unlikely]] o->on_rename(*this);
 }
 

@@ -95,6 +95,7 @@ HubImpl::HubImpl()
     std::lock_guard<std::mutex> lock(g_main_hub_mutex);
     g_main_hub = this;
   }
+  beat_ = register_hub(*this);
   if (Observer* o = observer_if_any()) o->on_hub_start(*this);
 }
 
@@ -122,6 +123,7 @@ HubImpl::~HubImpl() {
   }
   if (Observer* o = observer_if_any()) o->on_hub_stop(*this);
   if (from_main_greenlet) release_loop();
+  unregister_hub(*beat_);  // last: teardown still switches and stamps
   tls_hub = nullptr;
 }
 
@@ -191,12 +193,16 @@ void HubImpl::jump(GreenletBase& from, GreenletBase& to, SwitchReason reason) {
 }
 
 void HubImpl::switch_to(GreenletBase& from, GreenletBase& to, SwitchReason reason) {
-  if (Observer* o = observer_if_any()) [[unlikely]] return switch_to_observed(*o, from, to, reason);
+  if (hooks_on()) [[unlikely]] return switch_to_observed(from, to, reason);
   jump(from, to, reason);
 }
 
-void HubImpl::switch_to_observed(Observer& o, GreenletBase& from, GreenletBase& to, SwitchReason reason) {
-  o.on_switch(from, to, reason);
+void HubImpl::switch_to_observed(GreenletBase& from, GreenletBase& to, SwitchReason reason) {
+  if (monitor_on()) {
+    if (&to == hub_.get()) stamp(*beat_, StallOwner::Hub, 0);
+    else stamp(*beat_, StallOwner::Greenlet, to.id());
+  }
+  if (Observer* o = observer_if_any()) o->on_switch(from, to, reason);
   jump(from, to, reason);
 }
 
@@ -317,6 +323,7 @@ void HubImpl::run_ready_items() {
 
 void HubImpl::run_callback_item(std::function<void()>* raw) {
   const std::unique_ptr<std::function<void()>> callback(raw);
+  if (monitor_on()) [[unlikely]] stamp(*beat_, StallOwner::Callback, 0);
   if (Observer* o = observer_if_any()) [[unlikely]] o->on_callback_begin(*this);
   try {
     (*callback)();
@@ -325,6 +332,7 @@ void HubImpl::run_callback_item(std::function<void()>* raw) {
     report_error(nullptr, error, "run_callback() callback failed: " + exception_text(error));
   }
   if (Observer* o = observer_if_any()) [[unlikely]] o->on_callback_end(*this);
+  if (monitor_on()) [[unlikely]] stamp(*beat_, StallOwner::Hub, 0);
 }
 
 void HubImpl::on_prepare(struct ev_loop* loop, ev_prepare* w, int) {
@@ -349,10 +357,12 @@ void HubImpl::on_async(struct ev_loop* loop, ev_async* w, int) {
 }
 
 void HubImpl::on_release(struct ev_loop* loop) noexcept {
+  if (monitor_on()) [[unlikely]] beat_poll_begin(*hub_of(loop).beat_);
   if (Observer* o = observer_if_any()) [[unlikely]] o->on_poll_begin(hub_of(loop));
 }
 
 void HubImpl::on_acquire(struct ev_loop* loop) noexcept {
+  if (monitor_on()) [[unlikely]] beat_poll_end(*hub_of(loop).beat_);
   if (Observer* o = observer_if_any()) [[unlikely]] o->on_poll_end(hub_of(loop), ev_pending_count(loop));
 }
 

@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "beat.h"
 #include "context.h"
 #include "ready_queue.h"
 #include "greenscope/hub.h"
@@ -23,6 +24,14 @@ class ThreadPool;
 namespace gs::detail {
 
 struct SwitchPathProbe;
+
+// g_hooks says whether the switch path must leave its fast lane: bit 0, an
+// observer is installed; bit 1, the stall monitor stamps switches. One load
+// and branch per switch when both are off.
+inline constexpr std::uint8_t kHookObserver = 1, kHookMonitor = 2;
+extern std::atomic<std::uint8_t> g_hooks [[gnu::visibility("hidden")]];
+inline bool hooks_on() { return g_hooks.load(std::memory_order_relaxed) != 0; }
+void set_hook(std::uint8_t bit, bool on);
 
 class HubImpl final : public Hub {
  public:
@@ -85,6 +94,13 @@ class HubImpl final : public Hub {
   void set_handler(ErrorHandler handler) { error_handler_ = std::move(handler); }
   // default_pool() is this hub's ThreadPool (threadpool.cpp), made on first use.
   ThreadPool& default_pool();
+  // eh_globals() is this thread's C++ exception state (the sampling signal
+  // handler skips a sample mid-unwind).
+  EhGlobals* eh_globals() const { return eh_; }
+  // saved_context() is a suspended greenlet's fcontext (stacks.cpp and
+  // run_info.cpp unwind from it); null while it runs or before it started.
+  static const void* saved_context(const GreenletBase& g) { return g.context_; }
+  Beat& beat() const { return *beat_; }
 
  private:
   friend struct SwitchPathProbe;
@@ -93,7 +109,7 @@ class HubImpl final : public Hub {
   void switch_to(GreenletBase& from, GreenletBase& to, SwitchReason reason);
   // switch_to_observed() is switch_to() with an observer installed: apart,
   // so that the unobserved path keeps no state alive across a call.
-  [[gnu::noinline]] void switch_to_observed(Observer& o, GreenletBase& from, GreenletBase& to, SwitchReason reason);
+  [[gnu::noinline]] void switch_to_observed(GreenletBase& from, GreenletBase& to, SwitchReason reason);
   [[gnu::always_inline]] inline void jump(GreenletBase& from, GreenletBase& to, SwitchReason reason);
   void resume(GreenletBase& g);
   void run_loop();
@@ -132,6 +148,7 @@ class HubImpl final : public Hub {
   ErrorHandler error_handler_;
   bool tearing_down_ = false;
   std::unique_ptr<ThreadPool> default_pool_;  // after teardown, before the loop goes
+  std::unique_ptr<Beat> beat_;          // what the stall monitor reads
 };
 
 // SwitchPathProbe lets bench/ time switch_to() alone, the runtime's switch
@@ -150,10 +167,13 @@ class WatcherScope {
  public:
   WatcherScope(const Hub& hub, WatcherKind kind, const void* watcher, int fd = -1, int revents = 0)
       : hub_(hub), kind_(kind), watcher_(watcher) {
+    if (monitor_on() && tls_beat != nullptr) [[unlikely]]
+      stamp(*tls_beat, StallOwner::Watcher, 0, static_cast<std::uint8_t>(kind));
     if (Observer* o = observer_if_any()) [[unlikely]] o->on_watcher_begin(hub_, kind_, watcher_, fd, revents);
   }
   ~WatcherScope() {
     if (Observer* o = observer_if_any()) [[unlikely]] o->on_watcher_end(hub_, kind_, watcher_);
+    if (monitor_on() && tls_beat != nullptr) [[unlikely]] stamp(*tls_beat, StallOwner::Hub, 0);
   }
   WatcherScope(const WatcherScope&) = delete;
   WatcherScope& operator=(const WatcherScope&) = delete;

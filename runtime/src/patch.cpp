@@ -36,6 +36,8 @@
 #include "greenscope/io.h"
 #include "hub_impl.h"
 #include "io_wait.h"
+#include "greenscope/stacks.h"
+#include "monitor.h"
 #include "sys.h"
 
 namespace gs::detail {
@@ -80,6 +82,12 @@ void resolve() {
   resolve_one(l.getaddrinfo, "getaddrinfo");
   resolve_one(l.dup2, "dup2");
   resolve_one(l.dup3, "dup3");
+  resolve_one(l.fsync, "fsync");
+  resolve_one(l.fdatasync, "fdatasync");
+  resolve_one(l.clock_nanosleep, "clock_nanosleep");
+  resolve_one(l.gethostbyname, "gethostbyname");
+  resolve_one(l.gethostbyname_r, "gethostbyname_r");
+  resolve_one(l.getnameinfo, "getnameinfo");
   resolve_one(l.close, "close");  // last: libc() tests it
   g_libc = l;
 }
@@ -110,6 +118,46 @@ class PatchedWaitScope {
 namespace {
 
 std::atomic<bool> g_patched{false};
+
+// report_blocking() tells the observer (and the printed report, if asked
+// for) about a call that blocked the hub's thread for `ns`.
+[[gnu::cold]] [[gnu::noinline]] void report_blocking(const char* call, int fd, std::int64_t ns) {
+  std::uintptr_t pcs[kMaxStackDepth];
+  const std::size_t n = capture_stack(pcs, kMaxStackDepth);
+  if (Observer* o = observer_if_any()) o->on_blocking_call(call, fd, ns, pcs, n);
+  note_blocking_call(call, fd, ns, pcs, n);
+}
+
+// timed() runs a call that may block the thread: libc's own, passed through
+// on a hub thread. While it runs, the stall monitor can unwind the caller
+// from `frame` (the interposer's frame: saved rbp, then the return address
+// into the caller) instead of signalling a thread blocked in the kernel. With
+// patch_all() active, a call over the blocking threshold is reported.
+template <class Call>
+[[gnu::always_inline]] inline auto timed(const char* what, int fd, void* frame, Call call) -> decltype(call()) {
+  Beat* const b = tls_beat;
+  if (!monitor_on() || b == nullptr) [[likely]] return call();
+  if (frame != nullptr) {
+    auto* const f = static_cast<std::uintptr_t*>(frame);
+    const GreenletBase* g = HubImpl::tls_hub != nullptr ? HubImpl::tls_hub->running() : nullptr;
+    b->blocking.stack_hi.store(g != nullptr ? g->stack().hi : 0, std::memory_order_relaxed);
+    b->blocking.rsp.store(reinterpret_cast<std::uintptr_t>(f + 2), std::memory_order_relaxed);
+    b->blocking.rbp.store(f[0], std::memory_order_relaxed);
+    b->blocking.call.store(what, std::memory_order_relaxed);
+    b->blocking.fd.store(fd, std::memory_order_relaxed);
+    b->blocking.rip.store(f[1], std::memory_order_release);
+  }
+  const std::uint64_t t0 = mono_now_ns();
+  auto result = call();
+  const int saved_errno = errno;
+  const std::int64_t ns = static_cast<std::int64_t>(mono_now_ns() - t0);
+  if (frame != nullptr) b->blocking.rip.store(0, std::memory_order_release);
+  const std::int64_t threshold = g_blocking_threshold_ns.load(std::memory_order_relaxed);
+  if (threshold >= 0 && ns > threshold && g_patched.load(std::memory_order_relaxed)) [[unlikely]]
+    report_blocking(what, fd, ns);
+  errno = saved_errno;
+  return result;
+}
 
 // cooperating() is true when the calling code is a greenlet that may wait:
 // patched, this thread has a hub, and the hub itself is not the caller.
@@ -224,7 +272,8 @@ bool is_regular_or_block(int fd) {
 // write_not_socket() is write() to a pipe, FIFO or terminal: PIPE_BUF pieces,
 // each after poll() said there is room, so none can block the thread.
 ssize_t write_not_socket(int fd, const char* buf, size_t n, const char* what) {
-  if (n > PIPE_BUF && (is_regular_or_block(fd) || user_nonblocking(fd))) return libc().write(fd, buf, n);
+  if (n > PIPE_BUF && (is_regular_or_block(fd) || user_nonblocking(fd)))
+    return timed(what, fd, nullptr, [&] { return libc().write(fd, buf, n); });
   size_t done = 0;
   while (done < n || n == 0) {
     if (wait_until_ready(fd, POLLOUT, kIoWrite, what) != 0) return done > 0 ? static_cast<ssize_t>(done) : -1;
@@ -244,7 +293,8 @@ ssize_t read_not_socket(int fd, const iovec* iov, int count, const char* what) {
   const ssize_t r = ::preadv2(fd, iov, count, -1, RWF_NOWAIT);
   if (r >= 0) return r;
   if (errno == EAGAIN && is_regular_or_block(fd)) {
-    return libc().readv(fd, iov, count);  // not cached yet: files do not wait
+    // Not cached yet: files do not wait, so this blocks the thread.
+    return timed(what, fd, nullptr, [&] { return libc().readv(fd, iov, count); });
   }
   if (errno != EAGAIN && errno != EOPNOTSUPP && errno != EINVAL) return r;  // EBADF, EISDIR...
   if (wait_until_ready(fd, POLLIN, kIoRead, what) != 0) return -1;
@@ -531,46 +581,46 @@ namespace gsd = gs::detail;
 extern "C" {
 
 ssize_t read(int fd, void* buf, size_t n) {
-  return cooperating() ? gsd::coop_read(fd, buf, n) : gsd::libc().read(fd, buf, n);
+  return cooperating() ? gsd::coop_read(fd, buf, n) : gsd::timed("read()", fd, __builtin_frame_address(0), [&] { return gsd::libc().read(fd, buf, n); });
 }
 
 ssize_t write(int fd, const void* buf, size_t n) {
-  return cooperating() ? gsd::coop_write(fd, buf, n) : gsd::libc().write(fd, buf, n);
+  return cooperating() ? gsd::coop_write(fd, buf, n) : gsd::timed("write()", fd, __builtin_frame_address(0), [&] { return gsd::libc().write(fd, buf, n); });
 }
 
 ssize_t readv(int fd, const struct iovec* iov, int count) {
-  return cooperating() ? gsd::coop_readv(fd, iov, count) : gsd::libc().readv(fd, iov, count);
+  return cooperating() ? gsd::coop_readv(fd, iov, count) : gsd::timed("readv()", fd, __builtin_frame_address(0), [&] { return gsd::libc().readv(fd, iov, count); });
 }
 
 ssize_t writev(int fd, const struct iovec* iov, int count) {
-  return cooperating() ? gsd::coop_writev(fd, iov, count) : gsd::libc().writev(fd, iov, count);
+  return cooperating() ? gsd::coop_writev(fd, iov, count) : gsd::timed("writev()", fd, __builtin_frame_address(0), [&] { return gsd::libc().writev(fd, iov, count); });
 }
 
 ssize_t recv(int fd, void* buf, size_t n, int flags) {
-  if (!cooperating() || (flags & MSG_DONTWAIT)) return gsd::libc().recv(fd, buf, n, flags);
+  if (!cooperating() || (flags & MSG_DONTWAIT)) return gsd::timed("recv()", fd, __builtin_frame_address(0), [&] { return gsd::libc().recv(fd, buf, n, flags); });
   return gsd::coop_recvfrom(fd, buf, n, flags, nullptr, nullptr, "recv()");
 }
 
 ssize_t recvfrom(int fd, void* buf, size_t n, int flags, struct sockaddr* from, socklen_t* fromlen) {
-  if (!cooperating() || (flags & MSG_DONTWAIT)) return gsd::libc().recvfrom(fd, buf, n, flags, from, fromlen);
+  if (!cooperating() || (flags & MSG_DONTWAIT)) return gsd::timed("recvfrom()", fd, __builtin_frame_address(0), [&] { return gsd::libc().recvfrom(fd, buf, n, flags, from, fromlen); });
   return gsd::coop_recvfrom(fd, buf, n, flags, from, fromlen, "recvfrom()");
 }
 
 ssize_t recvmsg(int fd, struct msghdr* msg, int flags) {
-  if (!cooperating() || (flags & MSG_DONTWAIT)) return gsd::libc().recvmsg(fd, msg, flags);
+  if (!cooperating() || (flags & MSG_DONTWAIT)) return gsd::timed("recvmsg()", fd, __builtin_frame_address(0), [&] { return gsd::libc().recvmsg(fd, msg, flags); });
   return gsd::retry_on_socket(fd, gs::kIoRead, SO_RCVTIMEO, "recvmsg()",
                               [&] { return gsd::libc().recvmsg(fd, msg, flags | MSG_DONTWAIT); });
 }
 
 ssize_t send(int fd, const void* buf, size_t n, int flags) {
-  if (!cooperating() || (flags & MSG_DONTWAIT)) return gsd::libc().send(fd, buf, n, flags);
+  if (!cooperating() || (flags & MSG_DONTWAIT)) return gsd::timed("send()", fd, __builtin_frame_address(0), [&] { return gsd::libc().send(fd, buf, n, flags); });
   const char* p = static_cast<const char*>(buf);
   return gsd::send_fully(fd, n, "send()",
                          [&](size_t done) { return gsd::libc().send(fd, p + done, n - done, flags | MSG_DONTWAIT); });
 }
 
 ssize_t sendto(int fd, const void* buf, size_t n, int flags, const struct sockaddr* to, socklen_t tolen) {
-  if (!cooperating() || (flags & MSG_DONTWAIT)) return gsd::libc().sendto(fd, buf, n, flags, to, tolen);
+  if (!cooperating() || (flags & MSG_DONTWAIT)) return gsd::timed("sendto()", fd, __builtin_frame_address(0), [&] { return gsd::libc().sendto(fd, buf, n, flags, to, tolen); });
   const char* p = static_cast<const char*>(buf);
   return gsd::send_fully(fd, n, "sendto()", [&](size_t done) {
     return gsd::libc().sendto(fd, p + done, n - done, flags | MSG_DONTWAIT, to, tolen);
@@ -578,7 +628,7 @@ ssize_t sendto(int fd, const void* buf, size_t n, int flags, const struct sockad
 }
 
 ssize_t sendmsg(int fd, const struct msghdr* msg, int flags) {
-  if (!cooperating() || (flags & MSG_DONTWAIT)) return gsd::libc().sendmsg(fd, msg, flags);
+  if (!cooperating() || (flags & MSG_DONTWAIT)) return gsd::timed("sendmsg()", fd, __builtin_frame_address(0), [&] { return gsd::libc().sendmsg(fd, msg, flags); });
   gsd::Iov rest(msg->msg_iov, static_cast<int>(msg->msg_iovlen));
   return gsd::send_fully(fd, rest.total(), "sendmsg()", [&](size_t done) {
     gsd::Iov now(msg->msg_iov, static_cast<int>(msg->msg_iovlen));
@@ -595,41 +645,41 @@ ssize_t sendmsg(int fd, const struct msghdr* msg, int flags) {
 }
 
 int accept(int fd, struct sockaddr* addr, socklen_t* len) {
-  return cooperating() ? gsd::coop_accept(fd, addr, len, 0, false) : gsd::libc().accept(fd, addr, len);
+  return cooperating() ? gsd::coop_accept(fd, addr, len, 0, false) : gsd::timed("accept()", fd, __builtin_frame_address(0), [&] { return gsd::libc().accept(fd, addr, len); });
 }
 
 int accept4(int fd, struct sockaddr* addr, socklen_t* len, int flags) {
-  return cooperating() ? gsd::coop_accept(fd, addr, len, flags, true) : gsd::libc().accept4(fd, addr, len, flags);
+  return cooperating() ? gsd::coop_accept(fd, addr, len, flags, true) : gsd::timed("accept4()", fd, __builtin_frame_address(0), [&] { return gsd::libc().accept4(fd, addr, len, flags); });
 }
 
 int connect(int fd, const struct sockaddr* addr, socklen_t len) {
-  return cooperating() ? gsd::coop_connect(fd, addr, len) : gsd::libc().connect(fd, addr, len);
+  return cooperating() ? gsd::coop_connect(fd, addr, len) : gsd::timed("connect()", fd, __builtin_frame_address(0), [&] { return gsd::libc().connect(fd, addr, len); });
 }
 
 int poll(struct pollfd* fds, nfds_t n, int timeout) {
-  return cooperating() ? gsd::coop_poll(fds, n, timeout) : gsd::libc().poll(fds, n, timeout);
+  return cooperating() ? gsd::coop_poll(fds, n, timeout) : gsd::timed("poll()", -1, __builtin_frame_address(0), [&] { return gsd::libc().poll(fds, n, timeout); });
 }
 
 int select(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, struct timeval* tv) {
-  return cooperating() ? gsd::coop_select(nfds, rd, wr, ex, tv) : gsd::libc().select(nfds, rd, wr, ex, tv);
+  return cooperating() ? gsd::coop_select(nfds, rd, wr, ex, tv) : gsd::timed("select()", -1, __builtin_frame_address(0), [&] { return gsd::libc().select(nfds, rd, wr, ex, tv); });
 }
 
 unsigned sleep(unsigned seconds) {
-  if (!cooperating()) return gsd::libc().sleep(seconds);
+  if (!cooperating()) return gsd::timed("sleep()", -1, __builtin_frame_address(0), [&] { return gsd::libc().sleep(seconds); });
   gsd::PatchedWaitScope scope("sleep()", -1);
   gs::sleep(std::chrono::seconds(seconds));
   return 0;
 }
 
 int usleep(useconds_t usec) {
-  if (!cooperating()) return gsd::libc().usleep(usec);
+  if (!cooperating()) return gsd::timed("usleep()", -1, __builtin_frame_address(0), [&] { return gsd::libc().usleep(usec); });
   gsd::PatchedWaitScope scope("usleep()", -1);
   gs::sleep(std::chrono::microseconds(usec));
   return 0;
 }
 
 int nanosleep(const struct timespec* req, struct timespec* rem) {
-  if (!cooperating()) return gsd::libc().nanosleep(req, rem);
+  if (!cooperating()) return gsd::timed("nanosleep()", -1, __builtin_frame_address(0), [&] { return gsd::libc().nanosleep(req, rem); });
   if (req == nullptr || req->tv_nsec < 0 || req->tv_nsec > 999999999 || req->tv_sec < 0) {
     errno = EINVAL;
     return -1;
@@ -641,9 +691,37 @@ int nanosleep(const struct timespec* req, struct timespec* rem) {
 }
 
 int getaddrinfo(const char* node, const char* service, const struct addrinfo* hints, struct addrinfo** res) {
-  if (!cooperating()) return gsd::libc().getaddrinfo(node, service, hints, res);
+  if (!cooperating()) return gsd::timed("getaddrinfo()", -1, __builtin_frame_address(0), [&] { return gsd::libc().getaddrinfo(node, service, hints, res); });
   gsd::PatchedWaitScope scope("getaddrinfo()", -1);
   return gsd::getaddrinfo_in_pool(node, service, hints, res);
+}
+
+// Calls that stay blocking under patch_all(): passed through, but timed, so
+// that one that holds the thread past the blocking threshold is reported.
+int fsync(int fd) { return gsd::timed("fsync()", fd, __builtin_frame_address(0), [&] { return gsd::libc().fsync(fd); }); }
+
+int fdatasync(int fd) {
+  return gsd::timed("fdatasync()", fd, __builtin_frame_address(0), [&] { return gsd::libc().fdatasync(fd); });
+}
+
+int clock_nanosleep(clockid_t clock, int flags, const struct timespec* req, struct timespec* rem) {
+  return gsd::timed("clock_nanosleep()", -1, __builtin_frame_address(0),
+                    [&] { return gsd::libc().clock_nanosleep(clock, flags, req, rem); });
+}
+
+struct hostent* gethostbyname(const char* name) {
+  return gsd::timed("gethostbyname()", -1, __builtin_frame_address(0), [&] { return gsd::libc().gethostbyname(name); });
+}
+
+int gethostbyname_r(const char* name, struct hostent* ret, char* buf, size_t len, struct hostent** result, int* err) {
+  return gsd::timed("gethostbyname_r()", -1, __builtin_frame_address(0),
+                    [&] { return gsd::libc().gethostbyname_r(name, ret, buf, len, result, err); });
+}
+
+int getnameinfo(const struct sockaddr* addr, socklen_t addrlen, char* host, socklen_t hostlen, char* serv,
+                socklen_t servlen, int flags) {
+  return gsd::timed("getnameinfo()", -1, __builtin_frame_address(0),
+                    [&] { return gsd::libc().getnameinfo(addr, addrlen, host, hostlen, serv, servlen, flags); });
 }
 
 int close(int fd) {

@@ -6,6 +6,7 @@
 #include "greenscope/errors.h"
 #include "greenscope/observer.h"
 #include "greenscope/types.h"
+#include "hub_impl.h"
 
 namespace gs {
 
@@ -89,7 +90,10 @@ namespace detail {
 std::atomic<Observer*> g_observer{nullptr};
 }
 
-void set_observer(Observer* o) { detail::g_observer.store(o, std::memory_order_release); }
+void set_observer(Observer* o) {
+  detail::g_observer.store(o, std::memory_order_release);
+  detail::set_hook(detail::kHookObserver, o != nullptr);
+}
 Observer* observer() { return detail::g_observer.load(std::memory_order_acquire); }
 
 }  // namespace gs

@@ -37,6 +37,13 @@ struct Libc {
   int (*close)(int);
   int (*dup2)(int, int);
   int (*dup3)(int, int, int);
+  // Passed through unchanged, but timed (blocking-call detection).
+  int (*fsync)(int);
+  int (*fdatasync)(int);
+  int (*clock_nanosleep)(clockid_t, int, const struct timespec*, struct timespec*);
+  struct hostent* (*gethostbyname)(const char*);
+  int (*gethostbyname_r)(const char*, struct hostent*, char*, size_t, struct hostent**, int*);
+  int (*getnameinfo)(const struct sockaddr*, socklen_t, char*, socklen_t, char*, socklen_t, int);
 };
 
 // g_libc is filled by resolve() before main (a constructor) or at the first

@@ -98,7 +98,7 @@ TEST(Cli, HelpAndVersion) {
   EXPECT_EQ(greenscope({"help", "nothing"}).code, 2);
   const RunResult version = greenscope({"--version"});
   EXPECT_EQ(version.code, 0);
-  EXPECT_NE(version.out.find("trace format 1."), std::string::npos) << version.out;
+  EXPECT_NE(version.out.find("trace format 2."), std::string::npos) << version.out;
 }
 
 TEST(Cli, UnreadableFilesAreErrors) {

@@ -223,18 +223,24 @@ TEST(Damage, UnknownChunkTypesAreSkippedQuietly) {
   EXPECT_EQ(r.trace->stats().events, 3u);
 }
 
+// unknown_tag_trace() is a trace whose block 0 holds an event of `tag` (with
+// a tick delta and nothing else) before a PollBegin, and a block 1 of 2 events.
+Bytes unknown_tag_trace(std::uint8_t tag, std::uint16_t major = tf::kFormatMajor) {
+  TraceBuilder b(major);
+  b.process();
+  b.strings({{7, "recv"}});
+  BlockWriter w = block(kStartTicks, 3);
+  w.event(tag, 1);
+  w.event(Tag::PollBegin, 1);
+  b.events(0, 0, w);
+  b.events(0, 1, block(kStartTicks + 100, 2));
+  b.end();
+  return b.bytes();
+}
+
 TEST(Damage, AnUnknownTagStopsOnlyItsBlock) {
-  for (std::uint8_t tag : {0x1A, 0x30, 0x50, 0x70, 0xFF}) {
-    TraceBuilder b;
-    b.process();
-    b.strings({{7, "recv"}});
-    BlockWriter w = block(kStartTicks, 3);
-    w.event(tag, 1);
-    w.event(Tag::PollBegin, 1);
-    b.events(0, 0, w);
-    b.events(0, 1, block(kStartTicks + 100, 2));
-    b.end();
-    LoadResult r = load_bytes(b.bytes());
+  for (std::uint8_t tag : {0x1A, 0x1F, 0x50, 0x70, 0xFF}) {
+    LoadResult r = load_bytes(unknown_tag_trace(tag));
     ASSERT_TRUE(r.trace) << r.error;
     EXPECT_EQ(r.trace->stats().events, 5u);
     ASSERT_EQ(r.trace->problems().size(), 1u);
@@ -243,6 +249,17 @@ TEST(Damage, AnUnknownTagStopsOnlyItsBlock) {
     EXPECT_TRUE(Contains(r.trace->problems()[0].message,
                          "thread 0 block 0: unknown event tag " + std::string(hex)));
     EXPECT_TRUE(Contains(r.trace->problems()[0].message, "the rest of this block is skipped"));
+  }
+}
+
+// Before 2.0, tags 0x20..0x3F had no length: in a 1.x file they are damage.
+TEST(Damage, ExtensionTagsAreUnknownTagsInA1xFile) {
+  for (std::uint8_t tag : {0x20, 0x30, 0x3F}) {
+    LoadResult r = load_bytes(unknown_tag_trace(tag, 1));
+    ASSERT_TRUE(r.trace) << r.error;
+    EXPECT_EQ(r.trace->stats().events, 5u);
+    ASSERT_EQ(r.trace->problems().size(), 1u);
+    EXPECT_TRUE(Contains(r.trace->problems()[0].message, "unknown event tag"));
   }
 }
 
@@ -317,7 +334,7 @@ TEST(Damage, RandomContentInValidChunksNeverCrashes) {
     TraceBuilder b;
     const int chunks = static_cast<int>(rng() % 12);
     for (int i = 0; i < chunks; ++i) {
-      const auto type = static_cast<std::uint16_t>(1 + rng() % 7);
+      const auto type = static_cast<std::uint16_t>(1 + rng() % 11);  // every type, and one unknown
       if (type == static_cast<std::uint16_t>(tf::ChunkType::Events)) {
         b.events(rng() % 3, rng() % 3, rng() % 2 ? 0 : rng() % 64, random_block(rng));
       } else {

@@ -66,12 +66,27 @@ TEST(Errors, AFileCutInsideItsHeader) {
 
 TEST(Errors, ANewerMajorVersionAsksForAnUpgrade) {
   const std::string error = load_error(with_header(tf::kFormatMajor + 1, 3, 32));
-  EXPECT_TRUE(Contains(error, "format 2.3"));
+  EXPECT_TRUE(Contains(error, "format " + std::to_string(tf::kFormatMajor + 1) + ".3"));
   EXPECT_TRUE(Contains(error, "upgrade greenscope"));
 }
 
-TEST(Errors, AnOlderMajorVersionIsRefused) {
-  EXPECT_TRUE(Contains(load_error(with_header(0, 9, 32)), "format 0.9"));
+TEST(Errors, AMajorVersionOlderThanTheOldestReadIsRefused) {
+  const std::string error = load_error(with_header(0, 9, 32));
+  EXPECT_TRUE(Contains(error, "format 0.9"));
+  EXPECT_TRUE(Contains(error, "it reads 1.x to 2.x"));
+}
+
+// The compatibility rule of 2.0: 2.x readers read 1.x files.
+TEST(Errors, EveryMajorVersionFromTheOldestLoads) {
+  for (std::uint16_t major = tf::kOldestMajor; major <= tf::kFormatMajor; ++major) {
+    TraceBuilder b(major, 0);
+    b.process();
+    b.end();
+    LoadResult r = load_bytes(b.bytes());
+    ASSERT_TRUE(r.trace) << major << ": " << r.error;
+    EXPECT_TRUE(r.trace->problems().empty()) << major;
+    EXPECT_EQ(r.trace->process().major, major);
+  }
 }
 
 TEST(Errors, AHeaderSizeBelowTheHeaderIsDamage) {

@@ -20,11 +20,12 @@ namespace {
 namespace tf = gs::trace_format;
 
 // frame() reads the input as repeated (u8 type, u8 length, bytes) and
-// writes a file header and one valid chunk for each.
-std::vector<std::uint8_t> frame(const std::uint8_t* data, std::size_t size) {
+// writes a file header of `major` and one valid chunk for each (every chunk
+// type of 2.0, and unknown ones).
+std::vector<std::uint8_t> frame(const std::uint8_t* data, std::size_t size, std::uint16_t major) {
   tf::FileHeader fh{};
   std::memcpy(fh.magic, tf::kFileMagic, sizeof(fh.magic));
-  fh.major = tf::kFormatMajor;
+  fh.major = major;
   fh.header_size = sizeof(fh);
   std::vector<std::uint8_t> out(sizeof(fh));
   std::memcpy(out.data(), &fh, sizeof(fh));
@@ -32,7 +33,7 @@ std::vector<std::uint8_t> frame(const std::uint8_t* data, std::size_t size) {
   while (size >= 2) {
     tf::ChunkHeader h{};
     h.sync = tf::kChunkSync;
-    h.type = static_cast<std::uint16_t>(data[0] % 8);
+    h.type = static_cast<std::uint16_t>(data[0] % 12);
     h.length = static_cast<std::uint32_t>(std::min<std::size_t>(data[1], size - 2));
     h.payload_crc = tf::crc32c(data + 2, h.length);
     h.sequence = sequence++;
@@ -50,8 +51,10 @@ std::vector<std::uint8_t> frame(const std::uint8_t* data, std::size_t size) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
+  // Bit 0: framed or raw; bit 1: a 1.x file, where tags 0x20..0x3F are not extensions.
+  const auto major = static_cast<std::uint16_t>(data[0] & 2 ? tf::kOldestMajor : tf::kFormatMajor);
   const std::vector<std::uint8_t> bytes =
-      data[0] & 1 ? frame(data + 1, size - 1) : std::vector<std::uint8_t>(data + 1, data + size);
+      data[0] & 1 ? frame(data + 1, size - 1, major) : std::vector<std::uint8_t>(data + 1, data + size);
   static const std::string path = "/tmp/traceio_fuzz_" + std::to_string(::getpid()) + ".gstrace";
   std::FILE* f = std::fopen(path.c_str(), "wb");
   if (f == nullptr) return 0;
@@ -59,5 +62,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::fclose(f);
   const gs::traceio::LoadResult r = gs::traceio::load(path);
   if (r.trace == nullptr && r.error.empty()) __builtin_trap();
+  if (r.trace != nullptr) {
+    for (const gs::traceio::StallInfo& s : r.trace->stalls())
+      if (s.duration_ns < 0) __builtin_trap();
+    for (const auto& [id, frames] : r.trace->stacks())
+      if (frames.size() > tf::kMaxStackFrames) __builtin_trap();
+  }
   return 0;
 }

@@ -71,6 +71,59 @@ class BlockWriter {
   ByteSink& resume(tf::Reason r, std::uint64_t delta) {
     return event(static_cast<std::uint8_t>(0x60 | static_cast<std::uint8_t>(r)), delta);
   }
+
+  // extension() writes a 2.0 extension event: tag, delta, byte length, fields.
+  void extension(std::uint8_t tag, std::uint64_t delta, const ByteSink& fields) {
+    event(tag, delta).varint(fields.bytes.size());
+    sink.bytes.insert(sink.bytes.end(), fields.bytes.begin(), fields.bytes.end());
+  }
+  void extension(tf::Tag tag, std::uint64_t delta, const ByteSink& fields) {
+    extension(static_cast<std::uint8_t>(tag), delta, fields);
+  }
+  void wait_stack(std::uint64_t delta, std::uint64_t stack) {
+    extension(tf::Tag::WaitStack, delta, ByteSink().varint(stack));
+  }
+  void stall_begin(std::uint64_t delta, std::uint64_t id, std::uint32_t thread, std::uint64_t start_ticks,
+                   std::uint64_t greenlet, tf::StallOwner owner = tf::StallOwner::Greenlet,
+                   tf::WatcherKind watcher = tf::WatcherKind::Io) {
+    extension(tf::Tag::StallBegin, delta,
+              ByteSink()
+                  .varint(id)
+                  .varint(thread)
+                  .varint(start_ticks)
+                  .varint(greenlet)
+                  .u8(static_cast<std::uint8_t>(owner))
+                  .u8(static_cast<std::uint8_t>(watcher)));
+  }
+  void stall_sample(std::uint64_t delta, std::uint64_t id, std::uint64_t stack, bool in_syscall = false,
+                    int syscall = -1) {
+    extension(tf::Tag::StallSample, delta, ByteSink().varint(id).varint(stack).u8(in_syscall ? 1 : 0).zz(syscall));
+  }
+  void stall_end(std::uint64_t delta, std::uint64_t id, std::uint64_t end_ticks, std::uint64_t cpu_ns,
+                 std::uint64_t window_ns, tf::StallKind kind = tf::StallKind::CpuBound, int syscall = -1) {
+    extension(tf::Tag::StallEnd, delta,
+              ByteSink()
+                  .varint(id)
+                  .varint(end_ticks)
+                  .varint(cpu_ns)
+                  .varint(window_ns)
+                  .u8(static_cast<std::uint8_t>(kind))
+                  .zz(syscall));
+  }
+  void loop_lag(std::uint64_t delta, std::uint64_t lag_ns) {
+    extension(tf::Tag::LoopLag, delta, ByteSink().varint(lag_ns));
+  }
+  void blocking_call(std::uint64_t delta, std::uint64_t call_sid, std::int64_t fd, std::uint64_t duration_ns,
+                     std::uint64_t stack) {
+    extension(tf::Tag::BlockingCall, delta, ByteSink().varint(call_sid).zz(fd).varint(duration_ns).varint(stack));
+  }
+  void crash(std::uint64_t delta, int signal, std::uint64_t address, std::uint64_t greenlet, std::uint8_t flags,
+             const std::vector<std::uint64_t>& frames) {
+    ByteSink f;
+    f.varint(static_cast<std::uint64_t>(signal)).varint(address).varint(greenlet).u8(flags).varint(frames.size());
+    for (std::uint64_t a : frames) f.varint(a);
+    extension(tf::Tag::Crash, delta, f);
+  }
   const Bytes& bytes() const { return sink.bytes; }
 
   ByteSink sink;
@@ -157,6 +210,42 @@ class TraceBuilder {
     ByteSink s;
     s.record(tf::CalibrationRecord{ticks, mono_ns});
     return chunk(tf::ChunkType::Calibration, s.bytes);
+  }
+
+  // Since 2.0: the stack chunks.
+  struct Module {
+    std::uint64_t id, base, lo, hi;
+    std::string path, build_id;
+  };
+  std::size_t modules(const std::vector<Module>& entries) {
+    ByteSink s;
+    for (const Module& m : entries) s.varint(m.id).varint(m.base).varint(m.lo).varint(m.hi).str(m.path).str(m.build_id);
+    return chunk(tf::ChunkType::Modules, s.bytes);
+  }
+  std::size_t stacks(const std::vector<std::pair<std::uint64_t, std::vector<std::uint64_t>>>& entries) {
+    ByteSink s;
+    for (const auto& [id, frames] : entries) {
+      s.varint(id).varint(frames.size());
+      for (std::uint64_t a : frames) s.varint(a);
+    }
+    return chunk(tf::ChunkType::Stacks, s.bytes);
+  }
+  struct Scope {
+    std::string function, file;
+    std::uint32_t line;
+  };
+  std::size_t symbols(const std::vector<std::pair<std::uint64_t, std::vector<Scope>>>& entries) {
+    ByteSink s;
+    for (const auto& [address, scopes] : entries) {
+      s.varint(address).varint(scopes.size());
+      for (const Scope& sc : scopes) s.str(sc.function).str(sc.file).varint(sc.line);
+    }
+    return chunk(tf::ChunkType::Symbols, s.bytes);
+  }
+  std::size_t run_info(std::uint64_t ticks, std::string_view trigger, std::string_view text) {
+    ByteSink s;
+    s.varint(ticks).str(trigger).str(text);
+    return chunk(tf::ChunkType::RunInfo, s.bytes);
   }
 
   std::size_t end(std::uint64_t events = 0, std::uint64_t dropped = 0) {

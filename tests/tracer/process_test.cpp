@@ -134,21 +134,49 @@ TEST(ProcessTraceTest, KilledProgramLeavesAFileReadableUpToItsLastFlush) {
   EXPECT_GT(count(*t, traceio::EventType::Switch), 100u);
 }
 
-TEST(ProcessTraceTest, CrashFlushesWhatWasRecordedThenDiesOfTheSignal) {
-  const std::string path = temp_trace_path("crash");
+// crash_trace() runs the crashing victim with `env` added and loads the
+// trace it left; the victim must die of SIGSEGV.
+std::unique_ptr<traceio::Trace> crash_trace(const std::string& tag, std::vector<std::string> env) {
+  const std::string path = temp_trace_path(tag);
   // Sanitizers catch SIGSEGV themselves unless told not to.
-  Victim v("crash", {"GREENSCOPE_TRACE=" + path, "GREENSCOPE_TRACE_QUIET=1", "ASAN_OPTIONS=handle_segv=0",
-                     "TSAN_OPTIONS=handle_segv=0"});
+  env.insert(env.end(), {"GREENSCOPE_TRACE=" + path, "GREENSCOPE_TRACE_QUIET=1", "ASAN_OPTIONS=handle_segv=0",
+                         "TSAN_OPTIONS=handle_segv=0"});
+  Victim v("crash", env);
   const int status = v.wait();
-  ASSERT_TRUE(WIFSIGNALED(status));
+  EXPECT_TRUE(WIFSIGNALED(status));
   EXPECT_EQ(WTERMSIG(status), SIGSEGV);
   auto t = load_or_fail(path);
   ::unlink(path.c_str());
+  return t;
+}
+
+// By default tracing runs the stall monitor, and the runtime's crash report
+// reaches the tracer: a Crash event, and the report as a "crash" run-info.
+TEST(ProcessTraceTest, CrashFlushesWhatWasRecordedThenDiesOfTheSignal) {
+  auto t = crash_trace("crash", {});
   ASSERT_TRUE(t);
   // The crash came right after the spinners ended: their exits are on disk.
   const std::uint64_t a = greenlet_named(*t, "spinner-a");
   ASSERT_NE(a, 0u);
   EXPECT_GE(t->greenlets().at(a).exit_ns, 0) << "events up to the crash were flushed";
+  ASSERT_EQ(t->crashes().size(), 1u);
+  const traceio::CrashInfo& c = t->crashes()[0];
+  EXPECT_EQ(c.signal, SIGSEGV);
+  EXPECT_NE(c.greenlet, 0u) << "main's greenlet crashed";
+  EXPECT_FALSE(c.stack_overflow);
+  ASSERT_EQ(t->run_infos().size(), 1u);
+  EXPECT_EQ(t->run_infos()[0].trigger, "crash");
+  EXPECT_NE(t->run_infos()[0].text.find("SIGSEGV"), std::string::npos) << t->run_infos()[0].text;
+}
+
+// With the monitor off, the tracer's own handler flushes.
+TEST(ProcessTraceTest, CrashFlushesWithoutTheStallMonitorToo) {
+  auto t = crash_trace("crash-nomonitor", {"GREENSCOPE_TRACE_STALLS=0"});
+  ASSERT_TRUE(t);
+  const std::uint64_t a = greenlet_named(*t, "spinner-a");
+  ASSERT_NE(a, 0u);
+  EXPECT_GE(t->greenlets().at(a).exit_ns, 0) << "events up to the crash were flushed";
+  EXPECT_TRUE(t->crashes().empty());
 }
 
 TEST(ProcessTraceTest, SignalTogglesTracingInALiveProgram) {

@@ -122,7 +122,7 @@ TEST_F(RoundTripTest, SwitchesPairUpAndTimeMovesForward) {
     auto b = gs::spawn([] { for (int i = 0; i < 100; ++i) gs::yield(); });
     a.join();
     b.join();
-  });
+  }, without_monitor());
   ASSERT_TRUE(t);
   ASSERT_EQ(t->threads().size(), 1u);
   const auto& th = t->threads()[0];
@@ -186,7 +186,7 @@ TEST_F(RoundTripTest, IoWatcherCallbacksCarryTheirFd) {
 }
 
 TEST_F(RoundTripTest, ThreadPoolJobsAppearOnTheHubAndTheWorker) {
-  auto t = record([] { EXPECT_EQ(gs::run_in_thread([] { return 42; }), 42); });
+  auto t = record([] { EXPECT_EQ(gs::run_in_thread([] { return 42; }), 42); }, without_monitor());
   ASSERT_TRUE(t);
   const auto submit = all_events(*t, EventType::JobSubmit);
   const auto begin = all_events(*t, EventType::JobBegin);
@@ -249,7 +249,7 @@ TEST_F(RoundTripTest, SignalAndChildWatchers) {
 }
 
 TEST_F(RoundTripTest, HeaderDescribesTheProcess) {
-  auto t = record([] { gs::yield(); });
+  auto t = record([] { gs::yield(); }, without_monitor());
   ASSERT_TRUE(t);
   const auto& p = t->process();
   EXPECT_EQ(p.pid, static_cast<std::uint64_t>(::getpid()));

@@ -116,7 +116,7 @@ TEST_F(SessionTest, SeveralHubsOnSeveralThreads) {
   constexpr int kThreads = 4, kRounds = 500;
   std::uint64_t hub_ids[kThreads] = {};
   const std::string path = temp_trace_path("threads");
-  ASSERT_TRUE(trace::start({.path = path}));
+  ASSERT_TRUE(trace::start(exiting_threads_ok({.path = path})));
   std::vector<std::thread> threads;
   for (int i = 0; i < kThreads; ++i)
     threads.emplace_back([&, i] {
@@ -160,7 +160,7 @@ TEST_F(SessionTest, StuckWriterDropsAndCountsInsteadOfWaiting) {
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   const int drain = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);  // so the writer's open does not block
   ASSERT_GE(drain, 0);
-  trace::Options o{.path = fifo};
+  trace::Options o = exiting_threads_ok({.path = fifo});
   o.buffer_mib = 1;
   ASSERT_TRUE(trace::start(o));
   std::thread other([] { ping_pong(100000); });

@@ -28,6 +28,28 @@ inline std::unique_ptr<traceio::Trace> load_or_fail(const std::string& path) {
   return std::move(r.trace);
 }
 
+// without_monitor() are Options for a test that counts the threads a trace
+// names: with the stall monitor on, its thread records too if the test
+// (slow under sanitizers) holds its hub for 10 ms.
+inline trace::Options without_monitor() {
+  trace::Options o;
+  o.stall_monitor = false;
+  return o;
+}
+
+// exiting_threads_ok() makes `o` safe for a test whose threads wait and then
+// exit. Under TSan only, wait stacks go off: gs::capture_stack() uses
+// libunwind's unw_backtrace, whose per-thread cache frees itself in the
+// last round of thread-exit destructors, after TSan has torn the thread
+// down, and TSan's mutex interceptor then crashes. (Not an issue without
+// TSan; to go once capture_stack() avoids that cache under TSan.)
+inline trace::Options exiting_threads_ok(trace::Options o) {
+#if defined(GS_SANITIZE_THREAD)
+  o.wait_stacks = false;
+#endif
+  return o;
+}
+
 // record() traces `body` into a temp file and loads it back.
 inline std::unique_ptr<traceio::Trace> record(const std::function<void()>& body, trace::Options options = {}) {
   if (options.path.empty()) options.path = temp_trace_path("record");

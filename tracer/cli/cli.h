@@ -101,5 +101,7 @@ const Command& info_command();
 const Command& report_command();
 const Command& dump_command();
 const Command& export_command();
+const Command& stalls_command();
+const Command& stacks_command();
 
 }  // namespace gs::cli

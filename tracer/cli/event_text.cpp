@@ -84,6 +84,34 @@ std::string lifecycle_text(const Trace& t, const Event& e) {
   }
 }
 
+// stall_text() describes format 2.0's extension events; the stacks they
+// name are printed by greenscope stalls and stacks.
+std::string stall_text(const Trace& t, const Event& e) {
+  switch (e.type) {
+    case EventType::WaitStack: return "wait stack " + std::to_string(e.a);
+    case EventType::StallBegin:
+      return "stall " + std::to_string(e.a) + " began on thread " + std::to_string(e.b) + " at " + format_ms(e.c) +
+             " ms (held by " + std::string(traceio::to_string(static_cast<traceio::StallOwner>(e.code))) + ")";
+    case EventType::StallSample:
+      return "stall " + std::to_string(e.a) + " sample: stack " + std::to_string(e.b) +
+             (e.code != 0 ? ", in syscall " + std::to_string(e.c) : "");
+    case EventType::StallEnd:
+      return "stall " + std::to_string(e.a) +
+             (e.c >= 0 ? " ended at " + format_ms(e.c) + " ms" : std::string(" still going (never ended)")) + ", " +
+             std::string(traceio::to_string(static_cast<traceio::StallKind>(e.code))) + ", cpu " +
+             format_duration(static_cast<std::int64_t>(e.b));
+    case EventType::LoopLag: return "loop lag " + format_duration(e.c);
+    case EventType::BlockingCall:
+      return join_words({"blocking call", t.text(e.str), fd_text(e.c), "for",
+                         format_duration(static_cast<std::int64_t>(e.b)), "at stack " + std::to_string(e.a)});
+    case EventType::Crash:
+      return "CRASH signal " + std::to_string(e.d) + " at " + hex(e.b) + " in " +
+             greenlet_label(t, static_cast<std::uint64_t>(e.c)) +
+             (e.code & trace_format::kCrashStackOverflow ? " (stack overflow)" : "");
+    default: return lifecycle_text(t, e);
+  }
+}
+
 std::string loop_text(const Trace& t, const Event& e) {
   switch (e.type) {
     case EventType::CallbacksBegin: return "callbacks phase begin";
@@ -101,7 +129,7 @@ std::string loop_text(const Trace& t, const Event& e) {
     case EventType::JobDone: return "job " + hex(e.a) + " done";
     case EventType::PatchedWaitBegin: return join_words({"patched wait begin", t.text(e.str), fd_text(e.c)});
     case EventType::PatchedWaitEnd: return join_words({"patched wait end", t.text(e.str), fd_text(e.c)});
-    default: return lifecycle_text(t, e);
+    default: return stall_text(t, e);
   }
 }
 

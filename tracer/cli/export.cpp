@@ -6,7 +6,9 @@
 
 #include "chrome_export.h"
 #include "cli.h"
+#include "folded_export.h"
 #include "format.h"
+#include "stack_names.h"
 
 namespace gs::cli {
 
@@ -16,12 +18,105 @@ namespace {
 // run out of memory parsing JSON in the browser.
 constexpr long kBrowserJsonLimit = 1000L << 20;
 
-// default_output() is FILE with .gstrace replaced by .json.
-std::string default_output(const std::string& trace_path) {
-  const std::string ext = ".gstrace";
-  const bool has_ext =
-      trace_path.size() > ext.size() && trace_path.compare(trace_path.size() - ext.size(), ext.size(), ext) == 0;
-  return (has_ext ? trace_path.substr(0, trace_path.size() - ext.size()) : trace_path) + ".json";
+// default_output() is FILE with .gstrace replaced by `ext`.
+std::string default_output(const std::string& trace_path, const std::string& ext) {
+  const std::string gstrace = ".gstrace";
+  const bool has_ext = trace_path.size() > gstrace.size() &&
+                       trace_path.compare(trace_path.size() - gstrace.size(), gstrace.size(), gstrace) == 0;
+  return (has_ext ? trace_path.substr(0, trace_path.size() - gstrace.size()) : trace_path) + ext;
+}
+
+// Output is the file an export writes: stdout for "-".
+class Output {
+ public:
+  explicit Output(std::string path) : path_(std::move(path)) {
+    file_ = to_stdout() ? stdout : std::fopen(path_.c_str(), "w");
+    if (file_ == nullptr) error("cannot create '" + path_ + "': " + std::strerror(errno));
+  }
+  bool to_stdout() const { return path_ == "-"; }
+  std::FILE* file() const { return file_; }
+  const std::string& path() const { return path_; }
+  // close() is false, with the error printed and the file removed, if
+  // anything failed; `size` is then what was written (-1 on stdout).
+  bool close(bool written, long& size) {
+    size = to_stdout() ? -1 : std::ftell(file_);
+    const bool closed = to_stdout() ? std::fflush(stdout) == 0 : std::fclose(file_) == 0;
+    file_ = nullptr;
+    if (written && closed) return true;
+    error("writing '" + path_ + "' failed: " + std::strerror(errno));
+    if (!to_stdout()) std::remove(path_.c_str());
+    return false;
+  }
+
+ private:
+  std::string path_;
+  std::FILE* file_ = nullptr;
+};
+
+struct Window {
+  std::int64_t from_ns = INT64_MIN, to_ns = INT64_MAX;
+};
+
+Window window_of(const Args& args) {
+  Window w;
+  if (const auto from = args.real("from")) w.from_ns = std::llround(*from * 1e6);
+  if (const auto to = args.real("to")) w.to_ns = std::llround(*to * 1e6);
+  if (w.from_ns > w.to_ns) throw UsageError("--from is after --to");
+  return w;
+}
+
+FoldedOf folded_of(const Args& args) {
+  const std::string of = args.get("of", "stalls");
+  if (of == "stalls") return FoldedOf::Stalls;
+  if (of == "waits") return FoldedOf::Waits;
+  throw UsageError("--of wants stalls or waits, not '" + of + "'");
+}
+
+// svg_name() is where the flame graph of `folded` could go: beside it.
+std::string svg_name(const std::string& folded) {
+  const std::string ext = ".folded";
+  const bool has_ext = folded.size() > ext.size() && folded.compare(folded.size() - ext.size(), ext.size(), ext) == 0;
+  return (has_ext ? folded.substr(0, folded.size() - ext.size()) : folded) + ".svg";
+}
+
+// run_folded() writes the folded stacks of the stall samples or the waits.
+int run_folded(const Args& args, const Window& window) {
+  FoldedOptions options;
+  options.of = folded_of(args);
+  options.from_ns = window.from_ns;
+  options.to_ns = window.to_ns;
+  const std::string what = args.get("of", "stalls");
+  const std::string output = args.get("output", default_output(args.file(), "." + what + ".folded"));
+  LoadedTrace loaded = load_trace(args);
+  if (!loaded.trace) return loaded.exit_code;
+  const traceio::Trace& trace = *loaded.trace;
+  StackNames names(trace);
+  const Folded folded = fold(trace, names, options);
+  Output out(output);
+  if (out.file() == nullptr) return kExitFailure;
+  bool written = true;
+  for (const auto& [line, weight] : folded.lines)
+    written &= std::fprintf(out.file(), "%s %llu\n", line.c_str(), static_cast<unsigned long long>(weight)) > 0;
+  long size = 0;
+  if (!out.close(written, size)) return kExitFailure;
+  if (args.has("quiet")) return loaded.exit_code;
+  for (const std::string& note : names.notes()) std::fprintf(stderr, "greenscope: note: %s\n", note.c_str());
+  const std::string items = options.of == FoldedOf::Stalls ? "stalls" : "waits";
+  if (folded.lines.empty())
+    warn("nothing to fold: the trace holds no " + items + (options.of == FoldedOf::Waits ? " with a recorded stack" : "") +
+         (window.from_ns != INT64_MIN || window.to_ns != INT64_MAX ? " in that window" : ""));
+  if (folded.skipped > 0)
+    std::fprintf(stderr, "greenscope: %s recorded no stack and %s not in the output\n",
+                 plural(folded.skipped, "wait", "waits").c_str(), folded.skipped == 1 ? "is" : "are");
+  if (!out.to_stdout())
+    std::fprintf(stderr,
+                 "greenscope: wrote %s: %s from %s, %s in all, weights in µs (flamegraph.pl %s > %s.svg, or open "
+                 "it in speedscope.app)\n",
+                 output.c_str(), plural(folded.lines.size(), "stack", "stacks").c_str(),
+                 plural(folded.items, items == "stalls" ? "stall" : "wait", items).c_str(),
+                 format_duration(static_cast<std::int64_t>(folded.total_us()) * 1000).c_str(), output.c_str(),
+                 svg_name(output).c_str());
+  return loaded.exit_code;
 }
 
 std::string other_data(const traceio::Trace& trace) {
@@ -46,32 +141,21 @@ bool export_to(const traceio::Trace& trace, std::FILE* out, bool show_progress, 
   return writer.finish(other_data(trace));
 }
 
-int run_export_command(const Args& args) {
-  const std::string format = args.get("format", "chrome");
-  if (format != "chrome") throw UsageError("unknown --format '" + format + "'; the formats: chrome");
-  const std::string output = args.get("output", default_output(args.file()));
+int run_chrome(const Args& args, const Window& w) {
+  if (args.has("of")) throw UsageError("--of is for --format folded");
   ChromeExportWindow window;
-  if (const auto from = args.real("from")) window.from_ns = std::llround(*from * 1e6);
-  if (const auto to = args.real("to")) window.to_ns = std::llround(*to * 1e6);
-  if (window.from_ns > window.to_ns) throw UsageError("--from is after --to");
+  window.from_ns = w.from_ns;
+  window.to_ns = w.to_ns;
+  const std::string output = args.get("output", default_output(args.file(), ".json"));
   LoadedTrace loaded = load_trace(args);
   if (!loaded.trace) return loaded.exit_code;
-  const bool to_stdout = output == "-";
-  std::FILE* out = to_stdout ? stdout : std::fopen(output.c_str(), "w");
-  if (out == nullptr) {
-    error("cannot create '" + output + "': " + std::strerror(errno));
-    return kExitFailure;
-  }
+  Output out(output);
+  if (out.file() == nullptr) return kExitFailure;
   ChromeExportStats stats;
-  const bool written = export_to(*loaded.trace, out, progress_wanted(args.has("quiet")), window, stats);
-  const long size = to_stdout ? -1 : std::ftell(out);
-  const bool closed = to_stdout || std::fclose(out) == 0;
-  if (!written || !closed) {
-    error("writing '" + output + "' failed: " + std::strerror(errno));
-    if (!to_stdout) std::remove(output.c_str());
-    return kExitFailure;
-  }
-  if (!to_stdout && !args.has("quiet"))
+  const bool written = export_to(*loaded.trace, out.file(), progress_wanted(args.has("quiet")), window, stats);
+  long size = 0;
+  if (!out.close(written, size)) return kExitFailure;
+  if (!out.to_stdout() && !args.has("quiet"))
     std::fprintf(stderr, "greenscope: wrote %s: %llu tracks, %llu slices, %llu markers (open it in ui.perfetto.dev)\n",
                  output.c_str(), static_cast<unsigned long long>(stats.tracks),
                  static_cast<unsigned long long>(stats.slices), static_cast<unsigned long long>(stats.instants));
@@ -81,17 +165,28 @@ int run_export_command(const Args& args) {
   return loaded.exit_code;
 }
 
+int run_export_command(const Args& args) {
+  const std::string format = args.get("format", "chrome");
+  const Window window = window_of(args);
+  if (format == "chrome") return run_chrome(args, window);
+  if (format == "folded") return run_folded(args, window);
+  throw UsageError("unknown --format '" + format + "'; the formats: chrome, folded");
+}
+
 }  // namespace
 
 const Command& export_command() {
   static const Command command = [] {
     Command c;
     c.name = "export";
-    c.synopsis = "export [--format chrome] FILE [-o OUT.json] [--from MS] [--to MS]";
-    c.summary = "convert a trace to Chrome Trace Event JSON for ui.perfetto.dev or chrome://tracing";
+    c.synopsis = "export [--format chrome|folded] [--of stalls|waits] FILE [-o OUT] [--from MS] [--to MS]";
+    c.summary = "convert a trace: Chrome JSON for ui.perfetto.dev, or folded stacks for flame graphs";
     c.options = {
-        {"format", 0, true, "FORMAT", "output format: chrome (the default)"},
-        {"output", 'o', true, "OUT", "output file (default: FILE with .gstrace replaced by .json; - for stdout)"},
+        {"format", 0, true, "FORMAT", "chrome (the default) or folded"},
+        {"of", 0, true, "WHAT", "folded: stalls (the default: stall samples) or waits (where greenlets wait)"},
+        {"output", 'o', true, "OUT",
+         "output file (default: FILE with .gstrace replaced by .json, .stalls.folded or .waits.folded; - for "
+         "stdout)"},
         {"from", 0, true, "MS", "only what happens at or after MS milliseconds into the trace"},
         {"to", 0, true, "MS", "only what happens at or before MS milliseconds"},
     };
@@ -100,7 +195,14 @@ const Command& export_command() {
         "A track per greenlet (hub first on each OS thread) with its running and waiting\n"
         "slices; the hub's track also shows the loop: poll, callbacks, each watcher callback.\n"
         "Arrows follow the switches from one run to the next, and from a greenlet's wait to\n"
-        "the thread-pool job it submitted. Lost events are instant markers named DROPPED.\n";
+        "the thread-pool job it submitted. Lost events are instant markers named DROPPED.\n"
+        "\n"
+        "--format folded writes one line per distinct stack, \"outer;...;inner WEIGHT\", frames root\n"
+        "first, weights in microseconds: flamegraph.pl, inferno-flamegraph and speedscope read it.\n"
+        "--of stalls: each stall sample weighs its stall's duration divided by its samples (a\n"
+        "stall without usable samples shows as [no stack sampled]). --of waits: each wait that\n"
+        "recorded a stack weighs its duration. Inlined functions are frames of their own, marked\n"
+        "_[i]. With --from/--to: samples taken in the window, the part of each wait inside it.\n";
     c.run = &run_export_command;
     return c;
   }();

@@ -69,6 +69,10 @@ std::string iso8601_utc(std::int64_t epoch_ns) {
   return buf;
 }
 
+std::string plural(std::uint64_t n, std::string_view one, std::string_view many) {
+  return std::to_string(n) + " " + std::string(n == 1 ? one : many);
+}
+
 std::size_t display_width(std::string_view text) {
   std::size_t n = 0;
   for (const char c : text)
@@ -107,6 +111,7 @@ void Table::print_row(std::FILE* out, int indent, const std::vector<std::string>
     line += right_[c] ? pad + row[c] : row[c] + (c + 1 < row.size() ? pad : "");
     if (c + 1 < row.size()) line += "  ";
   }
+  line.erase(line.find_last_not_of(' ') + 1);  // an empty last column leaves padding
   std::fprintf(out, "%s\n", line.c_str());
 }
 

@@ -21,6 +21,8 @@ std::string format_percent(std::int64_t part, std::int64_t whole);
 std::string format_ms(std::int64_t ns);
 // iso8601_utc() formats ns since the epoch: "2024-05-01T12:00:00.123456Z".
 std::string iso8601_utc(std::int64_t epoch_ns);
+// plural() is "1 stall", "3 stalls".
+std::string plural(std::uint64_t n, std::string_view one, std::string_view many);
 // display_width() counts code points, so that "µs" is 2 columns wide.
 std::size_t display_width(std::string_view text);
 

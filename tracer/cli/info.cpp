@@ -71,6 +71,21 @@ void print_events(const Trace& t) {
   table.print(stdout, 4);
 }
 
+// print_stacks() counts what format 2.0 added; a 1.x trace has none of it.
+void print_stacks(const Trace& t) {
+  if (t.process().major < 2) return;
+  std::size_t unfinished = 0;
+  for (const traceio::StallInfo& s : t.stalls()) unfinished += s.ended() ? 0 : 1;
+  std::printf("modules    %zu\n", t.modules().size());
+  std::printf("stacks     %zu (%zu addresses symbolized by the writer)\n", t.stacks().size(), t.symbol_count());
+  std::printf("stalls     %zu", t.stalls().size());
+  if (unfinished > 0) std::printf(" (%zu still going when the trace ended)", unfinished);
+  std::printf("%s\n", t.stalls().empty() ? "" : ": greenscope stalls lists them");
+  std::printf("run-info   %zu dump%s%s\n", t.run_infos().size(), t.run_infos().size() == 1 ? "" : "s",
+              t.run_infos().empty() ? "" : ": greenscope stacks prints them");
+  if (!t.crashes().empty()) std::printf("crashes    %zu: greenscope stalls shows their stacks\n", t.crashes().size());
+}
+
 void print_health(const Trace& t) {
   const traceio::FileStats& s = t.stats();
   if (s.dropped > 0)
@@ -80,6 +95,9 @@ void print_health(const Trace& t) {
     std::printf("dropped    0\n");
   if (s.chunks_skipped_unknown > 0)
     std::printf("skipped    %" PRIu64 " chunks of unknown types (a newer writer)\n", s.chunks_skipped_unknown);
+  if (s.extensions_skipped_unknown > 0)
+    std::printf("skipped    %" PRIu64 " extension events of unknown types (a newer writer)\n",
+                s.extensions_skipped_unknown);
   std::printf("problems   %zu\n", t.problems().size());
   for (const traceio::Problem& p : t.problems())
     std::printf("    at byte %" PRIu64 ": %s\n", p.offset, p.message.c_str());
@@ -103,6 +121,7 @@ void print_info(const traceio::Trace& trace) {
   print_process(trace);
   print_threads(trace);
   print_events(trace);
+  print_stacks(trace);
   print_health(trace);
 }
 
@@ -126,8 +145,9 @@ const Command& info_command() {
     c.synopsis = "info FILE [--strict] [--quiet]";
     c.summary = "what a trace holds: program, threads, event counts, bytes per event, damage";
     c.options = trace_reading_options();
-    c.details = "Lists the process, the threads, events by type with their encoded size, dropped\n"
-                "events and every problem the reader found, and whether the file ended cleanly.\n";
+    c.details = "Lists the process, the threads, events by type with their encoded size, the modules,\n"
+                "stacks, stalls and run-info dumps recorded (format 2.0), dropped events and every\n"
+                "problem the reader found, and whether the file ended cleanly.\n";
     c.run = &run_info_command;
     return c;
   }();

@@ -1,5 +1,6 @@
 // main.cpp: `greenscope`, the command-line side of greenscope: record a
-// program's trace, then read it with info, report, dump and export. It reads
+// program's trace, then read it with info, report, dump, export, stalls and
+// stacks. It reads
 // traces through greenscope::traceio only, never the runtime.
 #include <cstdio>
 #include <cstring>
@@ -16,7 +17,8 @@ namespace gs::cli {
 namespace {
 
 std::vector<const Command*> commands() {
-  return {&record_command(), &info_command(), &report_command(), &dump_command(), &export_command()};
+  return {&record_command(), &info_command(),  &report_command(), &dump_command(),
+          &export_command(), &stalls_command(), &stacks_command()};
 }
 
 const Command* find_command(const std::string& name) {

@@ -48,6 +48,7 @@ class Builder {
   void phase_end(SpanKind kind, const Event& e);
   void job_begin(const Event& e);
   void job_end(const Event& e);
+  void dispatch(const Event& e);
   void emit(Span span, std::int64_t end, bool clipped);
 
   const TimelineOptions& options_;
@@ -61,6 +62,8 @@ class Builder {
   std::vector<Span> phases_;                       // open loop phases, innermost last
   std::unordered_map<std::uint64_t, Span> waits_;  // open waits by greenlet
   std::unordered_map<std::uint64_t, Span> jobs_;   // running jobs by key
+  // The WaitStack event just before, for the switch it belongs to.
+  std::uint64_t wait_stack_greenlet_ = 0, wait_stack_ = 0;
 };
 
 void Builder::emit(Span span, std::int64_t end, bool clipped) {
@@ -121,6 +124,7 @@ void Builder::on_switch(const Event& e) {
     w.seq = seq_++;
     w.code = e.code;
     w.what = e.str;
+    if (wait_stack_greenlet_ == from) w.stack = wait_stack_;
     if (e.code == static_cast<std::uint8_t>(Reason::Io)) {
       w.fd = e.c;
       w.events = e.d;
@@ -198,7 +202,19 @@ void Builder::job_end(const Event& e) {
 }
 
 void Builder::on_event(const Event& e) {
+  // A WaitStack belongs to the switch right after it (traceio.h), and runs
+  // nothing: it leaves the walk as it is.
+  if (e.type == EventType::WaitStack) {
+    wait_stack_greenlet_ = e.greenlet;
+    wait_stack_ = e.a;
+    return;
+  }
   sync_current(e);
+  dispatch(e);
+  wait_stack_greenlet_ = wait_stack_ = 0;
+}
+
+void Builder::dispatch(const Event& e) {
   switch (e.type) {
     case EventType::Switch: return on_switch(e);
     case EventType::PollBegin: return phase_begin(SpanKind::Poll, e);

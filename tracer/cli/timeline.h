@@ -28,6 +28,7 @@ struct Span {
   std::uint64_t greenlet = 0;  // whose track: runner, waiter, the hub for loop phases, 0 for jobs
   std::uint64_t seq = 0;       // begin order within the thread: parents before children
   std::uint64_t key = 0;       // Job: the job key; Waiting on Join: the joined greenlet
+  std::uint64_t stack = 0;     // Waiting: the wait's stack id (Trace::stack()), 0 if none recorded
   std::int64_t fd = -1;        // Waiting on Io, Watcher: the fd (-1 none)
   std::uint32_t what = 0;      // Waiting: Trace::text() id of what it waits on
   std::uint16_t events = 0;    // Waiting on Io: io events (1 read, 2 write); Watcher: revents

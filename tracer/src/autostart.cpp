@@ -128,7 +128,7 @@ void after_fork_in_child() { forget_session_after_fork(); }
   }
   // With a toggle signal, tracing waits for the first signal.
   if (toggle == nullptr || trace_env::parse_signal(toggle) == 0) start_from_env();
-  std::atexit(&stop_and_report);
+  at_tracer_exit(&stop_and_report);
 }
 
 }  // namespace

@@ -1,36 +1,24 @@
 #include "clock.h"
 
-#include <fstream>
+#include <atomic>
 #include <mutex>
-#include <string>
+
+#include "greenscope/detail/clock.h"
 
 namespace gs::trace::detail {
 
 bool g_use_tsc [[gnu::visibility("hidden")]] = false;
 
 namespace {
-
-// cpu_has_invariant_tsc() reads the kernel's view: constant_tsc (rate does
-// not follow frequency scaling) and nonstop_tsc (keeps counting in deep idle).
-bool cpu_has_invariant_tsc() {
-#if defined(__x86_64__)
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("flags", 0) != 0) continue;
-    const auto has = [&](const char* flag) { return line.find(std::string(" ") + flag + " ") != std::string::npos ||
-                                                   line.ends_with(std::string(" ") + flag); };
-    return has("constant_tsc") && has("nonstop_tsc");
-  }
-#endif
-  return false;
-}
-
+std::atomic<double> g_ticks_per_ns{1.0};
 }  // namespace
 
+// init_clock() takes the runtime's decision rather than making its own, so
+// that the stall monitor's tick readings (StallReport::start_ticks) and the
+// trace's events share one clock: one TSC-or-monotonic choice per process.
 void init_clock() {
   static std::once_flag once;
-  std::call_once(once, [] { g_use_tsc = cpu_has_invariant_tsc(); });
+  std::call_once(once, [] { g_use_tsc = gs::detail::clock_uses_tsc(); });
 }
 
 trace_format::ClockSource clock_source() {
@@ -60,7 +48,17 @@ double measure_ticks_per_ns(std::uint64_t spin_ns) {
   while (mono_ns() - a.mono_ns < spin_ns) {
   }
   const auto b = calibration_point();
-  return static_cast<double>(b.ticks - a.ticks) / static_cast<double>(b.mono_ns - a.mono_ns);
+  const double rate = static_cast<double>(b.ticks - a.ticks) / static_cast<double>(b.mono_ns - a.mono_ns);
+  g_ticks_per_ns.store(rate, std::memory_order_relaxed);
+  return rate;
+}
+
+std::uint64_t ticks_at_mono(std::int64_t mono_ns_then) {
+  const std::uint64_t ticks_now = now();
+  const auto ago = static_cast<std::int64_t>(mono_ns()) - mono_ns_then;
+  if (mono_ns_then <= 0 || ago <= 0) return ticks_now;  // unknown, or not in the past
+  const auto back = static_cast<std::uint64_t>(static_cast<double>(ago) * g_ticks_per_ns.load(std::memory_order_relaxed));
+  return back < ticks_now ? ticks_now - back : ticks_now;
 }
 
 }  // namespace gs::trace::detail

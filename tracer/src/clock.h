@@ -39,7 +39,14 @@ trace_format::ClockSource clock_source();
 // Calibration is one (ticks, CLOCK_MONOTONIC) pair, read as close together
 // as the machine allows.
 trace_format::CalibrationRecord calibration_point();
-// measure_ticks_per_ns() spins for about `spin_ns` to estimate the rate.
+// measure_ticks_per_ns() spins for about `spin_ns` to estimate the rate,
+// and keeps it for ticks_at_mono().
 double measure_ticks_per_ns(std::uint64_t spin_ns);
+
+// ticks_at_mono() is the trace clock's reading at an earlier
+// CLOCK_MONOTONIC time `mono_ns` (the runtime stamps stall samples so),
+// through the last measured rate: exact to well under a microsecond over
+// the milliseconds it is used for.
+std::uint64_t ticks_at_mono(std::int64_t mono_ns);
 
 }  // namespace gs::trace::detail

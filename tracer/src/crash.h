@@ -3,7 +3,9 @@
 
 namespace gs::trace::detail {
 
-// install_crash_handlers() is idempotent; see crash.cpp for what it keeps.
+// install_crash_handlers() is idempotent; see crash.cpp for when it stands
+// aside. remove_crash_handlers() puts back what it replaced (session stop).
 void install_crash_handlers();
+void remove_crash_handlers();
 
 }  // namespace gs::trace::detail

@@ -1,17 +1,17 @@
 // recorder.cpp: each runtime hook becomes one event in the calling thread's
 // stream. Hooks never block, allocate (past a thread's first event) or take
-// a lock (past a static string's first use on a thread).
+// a lock (past a static string's or a stack's first use on a thread). The
+// stall, crash and run-info hooks are the exception: they run off the hot
+// path (the monitor thread, or rarely), and may lock.
 #include "recorder.h"
 
 #include <cstring>
 
+#include "extension_events.h"
 #include "greenscope/hub.h"
-#include "registry.h"
-#include "session.h"
+#include "hook_support.h"
 
 namespace gs::trace::detail {
-
-namespace tf = trace_format;
 
 static_assert(static_cast<int>(tf::Reason::LoopExit) == static_cast<int>(SwitchReason::LoopExit) &&
                   static_cast<int>(tf::Reason::Timeout) == static_cast<int>(SwitchReason::Timeout) &&
@@ -23,47 +23,8 @@ static_assert(static_cast<int>(tf::WatcherKind::Child) == static_cast<int>(gs::W
               "trace_format::WatcherKind must mirror gs::WatcherKind");
 static_assert(tf::kReasonCount == static_cast<int>(SwitchReason::LoopExit) + 1);
 
-namespace {
-
-// HookScope admits a hook while a session records (see session.cpp).
-class HookScope {
- public:
-  HookScope() : s_(current_stream()) {
-    if (s_ == nullptr) [[unlikely]] return;
-    s_->in_hook.store(1, std::memory_order_relaxed);
-    std::atomic_signal_fence(std::memory_order_seq_cst);  // stop() pairs it with membarrier()
-    if (!g_recording.load(std::memory_order_relaxed)) [[unlikely]] {
-      s_->in_hook.store(0, std::memory_order_release);
-      s_ = nullptr;
-    }
-  }
-  ~HookScope() {
-    if (s_ != nullptr) s_->in_hook.store(0, std::memory_order_release);
-  }
-  HookScope(const HookScope&) = delete;
-  HookScope& operator=(const HookScope&) = delete;
-  explicit operator bool() const { return s_ != nullptr; }
-  ThreadStream& stream() const { return *s_; }
-
- private:
-  ThreadStream* s_;
-};
-
-constexpr std::size_t kV = tf::kMaxVarint;  // worst-case bytes of one varint
-
-std::uint8_t tag(tf::Tag t) { return static_cast<std::uint8_t>(t); }
-
-std::uint8_t* put_string(std::uint8_t* p, std::string_view s) {
-  s = s.substr(0, tf::kMaxInlineString);
-  p = tf::put_varint(p, s.size());
-  if (!s.empty()) std::memcpy(p, s.data(), s.size());  // an empty view's data() may be null
-  return p + s.size();
-}
-
-std::size_t string_bytes(std::string_view s) { return kV + std::min(s.size(), tf::kMaxInlineString); }
-
 // cache_string() is string_id()'s miss: intern (a lock) and remember.
-[[gnu::cold]] [[gnu::noinline]] std::uint32_t cache_string(ThreadStream& s, const char* text, std::size_t slot) {
+std::uint32_t cache_string(ThreadStream& s, const char* text, std::size_t slot) {
   if (*text == '\0') return 0;
   const std::uint32_t id = intern(text);
   s.strings.key[slot] = text;
@@ -71,13 +32,11 @@ std::size_t string_bytes(std::string_view s) { return kV + std::min(s.size(), tf
   return id;
 }
 
-// string_id() is the Strings id of a static text, through the thread's cache.
-inline std::uint32_t string_id(ThreadStream& s, const char* text) {
-  if (text == nullptr) return 0;
-  const std::size_t slot = (reinterpret_cast<std::uintptr_t>(text) >> 3) % StringCache::kSlots;
-  if (s.strings.key[slot] == text) [[likely]] return s.strings.id[slot];
-  return cache_string(s, text, slot);
-}
+namespace {
+
+// kCrashFlushTimeoutMs bounds on_crash()'s wait for the writer; the crashed
+// thread waits on it (the runtime allows 5 s for the whole report).
+constexpr int kCrashFlushTimeoutMs = 3000;
 
 // Simple events: a tag and up to three varints.
 void emit(ThreadStream& s, tf::Tag t) {
@@ -189,7 +148,14 @@ class Recorder final : public Observer {
     if (!h) return;
     ThreadStream& s = h.stream();
     if (s.hub == 0) [[unlikely]] learn_hub(s, from.hub(), from.id());
-    record_switch(s, from, to, reason);
+    // Where a greenlet waits: its stack, taken here on its own stack before
+    // the switch, and written just before the switch it belongs to.
+    std::uint64_t t = 0;
+    if (is_wait(reason) && from.id() == s.current) {
+      if (const std::uint32_t depth = g_wait_stack_depth.load(std::memory_order_relaxed); depth != 0)
+        t = record_wait_stack(s, depth);
+    }
+    record_switch(s, from, to, reason, t != 0 ? t : now());
     s.current = to.id();
   }
   void on_poll_begin(const Hub& hub) override {
@@ -253,6 +219,45 @@ class Recorder final : public Observer {
   void on_job_end(const void* job, std::size_t worker) override { job_event(tf::Tag::JobEnd, job, worker); }
   void on_job_done(const Hub&, const void* job) override { job_event(tf::Tag::JobDone, job); }
 
+  // Stall hunting. The stall and crash hooks run on the runtime's monitor
+  // thread ("gs-monitor"), which gets a stream like any other.
+  void on_stall_begin(const StallReport& r) override {
+    if (HookScope h; h) record_stall_begin(h.stream(), r);
+  }
+  void on_stall_sample(const StallReport& r, const StallSample& sample) override {
+    if (HookScope h; h) record_stall_sample(h.stream(), r, sample);
+  }
+  void on_stall_end(const StallReport& r) override {
+    if (HookScope h; h) record_stall_end(h.stream(), r);
+  }
+  void on_loop_lag(const Hub& hub, std::int64_t lag_ns) override {
+    HookScope h;
+    if (!h) return;
+    in_hub(h.stream(), hub);
+    record_loop_lag(h.stream(), lag_ns);
+  }
+  void on_blocking_call(const char* call, int fd, std::int64_t duration_ns, const std::uintptr_t* stack,
+                        std::size_t depth) override {
+    if (HookScope h; h) record_blocking_call(h.stream(), string_id(h.stream(), call), fd, duration_ns, stack, depth);
+  }
+  // on_crash() records, then has the writer ship everything (or dump, in
+  // flight-recorder mode) and waits for it: the process dies when it returns.
+  void on_crash(int sig, std::uintptr_t fault_address, std::uint64_t greenlet_id, bool overflow,
+                const std::uintptr_t* stack, std::size_t depth, std::string_view text) override {
+    {
+      HookScope h;
+      if (!h) return;
+      const std::uint64_t ticks = now();
+      record_crash(h.stream(), sig, fault_address, greenlet_id, overflow, stack, depth);
+      queue_run_info(ticks, "crash", text);
+    }
+    if (crash_flush_wanted()) flush_for_crash(kCrashFlushTimeoutMs);
+  }
+  void on_run_info(std::string_view trigger, std::string_view text) override {
+    // The scope keeps the session alive while the dump is queued.
+    if (HookScope h; h) queue_run_info(now(), trigger, text);
+  }
+
  private:
   template <class... Fields>
   static void hub_event(ThreadStream& s, const Hub& hub, tf::Tag t, Fields... fields) {
@@ -263,21 +268,22 @@ class Recorder final : public Observer {
   // record_switch() picks the shortest encoding: Suspend (the running
   // greenlet to the hub), Resume (the hub to a greenlet), or a full Switch
   // (anything else, such as the first switch seen on a thread).
-  static void record_switch(ThreadStream& s, const GreenletInfo& from, const GreenletInfo& to, SwitchReason r) {
+  static void record_switch(ThreadStream& s, const GreenletInfo& from, const GreenletInfo& to, SwitchReason r,
+                            std::uint64_t t) {
     const auto reason = static_cast<std::uint8_t>(r);
     std::uint8_t* p;
     if (to.id() == s.hub && from.id() == s.current) {
-      p = s.begin_event(tag(tf::Tag::SuspendBase) | reason, 1 + 4 * kV);
+      p = s.begin_event(tag(tf::Tag::SuspendBase) | reason, 1 + 4 * kV, t);
       if (p == nullptr) return;
       p = put_wait(p, s, from, r);
     } else if (from.id() == s.hub) {
-      p = s.begin_event(tag(tf::Tag::ResumeBase) | reason, 1 + 2 * kV);
+      p = s.begin_event(tag(tf::Tag::ResumeBase) | reason, 1 + 2 * kV, t);
       const auto delta = static_cast<std::int64_t>(to.id() - s.last_resumed);
       s.last_resumed = to.id();
       if (p == nullptr) return;
       p = tf::put_varint(p, tf::zigzag(delta));
     } else {
-      p = s.begin_event(tag(tf::Tag::Switch), 2 + 6 * kV);
+      p = s.begin_event(tag(tf::Tag::Switch), 2 + 6 * kV, t);
       if (p == nullptr) return;
       p = tf::put_varint(tf::put_varint(p, from.id()), to.id());
       *p++ = reason;

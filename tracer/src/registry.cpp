@@ -61,6 +61,20 @@ ThreadStream* attach_stream() {
 
 std::vector<ThreadStream*> registered_streams_locked() { return streams(); }
 
+bool thread_index_of(std::int64_t tid, std::uint32_t* index) {
+  std::lock_guard<std::mutex> lock(g_registry_mutex);
+  // The newest first: a tid the kernel reused belongs to the latest thread.
+  const auto& list = streams();
+  for (auto it = list.rbegin(); it != list.rend(); ++it) {
+    ThreadStream* s = *it;
+    if (s->os_tid() != tid || s->exited.load(std::memory_order_acquire)) continue;
+    s->referenced.store(true, std::memory_order_release);
+    *index = s->index();
+    return true;
+  }
+  return false;
+}
+
 void set_block_source_locked(BlockSource* source) { g_block_source = source; }
 
 void remove_streams_locked(const std::vector<ThreadStream*>& gone,

@@ -40,6 +40,11 @@ inline ThreadStream* current_stream() {
   return s == nullptr ? attach_stream() : nullptr;
 }
 
+// thread_index_of() finds the stream of kernel thread `tid` and marks it
+// referenced (so that its Thread chunk is written even if it recorded
+// nothing). False if that thread never recorded.
+bool thread_index_of(std::int64_t tid, std::uint32_t* index);
+
 std::vector<ThreadStream*> registered_streams_locked();
 void set_block_source_locked(BlockSource* source);
 // remove_streams_locked() unregisters and deletes `gone` (streams whose

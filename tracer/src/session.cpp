@@ -11,22 +11,42 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <exception>
 #include <memory>
 #include <thread>
 
 #include "crash.h"
-#include "greenscope/trace_env.h"
+#include "extension_events.h"
 #include "greenscope/observer.h"
+#include "greenscope/stall.h"
+#include "greenscope/trace_env.h"
 #include "recorder.h"
+#include "stack_table.h"
 #include "writer.h"
 
 namespace gs::trace::detail {
 
 std::atomic<bool> g_recording [[gnu::visibility("hidden")]]{false};
+std::atomic<std::uint32_t> g_wait_stack_depth [[gnu::visibility("hidden")]]{0};
 
 namespace {
+
+// Wait stacks and the stall monitor can be turned off (or stacks deepened)
+// without a code change: a program that traces through GREENSCOPE_TRACE has
+// no Options to set.
+constexpr const char* kWaitStacksEnv = "GREENSCOPE_WAIT_STACKS";          // 0: off
+constexpr const char* kWaitStackDepthEnv = "GREENSCOPE_WAIT_STACK_DEPTH";  // frames, 1..64
+constexpr const char* kStallMonitorEnv = "GREENSCOPE_TRACE_STALLS";        // 0: no monitor
+
+// env_flag() reads a 0/1 variable into `flag` if it is set.
+void env_flag(const char* name, bool& flag) {
+  if (const char* v = std::getenv(name); v != nullptr && *v != '\0') flag = std::strcmp(v, "0") != 0;
+}
 
 // Plain pointers, not objects with destructors: the atexit stop() must find
 // them intact whatever order the process runs its exit-time destructors in.
@@ -66,6 +86,48 @@ std::string resolve_path(const std::string& path) {
   return trace_env::expand_pid(path.empty() ? trace_env::kDefault : path, ::getpid());
 }
 
+// resolve_options() fills in defaults and applies the environment, which
+// wins over code (as GREENSCOPE_STALL_MS does for the monitor).
+Options resolve_options(const Options& options) {
+  Options o = options;
+  o.path = resolve_path(options.path);
+  if (o.flush_interval_ms == 0) o.flush_interval_ms = 1;
+  env_flag(kWaitStacksEnv, o.wait_stacks);
+  env_flag(kStallMonitorEnv, o.stall_monitor);
+  if (const char* depth = std::getenv(kWaitStackDepthEnv); depth != nullptr && *depth != '\0')
+    o.wait_stack_depth = static_cast<unsigned>(std::strtoul(depth, nullptr, 10));
+  o.wait_stack_depth = static_cast<unsigned>(std::clamp<std::size_t>(o.wait_stack_depth, 1, kMaxRecordedFrames));
+  return o;
+}
+
+std::atomic<bool> g_crash_flush{false};
+
+// g_owns_monitor: the running stall monitor was started by a session, which
+// stops it; one the program started itself is left alone.
+bool g_owns_monitor = false;
+
+// start_stall_monitor_for() starts the runtime's stall monitor, so that a
+// trace holds every stall, unless the session opted out or it runs already.
+// Before the crash handlers: the monitor's start installs the runtime's,
+// which then report crashes to on_crash() (see crash.cpp).
+void start_stall_monitor_for(const Options& options) {
+  if (!options.stall_monitor || gs::stall_monitor_running()) return;
+  try {
+    gs::start_stall_monitor();
+    g_owns_monitor = gs::stall_monitor_running();  // GREENSCOPE_STALL_MS=0 keeps it off
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "greenscope: tracing without the stall monitor: %s\n", e.what());
+  }
+}
+
+// stop_owned_stall_monitor() runs while the session still records: stalls
+// in progress are reported unended into the trace.
+void stop_owned_stall_monitor() {
+  if (!g_owns_monitor) return;
+  g_owns_monitor = false;
+  gs::stop_stall_monitor();
+}
+
 }  // namespace
 
 void wake_writer() {
@@ -78,6 +140,24 @@ std::uint32_t intern(const char* text) {
   return s == nullptr ? 0 : s->strings().intern(text == nullptr ? "" : text);
 }
 
+StackTable* stack_table() {
+  Session* s = g_live_session.load(std::memory_order_acquire);
+  return s == nullptr ? nullptr : &s->stacks();
+}
+
+void queue_run_info(std::uint64_t ticks, std::string_view trigger, std::string_view text) {
+  if (Session* s = g_live_session.load(std::memory_order_acquire)) s->run_infos().push(ticks, trigger, text);
+}
+
+extern "C" {
+extern void* __dso_handle;
+int __cxa_atexit(void (*fn)(void*), void* arg, void* dso);
+}
+
+void at_tracer_exit(void (*fn)()) {
+  __cxa_atexit([](void* f) { reinterpret_cast<void (*)()>(f)(); }, reinterpret_cast<void*>(fn), &__dso_handle);
+}
+
 bool start_session(const Options& options, std::string* error) {
   std::lock_guard<std::mutex> lock(g_session_mutex);
   if (g_session) {
@@ -86,14 +166,13 @@ bool start_session(const Options& options, std::string* error) {
   }
   if (!g_membarrier_registered)
     g_membarrier_registered = membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
-  Options resolved = options;
-  resolved.path = resolve_path(options.path);
-  if (resolved.flush_interval_ms == 0) resolved.flush_interval_ms = 1;
+  const Options resolved = resolve_options(options);
   auto session = std::make_unique<Session>(resolved);
   if (!session->open(error)) return false;
   static std::once_flag at_exit;
-  std::call_once(at_exit, [] { std::atexit([] { stop_session(); }); });
-  if (resolved.crash_flush) install_crash_handlers();
+  std::call_once(at_exit, [] { at_tracer_exit([] { stop_session(); }); });
+  if (resolved.wait_stacks) hide_wait_stack_frames();
+  g_wait_stack_depth.store(resolved.wait_stacks ? resolved.wait_stack_depth : 0, std::memory_order_relaxed);
   {
     std::lock_guard<std::mutex> registry_lock(g_registry_mutex);
     set_block_source_locked(session.get());
@@ -105,12 +184,19 @@ bool start_session(const Options& options, std::string* error) {
   g_live_session.store(g_session, std::memory_order_release);
   g_recording.store(true);
   set_observer(&recorder());
+  // Last, so that start()'s own work is not a stall; the crash handlers
+  // after it (see crash.cpp).
+  start_stall_monitor_for(resolved);
+  g_crash_flush.store(resolved.crash_flush);
+  if (resolved.crash_flush) install_crash_handlers();
   return true;
 }
 
 Stats stop_session() {
   std::lock_guard<std::mutex> lock(g_session_mutex);
   if (!g_session) return {};
+  stop_owned_stall_monitor();
+  remove_crash_handlers();
   set_observer(nullptr);
   g_recording.store(false);
   fence_every_thread();
@@ -176,6 +262,8 @@ void flush_for_crash(int timeout_ms) {
   }
 }
 
+bool crash_flush_wanted() { return g_crash_flush.load(); }
+
 void forget_session_after_fork() {
   // The writer thread does not exist in the child: record nothing there.
   g_recording.store(false);
@@ -183,6 +271,7 @@ void forget_session_after_fork() {
   new (&g_session_mutex) std::mutex();
   g_session = nullptr;  // leaked on purpose: its writer thread is gone
   g_live_session.store(nullptr);
+  g_owns_monitor = false;  // the monitor thread is not in the child either
   forget_streams_after_fork();
 }
 

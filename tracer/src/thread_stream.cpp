@@ -90,7 +90,9 @@ void ThreadStream::reset() {
   dropped_ = 0;
   hub = 0;
   strings = StringCache{};
+  stacks = StackCache{};  // its frames pointed into the ending session's table
   announced = false;
+  referenced.store(false, std::memory_order_relaxed);
   events_.store(0, std::memory_order_relaxed);
   dropped_total_.store(0, std::memory_order_relaxed);
 }

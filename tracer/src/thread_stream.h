@@ -11,6 +11,7 @@
 
 #include "clock.h"
 #include "greenscope/trace_format.h"
+#include "stack_table.h"
 
 namespace gs::trace::detail {
 
@@ -86,8 +87,10 @@ class ThreadStream {
   // Precondition: max_bytes <= kMaxEventBytes (a fresh block always fits it).
   static constexpr std::size_t kMaxEventBytes = trace_format::kMaxInlineString + 64;
   static_assert(kMaxEventBytes < Block::kSize / 2);
-  std::uint8_t* begin_event(std::uint8_t tag, std::size_t max_bytes) {
-    const std::uint64_t t = now();
+  std::uint8_t* begin_event(std::uint8_t tag, std::size_t max_bytes) { return begin_event(tag, max_bytes, now()); }
+  // begin_event() at a time `t` the caller read (two events of one moment
+  // share one clock read). Precondition: t >= the stream's last event's.
+  std::uint8_t* begin_event(std::uint8_t tag, std::size_t max_bytes, std::uint64_t t) {
     std::uint8_t* p = pos_;
     if (static_cast<std::size_t>(limit_ - p) < max_bytes) [[unlikely]] {
       p = next_block(t);
@@ -108,6 +111,7 @@ class ThreadStream {
   std::uint64_t hub = 0;           // producer only: 0 until the hub is known
   std::uint64_t last_resumed = 0;  // producer only
   StringCache strings;             // producer only
+  StackCache stacks;               // producer only
 
   // report_pending_drops() writes the Dropped event for events lost since
   // this thread last had a block. Precondition: the producer is not inside a
@@ -124,6 +128,7 @@ class ThreadStream {
   std::uint32_t index() const { return index_; }
   std::int64_t os_tid() const { return os_tid_; }
   std::uint64_t events() const { return events_.load(std::memory_order_relaxed); }
+  std::uint64_t last_ticks() const { return last_ticks_; }  // producer only
   std::uint64_t dropped() const { return dropped_total_.load(std::memory_order_relaxed); }
 
   // Shared with the writer.
@@ -132,6 +137,7 @@ class ThreadStream {
   std::atomic<Block*> open_block{nullptr};  // the block being filled
   std::atomic<std::uint32_t> in_hook{0};    // 1 while the producer runs a hook
   std::atomic<bool> exited{false};          // the thread has gone
+  std::atomic<bool> referenced{false};      // another stream's event names this thread
   bool announced = false;                   // writer only: Thread chunk written
 
  private:

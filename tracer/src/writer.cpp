@@ -17,6 +17,15 @@ WriterSignals g_signals;
 
 namespace {
 
+// How long the writer waits for the symbol resolver to finish what is
+// queued, by occasion: a streaming tick (not at all: it writes what is
+// done), the final tick at stop(), a crash's flush, a flight-recorder dump.
+// What is left is resolved by the reader from the module map.
+constexpr unsigned kTickSymbolWaitMs = 0;
+constexpr unsigned kFinalSymbolWaitMs = 2000;
+constexpr unsigned kCrashSymbolWaitMs = 300;
+constexpr unsigned kDumpSymbolWaitMs = 500;
+
 void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t seen, unsigned timeout_ms) {
   timespec ts{static_cast<time_t>(timeout_ms / 1000), static_cast<long>(timeout_ms % 1000) * 1000000L};
   ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_PRIVATE, seen, &ts, nullptr, 0);
@@ -76,6 +85,7 @@ bool Session::open(std::string* error) {
   if (!file_.open(path_, 0, error)) return false;
   const auto process = process_payload(start_);
   file_.write_chunk(tf::ChunkType::Process, process.data(), process.size());
+  code_.write_modules(file_, true);
   return true;
 }
 
@@ -95,7 +105,10 @@ Block* Session::take_block() {
     return b;
   }
   if (all_.size() >= max_blocks_) return nullptr;
-  all_.push_back(std::make_unique<Block>());
+  // Not make_unique: its value-initialization would zero 64 KiB a block on
+  // a hooked thread (only [0, committed) is ever read); pages are touched
+  // as events fill them instead.
+  all_.push_back(std::unique_ptr<Block>(new Block));
   return all_.back().get();
 }
 
@@ -154,7 +167,7 @@ void Session::run() {
   for (;;) {
     const std::uint32_t seen = g_signals.wake.load();
     const bool final = stop_.load(std::memory_order_acquire);
-    tick(final);
+    tick(final, final ? kFinalSymbolWaitMs : kTickSymbolWaitMs);
     if (!flight_ && mono_ns() - last_calibration > 1000000000ull) {
       write_calibration(file_);
       last_calibration = mono_ns();
@@ -168,7 +181,9 @@ void Session::run() {
       do_dump(path);
     }
     if (g_signals.crash_flush_requested.exchange(false)) {
-      if (flight_) do_dump({});
+      // The tick above may have started before the crash's last events:
+      // ship (or dump) once more, now that the request is seen.
+      if (flight_) do_dump({}); else tick(false, kCrashSymbolWaitMs);
       g_signals.crash_flushes_done.fetch_add(1);
     }
     if (final) break;
@@ -184,8 +199,10 @@ void Session::run() {
 
 // tick() ships (streaming) or retains (flight) every stream's full blocks,
 // ships what open blocks committed, retires streams of exited threads and
-// refills free rings.
-void Session::tick(bool final) {
+// refills free rings. Strings and stacks are drained after the slices are
+// taken, so that every id an event names was added before it (a hook adds,
+// then commits) and is written before it.
+void Session::tick(bool final, unsigned symbol_wait_ms) {
   std::vector<Slice> slices;
   std::vector<Block*> recycle;
   std::vector<ThreadStream*> streams, gone;
@@ -217,9 +234,17 @@ void Session::tick(bool final) {
     announce_threads(file_, streams, false);
     const auto strings = strings_.payload(false);
     if (!strings.empty()) file_.write_chunk(tf::ChunkType::Strings, strings.data(), strings.size());
+    code_.write_modules(file_, false);
+    code_.write_new_stacks(file_);
     write_slices(file_, slices);
+    run_infos_.write_new(file_);
+    code_.collect_symbols(symbol_wait_ms);  // last: the events are on their way already
+    code_.write_new_symbols(file_);
     bytes_.store(file_.bytes(), std::memory_order_relaxed);
     check_file_error(file_);
+  } else {
+    code_.collect_new_stacks();  // resolved ahead, so that a dump is quick
+    code_.collect_symbols(symbol_wait_ms);
   }
   while (retained_.size() > retain_blocks_) {
     recycle.push_back(retained_.front());
@@ -271,7 +296,7 @@ void Session::report_drops_for(ThreadStream& stream) {
 void Session::give_report_block(ThreadStream& stream) {
   Block* b = take_block();
   if (b == nullptr) {  // memory is spent: one more block per starved thread, for its last words
-    all_.push_back(std::make_unique<Block>());
+    all_.push_back(std::unique_ptr<Block>(new Block));
     b = all_.back().get();
   }
   stream.free_blocks.push(b);
@@ -296,7 +321,9 @@ void Session::write_slices(ChunkFile& file, const std::vector<Slice>& slices) {
 void Session::announce_threads(ChunkFile& file, const std::vector<ThreadStream*>& streams, bool all) {
   for (ThreadStream* s : streams) {
     // Threads that recorded nothing in this session stay out of its file.
-    if ((s->announced && !all) || (s->events() == 0 && s->dropped() == 0)) continue;
+    // A stall names its hub's thread even if that thread recorded nothing.
+    const bool referenced = s->referenced.load(std::memory_order_acquire);
+    if ((s->announced && !all) || (s->events() == 0 && s->dropped() == 0 && !referenced)) continue;
     s->announced = true;
     PayloadBuilder b;
     b.record(tf::ThreadRecord{s->index(), 0, s->os_tid(), 0});
@@ -322,7 +349,8 @@ void Session::check_file_error(const ChunkFile& file) {
 }
 
 // do_dump() writes a flight-recorder file: everything retained plus what
-// each thread committed to its open block. Writer thread only.
+// each thread committed to its open block, and the whole string and stack
+// tables (taken after the slices, as in tick()). Writer thread only.
 void Session::do_dump(const std::string& requested) {
   const std::string path = requested.empty() ? next_dump_path() : requested;
   ++dumps_;
@@ -337,16 +365,19 @@ void Session::do_dump(const std::string& requested) {
       std::lock_guard<std::mutex> lock(g_registry_mutex);
       streams = registered_streams_locked();
     }
-    announce_threads(file, streams, true);
-    const auto strings = strings_.payload(true);
-    if (!strings.empty()) file.write_chunk(tf::ChunkType::Strings, strings.data(), strings.size());
     std::vector<Slice> slices;
     for (Block* b : retained_) slices.push_back(Slice{b, 0, b->committed.load(std::memory_order_acquire)});
     for (ThreadStream* s : streams) {
       if (Block* open = s->open_block.load(std::memory_order_acquire))
         slices.push_back(Slice{open, 0, open->committed.load(std::memory_order_acquire)});
     }
+    announce_threads(file, streams, true);
+    const auto strings = strings_.payload(true);
+    if (!strings.empty()) file.write_chunk(tf::ChunkType::Strings, strings.data(), strings.size());
+    code_.write_all_stacks(file);
     write_slices(file, slices);
+    run_infos_.write_kept(file);
+    code_.write_all_symbols(file, kDumpSymbolWaitMs);
     write_calibration(file);
     write_end(file, stats());
     check_file_error(file);

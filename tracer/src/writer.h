@@ -17,9 +17,12 @@
 #include <vector>
 
 #include "chunk_file.h"
+#include "code_chunks.h"
 #include "greenscope/tracer.h"
 #include "process_info.h"
 #include "registry.h"
+#include "run_info_queue.h"
+#include "stack_table.h"
 
 namespace gs::trace::detail {
 
@@ -78,12 +81,14 @@ class Session final : public BlockSource {
   bool flight() const { return flight_; }
   std::string dump(const std::string& path);
   StringTable& strings() { return strings_; }
+  StackTable& stacks() { return stacks_; }
+  RunInfoQueue& run_infos() { return run_infos_; }
 
  private:
   Block* take_block();
   void give_report_block(ThreadStream& stream);
   void run();
-  void tick(bool final);
+  void tick(bool final, unsigned symbol_wait_ms);
   void ship(Block& b, std::vector<Slice>& slices);
   void write_slices(ChunkFile& file, const std::vector<Slice>& slices);
   void announce_threads(ChunkFile& file, const std::vector<ThreadStream*>& streams, bool all);
@@ -123,6 +128,9 @@ class Session final : public BlockSource {
   bool dump_done_ = true;
 
   StringTable strings_;
+  StackTable stacks_;
+  CodeChunks code_{stacks_};  // writer only, after open()
+  RunInfoQueue run_infos_{flight_};
 };
 
 }  // namespace gs::trace::detail

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "greenscope/detail/greenlet_base.h"
@@ -22,10 +23,17 @@ using StackTrace = std::vector<std::uintptr_t>;
 // kMaxStackDepth bounds every captured stack.
 inline constexpr std::size_t kMaxStackDepth = 64;
 
+// Every stack here leaves out greenscope's own frames at both ends: at the
+// top (a wait stack starts at the user's call of gs::sleep, not inside the
+// hub) and at the bottom (below the greenlet's function: the hub's entry).
+// "Own" means inside greenscope's shared libraries: the runtime, and any
+// module passed to detail::hide_frames_of() (the tracer's).
+
 // capture_stack() writes the calling code's stack into `out` (at most
-// `max` frames, skipping the innermost `skip` frames besides its own) and
-// returns the count. Fast (unw_backtrace: about 100 ns at depth 16 once
-// warm) and allocation-free once warm; not async-signal-safe.
+// `max` frames, skipping the innermost `skip` frames besides its own and
+// greenscope's) and returns the count. Fast (unw_backtrace: about 100 ns at
+// depth 16 once warm) and allocation-free once warm; not
+// async-signal-safe.
 std::size_t capture_stack(std::uintptr_t* out, std::size_t max, std::size_t skip = 0) noexcept;
 
 // current_stack() is capture_stack() into a StackTrace.
@@ -48,5 +56,18 @@ std::string format_stack(const StackTrace& stack, const std::string& indent = " 
 // with its running greenlet sampled by signal. Callable from any thread,
 // including one without a hub.
 std::string format_run_info();
+
+namespace detail {
+// hide_frames_of() adds the module (shared library or executable) that
+// contains `code_address` to greenscope's own: its frames are dropped at
+// both ends of every stack. The tracer calls it with one of its functions
+// when it loads; the runtime hides itself. At most 8 modules; idempotent.
+void hide_frames_of(const void* code_address);
+}  // namespace detail
+
+// dump_run_info() prints format_run_info() to stderr and records it in the
+// trace if one is being written. GREENSCOPE_DUMP_SIGNAL=SIGUSR1 makes that
+// signal do the same, from the monitor thread.
+void dump_run_info(std::string_view trigger = "api");
 
 }  // namespace gs

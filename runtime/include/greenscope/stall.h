@@ -87,8 +87,8 @@ void stop_stall_monitor();
 bool stall_monitor_running();
 StallOptions stall_options();
 
-// on_stall() installs `callback` (nullptr removes it). It runs on the monitor
-// thread: when a stall ends, and for a stall that goes on, at 1 s, 2 s, 4 s...
+// on_stall() installs `callback` (nullptr removes it). It runs on the
+// monitor's reporting thread (never on a hub's): when a stall ends, and for a stall that goes on, at 1 s, 2 s, 4 s...
 // with report.ended false. It must not block for long.
 using StallCallback = std::function<void(const StallReport&)>;
 void on_stall(StallCallback callback);

@@ -28,7 +28,9 @@ struct Module {
 std::vector<Module> loaded_modules();
 
 // modules_changed() is true when objects were loaded or unloaded since the
-// previous call (cheap: dl_iterate_phdr's adds/subs counters).
+// previous call (cheap: dl_iterate_phdr's adds/subs counters). The first
+// call is true. for_this_process() keeps its own count, so calling this
+// never hides a change from it.
 bool modules_changed();
 
 // Scope is one function scope at an address; inlined calls give several.
@@ -40,17 +42,28 @@ struct Scope {
 
 // Location is what an address resolves to.
 struct Location {
-  const Module* module = nullptr;  // null: in no known module
+  const Module* module = nullptr;  // null: in no known module; else one of
+                                   // the Symbolizer's modules(): valid while it lives
   std::uint64_t offset = 0;        // address - module->base
   std::vector<Scope> scopes;       // innermost (inlined) first; empty if unknown
 };
 
-// describe() is "function (file:line)" of the outermost scope with the
-// inlined ones before it ("inner [inlined] <- outer (file:line)"), or
-// "module+0xoffset", or "0xaddress".
+// describe() is one line for a Location, innermost scope first:
+//   "function (file:line)"           one scope
+//   "inner (file:line) [inlined into] outer (file:line)"
+//                                    inlined calls; each outer scope's
+//                                    file:line is its call site, as in
+//                                    addr2line -i
+//   "function"                       no line info
+//   "module+0xoffset (file:line)"    a line but no function
+//   "module+0xoffset"                the module alone
+//   "0xaddress"                      in no known module
 std::string describe(std::uint64_t address, const Location& where);
 // module_name() is the last path component.
 std::string module_name(const Module& m);
+// build_id_hex() is a raw build-id in lower-case hex, as readelf -n and
+// /usr/lib/debug/.build-id/ spell it ("" for "").
+std::string build_id_hex(const std::string& build_id);
 
 // Symbolizer resolves lookup addresses (see trace_format.h: return address
 // - 1 for callers) against a fixed module list. Results are cached per
@@ -67,7 +80,10 @@ class Symbolizer {
   Location lookup(std::uint64_t address);
   const std::vector<Module>& modules() const;
   // problems() lists modules that could not be opened, or whose file's
-  // build-id no longer matches (rebuilt since the trace), one line each.
+  // build-id no longer matches (rebuilt since the trace), one line each,
+  // saying how to fix it. Not listed: such a module whose debug file (by
+  // build-id, under /usr/lib/debug/.build-id/) is installed; it serves
+  // instead. Nor the vDSO, which is no file.
   std::vector<std::string> problems() const;
 
  private:

@@ -1,6 +1,7 @@
 // tracer.h: recording a trace of the runtime: every greenlet switch, loop
-// phase, watcher callback, thread-pool job and patched-call wait, into a
-// streaming trace file (docs/trace-format.md) that `greenscope` and
+// phase, watcher callback, thread-pool job and patched-call wait, where each
+// greenlet waits (its stack), and every stall the runtime's monitor finds,
+// into a streaming trace file (docs/trace-format.md) that `greenscope` and
 // `greenscope-viewer` read.
 //
 // Three ways to turn it on:
@@ -34,6 +35,19 @@ struct Options {
   // crash_flush: on SIGSEGV, SIGBUS, SIGABRT, SIGILL and SIGFPE, flush (or,
   // in flight-recorder mode, dump) before the process dies.
   bool crash_flush = true;
+  // wait_stacks: record the stack of every greenlet that suspends to wait
+  // (sleep, io, event, lock, queue, join, idle, wait; not yield), about
+  // 100 ns per such switch. GREENSCOPE_WAIT_STACKS=0 turns it off.
+  bool wait_stacks = true;
+  // wait_stack_depth: frames kept per wait stack, innermost first (1..64).
+  // GREENSCOPE_WAIT_STACK_DEPTH overrides it.
+  unsigned wait_stack_depth = 16;
+  // stall_monitor: start the runtime's stall monitor (gs::start_stall_monitor(),
+  // stall.h) with the session, so that the trace holds every stall; the
+  // session stops it again. A monitor the program runs already is used and
+  // left running. GREENSCOPE_STALL_MS sets its threshold;
+  // GREENSCOPE_TRACE_STALLS=0 turns this off.
+  bool stall_monitor = true;
 };
 
 // Stats are a session's counters, as stop() or stats() see them.

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "byte_reader.h"
+#include "extension_events.h"
 
 namespace gs::traceio::detail {
 namespace {
@@ -75,7 +76,8 @@ class BlockDecoder {
         clock_(clock),
         state_(state),
         thread_(state.thread(block.thread)),
-        in_(block.data, block.data + block.size) {}
+        in_(block.data, block.data + block.size),
+        extensions_(state.process.major >= 2) {}
 
   void run() {
     std::uint8_t tag = 0;
@@ -85,7 +87,9 @@ class BlockDecoder {
     while (!in_.at_end()) {
       const std::size_t begin = in_.position();
       tag = block_.data[begin];
-      if (!known(tag)) return fail(begin, "unknown event tag " + hex(tag), kSkipped);
+      if (!known(tag) && !(extensions_ && is_extension(tag))) {
+        return fail(begin, "unknown event tag " + hex(tag), kSkipped);
+      }
       if (!event(begin)) {
         return fail(begin, "event " + hex(tag) + " cut short or malformed", kSkipped);
       }
@@ -137,11 +141,36 @@ class BlockDecoder {
     std::uint64_t delta = 0;
     if (!in_.varint(delta)) return false;
     ticks_ += delta;
+    if (extensions_ && is_extension(tag)) return extension(tag, begin);
     Event e;
     e.greenlet = current_;
     if (!fields(tag, e)) return false;
     e.time_ns = clock_.since_start(ticks_);
     emit(e, in_.position() - begin);
+    return true;
+  }
+
+  // extension() decodes a length-prefixed event (format 2.0). Its length
+  // lets a malformed or unknown one be stepped over; only a length past the
+  // block's end stops the block.
+  bool extension(std::uint8_t tag, std::size_t begin) {
+    std::uint64_t length = 0;
+    if (!in_.varint(length) || length > in_.remaining()) return false;
+    const std::size_t at = in_.position();
+    ExtensionInput x{tag, ByteReader(block_.data + at, block_.data + at + length), block_.thread,
+                     block_.file_offset(begin), [this, at](std::uint64_t id) { return resolve_string(id, at); }};
+    in_.skip(length);
+    Event e;
+    e.greenlet = current_;
+    e.time_ns = clock_.since_start(ticks_);
+    std::string why;
+    switch (decode_extension(x, clock_, state_, e, why)) {
+      case ExtensionResult::Decoded: emit(e, in_.position() - begin); break;
+      case ExtensionResult::Unknown: ++state_.stats.extensions_skipped_unknown; break;
+      case ExtensionResult::Malformed:
+        fail(begin, "event " + hex(tag) + " malformed (" + why + ")", "; it is skipped");
+        break;
+    }
     return true;
   }
 
@@ -242,14 +271,18 @@ class BlockDecoder {
   bool string_id(std::uint32_t& out) {
     std::uint64_t id = 0;
     if (!in_.varint(id)) return false;
-    const auto it = state_.string_ids.find(id);
-    out = it == state_.string_ids.end() ? 0 : it->second;
-    if (it == state_.string_ids.end() && id != 0 && state_.missing_string_ids.insert(id).second) {
-      fail(in_.position(),
-           "string id " + std::to_string(id) + " (not defined by any Strings chunk)",
-           "; it reads as \"\"");
-    }
+    out = resolve_string(id, in_.position());
     return true;
+  }
+
+  // resolve_string() is the text of Strings id `id`, read at block byte `pos`.
+  std::uint32_t resolve_string(std::uint64_t id, std::size_t pos) {
+    const auto it = state_.string_ids.find(id);
+    if (it != state_.string_ids.end()) return it->second;
+    if (id != 0 && state_.missing_string_ids.insert(id).second) {
+      fail(pos, "string id " + std::to_string(id) + " (not defined by any Strings chunk)", "; it reads as \"\"");
+    }
+    return 0;
   }
 
   void emit(Event& e, std::size_t bytes) {
@@ -277,6 +310,7 @@ class BlockDecoder {
   LoadState& state_;
   ThreadInfo& thread_;
   ByteReader in_;
+  bool extensions_;  // format 2.0 and later: tags 0x20..0x3F are length-prefixed
   std::uint64_t ticks_ = 0, current_ = 0, hub_ = 0, last_resumed_ = 0;
 };
 

@@ -35,6 +35,13 @@ class ByteReader {
     return true;
   }
 
+  // skip() steps over `n` bytes; false (not moving) if fewer are left.
+  bool skip(std::uint64_t n) {
+    if (n > remaining()) return false;
+    p_ += n;
+    return true;
+  }
+
   // record() copies a fixed-size record out (the bytes need not be aligned).
   template <class T>
   bool record(T& out) {

@@ -21,5 +21,10 @@ void parse_strings(const ChunkBytes& chunk, LoadState& state);
 void parse_events(const ChunkBytes& chunk, LoadState& state);
 void parse_calibration(const ChunkBytes& chunk, LoadState& state);
 void parse_end(const ChunkBytes& chunk, LoadState& state);
+// Since 2.0 (stack_chunks.cpp):
+void parse_modules(const ChunkBytes& chunk, LoadState& state);
+void parse_stacks(const ChunkBytes& chunk, LoadState& state);
+void parse_symbols(const ChunkBytes& chunk, LoadState& state);
+void parse_run_info(const ChunkBytes& chunk, LoadState& state);
 
 }  // namespace gs::traceio::detail

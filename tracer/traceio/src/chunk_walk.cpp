@@ -116,6 +116,10 @@ class ChunkWalker {
       case ChunkType::Events: return parse_events(chunk, state);
       case ChunkType::Calibration: return parse_calibration(chunk, state);
       case ChunkType::End: return parse_end(chunk, state);
+      case ChunkType::Modules: return parse_modules(chunk, state);
+      case ChunkType::Stacks: return parse_stacks(chunk, state);
+      case ChunkType::Symbols: return parse_symbols(chunk, state);
+      case ChunkType::RunInfo: return parse_run_info(chunk, state);
     }
     ++state.stats.chunks_skipped_unknown;
   }

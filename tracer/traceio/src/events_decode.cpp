@@ -107,6 +107,7 @@ void decode_events(LoadState& state, Progress& progress) {
     return std::tie(x.thread, x.block_seq, x.offset) < std::tie(y.thread, y.block_seq, y.offset);
   });
   const ClockFit clock = ClockFit::fit(state, time_anchor(slices));
+  for (auto& [ticks, dump] : state.run_infos) dump.time_ns = clock.since_start(ticks);
   BlockAssembler assembler(state);
   std::uint64_t done = 0;
   for (std::size_t i = 0; i < slices.size();) {

@@ -29,4 +29,17 @@ ThreadInfo& LoadState::thread(std::uint32_t index) {
   return it->second;
 }
 
+void LoadState::use_stack(std::uint64_t id, std::uint64_t offset) {
+  if (id == 0 || stacks.contains(id)) return;
+  if (missing_stacks.empty()) first_missing_stack_offset = offset;
+  missing_stacks.insert(id);
+}
+
+std::uint64_t LoadState::add_synthetic_stack(std::vector<std::uint64_t> frames) {
+  while (stacks.contains(next_synthetic_stack)) --next_synthetic_stack;
+  const std::uint64_t id = next_synthetic_stack--;
+  stacks.emplace(id, std::move(frames));
+  return id;
+}
+
 }  // namespace gs::traceio::detail

@@ -70,6 +70,20 @@ struct LoadState {
   std::unordered_map<std::uint64_t, std::uint32_t> string_ids;  // writer id -> text index
   std::set<std::uint64_t> missing_string_ids;                   // already reported
   std::vector<Slice> slices;
+  // Since 2.0: the tables the Modules, Stacks, Symbols and RunInfo chunks
+  // fill in the walk, and the ones the extension events fill in decoding.
+  std::map<std::uint64_t, ModuleInfo> modules;
+  std::map<std::uint64_t, std::vector<std::uint64_t>> stacks;
+  std::unordered_map<std::uint64_t, std::vector<SymbolScope>> symbols;
+  std::vector<std::pair<std::uint64_t, RunInfoDump>> run_infos;  // with absolute ticks, for the clock
+  std::map<std::uint64_t, StallInfo> stalls;                     // by stall id
+  std::map<std::uint64_t, std::int64_t> stall_end_records;       // stall id -> its StallEnd's time
+  std::vector<CrashInfo> crashes;
+  std::uint64_t next_synthetic_stack = Trace::kFirstSyntheticStack;
+  // Stack ids events used that no Stacks chunk defined: reported once, in
+  // one problem, at the first use's offset.
+  std::set<std::uint64_t> missing_stacks;
+  std::uint64_t first_missing_stack_offset = 0;
   std::vector<Problem> problems;
   std::size_t problems_suppressed = 0;
   FileStats stats;
@@ -79,6 +93,10 @@ struct LoadState {
   // thread() is the thread with `index`, created as "thread <index>" if no
   // Thread chunk named it.
   ThreadInfo& thread(std::uint32_t index);
+  // use_stack() notes a stack id an event refers to (0 is "none").
+  void use_stack(std::uint64_t id, std::uint64_t offset);
+  // add_synthetic_stack() files `frames` under an id no Stacks chunk used.
+  std::uint64_t add_synthetic_stack(std::vector<std::uint64_t> frames);
 };
 
 // walk_chunks() validates every chunk from `offset` on, resyncing past
@@ -91,5 +109,10 @@ void decode_events(LoadState& state, Progress& progress);
 
 // build_greenlets() summarizes the greenlets from the decoded events.
 std::map<std::uint64_t, GreenletInfo> build_greenlets(const LoadState& state);
+
+// finish_stalls() orders the stalls and their samples and works out each
+// one's known duration; `trace_end_ns` bounds the ones that never ended.
+// It also reports the stack ids no Stacks chunk defined.
+std::vector<StallInfo> finish_stalls(LoadState& state, std::int64_t trace_end_ns);
 
 }  // namespace gs::traceio::detail

@@ -34,9 +34,9 @@ std::string check_header(const detail::FileBytes& file, tf::FileHeader& h) {
            "); this reader understands format " + std::to_string(tf::kFormatMajor) +
            ".x: upgrade greenscope";
   }
-  if (h.major < tf::kFormatMajor) {
+  if (h.major < tf::kOldestMajor) {
     return "written in format " + version + ", which this greenscope no longer reads (it reads " +
-           std::to_string(tf::kFormatMajor) + ".x)";
+           std::to_string(tf::kOldestMajor) + ".x to " + std::to_string(tf::kFormatMajor) + ".x)";
   }
   if (h.header_size < sizeof(h)) {
     return "damaged file header: header_size " + std::to_string(h.header_size) + " is below the " +
@@ -104,8 +104,18 @@ class Loader {
     for (auto& [index, thread] : state.threads) trace->threads_.push_back(std::move(thread));
     trace->texts_ = state.texts.take();
     trace->stats_ = state.stats;
-    trace->problems_ = problems(state);
     bounds(*trace);
+    trace->stalls_ = detail::finish_stalls(state, trace->end_ns_);
+    trace->problems_ = problems(state);
+    for (auto& [id, module] : state.modules) trace->modules_.push_back(std::move(module));
+    trace->stacks_ = std::move(state.stacks);
+    trace->symbols_ = std::move(state.symbols);
+    for (auto& [ticks, dump] : state.run_infos) trace->run_infos_.push_back(std::move(dump));
+    std::stable_sort(trace->run_infos_.begin(), trace->run_infos_.end(),
+                     [](const RunInfoDump& x, const RunInfoDump& y) { return x.time_ns < y.time_ns; });
+    trace->crashes_ = std::move(state.crashes);
+    std::stable_sort(trace->crashes_.begin(), trace->crashes_.end(),
+                     [](const CrashInfo& x, const CrashInfo& y) { return x.time_ns < y.time_ns; });
     return trace;
   }
 

@@ -12,6 +12,7 @@ constexpr std::array<std::string_view, kEventTypeCount> kEventTypeNames = {
     "callbacks_begin", "callbacks_end", "poll_begin", "poll_end", "watcher_begin", "watcher_end",
     "callback_enqueue", "callback_begin", "callback_end", "error", "job_submit", "job_begin",
     "job_end", "job_done", "patched_wait_begin", "patched_wait_end", "timeout_expired",
+    "wait_stack", "stall_begin", "stall_sample", "stall_end", "loop_lag", "blocking_call", "crash",
 };
 
 constexpr std::array<std::string_view, trace_format::kReasonCount> kReasonNames = {
@@ -26,6 +27,10 @@ constexpr std::array<std::string_view, 4> kExitKindNames = {
 constexpr std::array<std::string_view, trace_format::kWatcherKindCount> kWatcherKindNames = {
     "io", "timer", "prepare", "check", "idle", "async", "signal", "child",
 };
+
+constexpr std::array<std::string_view, 4> kStallOwnerNames = {"greenlet", "hub", "callback", "watcher"};
+
+constexpr std::array<std::string_view, 2> kStallKindNames = {"cpu-bound", "blocked"};
 
 // name_of() looks `value` up in `names`, "unknown" past its end.
 template <std::size_t N>
@@ -46,6 +51,12 @@ std::string_view to_string(ExitKind kind) {
 }
 std::string_view to_string(WatcherKind kind) {
   return name_of(kWatcherKindNames, static_cast<std::size_t>(kind));
+}
+std::string_view to_string(StallOwner owner) {
+  return name_of(kStallOwnerNames, static_cast<std::size_t>(owner));
+}
+std::string_view to_string(StallKind kind) {
+  return name_of(kStallKindNames, static_cast<std::size_t>(kind));
 }
 
 }  // namespace gs::traceio

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "greenscope/trace_format.h"
@@ -18,10 +19,15 @@ namespace gs::traceio {
 
 using trace_format::ExitKind;
 using trace_format::Reason;
+using trace_format::StallKind;
+using trace_format::StallOwner;
 using trace_format::WatcherKind;
 
 // EventType is the decoded vocabulary: Suspend, Resume and Switch tags all
-// become Switch; BlockStart is consumed by the decoder.
+// become Switch; BlockStart is consumed by the decoder. The types after
+// TimeoutExpired come from format 2.0's extension events; their full records
+// are in Trace's tables (stalls(), crashes(), stack()), the events place them
+// in time and on a thread.
 enum class EventType : std::uint8_t {
   Dropped,          // a = events lost, c = ns the loss lasted (ending at time_ns)
   HubStart,         // a = hub greenlet id, b = main greenlet id
@@ -51,8 +57,24 @@ enum class EventType : std::uint8_t {
   PatchedWaitBegin, // str = call, c = fd
   PatchedWaitEnd,   // str = call, c = fd
   TimeoutExpired,   // a = greenlet id, c = the timeout in microseconds
+  // Since format 2.0:
+  WaitStack,        // a = stack id: where `greenlet` waits. It is always right before
+                    //   the Switch away from `greenlet` it belongs to: ThreadInfo::wait_stack()
+  StallBegin,       // on the stall monitor's thread: a = stall id, b = the stalled hub's
+                    //   thread index, c = when the stall began (ns since the trace started),
+                    //   code = StallOwner, d = WatcherKind (owner Watcher). Trace::stalls()
+                    //   joins a stall's Begin, Samples and End.
+  StallSample,      // a = stall id, b = stack id (0: none), code = 1 if in a syscall,
+                    //   c = syscall number (-1: none)
+  StallEnd,         // a = stall id, b = CPU ns, c = when the stall ended (-1: it had not),
+                    //   code = StallKind
+  LoopLag,          // c = ns from the end of the previous poll to this one (ending at time_ns)
+  BlockingCall,     // str = call ("fsync()"), c = fd (-1: none), b = duration ns (ending at
+                    //   time_ns), a = stack id
+  Crash,            // a = stack id (the crash's frames; Trace::crashes()), b = fault address,
+                    //   c = greenlet id, d = signal, code = flags (kCrashStackOverflow)
 };
-inline constexpr std::size_t kEventTypeCount = 24;
+inline constexpr std::size_t kEventTypeCount = 31;
 
 // Event is one decoded event. Field meanings depend on `type` (above).
 struct Event {
@@ -68,6 +90,8 @@ struct Event {
   // (0 if not yet known).
   std::uint64_t greenlet = 0;
 };
+// The reader holds every event in memory: its size is the trace's size.
+static_assert(sizeof(Event) == 48, "Event grew: the reader's memory per event is documented in docs/tracing.md");
 
 struct ProcessInfo {
   std::uint16_t major = 0, minor = 0;  // format version of the writer
@@ -89,6 +113,10 @@ struct ThreadInfo {
   bool has_hub = false;
   std::uint64_t hub_greenlet = 0, main_greenlet = 0;
   std::vector<Event> events;  // in time order
+
+  // wait_stack() is the stack id recorded for the Switch at events[at]
+  // (where its `from` greenlet waits), 0 if none was recorded.
+  std::uint64_t wait_stack(std::size_t at) const;
 };
 
 // GreenletInfo summarizes one greenlet id from its lifecycle events.
@@ -101,6 +129,81 @@ struct GreenletInfo {
   std::int64_t exit_ns = -1;   // -1: still alive at the end
   ExitKind exit_kind = ExitKind::Returned;
   std::string error;
+};
+
+// ModuleInfo is one loaded object of the traced process (format 2.0's
+// Modules chunks): what offline symbolization needs.
+struct ModuleInfo {
+  std::uint64_t id = 0;
+  std::uint64_t base = 0;      // load bias: address - base is the offset in the file
+  std::uint64_t lo = 0, hi = 0;  // [lo, hi): its PT_LOAD segments as loaded
+  std::string path;            // absolute; the main program too
+  std::string build_id;        // raw bytes of NT_GNU_BUILD_ID, "" if none
+};
+
+// SymbolScope is one function scope at an address, as the writer resolved
+// it (Symbols chunks). An address has one or more, innermost (inlined) first.
+struct SymbolScope {
+  std::string function;  // demangled, "" if unknown
+  std::string file;      // "" if no line info
+  std::uint32_t line = 0;
+};
+
+// RunInfoDump is one gs::format_run_info() dump recorded in the trace.
+struct RunInfoDump {
+  std::int64_t time_ns = 0;  // since the trace started
+  std::string trigger;       // "signal SIGUSR1", "api", "crash"
+  std::string text;          // the dump as printed
+};
+
+// StallSampleInfo is one stack sample of a stalled thread.
+struct StallSampleInfo {
+  std::int64_t time_ns = 0;  // when the monitor took it
+  std::uint64_t stack = 0;   // stack id; 0: this sample had to be skipped
+  bool in_syscall = false;
+  int syscall = -1;          // its number if in_syscall, else -1
+};
+
+// StallInfo is one stall: a hub's thread kept from its loop by one greenlet
+// or callback (a CPU-bound loop, an unpatched blocking call), joined from
+// its StallBegin, StallSample and StallEnd events.
+struct StallInfo {
+  std::uint64_t id = 0;       // the runtime's, process-wide, from 1
+  std::uint32_t thread = 0;   // the stalled hub's thread index (UINT32_MAX: it has none,
+                              //   it recorded nothing: tracing began mid-stall)
+  std::uint32_t monitor_thread = 0;  // the thread whose stream recorded it
+  bool has_begin = false;     // false: its StallBegin was lost; start_ns is its first
+                              //   event's time, thread, owner and greenlet are unknown
+  bool has_end = false;       // its StallEnd was recorded: kind, cpu and syscall are known
+  std::int64_t start_ns = 0;  // since the trace started
+  // end_ns is -1 when the stall was still going on when the trace ended (no
+  // StallEnd, or one saying it never ended). duration_ns is then what is
+  // known: to its StallEnd record, else to the end of the trace, and at
+  // least to its last sample.
+  std::int64_t end_ns = -1;
+  std::int64_t duration_ns = 0;
+  StallOwner owner = StallOwner::Greenlet;
+  std::uint64_t greenlet = 0;  // owner Greenlet: the greenlet that held the thread
+  WatcherKind watcher = WatcherKind::Io;  // owner Watcher: the watcher's kind
+  StallKind kind = StallKind::CpuBound;   // by the thread's CPU time over the stall
+  std::int64_t cpu_ns = 0;                // thread CPU time over cpu_window_ns
+  std::int64_t cpu_window_ns = 0;
+  int syscall = -1;                       // the syscall it was blocked in, -1: none
+  std::vector<StallSampleInfo> samples;   // in time order
+
+  bool ended() const { return end_ns >= 0; }
+};
+
+// CrashInfo is a fatal signal the tracer recorded.
+struct CrashInfo {
+  std::int64_t time_ns = 0;
+  std::uint32_t thread = 0;          // the thread whose stream recorded it (the stall monitor's,
+                                     //   not the crashed one: that is the greenlet's)
+  int signal = 0;
+  std::uint64_t fault_address = 0;
+  std::uint64_t greenlet = 0;        // 0: unknown
+  bool stack_overflow = false;       // ran into its stack's guard page
+  std::uint64_t stack = 0;           // the crash's frames as a stack id (Trace::stack())
 };
 
 // Problem is one piece of damage or loss found while reading.
@@ -125,6 +228,8 @@ struct FileStats {
   std::uint64_t count[kEventTypeCount] = {};          // events by type
   std::uint64_t encoded_bytes[kEventTypeCount] = {};  // encoded bytes by type
   std::uint64_t dropped = 0;                          // sum of Dropped events
+  std::uint64_t extensions_skipped_unknown = 0;       // extension events of tags this reader
+                                                      //   does not know, skipped by length
   bool clean_end = false;                             // an End chunk was found
   std::uint64_t end_events = 0, end_dropped = 0;      // as the End chunk says
 };
@@ -149,6 +254,36 @@ class Trace {
   std::int64_t begin_ns() const { return begin_ns_; }
   std::int64_t end_ns() const { return end_ns_; }
 
+  // Since format 2.0 (empty for 1.x traces):
+  // modules() lists the traced process's loaded objects, by id.
+  const std::vector<ModuleInfo>& modules() const { return modules_; }
+  // module_at() is the module whose [lo, hi) holds `address` (the latest
+  // loaded if several did, one after another), or null.
+  const ModuleInfo* module_at(std::uint64_t address) const;
+  // stacks() maps stack ids to lookup addresses, innermost frame first (the
+  // exact instruction for an interrupted frame 0, return address - 1 for
+  // callers). Crash frames get ids no Stacks chunk used (kFirstSyntheticStack
+  // and down), so every stack is shown the same way.
+  const std::map<std::uint64_t, std::vector<std::uint64_t>>& stacks() const { return stacks_; }
+  // stack() is one stack's addresses, or null for id 0 or an id whose
+  // Stacks chunk was lost.
+  const std::vector<std::uint64_t>* stack(std::uint64_t id) const;
+  // symbols() is what the writer resolved `address` to, innermost (inlined)
+  // scope first, or null when it wrote no SymbolEntry for it (resolve it
+  // offline from modules(), or show module+offset).
+  const std::vector<SymbolScope>* symbols(std::uint64_t address) const;
+  std::size_t symbol_count() const { return symbols_.size(); }
+  // run_infos() are the recorded run-info dumps, in time order.
+  const std::vector<RunInfoDump>& run_infos() const { return run_infos_; }
+  // stalls() are the stalls, by start time.
+  const std::vector<StallInfo>& stalls() const { return stalls_; }
+  // crashes() are the recorded crashes, in time order.
+  const std::vector<CrashInfo>& crashes() const { return crashes_; }
+
+  // kFirstSyntheticStack is the first id given to a crash's frames; later
+  // ones count down, skipping ids a Stacks chunk used.
+  static constexpr std::uint64_t kFirstSyntheticStack = UINT64_MAX;
+
  private:
   friend class Loader;
   std::string path_;
@@ -159,6 +294,12 @@ class Trace {
   std::vector<Problem> problems_;
   FileStats stats_;
   std::int64_t begin_ns_ = 0, end_ns_ = 0;
+  std::vector<ModuleInfo> modules_;
+  std::map<std::uint64_t, std::vector<std::uint64_t>> stacks_;
+  std::unordered_map<std::uint64_t, std::vector<SymbolScope>> symbols_;
+  std::vector<RunInfoDump> run_infos_;
+  std::vector<StallInfo> stalls_;
+  std::vector<CrashInfo> crashes_;
 };
 
 // LoadResult: `trace` is null only when nothing could be read at all (no
@@ -175,5 +316,7 @@ std::string_view to_string(EventType type);
 std::string_view to_string(Reason reason);
 std::string_view to_string(ExitKind kind);
 std::string_view to_string(WatcherKind kind);
+std::string_view to_string(StallOwner owner);  // "greenlet", "hub", "callback", "watcher"
+std::string_view to_string(StallKind kind);    // "cpu-bound", "blocked"
 
 }  // namespace gs::traceio

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# monitor_compare.sh: what the stall monitor costs the echo server. Paired
+# rounds of examples/echo_server with the monitor off and on
+# (GREENSCOPE_STALL_MS=10, no tracing), alternating which goes first, then
+# the same under callgrind for the server's instructions per round trip,
+# which does not depend on how busy the machine is.
+#   bash bench/monitor_compare.sh            (build dir: build-bench, Release)
+# Environment: ROUNDS (6), SECONDS_MEASURED (5), WARMUP (1), CONNECTIONS (16),
+#   MSG_BYTES (64), WAIT_QUIET (60: seconds to wait for an idle machine),
+#   CG_SECONDS (4), BUILD_DIR.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR=${BUILD_DIR:-build-bench}
+ROUNDS=${ROUNDS:-6}
+SECONDS_MEASURED=${SECONDS_MEASURED:-5}
+WARMUP=${WARMUP:-1}
+CONNECTIONS=${CONNECTIONS:-16}
+MSG_BYTES=${MSG_BYTES:-64}
+WAIT_QUIET=${WAIT_QUIET:-60}
+CG_SECONDS=${CG_SECONDS:-4}
+
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGS_BUILD_TESTS=OFF >/dev/null
+cmake --build "$BUILD_DIR" --target echo_server gs_echo_load_client >/dev/null
+
+python3 - "$BUILD_DIR" "$ROUNDS" "$SECONDS_MEASURED" "$WARMUP" "$CONNECTIONS" "$MSG_BYTES" "$WAIT_QUIET" \
+  "$CG_SECONDS" <<'EOF'
+import os
+import signal
+import statistics
+import subprocess
+import sys
+
+sys.path.insert(0, "bench/echo")
+from echo_harness import start_server, wait_until_quiet
+
+build, rounds, seconds, warmup, conns, msg, wait_quiet, cg_seconds = sys.argv[1:9]
+server = [os.path.join(build, "examples/echo_server/echo_server"), "--port", "0"]
+client = os.path.join(build, "bench/gs_echo_load_client")
+base = {k: v for k, v in os.environ.items() if not k.startswith("GREENSCOPE_")}
+
+def env_for(mode):
+    env = dict(base)
+    if mode == "on":
+        env["GREENSCOPE_STALL_MS"] = "10"
+    return env
+
+def stop(p):
+    p.send_signal(signal.SIGTERM)
+    try:
+        p.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+
+def round_trips_per_sec(mode):
+    p, host, port = start_server(server, "echo_server", env_for(mode))
+    try:
+        out = subprocess.run([client, host, port, conns, msg, seconds, warmup, str(p.pid)],
+                             capture_output=True, text=True, timeout=float(seconds) + float(warmup) + 30)
+    finally:
+        stop(p)
+    if out.returncode != 0:
+        sys.exit("load client failed (monitor %s): %s" % (mode, out.stderr.strip()))
+    kv = dict(x.split("=", 1) for x in out.stdout.split())
+    return float(kv["round_trips_per_sec"])
+
+rate = {"off": [], "on": []}
+for r in range(int(rounds)):
+    for mode in (["off", "on"] if r % 2 == 0 else ["on", "off"]):
+        if float(wait_quiet) > 0:
+            wait_until_quiet(float(wait_quiet))
+        rate[mode].append(round_trips_per_sec(mode))
+        print("  round %d monitor %-3s %.0f round trips/s" % (r + 1, mode, rate[mode][-1]), file=sys.stderr)
+ratios = [on / off for on, off in zip(rate["on"], rate["off"])]
+print("echo, %s rounds x %ss, %s connections, %s-byte messages" % (rounds, seconds, conns, msg))
+print("  best   off %.0f  on %.0f round trips/s: on/off %.3f" % (max(rate["off"]), max(rate["on"]),
+                                                                 max(rate["on"]) / max(rate["off"])))
+print("  median of paired per-round ratios on/off: %.3f (min %.3f, max %.3f)" % (
+    statistics.median(ratios), min(ratios), max(ratios)))
+
+def callgrind(mode):
+    out_file = "/tmp/gs-monitor-cg.%s.out" % mode
+    p = subprocess.Popen(["valgrind", "--tool=callgrind", "--fair-sched=yes", "--callgrind-out-file=" + out_file]
+                         + server, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env_for(mode))
+    line = p.stdout.readline().strip()
+    host, port = line[len("listening on "):].rsplit(":", 1)
+    r = subprocess.run([client, host, port, conns, msg, cg_seconds, "0"], capture_output=True, text=True,
+                       timeout=float(cg_seconds) + 60)
+    p.send_signal(signal.SIGTERM)
+    p.wait(timeout=60)
+    kv = dict(x.split("=", 1) for x in r.stdout.split())
+    with open(out_file) as f:
+        ir = next(int(l.split()[1]) for l in f if l.startswith("summary:") or l.startswith("totals:"))
+    os.remove(out_file)
+    return ir / float(kv["round_trips"])
+
+if subprocess.run(["sh", "-c", "command -v valgrind"], capture_output=True).returncode == 0:
+    off, on = callgrind("off"), callgrind("on")
+    print("  callgrind, server instructions per round trip (all threads): off %.0f  on %.0f  (+%.1f, %+.2f%%)" % (
+        off, on, on - off, 100 * (on - off) / off))
+EOF

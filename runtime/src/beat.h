@@ -1,0 +1,153 @@
+// beat.h: what each hub publishes for the stall monitor (monitor.cpp), and
+// the hub-side stamping. While the monitor runs, the hub stamps every change
+// of who holds its thread (a greenlet, its own code, a callback) with the
+// tick clock: a seqlock of a few relaxed stores, about 12 ns per switch.
+// The monitor thread reads the stamps; a segment older than the threshold is
+// a stall. The hub learns that a segment was flagged as a stall at its next
+// stamp, and publishes the exact end and its own CPU time then.
+#pragma once
+
+#include <pthread.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include "greenscope/stall.h"
+#include "ticks.h"
+#include "unwind.h"
+
+namespace gs::detail {
+
+class HubImpl;
+
+// g_threshold_ticks is the stall threshold in ticks (~0: none yet).
+extern std::atomic<std::uint64_t> g_threshold_ticks [[gnu::visibility("hidden")]];
+
+// g_monitor_on gates every stamp: false costs one load and branch.
+extern std::atomic<bool> g_monitor_on [[gnu::visibility("hidden")]];
+inline bool monitor_on() { return g_monitor_on.load(std::memory_order_relaxed); }
+
+// g_blocking_threshold_ns: a call passed through to libc under patch_all()
+// that takes longer is reported (-1: blocking detection off).
+extern std::atomic<std::int64_t> g_blocking_threshold_ns [[gnu::visibility("hidden")]];
+
+// start_monitor_from_environment() honours GREENSCOPE_STALL_MS and
+// GREENSCOPE_DUMP_SIGNAL once per process (the first hub calls it).
+void start_monitor_from_environment();
+
+// BlockingFrame is published by an interposed call that passes through to
+// libc and may block (patch.cpp): where the user's code called it, so that a
+// stall in the kernel is unwound from there without a signal.
+struct BlockingFrame {
+  std::atomic<std::uintptr_t> rip{0};  // 0: none published
+  std::atomic<std::uintptr_t> rsp{0};
+  std::atomic<std::uintptr_t> rbp{0};
+  std::atomic<std::uintptr_t> stack_hi{0};  // the calling greenlet's stack top
+  std::atomic<const char*> call{nullptr};  // static text, "read()"
+  std::atomic<int> fd{-1};
+};
+
+// SampleSlot is the handshake between the monitor and the sampling signal's
+// handler, which runs on the hub's thread and copies its stack into `snap`.
+struct SampleSlot {
+  enum : int { kIdle, kRequested, kTaken, kSkipped };
+  std::atomic<int> state{kIdle};
+  Snapshot snap;
+  std::unique_ptr<std::uint8_t[]> bytes;
+};
+
+// MissedStall is a stall the hub noticed itself, at the stamp that ended it,
+// because the monitor thread did not get to run in time (a loaded machine,
+// a stall just over a 1 ms threshold). Exact times; no samples.
+struct MissedStall {
+  std::uint64_t since = 0, end = 0, greenlet = 0;
+  std::uint8_t owner = 0, watcher = 0;
+};
+
+// MissedRing is single-producer (the hub) single-consumer (the monitor).
+struct MissedRing {
+  static constexpr std::size_t kSize = 16;
+  MissedStall slot[kSize];
+  std::atomic<std::uint64_t> head{0};  // (hub) next to write
+  std::atomic<std::uint64_t> tail{0};  // (mon) next to read
+  std::atomic<std::uint64_t> lost{0};  // (hub) dropped while full
+};
+
+// Beat is one hub's record. Fields tagged (hub) are written by the hub's
+// thread only, (mon) by the monitor only; the monitor reads (hub) fields
+// through the seqlock.
+struct Beat {
+  // Segment: who holds the thread since when. `seq` is odd while the hub
+  // rewrites the fields; a segment is identified by its even seq value.
+  std::atomic<std::uint64_t> seq{0};                 // (hub)
+  std::atomic<std::uint64_t> since{0};               // (hub) ticks
+  std::atomic<std::uint64_t> greenlet{0};            // (hub) id if owner is Greenlet
+  std::atomic<std::uint8_t> owner{0};                // (hub) StallOwner
+  std::atomic<std::uint8_t> watcher{0};              // (hub) WatcherKind if owner is Watcher
+  std::atomic<bool> polling{false};                  // (hub) inside the loop's blocking poll
+
+  // Stall end: the monitor flags a segment (its seq); the hub's next stamp
+  // publishes end_ticks and its CPU time, then sets ended_seq.
+  std::atomic<std::uint64_t> flagged_seq{~0ull};     // (mon)
+  std::atomic<std::uint64_t> end_ticks{0};           // (hub)
+  std::atomic<std::int64_t> end_cpu_ns{0};           // (hub)
+  std::atomic<std::uint64_t> ended_seq{~0ull};       // (hub)
+  std::atomic<std::uint64_t> stalls_in_poll_gap{0};  // (hub) stalls since the last poll ended
+
+  // Loop lag: when the previous poll ended.
+  std::uint64_t last_poll_end = 0;                   // (hub)
+
+  BlockingFrame blocking;                            // (hub)
+  MissedRing missed;
+  SampleSlot sample;
+
+  // Identity, set at registration (ro afterwards).
+  HubImpl* hub = nullptr;
+  pid_t tid = 0;
+  pthread_t thread{};
+  clockid_t cpu_clock{};
+  std::uint64_t hub_greenlet = 0, main_greenlet = 0;
+};
+
+// stamp() records a new segment. Hub thread only, with monitor_on().
+inline void stamp(Beat& b, StallOwner owner, std::uint64_t greenlet, std::uint8_t watcher = 0);
+void publish_stall_end(Beat& b, std::uint64_t seq, std::uint64_t ticks);
+void publish_missed_stall(Beat& b, std::uint64_t ticks);
+
+inline void stamp(Beat& b, StallOwner owner, std::uint64_t greenlet, std::uint8_t watcher) {
+  const std::uint64_t t = ticks_now();
+  const std::uint64_t s = b.seq.load(std::memory_order_relaxed);
+  if (b.flagged_seq.load(std::memory_order_acquire) == s) [[unlikely]] {
+    publish_stall_end(b, s, t);
+  } else if (t - b.since.load(std::memory_order_relaxed) > g_threshold_ticks.load(std::memory_order_relaxed))
+      [[unlikely]] {
+    publish_missed_stall(b, t);
+  }
+  // A seqlock without fences (TSan has none): release stores keep the odd
+  // seq ahead of the fields, the final release store keeps them ahead of
+  // the even one. Plain moves on x86.
+  b.seq.store(s + 1, std::memory_order_relaxed);
+  b.since.store(t, std::memory_order_release);
+  b.greenlet.store(greenlet, std::memory_order_release);
+  b.owner.store(static_cast<std::uint8_t>(owner), std::memory_order_release);
+  b.watcher.store(watcher, std::memory_order_release);
+  b.seq.store(s + 2, std::memory_order_release);
+}
+
+// Hub-side events besides switches (hub.cpp calls them with monitor_on()).
+void beat_poll_begin(Beat& b);
+void beat_poll_end(Beat& b);
+
+// register_hub()/unregister_hub(): a hub's Beat joins/leaves the monitor's
+// list. Hub thread; register also sets up the thread's alternate signal
+// stack (samples and crash reports run on it).
+std::unique_ptr<Beat> register_hub(HubImpl& hub);
+void unregister_hub(Beat& beat);
+
+// tls_beat is the calling thread's Beat (the signal handler's way in).
+extern thread_local Beat* tls_beat __attribute__((tls_model("initial-exec")));
+
+}  // namespace gs::detail

@@ -1,0 +1,198 @@
+// run_info.cpp: gs::format_run_info(), gs::dump_run_info() and the dump
+// signal (GREENSCOPE_DUMP_SIGNAL). Each hub describes itself on its own
+// thread (posted as a thread-safe callback), because only that thread may
+// read its greenlets. A hub that does not answer within 200 ms is stalled,
+// and is then read from outside: its running greenlet sampled by signal, its
+// suspended greenlets unwound from copies of their stacks.
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "greenscope/observer.h"
+#include "greenscope/stacks.h"
+#include "hidden_frames.h"
+#include "hub_impl.h"
+#include "monitor.h"
+#include "stall_text.h"
+
+namespace gs::detail {
+namespace {
+
+std::atomic<bool> g_dump_installed{false};
+
+std::string wait_text(const GreenletInfo& g) {
+  const WaitInfo& w = g.wait_info();
+  std::string s = std::string(to_string(w.reason));
+  if (w.what != nullptr && *w.what != '\0') s += ": " + std::string(w.what);
+  if (w.reason == SwitchReason::Io && w.fd >= 0) {
+    s += " fd " + std::to_string(w.fd);
+    s += (w.io_events & kIoRead) ? " read" : "";
+    s += (w.io_events & kIoWrite) ? " write" : "";
+  }
+  return s;
+}
+
+std::string greenlet_line(const GreenletInfo& g, bool running) {
+  std::string s = "  Greenlet '" + g.name() + "' (id " + std::to_string(g.id());
+  if (g.spawner_id() != 0) {
+    std::string spawner = greenlet_name_of(g.spawner_id());
+    s += ", spawned by " + (spawner.empty() ? "#" + std::to_string(g.spawner_id()) : "'" + spawner + "'");
+  }
+  s += "): ";
+  if (running) s += "running";
+  else if (g.state() == GreenletState::Waiting) s += "waiting, " + wait_text(g);
+  else s += std::string(to_string(g.state()));
+  return s + "\n";
+}
+
+std::string thread_header(pid_t tid, const std::string& status) {
+  return "Thread " + std::to_string(tid) + " '" + thread_name_of(tid) + "': " + status + "\n";
+}
+
+// describe_here() is a hub's own account; on its thread.
+std::string describe_here(HubImpl& hub, pid_t tid) {
+  std::string out = thread_header(tid, "hub, " + std::to_string(hub.live_count()) + " live greenlet(s)");
+  const GreenletBase* running = hub.running();
+  const auto one = [&](const GreenletInfo& g) {
+    const bool is_running = &g == running;
+    out += greenlet_line(g, is_running);
+    if (g.started() && g.state() != GreenletState::Dead) {
+      const StackTrace stack = greenlet_stack(g);
+      out += stack.empty() ? "      (no stack)\n" : format_stack(stack, "      ");
+    }
+  };
+  one(hub.main());
+  one(hub.hub_greenlet_base());
+  hub.visit_live(one);
+  return out;
+}
+
+// describe_outside() reads a stalled hub from another thread. The hub's
+// thread is stuck in one greenlet or callback, so its greenlet list holds
+// still; the reads are deliberately unsynchronized (TSan-exempt).
+[[gnu::no_sanitize("thread")]] std::string describe_outside(Beat& b) {
+  std::string out = thread_header(b.tid, "hub not answering for 200 ms (stalled); read from outside");
+  std::uintptr_t pcs[kMaxStackDepth];
+  out += "  Running now (sampled):\n";
+  if (sample_thread(b, 50)) {
+    const std::size_t n = unwind_snapshot(b.sample.snap, pcs, kMaxStackDepth);
+    release_sample(b);
+    out += n > 0 ? stack_text(pcs, n, "      ") : "      (no stack)\n";
+  } else {
+    out += "      (could not sample: blocked in the kernel or mid-switch)\n";
+  }
+  std::unique_ptr<std::uint8_t[]> bytes(new std::uint8_t[kSnapshotBytes]);
+  const GreenletBase* running = b.hub->running();
+  b.hub->visit_live([&](const GreenletInfo& info) {
+    const auto& g = static_cast<const GreenletBase&>(info);
+    out += greenlet_line(g, &g == running);
+    if (&g == running || !g.started()) return;
+    Snapshot snap;
+    snap.bytes = bytes.get();
+    snap.capacity = kSnapshotBytes;
+    const void* context = HubImpl::saved_context(g);
+    std::size_t n = 0;
+    if (context != nullptr && snapshot_suspended(context, g.stack(), snap)) n = unwind_snapshot(snap, pcs, kMaxStackDepth);
+    // Our frames at both ends (the switch above the user's wait, the entry
+    // below its function), as greenlet_stack() leaves them out.
+    const OwnFrames kept = trim_own_frames(pcs, n, 0, n < kMaxStackDepth);
+    out += kept.last > kept.first ? stack_text(pcs + kept.first, kept.last - kept.first, "      ")
+                                  : "      (no stack)\n";
+  });
+  return out;
+}
+
+struct Answer {
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool done = false;
+  std::string text;
+};
+
+std::string describe(Beat& b) {
+  if (b.hub == HubImpl::current_if_any()) return describe_here(*b.hub, b.tid);
+  auto answer = std::make_shared<Answer>();
+  const pid_t tid = b.tid;
+  b.hub->post_threadsafe([answer, tid] {
+    std::string text = describe_here(HubImpl::current(), tid);
+    std::lock_guard<std::mutex> lock(answer->mutex);
+    answer->text = std::move(text);
+    answer->done = true;
+    answer->cv.notify_all();
+  });
+  std::unique_lock<std::mutex> lock(answer->mutex);
+  if (answer->cv.wait_for(lock, std::chrono::milliseconds(200), [&] { return answer->done; })) return answer->text;
+  lock.unlock();
+  return describe_outside(b);
+}
+
+void on_dump_signal(int sig) { request_dump(sig); }
+
+int parse_signal(const char* text) {
+  std::string s = text;
+  if (s.empty()) return 0;
+  if (s.find_first_not_of("0123456789") == std::string::npos) return std::atoi(s.c_str());
+  if (s.rfind("SIG", 0) == 0) s = s.substr(3);
+  for (int sig = 1; sig < NSIG; ++sig) {
+    const char* abbrev = sigabbrev_np(sig);
+    if (abbrev != nullptr && s == abbrev) return sig;
+  }
+  return 0;
+}
+
+}  // namespace
+
+void install_dump_signal(const char* name) {
+  const int sig = parse_signal(name);
+  if (sig <= 0 || sig >= NSIG || sig == SIGKILL || sig == SIGSTOP) {
+    std::fprintf(stderr,
+                 "greenscope: GREENSCOPE_DUMP_SIGNAL='%s' is not a signal that can be caught; use a name "
+                 "like SIGUSR1 or a number\n",
+                 name);
+    return;
+  }
+  ensure_monitor_thread();
+  struct sigaction sa {};
+  sa.sa_handler = &on_dump_signal;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(sig, &sa, nullptr);
+  g_dump_installed.store(true);
+}
+
+bool dump_signal_installed() { return g_dump_installed.load(); }
+
+}  // namespace gs::detail
+
+namespace gs {
+
+std::string format_run_info() {
+  char when[64];
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  ::localtime_r(&now, &tm);
+  std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+  std::vector<std::string> parts;
+  detail::with_beats([&](detail::Beat& b) { parts.push_back(detail::describe(b)); });
+  std::string out = "greenscope run info: pid " + std::to_string(::getpid()) + ", " + std::to_string(parts.size()) +
+                    " hub thread(s), " + when + "\n";
+  for (const std::string& p : parts) out += p;
+  return out;
+}
+
+void dump_run_info(std::string_view trigger) {
+  const std::string text = format_run_info();
+  std::fwrite(text.data(), 1, text.size(), stderr);
+  if (Observer* o = detail::observer_if_any()) o->on_run_info(trigger, text);
+}
+
+}  // namespace gs

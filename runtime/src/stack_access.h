@@ -1,0 +1,15 @@
+// stack_access.h: the one private member of a greenlet that stack walks
+// need, its saved context (GreenletBase befriends StackAccess for this).
+#pragma once
+
+#include "greenscope/detail/greenlet_base.h"
+
+namespace gs::detail {
+
+struct StackAccess {
+  // saved_context() is g's fcontext while it is suspended (stale once it
+  // runs or dies). Precondition: called on g's hub thread.
+  static const void* saved_context(const GreenletBase& g) { return g.context_; }
+};
+
+}  // namespace gs::detail

@@ -1,0 +1,108 @@
+// stacks.cpp: greenscope/stacks.h's stacks: capture_stack, current_stack,
+// greenlet_stack, format_stack. Which frames are greenscope's own, to trim,
+// is hidden_frames.cpp's; format_run_info() is run_info.cpp's.
+#include <algorithm>
+#include <atomic>
+#include <memory>
+
+#include "greenscope/errors.h"
+#include "greenscope/stacks.h"
+#include "greenscope/symbols.h"
+#include "hidden_frames.h"
+#include "hub_impl.h"
+#include "stack_access.h"
+#include "unwind.h"
+
+namespace gs {
+namespace detail {
+namespace {
+
+// g_top_slack is how many frames of greenscope's own sat above the user's
+// at the deepest call seen so far: capture_stack() asks unw_backtrace for
+// that many more than `max + skip`, so that one walk is enough. It starts
+// at 1 (capture_stack's own frame, a user's call) and grows to the tracer
+// hooks' depth at their first call: each extra frame walked costs ~6 ns.
+std::atomic<std::size_t> g_top_slack{1};
+
+// snapshot_buffer() is this thread's copy buffer for greenlet_stack().
+std::uint8_t* snapshot_buffer() {
+  thread_local std::unique_ptr<std::uint8_t[]> buffer;
+  if (!buffer) buffer = std::make_unique<std::uint8_t[]>(kSnapshotBytes);
+  return buffer.get();
+}
+
+std::string describe(const GreenletInfo& g) { return "'" + g.name() + "' (id " + std::to_string(g.id()) + ")"; }
+
+}  // namespace
+}  // namespace detail
+
+// capture_stack(): one unw_backtrace of max + skip + the expected number of
+// greenscope frames on top; walked again, deeper, only if those were more.
+std::size_t capture_stack(std::uintptr_t* out, std::size_t max, std::size_t skip) noexcept {
+  constexpr std::size_t kRaw = 128;
+  if (max == 0) return 0;
+  std::uintptr_t raw[kRaw];
+  std::size_t slack = detail::g_top_slack.load(std::memory_order_relaxed);
+  for (;;) {
+    const std::size_t want = std::min(kRaw, std::min(max, kRaw) + std::min(skip, kRaw) + slack);
+    bool bottom = false;
+    const std::size_t n = detail::capture_current(raw, want, 0, bottom);
+    const detail::OwnFrames t = detail::trim_own_frames(raw, n, skip, bottom);
+    if (t.top_hidden > slack) detail::g_top_slack.store(t.top_hidden, std::memory_order_relaxed);
+    const std::size_t kept = t.last - t.first;
+    if (!bottom && kept < max && want < kRaw && t.top_hidden > slack) {
+      slack = t.top_hidden + 8;
+      continue;
+    }
+    const std::size_t count = std::min(kept, max);
+    std::copy(raw + t.first, raw + t.first + count, out);
+    return count;
+  }
+}
+
+StackTrace current_stack(std::size_t skip) {
+  std::uintptr_t pcs[kMaxStackDepth];
+  const std::size_t n = capture_stack(pcs, kMaxStackDepth, skip);
+  return StackTrace(pcs, pcs + n);
+}
+
+StackTrace greenlet_stack(const GreenletInfo& g) {
+  detail::HubImpl* here = detail::HubImpl::current_if_any();
+  if (here == nullptr || &g.hub() != here) {
+    throw UsageError("greenscope: gs::greenlet_stack() of greenlet " + detail::describe(g) +
+                     " was called from another thread. A greenlet's stack can only be read on its "
+                     "own hub's thread: call it there (e.g. from gs::run_callback_threadsafe(its_hub, "
+                     "...)), or use gs::format_run_info(), which asks every hub.");
+  }
+  if (!g.started() || g.state() == GreenletState::Dead) return {};
+  const auto& base = static_cast<const detail::GreenletBase&>(g);
+  if (here->running() == &base) return current_stack();
+  const void* ctx = detail::StackAccess::saved_context(base);
+  if (ctx == nullptr) return {};
+  detail::Snapshot snap;
+  snap.bytes = detail::snapshot_buffer();
+  snap.capacity = detail::kSnapshotBytes;
+  if (!detail::snapshot_suspended(ctx, g.stack(), snap)) return {};
+  constexpr std::size_t kRaw = kMaxStackDepth + 32;
+  std::uintptr_t raw[kRaw];
+  const std::size_t n = detail::unwind_snapshot(snap, raw, kRaw);
+  const detail::OwnFrames t = detail::trim_own_frames(raw, n, 0, n < kRaw);
+  return StackTrace(raw + t.first, raw + t.first + std::min(t.last - t.first, kMaxStackDepth));
+}
+
+std::string format_stack(const StackTrace& stack, const std::string& indent) {
+  std::string text;
+  if (stack.empty()) return text;
+  const std::shared_ptr<symbols::Symbolizer> symbolizer = symbols::for_this_process();
+  for (std::size_t i = 0; i < stack.size(); ++i) {
+    const std::uintptr_t pc = stack[i];
+    text += indent + "#" + std::to_string(i) + " ";
+    text += symbolizer ? symbols::describe(pc, symbolizer->lookup(pc)) : symbols::describe(pc, {});
+    text += '\n';
+  }
+  return text;
+}
+
+// format_run_info() lives in run_info.cpp.
+
+}  // namespace gs

@@ -1,0 +1,38 @@
+// function_table.h: one module's functions sorted by address. libdw's own
+// dwfl_module_addrinfo searches libc's 14,000-entry separate-debug symtab
+// in 51-160 us per address (docs/research/unwinding-for-stall-hunting.md,
+// d); this table is built once per module and then answers in nanoseconds.
+#pragma once
+
+#include <elfutils/libdwfl.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace gs::symbols::detail {
+
+class FunctionTable {
+ public:
+  // Function is one STT_FUNC (or IFUNC resolver) symbol. name points into
+  // the module's symbol table: valid while the Dwfl lives.
+  struct Function {
+    std::uint64_t lo = 0;
+    std::uint64_t size = 0;  // 0: extends to the next function
+    const char* name = nullptr;
+  };
+
+  // FunctionTable() reads the module's symbol table (its .symtab, the debug
+  // file's, or .dynsym), keeping one name per address: aliases prefer the
+  // fewest leading underscores (getpid over __getpid), then global, weak,
+  // local.
+  explicit FunctionTable(Dwfl_Module* module);
+
+  // find() is the function containing a (biased) address, or null.
+  const Function* find(std::uint64_t address) const;
+  std::size_t size() const { return functions_.size(); }
+
+ private:
+  std::vector<Function> functions_;
+};
+
+}  // namespace gs::symbols::detail

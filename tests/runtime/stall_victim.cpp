@@ -1,0 +1,68 @@
+// stall_victim: programs for stall_process_test.cpp, which sets the
+// environment (GREENSCOPE_STALL_MS, GREENSCOPE_STALL_PRINT,
+// GREENSCOPE_DUMP_SIGNAL) before the runtime starts, as a user would.
+//   stall_victim stalls N     N stalls of 15 ms, then stop_stall_monitor()
+//   stall_victim hang         a greenlet waits in wait_here(); the main
+//                             greenlet spins in spin_here() until killed
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "greenscope/runtime.h"
+#include "greenscope/stall.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+[[gnu::noinline]] void spin_here(std::chrono::milliseconds d) {
+  const auto end = Clock::now() + d;
+  while (Clock::now() < end) asm volatile("" ::: "memory");
+}
+
+[[gnu::noinline]] void wait_here(gs::Event& e) {
+  e.wait();
+  asm volatile("" ::: "memory");
+}
+
+int stalls(int n) {
+  // Count what the monitor reports: on a loaded machine preemption can add
+  // a stall (the thread held by the kernel's scheduler counts, by wall clock).
+  std::atomic<int> reported{0};
+  gs::get_hub();  // the hub (and with it the monitor) before the first spin
+  gs::on_stall([&](const gs::StallReport& r) {
+    if (r.ended) ++reported;
+  });
+  for (int i = 0; i < n; ++i) {
+    spin_here(std::chrono::milliseconds(15));
+    gs::sleep(std::chrono::milliseconds(5));
+  }
+  gs::sleep(std::chrono::milliseconds(20));
+  gs::stop_stall_monitor();
+  gs::on_stall(nullptr);
+  std::printf("stall_victim: %d stalls done, %d reported\n", n, reported.load());
+  return 0;
+}
+
+int hang() {
+  gs::Event e;
+  auto g = gs::spawn([&] { wait_here(e); });
+  g.set_name("patient");
+  gs::sleep(std::chrono::milliseconds(5));
+  std::printf("ready\n");
+  std::fflush(stdout);
+  for (;;) spin_here(std::chrono::milliseconds(100));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc == 3 && std::strcmp(argv[1], "stalls") == 0) return stalls(std::atoi(argv[2]));
+  if (argc == 2 && std::strcmp(argv[1], "hang") == 0) return hang();
+  std::fprintf(stderr, "usage: stall_victim stalls N | hang\n");
+  return 2;
+}

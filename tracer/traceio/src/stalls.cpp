@@ -1,0 +1,52 @@
+// stalls.cpp: finish_stalls(), completing the stalls the extension events
+// began (load_state.h), and the one problem for stack ids no Stacks chunk
+// defined.
+#include <algorithm>
+#include <string>
+
+#include "load_state.h"
+
+namespace gs::traceio::detail {
+namespace {
+
+// known_end() is how far a stall is known to have lasted: its end if it
+// ended; else its StallEnd record (the monitor stopped while it went on),
+// else the end of the trace (the process died or was cut off stalled); and
+// at least its last sample.
+std::int64_t known_end(const StallInfo& s, const LoadState& state, std::int64_t trace_end_ns) {
+  if (s.ended()) return s.end_ns;
+  const auto record = state.stall_end_records.find(s.id);
+  std::int64_t end = record != state.stall_end_records.end() ? record->second : trace_end_ns;
+  if (!s.samples.empty()) end = std::max(end, s.samples.back().time_ns);
+  return end;
+}
+
+void report_missing_stacks(LoadState& state) {
+  if (state.missing_stacks.empty()) return;
+  const std::size_t n = state.missing_stacks.size();
+  state.problem(state.first_missing_stack_offset,
+                std::to_string(n) + " stack id" + (n == 1 ? "" : "s") + " (such as " +
+                    std::to_string(*state.missing_stacks.begin()) +
+                    ") used by events but not defined by any Stacks chunk (lost, or the file was cut "
+                    "before it was written); those stacks show as lost");
+}
+
+}  // namespace
+
+std::vector<StallInfo> finish_stalls(LoadState& state, std::int64_t trace_end_ns) {
+  report_missing_stacks(state);
+  std::vector<StallInfo> stalls;
+  stalls.reserve(state.stalls.size());
+  for (auto& [id, s] : state.stalls) {
+    std::stable_sort(s.samples.begin(), s.samples.end(),
+                     [](const StallSampleInfo& x, const StallSampleInfo& y) { return x.time_ns < y.time_ns; });
+    if (!s.has_begin && !s.samples.empty()) s.start_ns = std::min(s.start_ns, s.samples.front().time_ns);
+    s.duration_ns = std::max<std::int64_t>(0, known_end(s, state, trace_end_ns) - s.start_ns);
+    stalls.push_back(std::move(s));
+  }
+  std::stable_sort(stalls.begin(), stalls.end(),
+                   [](const StallInfo& x, const StallInfo& y) { return x.start_ns < y.start_ns; });
+  return stalls;
+}
+
+}  // namespace gs::traceio::detail
