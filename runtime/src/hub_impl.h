@@ -167,18 +167,25 @@ class WatcherScope {
  public:
   WatcherScope(const Hub& hub, WatcherKind kind, const void* watcher, int fd = -1, int revents = 0)
       : hub_(hub), kind_(kind), watcher_(watcher) {
-    if (monitor_on() && tls_beat != nullptr) [[unlikely]]
-      stamp(*tls_beat, StallOwner::Watcher, 0, static_cast<std::uint8_t>(kind));
+    if (stamps_watcher()) [[unlikely]] stamp(*tls_beat, StallOwner::Watcher, 0, static_cast<std::uint8_t>(kind));
     if (Observer* o = observer_if_any()) [[unlikely]] o->on_watcher_begin(hub_, kind_, watcher_, fd, revents);
   }
   ~WatcherScope() {
     if (Observer* o = observer_if_any()) [[unlikely]] o->on_watcher_end(hub_, kind_, watcher_);
-    if (monitor_on() && tls_beat != nullptr) [[unlikely]] stamp(*tls_beat, StallOwner::Hub, 0);
+    if (stamps_watcher()) [[unlikely]] stamp(*tls_beat, StallOwner::Hub, 0);
   }
   WatcherScope(const WatcherScope&) = delete;
   WatcherScope& operator=(const WatcherScope&) = delete;
 
  private:
+  // stamps_watcher(): only the signal and child watchers get segments of
+  // their own. The others (io, timers, prepare, async) only wake greenlets,
+  // whose runs are stamped at the switch; stamping them too cost the echo
+  // server 1.5% (docs/benchmarks.md, "Stall monitor").
+  bool stamps_watcher() const {
+    return (kind_ == WatcherKind::Signal || kind_ == WatcherKind::Child) && monitor_on() && tls_beat != nullptr;
+  }
+
   const Hub& hub_;
   WatcherKind kind_;
   const void* watcher_;
