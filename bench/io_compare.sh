@@ -79,7 +79,7 @@ import sys
 import time
 
 sys.path.insert(0, "bench/echo")  # run from the repository root
-from echo_harness import start_server, wait_until_quiet
+from echo_harness import start_server, stop_server, wait_until_quiet
 
 build, rounds, seconds, warmup, conns, msg, pin, python, wait_quiet = sys.argv[1:10]
 wait_quiet = float(wait_quiet)
@@ -96,12 +96,7 @@ def start(cmd):
     return start_server(server_cpu + cmd, cmd[0])
 
 def stop(p):
-    p.send_signal(signal.SIGTERM)
-    try:
-        p.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait()
+    stop_server(p, timeout=5)
 
 for r in range(1, rounds + 1):
     # The order rotates each round, so a drift of the machine's speed within

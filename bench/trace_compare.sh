@@ -211,7 +211,7 @@ import sys
 import time
 
 sys.path.insert(0, "bench/echo")  # run from the repository root
-from echo_harness import start_server, wait_until_quiet
+from echo_harness import start_server, stop_server, wait_until_quiet
 
 build, rounds, seconds, warmup, conns, msg, trace_file, bench, wait_quiet = sys.argv[1:10]
 wait_quiet = float(wait_quiet)
@@ -222,12 +222,8 @@ def start(env):
     return start_server(server, "echo_server", env)
 
 def stop(p):
-    p.send_signal(signal.SIGTERM)  # echo_server stops gracefully: tracing's atexit stop() closes the file
-    try:
-        p.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait()
+    # echo_server stops gracefully on SIGTERM: tracing's atexit stop() closes the file.
+    if not stop_server(p):
         sys.exit("echo_server did not stop on SIGTERM")
 
 base_env = {k: v for k, v in os.environ.items() if not k.startswith("GREENSCOPE_TRACE")}

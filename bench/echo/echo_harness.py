@@ -1,5 +1,7 @@
-"""echo_harness.py: what bench/io_compare.sh and bench/trace_compare.sh share
-to drive an echo server: start it, and wait for a quiet machine."""
+"""echo_harness.py: what bench/io_compare.sh, bench/trace_compare.sh and
+bench/monitor_compare.sh share to drive an echo server: start and stop it,
+and wait for a quiet machine."""
+import signal
 import subprocess
 import sys
 import time
@@ -15,6 +17,19 @@ def start_server(cmd, name, env=None):
         sys.exit("%s printed %r instead of 'listening on HOST:PORT'" % (name, line))
     host, port = line[len("listening on "):].rsplit(":", 1)
     return p, host, port
+
+
+def stop_server(p, timeout=20):
+    """Stops a server with SIGTERM (echo_server then exits cleanly, and a
+    trace it writes is closed); False if it had to be killed."""
+    p.send_signal(signal.SIGTERM)
+    try:
+        p.wait(timeout=timeout)
+        return True
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+        return False
 
 
 def cpu_ticks():

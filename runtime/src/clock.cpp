@@ -28,27 +28,7 @@ bool cpu_has_invariant_tsc() {
   return false;
 }
 
-struct Pair {
-  std::uint64_t ticks;
-  std::uint64_t mono;
-};
-
-// read_pair() brackets a tick read between two monotonic reads and keeps the
-// tightest of a few tries, so that preemption in between is filtered out.
-Pair read_pair() {
-  Pair best{};
-  std::uint64_t best_gap = ~0ull;
-  for (int i = 0; i < 5; ++i) {
-    const std::uint64_t before = mono_now_ns();
-    const std::uint64_t t = ticks_now();
-    const std::uint64_t after = mono_now_ns();
-    if (after - before < best_gap) {
-      best_gap = after - before;
-      best = {t, before + (after - before) / 2};
-    }
-  }
-  return best;
-}
+using Pair = ClockPair;
 
 // Calibration: the first pair and the latest (refreshed at most once a
 // second); the rate is their slope, so it sharpens as the process runs.
@@ -63,6 +43,8 @@ Calibration& calibration() {
   return c;
 }
 
+Pair read_pair() { return read_clock_pair(); }
+
 // The static initializer decides before main(), before any hub exists.
 const bool g_decided = [] {
   g_ticks_are_tsc = cpu_has_invariant_tsc();
@@ -72,6 +54,21 @@ const bool g_decided = [] {
 }  // namespace
 
 bool clock_uses_tsc() { return g_decided && g_ticks_are_tsc; }
+
+ClockPair read_clock_pair() {
+  ClockPair best{};
+  std::uint64_t best_gap = ~0ull;
+  for (int i = 0; i < 5; ++i) {
+    const std::uint64_t before = mono_now_ns();
+    const std::uint64_t t = ticks_now();
+    const std::uint64_t after = mono_now_ns();
+    if (after - before < best_gap) {
+      best_gap = after - before;
+      best = {t, before + (after - before) / 2};
+    }
+  }
+  return best;
+}
 std::uint64_t clock_ticks() { return ticks_now(); }
 
 double ticks_per_ns() {
@@ -79,16 +76,16 @@ double ticks_per_ns() {
   Calibration& c = calibration();
   std::lock_guard<std::mutex> lock(c.mutex);
   const Pair now = read_pair();
-  if (c.first.mono == 0) {
+  if (c.first.mono_ns == 0) {
     c.first = now;
     // A first rate from a 2 ms spin; later refreshes use the whole span.
     Pair second = read_pair();
-    while (second.mono - now.mono < 2'000'000) second = read_pair();
+    while (second.mono_ns - now.mono_ns < 2'000'000) second = read_pair();
     c.last = second;
-    c.rate = static_cast<double>(second.ticks - now.ticks) / static_cast<double>(second.mono - now.mono);
-  } else if (now.mono - c.last.mono >= 1'000'000'000) {
+    c.rate = static_cast<double>(second.ticks - now.ticks) / static_cast<double>(second.mono_ns - now.mono_ns);
+  } else if (now.mono_ns - c.last.mono_ns >= 1'000'000'000) {
     c.last = now;
-    c.rate = static_cast<double>(now.ticks - c.first.ticks) / static_cast<double>(now.mono - c.first.mono);
+    c.rate = static_cast<double>(now.ticks - c.first.ticks) / static_cast<double>(now.mono_ns - c.first.mono_ns);
   }
   return c.rate;
 }
@@ -103,7 +100,7 @@ std::int64_t ticks_to_mono_ns(std::uint64_t ticks) {
     anchor = c.last;
   }
   const double delta = static_cast<double>(static_cast<std::int64_t>(ticks - anchor.ticks)) / rate;
-  return static_cast<std::int64_t>(anchor.mono) + static_cast<std::int64_t>(delta);
+  return static_cast<std::int64_t>(anchor.mono_ns) + static_cast<std::int64_t>(delta);
 }
 
 }  // namespace gs::detail

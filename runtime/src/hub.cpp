@@ -193,15 +193,18 @@ void HubImpl::jump(GreenletBase& from, GreenletBase& to, SwitchReason reason) {
 }
 
 void HubImpl::switch_to(GreenletBase& from, GreenletBase& to, SwitchReason reason) {
-  if (hooks_on()) [[unlikely]] return switch_to_observed(from, to, reason);
+  const std::uint8_t hooks = g_hooks.load(std::memory_order_relaxed);
+  if (hooks != 0) [[unlikely]] {
+    // The monitor alone stamps inline: an out-of-line call here cost the
+    // echo server more than the stamp itself (docs/benchmarks.md).
+    if (hooks != kHookMonitor) return switch_to_observed(from, to, reason);
+    stamp_switch(to);
+  }
   jump(from, to, reason);
 }
 
 void HubImpl::switch_to_observed(GreenletBase& from, GreenletBase& to, SwitchReason reason) {
-  if (monitor_on()) {
-    if (&to == hub_.get()) stamp(*beat_, StallOwner::Hub, 0);
-    else stamp(*beat_, StallOwner::Greenlet, to.id());
-  }
+  if (monitor_on()) stamp_switch(to);
   if (Observer* o = observer_if_any()) o->on_switch(from, to, reason);
   jump(from, to, reason);
 }

@@ -111,6 +111,11 @@ class HubImpl final : public Hub {
   // so that the unobserved path keeps no state alive across a call.
   [[gnu::noinline]] void switch_to_observed(GreenletBase& from, GreenletBase& to, SwitchReason reason);
   [[gnu::always_inline]] inline void jump(GreenletBase& from, GreenletBase& to, SwitchReason reason);
+  // stamp_switch() starts the segment of `to` for the stall monitor.
+  [[gnu::always_inline]] void stamp_switch(const GreenletBase& to) {
+    if (&to == hub_.get()) stamp(*beat_, StallOwner::Hub, 0);
+    else stamp(*beat_, StallOwner::Greenlet, to.id());
+  }
   void resume(GreenletBase& g);
   void run_loop();
   void run_ready_items();

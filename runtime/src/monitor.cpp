@@ -417,6 +417,12 @@ void finish_stall(Beat& b, ActiveStall& st, std::uint64_t end_ticks, std::int64_
   out.push_back({Delivery::End, r, {}});
 }
 
+// ended_meanwhile() is true when the stall ended while a sample was being
+// taken: the sample may show code that ran after it, so it is dropped.
+bool ended_meanwhile(const Beat& b, const ActiveStall& st) {
+  return b.ended_seq.load(std::memory_order_acquire) == st.seq;
+}
+
 void begin_stall(Beat& b, const Segment& seg, std::uint64_t since, std::uint64_t now,
                  std::vector<std::uint8_t>& scratch, std::vector<Delivery>& out) {
   b.flagged_seq.store(seg.seq, std::memory_order_seq_cst);
@@ -447,6 +453,7 @@ void begin_stall(Beat& b, const Segment& seg, std::uint64_t since, std::uint64_t
   out.push_back({Delivery::Begin, r, {}});
   st.last_sample_ticks = ticks_now();
   StallSample s = take_sample(b, st, scratch);
+  if (ended_meanwhile(b, st)) return;
   r.samples.push_back(s);
   out.push_back({Delivery::Sample, r, std::move(s)});
 }
@@ -495,8 +502,10 @@ void check_hub(Beat& b, std::uint64_t sample_ticks, std::vector<std::uint8_t>& s
     if (now - st.last_sample_ticks >= sample_ticks) {
       st.last_sample_ticks = now;
       StallSample s = take_sample(b, st, scratch);
-      st.report.samples.push_back(s);
-      out.push_back({Delivery::Sample, st.report, std::move(s)});
+      if (!ended_meanwhile(b, st)) {
+        st.report.samples.push_back(s);
+        out.push_back({Delivery::Sample, st.report, std::move(s)});
+      }
     }
     if (st.report.duration.count() >= st.next_unended_ns) {
       st.next_unended_ns *= 2;

@@ -25,21 +25,11 @@ trace_format::ClockSource clock_source() {
   return g_use_tsc ? trace_format::ClockSource::Tsc : trace_format::ClockSource::Monotonic;
 }
 
-// calibration_point() brackets the tick read between two monotonic reads and
-// keeps the tightest of a few tries, so preemption in between is filtered.
+// calibration_point() is the runtime's read_clock_pair(): the tracer
+// records with the same clock the runtime stamps stalls with.
 trace_format::CalibrationRecord calibration_point() {
-  trace_format::CalibrationRecord best{};
-  std::uint64_t best_gap = ~0ull;
-  for (int i = 0; i < 5; ++i) {
-    const std::uint64_t before = mono_ns();
-    const std::uint64_t ticks = now();
-    const std::uint64_t after = mono_ns();
-    if (after - before < best_gap) {
-      best_gap = after - before;
-      best = {ticks, before + (after - before) / 2};
-    }
-  }
-  return best;
+  const gs::detail::ClockPair p = gs::detail::read_clock_pair();
+  return {p.ticks, p.mono_ns};
 }
 
 double measure_ticks_per_ns(std::uint64_t spin_ns) {

@@ -12,6 +12,16 @@ namespace gs::detail {
 bool clock_uses_tsc();
 // clock_ticks() reads the clock.
 std::uint64_t clock_ticks();
+// ClockPair is one clock reading with CLOCK_MONOTONIC beside it.
+struct ClockPair {
+  std::uint64_t ticks;
+  std::uint64_t mono_ns;
+};
+// read_clock_pair() brackets a tick read between two monotonic reads and
+// keeps the tightest of a few tries, so that preemption in between is
+// filtered out (the tracer's calibration records use it too).
+ClockPair read_clock_pair();
+
 // ticks_to_mono_ns() converts a reading to CLOCK_MONOTONIC ns through a
 // calibration made at first use and refreshed at most once a second.
 std::int64_t ticks_to_mono_ns(std::uint64_t ticks);
