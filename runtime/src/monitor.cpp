@@ -167,6 +167,10 @@ struct ActiveStall {
   std::uint64_t last_sample_ticks = 0;
   std::int64_t next_unended_ns = 1'000'000'000;  // report an ongoing stall at 1 s, 2 s, 4 s...
   bool signaled_in_syscall = false;
+  // Where /proc found the thread at each sample, kept even when the sample's
+  // stack is dropped: the classification's second opinion.
+  std::size_t looks = 0, looks_in_kernel = 0;
+  int last_syscall = -1;
   std::uintptr_t last_syscall_sp = 0;
 };
 std::map<const Beat*, ActiveStall>& g_active = *new std::map<const Beat*, ActiveStall>();  // monitor thread only
@@ -332,6 +336,13 @@ StallSample take_sample(Beat& b, ActiveStall& st, std::vector<std::uint8_t>& scr
   const ProcSyscall sys = read_proc_syscall(b.tid);
   s.in_syscall = sys.known && !sys.running;
   s.syscall = s.in_syscall ? static_cast<int>(sys.nr) : -1;
+  if (sys.known) {
+    ++st.looks;
+    if (s.in_syscall) {
+      ++st.looks_in_kernel;
+      st.last_syscall = s.syscall;
+    }
+  }
   std::uintptr_t pcs[kMaxStackDepth];
   std::size_t n = 0;
   if (!s.in_syscall) {
@@ -394,15 +405,10 @@ void classify(ActiveStall& st, std::uint64_t end_ticks, std::int64_t end_cpu_ns)
     r.cpu_time = std::chrono::nanoseconds(end_cpu_ns - st.detected_cpu_ns);
     r.cpu_window = std::chrono::nanoseconds(window);
   }
-  std::size_t in_kernel = 0;
-  for (const StallSample& s : r.samples) in_kernel += s.in_syscall ? 1 : 0;
   const bool mostly_cpu = window >= 1'000'000 && r.cpu_time.count() * 2 > window;
-  const bool mostly_in_kernel = !r.samples.empty() && in_kernel * 2 > r.samples.size();
+  const bool mostly_in_kernel = st.looks > 0 && st.looks_in_kernel * 2 > st.looks;
   r.kind = mostly_cpu || !mostly_in_kernel ? StallKind::CpuBound : StallKind::Blocked;
-  if (r.kind == StallKind::Blocked) {
-    for (const StallSample& s : r.samples)
-      if (s.in_syscall) r.syscall = s.syscall;
-  }
+  if (r.kind == StallKind::Blocked) r.syscall = st.last_syscall;
 }
 
 void finish_stall(Beat& b, ActiveStall& st, std::uint64_t end_ticks, std::int64_t end_cpu_ns,
