@@ -59,13 +59,20 @@ Options parse(int argc, char** argv) {
 void fetch(const Options& o, int factor = 1) { gs::sleep(std::chrono::milliseconds(o.latency_ms * factor)); }
 
 // download_photos() is the talk's function: authenticate, list, queue saves.
+// queued counts the photos put on the save queue: a user cut off by its
+// Timeout may have queued some already.
+int queued = 0;
+
 int download_photos(const Options& o, const std::string& user, gs::Queue<Photo>& saves) {
   const bool slow_server = user == "user-7";
   gs::Timeout deadline(std::chrono::milliseconds(o.latency_ms * 5));
   fetch(o, slow_server ? 10 : 1);  // get_auth_connection(user)
   fetch(o);                        // get_photos(conn)
   const int photos = 3;
-  for (int i = 0; i < photos; ++i) saves.put(Photo{user, i});
+  for (int i = 0; i < photos; ++i) {
+    saves.put(Photo{user, i});
+    ++queued;
+  }
   return photos;
 }
 
@@ -132,5 +139,5 @@ int main(int argc, char** argv) {
   std::printf("photo_pipeline: wall time %.3f s; the same round trips one after another "
               "would take %.3f s\n",
               wall, serial);
-  return photos == saved ? 0 : 1;
+  return queued == saved ? 0 : 1;  // every queued photo was saved
 }
