@@ -107,13 +107,21 @@ struct ThreadStack {
   }
 };
 
+// SnapshotBuffer is a Snapshot with its preallocated copy buffer.
+struct SnapshotBuffer {
+  std::vector<std::uint8_t> bytes = std::vector<std::uint8_t>(gs::detail::kSnapshotBytes);
+  gs::detail::Snapshot snap;
+  SnapshotBuffer() {
+    snap.bytes = bytes.data();
+    snap.capacity = bytes.size();
+  }
+};
+
 void BM_SnapshotFromSignal(benchmark::State& state) {
   gs::detail::init_unwinding();
   const ThreadStack stack;
-  std::vector<std::uint8_t> bytes(gs::detail::kSnapshotBytes);
-  gs::detail::Snapshot snap;
-  snap.bytes = bytes.data();
-  snap.capacity = bytes.size();
+  SnapshotBuffer buffer;
+  gs::detail::Snapshot& snap = buffer.snap;
   at_depth(kDepth, [&] {
     ucontext_t uc;
     ::getcontext(&uc);
@@ -126,10 +134,8 @@ BENCHMARK(BM_SnapshotFromSignal);
 void BM_UnwindSnapshot16(benchmark::State& state) {
   gs::detail::init_unwinding();
   const ThreadStack stack;
-  std::vector<std::uint8_t> bytes(gs::detail::kSnapshotBytes);
-  gs::detail::Snapshot snap;
-  snap.bytes = bytes.data();
-  snap.capacity = bytes.size();
+  SnapshotBuffer buffer;
+  gs::detail::Snapshot& snap = buffer.snap;
   at_depth(kDepth, [&] {
     ucontext_t uc;
     ::getcontext(&uc);

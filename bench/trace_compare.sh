@@ -381,6 +381,19 @@ def strip_params(name):
             return name[:i]
     return name
 
+def self_instructions(path):
+    """Self instructions of each function in a callgrind output (callgrind_annotate),
+    parameters stripped, recursion levels merged."""
+    text = sh("callgrind_annotate --inclusive=no --threshold=100 '%s' 2>/dev/null" % path)
+    fns = {}
+    for line in text.splitlines():
+        m = re.match(r"\s*([\d,]+)\s+(?:\([^)]*\)\s+)?\S*?:(.*?)(?:'\d+)?(?: \[.*\])?$", line)
+        if m and "PROGRAM TOTALS" not in line:
+            name = strip_params(m.group(2).strip())
+            fns[name] = fns.get(name, 0) + int(m.group(1).replace(",", ""))
+    return fns
+
+
 # --- ping-pong
 ctx, pp = runs_of(os.path.join(out, "pingpong.json"))
 variants = ["NoObserver", "TracingStopped", "NullObserver", "TracingOn"]
@@ -506,15 +519,7 @@ if cg:
     # Where tracing's instructions go: self instructions per switch of each
     # function that runs more with tracing on (callgrind_annotate, per file).
     def by_function(key):
-        path = os.path.join(out, "callgrind.%s.%s.out" % key)
-        text = sh("callgrind_annotate --inclusive=no --threshold=100 '%s' 2>/dev/null" % path)
-        fns = {}
-        for line in text.splitlines():
-            m = re.match(r"\s*([\d,]+)\s+(?:\([^)]*\)\s+)?\S*?:(.*?)(?:'\d+)?(?: \[.*\])?$", line)
-            if m and "PROGRAM TOTALS" not in line:
-                name = strip_params(m.group(2).strip())
-                fns[name] = fns.get(name, 0) + int(m.group(1).replace(",", ""))
-        return fns
+        return self_instructions(os.path.join(out, "callgrind.%s.%s.out" % key))
     if ("hooks", "on") in cg and ("hooks", "off") in cg and sh("command -v callgrind_annotate"):
         on_f, off_f = by_function(("hooks", "on")), by_function(("hooks", "off"))
         rows = sorted(((on_f[n] - off_f.get(n, 0)) / (2 * yields), n) for n in on_f)
@@ -580,6 +585,8 @@ with open(os.path.join(out, "echo.txt")) as f:
         runs[kv["tracing"]].append(kv)
 if len(runs["off"]) != rounds or len(runs["on"]) != rounds:
     sys.exit("echo: expected %d runs of each" % rounds)
+
+
 
 def others_pct(kv):
     o = float(kv["system_busy_sec"]) - float(kv["server_cpu_sec"]) - float(kv["client_cpu_sec"])
@@ -670,15 +677,7 @@ if len(cge) == 4:
     print()
     if sh("command -v callgrind_annotate"):
         def fn_table(mode):
-            text = sh("callgrind_annotate --inclusive=no --threshold=100 '%s' 2>/dev/null" %
-                      os.path.join(out, "callgrind.echo.%s.load.out" % mode))
-            fns = {}
-            for line in text.splitlines():
-                m = re.match(r"\s*([\d,]+)\s+(?:\([^)]*\)\s+)?\S*?:(.*?)(?:'\d+)?(?: \[.*\])?$", line)
-                if m and "PROGRAM TOTALS" not in line:
-                    name = strip_params(m.group(2).strip())
-                    fns[name] = fns.get(name, 0) + int(m.group(1).replace(",", ""))
-            return fns
+            return self_instructions(os.path.join(out, "callgrind.echo.%s.load.out" % mode))
         on_f, off_f = fn_table("on"), fn_table("off")
         rt_on, rt_off = int(cge[("on", "1")]["round_trips"]), int(cge[("off", "1")]["round_trips"])
         rows = sorted(((on_f.get(n, 0) / rt_on - off_f.get(n, 0) / rt_off), n) for n in set(on_f) | set(off_f))
