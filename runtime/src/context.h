@@ -40,10 +40,33 @@ inline EhGlobals* thread_eh_globals() {
 #include <sanitizer/common_interface_defs.h>
 #endif
 #if defined(GS_SANITIZE_THREAD)
+#include <pthread.h>
+#include <signal.h>
 #include <sanitizer/tsan_interface.h>
 #endif
 
 namespace gs::detail {
+
+#if defined(GS_SANITIZE_THREAD)
+// TSan defers a signal that arrives outside a blocking call into the running
+// fiber's own state and runs its handler only at that fiber's next
+// intercepted call. A fiber that switches away first keeps it for as long as
+// it stays suspended, and one that exits loses it: a SIGCHLD lost that way
+// left libev never reaping a child, and Subprocess::wait() hung. So
+// asynchronous signals are blocked across every switch. Blocking them is an
+// intercepted call, which runs what the outgoing fiber holds; whatever
+// arrives meanwhile waits in the kernel until the incoming fiber unblocks
+// them, and runs there. Faults stay unblocked: a blocked SIGSEGV kills.
+struct TsanSwitchSignals {
+  sigset_t async;
+  sigset_t saved;  // the thread's mask while the switch is under way
+  TsanSwitchSignals() {
+    sigfillset(&async);
+    for (int s : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS, SIGABRT}) sigdelset(&async, s);
+  }
+};
+inline thread_local TsanSwitchSignals tsan_switch_signals;
+#endif
 
 // sanitizer_create() makes the sanitizer's fiber handle for a new stack, or
 // fetches the thread's own for its main greenlet.
@@ -79,6 +102,8 @@ inline void sanitizer_before_switch(void** from_fake_stack, void* to_tsan_fiber,
   (void)leaving_for_good;
 #endif
 #if defined(GS_SANITIZE_THREAD)
+  TsanSwitchSignals& sig = tsan_switch_signals;
+  pthread_sigmask(SIG_BLOCK, &sig.async, &sig.saved);
   __tsan_switch_to_fiber(to_tsan_fiber, 0);
 #else
   (void)to_tsan_fiber;
@@ -91,6 +116,9 @@ inline void sanitizer_after_switch(void* fake_stack) {
   __sanitizer_finish_switch_fiber(fake_stack, nullptr, nullptr);
 #else
   (void)fake_stack;
+#endif
+#if defined(GS_SANITIZE_THREAD)
+  pthread_sigmask(SIG_SETMASK, &tsan_switch_signals.saved, nullptr);
 #endif
 }
 

@@ -1,6 +1,7 @@
 // subprocess.cpp: gs::Subprocess and gs::PipeEnd. The exit is learned from
 // an ev_child watcher on the main thread's hub (libev's default loop reaps
-// every child there), and from a pidfd elsewhere.
+// every child there), and from a pidfd elsewhere; the pidfd also tells the
+// main hub's wait() when to stop counting on the SIGCHLD.
 #include "greenscope/subprocess.h"
 
 #include <ev.h>
@@ -108,8 +109,11 @@ void PipeEnd::write_all(std::string_view data) {
 }
 
 // --- Subprocess ------------------------------------------------------------------
-// Exit tracks the child's exit. On the main hub an ev_child watcher fills it;
-// it keeps itself alive (self) until then, so a Subprocess may go first.
+// Exit tracks the child's exit. Every child has a pidfd, readable once it has
+// exited. On the main hub libev's default loop reaps every child on SIGCHLD
+// (waitpid(-1)), and an ev_child watcher takes the status; it keeps Exit
+// alive (self) until then, so a Subprocess may go first. Elsewhere wait()
+// reaps the child itself once the pidfd is readable.
 struct Subprocess::Exit {
   detail::HubImpl* hub = nullptr;
   pid_t pid = -1;
@@ -118,7 +122,7 @@ struct Subprocess::Exit {
   ev_child child;
   bool watching = false;
   bool unrefed = false;
-  int pidfd = -1;  // other threads' hubs
+  int pidfd = -1;
   std::shared_ptr<Exit> self;
 
   static void on_child(struct ev_loop* loop, ev_child* w, int revents) {
@@ -130,6 +134,26 @@ struct Subprocess::Exit {
     e->watching = false;
     e->done.set();
     e->self.reset();  // may destroy *e: last statement
+  }
+
+  // wait_for_exit() waits until the status is known.
+  void wait_for_exit(Duration timeout) {
+    if (returncode) return;
+    if (watching) return wait_for_watcher(timeout);
+    reap_with_pidfd(timeout);
+  }
+
+  // wait_for_watcher() waits for the ev_child watcher (main hub). It does not
+  // rely on the SIGCHLD reaching the loop: once the pidfd says the child has
+  // exited, it tells libev a SIGCHLD came (ev_feed_signal), and libev reaps.
+  // A lost SIGCHLD (blocked, taken by another library's handler, or lost
+  // inside ThreadSanitizer, seen once in 300 runs) used to hang wait().
+  void wait_for_watcher(Duration timeout) {
+    detail::Deadline deadline(timeout);
+    detail::throw_unless_ready(detail::wait_fd(pidfd, kIoRead, deadline.remaining(), "gs::Subprocess::wait()"),
+                               timeout, "gs::Subprocess::wait(pidfd)");
+    if (!returncode) ev_feed_signal(SIGCHLD);
+    if (!returncode && !done.wait(deadline.remaining())) throw TimeoutError(timeout);
   }
 
   // reap_with_pidfd() waits for the child through its pidfd (non-main hubs).
@@ -245,10 +269,10 @@ Subprocess::Subprocess(const std::vector<std::string>& argv, Options options) {
     ev_child_start(hub.ev(), &exit_->child);
     exit_->watching = true;
     exit_->self = exit_;
-  } else {
-    exit_->pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-    if (exit_->pidfd < 0) throw IoError(errno, "gs::Subprocess: pidfd_open()");
   }
+  // The child cannot have been reaped yet: libev reaps only from the loop.
+  exit_->pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (exit_->pidfd < 0) throw IoError(errno, "gs::Subprocess: pidfd_open()");
 }
 
 Subprocess::~Subprocess() {
@@ -263,7 +287,8 @@ Subprocess::~Subprocess() {
   }
   if (exit_->pidfd >= 0) {
     ::close(exit_->pidfd);
-    if (!exit_->returncode) {
+    exit_->pidfd = -1;
+    if (!exit_->returncode && !exit_->watching) {
       // Reap it later from the pool so it does not stay a zombie.
       const pid_t pid = pid_;
       std::thread([pid] {
@@ -275,17 +300,12 @@ Subprocess::~Subprocess() {
 }
 
 int Subprocess::wait(Duration timeout) {
-  if (exit_->returncode) return *exit_->returncode;
-  if (exit_->pidfd >= 0) {
-    exit_->reap_with_pidfd(timeout);
-  } else if (!exit_->done.wait(timeout)) {
-    throw TimeoutError(timeout);
-  }
+  exit_->wait_for_exit(timeout);
   return *exit_->returncode;
 }
 
 std::optional<int> Subprocess::poll() const {
-  if (!exit_->returncode && exit_->pidfd >= 0) {
+  if (!exit_->returncode && !exit_->watching) {
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) exit_->returncode = returncode_of(status);
   }

@@ -1,4 +1,5 @@
 // process_test.cpp: gs::signal_handler and gs::Subprocess.
+#include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -55,6 +56,25 @@ TEST_F(ProcessTest, ASignalledChildReportsMinusTheSignal) {
     return p.wait();
   });
   EXPECT_EQ(g.get(), -SIGKILL);
+}
+
+// wait() learns of the exit from the child's pidfd, so a SIGCHLD that
+// never reaches the loop (blocked here; in the field, taken by another
+// library's handler, or lost inside TSan) does not leave it waiting.
+TEST_F(ProcessTest, WaitReturnsEvenWhenSigchldNeverReachesTheLoop) {
+  sigset_t chld, old;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &chld, &old), 0);
+  auto g = gs::spawn([] {
+    gs::Subprocess p({"sh", "-c", "exit 7"});
+    return p.wait(30s);
+  });
+  int rc = -1;
+  EXPECT_NO_THROW(rc = g.get());
+  ASSERT_EQ(pthread_sigmask(SIG_SETMASK, &old, nullptr), 0);  // the late SIGCHLD finds nothing to reap
+  EXPECT_EQ(rc, 7);
+  gs::sleep(10ms);  // let the loop take that SIGCHLD: nothing must break
 }
 
 TEST_F(ProcessTest, WaitingForAChildLetsOtherGreenletsRun) {
