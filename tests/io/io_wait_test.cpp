@@ -123,11 +123,19 @@ TEST_F(IoWaitTest, MisuseSaysHowToCallIt) {
 }
 
 TEST_F(IoWaitTest, WaitReturnsObjectsInTheOrderTheyBecameReady) {
+  // The order is made by cause, not by clock, so it holds however slowly the
+  // hub runs. The driver starts from a timer, so only after the hub's first
+  // poll, when the wait's helpers all wait. It sets e2 (its helper reports at
+  // once: the hub polls only once every ready greenlet has run), then writes
+  // the pipe, which the next poll reports; g waits for that byte, so it dies
+  // only after the pipe's helper was woken in that same poll.
   gs::Event e1, e2;
   Pipe p;
-  auto g = gs::spawn([] { gs::sleep(30ms); });
-  gs::spawn_later(10ms, [&] { e2.set(); });
-  gs::spawn_later(20ms, [&] { ASSERT_EQ(::write(p.w, "x", 1), 1); });
+  auto g = gs::spawn([&] { gs::wait_read(p.r); });
+  gs::spawn_later(10ms, [&] {
+    e2.set();
+    ASSERT_EQ(::write(p.w, "x", 1), 1);
+  });
   std::vector<gs::Waitable> objects{e1, e2, g, gs::Waitable::readable(p.r)};
   const auto ready = gs::wait(objects, kForever, 3);
   EXPECT_EQ(ready, (std::vector<std::size_t>{1, 3, 2}));
@@ -136,14 +144,29 @@ TEST_F(IoWaitTest, WaitReturnsObjectsInTheOrderTheyBecameReady) {
 
 TEST_F(IoWaitTest, WaitWithTimeoutReturnsWhatIsReady) {
   gs::Event never, soon;
-  gs::spawn_later(5ms, [&] { soon.set(); });
+  // `soon` is set during the wait, yet before the hub first polls, so before
+  // the timeout can be seen however slowly this runs (a timer set to do it
+  // could come due in the same poll as the timeout). The setter yields first
+  // so that the wait's helpers, queued behind it, wait on the events by then.
+  auto setter = gs::spawn([&] {
+    gs::yield();
+    soon.set();
+  });
   std::vector<gs::Waitable> objects{never, soon};
   EXPECT_EQ(gs::wait(objects, 50ms), (std::vector<std::size_t>{1}));
+  setter.join();
 }
 
 TEST_F(IoWaitTest, IwaitYieldsEachObjectOnce) {
-  std::vector<gs::GreenletRef> gs_;
-  for (int i = 0; i < 5; ++i) gs_.push_back(gs::spawn([i] { gs::sleep(std::chrono::milliseconds(5 * (5 - i))); }));
+  // Greenlet i dies only once greenlet i+1 has (it joins it), and the last
+  // one sleeps first, so that the Iwait watches all of them before any dies:
+  // they die in the order 4, 3, 2, 1, 0 however slowly they start. (Sleeps of
+  // 25, 20, ... 5 ms raced their own start-up: under TSan, which sets up a
+  // trace per new fiber, or on a loaded machine, one greenlet can start more
+  // than 5 ms after the one before.)
+  std::vector<gs::GreenletRef> gs_(5);
+  gs_[4] = gs::spawn([] { gs::sleep(5ms); });
+  for (int i = 3; i >= 0; --i) gs_[i] = gs::spawn([next = gs_[i + 1]] { next.join(); });
   std::vector<gs::Waitable> objects(gs_.begin(), gs_.end());
   std::vector<std::size_t> seen;
   gs::Iwait it(objects);

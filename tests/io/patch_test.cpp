@@ -236,15 +236,20 @@ TEST_F(PatchTest, CloseWakesAReaderWithEbadf) {
 }
 
 TEST_F(PatchTest, SleepsAreCooperative) {
+  // a starts its sleep before b starts its longer one, so a's timer is due
+  // first however late b gets to run (a's shorter sleep used to be b's: then
+  // b starting over 10 ms after a, as under TSan or on a loaded machine,
+  // woke a first). Timers that come due in the same poll wake their
+  // greenlets in deadline order.
   std::vector<std::string> order;
   auto a = gs::spawn([&] {
     order.push_back("a sleeps");
-    ::usleep(20 * 1000);
+    ::usleep(10 * 1000);
     order.push_back("a woke");
   });
   auto b = gs::spawn([&] {
     order.push_back("b sleeps");
-    const timespec ts{0, 10 * 1000 * 1000};
+    const timespec ts{0, 20 * 1000 * 1000};
     timespec rem{1, 1};
     EXPECT_EQ(::nanosleep(&ts, &rem), 0);
     EXPECT_EQ(rem.tv_sec, 0);
@@ -256,7 +261,7 @@ TEST_F(PatchTest, SleepsAreCooperative) {
     order.push_back("c woke");
   });
   gs::joinall({a, b, c});
-  EXPECT_EQ(order, (std::vector<std::string>{"a sleeps", "b sleeps", "c sleeps", "c woke", "b woke", "a woke"}));
+  EXPECT_EQ(order, (std::vector<std::string>{"a sleeps", "b sleeps", "c sleeps", "c woke", "a woke", "b woke"}));
 }
 
 TEST_F(PatchTest, PollAndSelectWaitCooperatively) {

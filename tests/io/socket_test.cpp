@@ -190,13 +190,22 @@ TEST_F(SocketTest, AWatcherThatFiresWithNobodyWaitingStaysUsable) {
   auto g = gs::spawn([] {
     auto [a, b] = socket_pair();
     std::string got;
+    gs::Event got_x, sent_y;
     auto writer = gs::spawn([&] {
       b.sendall("x");
-      gs::sleep(5ms);  // a's watcher, parked, fires while a's owner sleeps
+      got_x.wait();  // a's owner no longer waits on a
       b.sendall("y");
+      sent_y.set();
     });
     got += a.recv(1);
-    gs::sleep(10ms);
+    got_x.set();
+    sent_y.wait();
+    // A timer wakes this greenlet only from a poll, and the first poll after
+    // "y" finds a readable with its watcher still parked: the watcher fires
+    // then, with nobody waiting, whenever the timer comes due. (Two sleeps,
+    // 5 ms in the writer and 10 ms here, came due in one poll when the hub
+    // was late, and "y" was read before the watcher ever fired.)
+    gs::sleep(1ms);
     got += a.recv(1);
     try {
       got += a.recv(1, MSG_DONTWAIT);
@@ -229,14 +238,21 @@ TEST_F(SocketTest, DestroyingASocketWhileAGreenletWaitsOnItWakesThatGreenlet) {
 }
 
 TEST_F(SocketTest, MaxConnectionsBoundsHandlersAtOnce) {
-  int now = 0, most = 0;
+  // Handlers are held until the test lets them go, and it does so only once
+  // 3 are in and all 10 clients are connected (queued in the listen
+  // backlog): 3 at once is then reached however slowly connections come in
+  // (a handler held 10 ms could end before the third started), and the
+  // server had the other 7 connections at hand while 3 were held.
+  int now = 0, most = 0, connected = 0;
+  gs::Event full, all_connected, release;
   gs::StreamServer::Options options;
   options.max_connections = 3;
   gs::StreamServer server(
       gs::Address::ip("127.0.0.1", 0),
       [&](gs::Socket& c, const gs::Address&) {
         most = std::max(most, ++now);
-        gs::sleep(10ms);
+        if (now == 3) full.set();
+        release.wait();
         --now;
         c.sendall("done");
       },
@@ -246,9 +262,18 @@ TEST_F(SocketTest, MaxConnectionsBoundsHandlersAtOnce) {
   for (int i = 0; i < 10; ++i) {
     clients.push_back(gs::spawn([&] {
       gs::Socket c = gs::Socket::create_connection(server.address());
+      if (++connected == 10) all_connected.set();
       EXPECT_EQ(c.recv(16), "done");
     }));
   }
+  full.wait();
+  all_connected.wait();
+  // Loop turns with 7 connections pending and 3 handlers held: a server
+  // that broke the bound would start a 4th handler here. (Detection only: a
+  // server that keeps the bound does nothing meanwhile, so the outcome does
+  // not depend on this sleep.)
+  gs::sleep(10ms);
+  release.set();
   gs::joinall(clients);
   EXPECT_EQ(most, 3);
   EXPECT_EQ(server.accepted(), 10u);
@@ -257,8 +282,11 @@ TEST_F(SocketTest, MaxConnectionsBoundsHandlersAtOnce) {
 
 TEST_F(SocketTest, StopWaitsForHandlersThenKillsTheSlowOnes) {
   std::vector<std::string> done;
+  int received = 0;
+  gs::Event both_received;
   gs::StreamServer server(gs::Address::ip("127.0.0.1", 0), [&](gs::Socket& c, const gs::Address&) {
     const std::string what = c.recv(16);
+    if (++received == 2) both_received.set();
     gs::sleep(what == "quick" ? 5ms : 10s);
     done.push_back(what);
   });
@@ -271,8 +299,13 @@ TEST_F(SocketTest, StopWaitsForHandlersThenKillsTheSlowOnes) {
     slow.sendall("slow");
   });
   connect.join();
-  while (server.connections() < 2) gs::sleep(1ms);
-  gs::sleep(1ms);
+  // Both handlers have their message and sleep, so the quick one's 5 ms
+  // began before stop()'s 100 ms grace: its timer is due first, and timers
+  // that come due in the same poll run in deadline order, so it finishes
+  // within the grace however late the hub gets to them. (Waiting for two
+  // connections and 1 ms more did not make sure the quick handler had its
+  // message yet.)
+  both_received.wait();
   server.stop(100ms);
   EXPECT_EQ(done, std::vector<std::string>{"quick"});
   EXPECT_EQ(server.connections(), 0u);

@@ -100,7 +100,10 @@ TEST_F(LockTest, ATimedOutAcquirerDoesNotSwallowARelease) {
   gs::Semaphore sem(0);
   auto slow = gs::spawn([&] { return sem.acquire(2ms); });
   auto patient = gs::spawn([&] { return sem.acquire(); });
-  gs::sleep(5ms);  // slow times out
+  // Wait for slow to have timed out, not for a time: its 2 ms timer starts
+  // only when the hub first runs it, which under TSan (a new fiber's set-up)
+  // can come after any fixed sleep here has ended.
+  slow.join();
   sem.release();
   EXPECT_FALSE(slow.get());
   EXPECT_TRUE(patient.get());

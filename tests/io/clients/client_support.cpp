@@ -152,8 +152,10 @@ void ChildProcess::stop() {
 }
 
 // ---- SlowHttpServer ----------------------------------------------------------------
-void SlowHttpServer::start(const std::string& python3, const std::string& script, int delay_ms) {
-  process_.start({python3, script, "--delay-ms", std::to_string(delay_ms)});
+void SlowHttpServer::start(const std::string& python3, const std::string& script, int delay_ms, int gather) {
+  std::vector<std::string> argv{python3, script, "--delay-ms", std::to_string(delay_ms)};
+  if (gather != 0) argv.insert(argv.end(), {"--gather", std::to_string(gather)});
+  process_.start(argv);
   const std::string line = process_.read_line(20000);
   port_ = std::atoi(line.c_str());
   if (port_ <= 0) fail("slow_http_server.py printed '" + line + "', not a port");

@@ -59,9 +59,10 @@ struct HttpStats {
 
 class SlowHttpServer {
  public:
-  // start() runs `python3 slow_http_server.py --delay-ms delay_ms` and waits
-  // for the port it prints.
-  void start(const std::string& python3, const std::string& script, int delay_ms);
+  // start() runs `python3 slow_http_server.py --delay-ms delay_ms` (and
+  // `--gather gather` when it is not 0: every request is held until that many
+  // are in flight together) and waits for the port it prints.
+  void start(const std::string& python3, const std::string& script, int delay_ms, int gather = 0);
   void stop() { process_.stop(); }
   int port() const { return port_; }
   std::string url(const std::string& path) const;

@@ -3,12 +3,21 @@
 // the test starts on a Unix socket. redis itself counts the clients blocked
 // in BLPOP (INFO clients: blocked_clients), read from a std::thread that has
 // no hub: that count, not a clock, says whether the greenlets waited together.
+// The BLPOPs of those counts end on cue, once the count was seen, not on
+// their own timeout (BlpopReleaser), so however slowly they start they are
+// seen blocked together.
 #include <hiredis/hiredis.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <sstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "client_test_support.h"
 
@@ -32,6 +41,103 @@ class HiredisClients : public ClientTest {
   }
 
   RedisServer redis;
+};
+
+// blocked_client_ids() reads a CLIENT LIST reply: the ids of the clients
+// whose flags include 'b' (blocked in a command such as BLPOP).
+std::vector<std::string> blocked_client_ids(const std::string& list) {
+  std::vector<std::string> ids;
+  std::istringstream lines(list);
+  for (std::string line; std::getline(lines, line);) {
+    std::string id, flags;
+    std::istringstream fields(line);
+    for (std::string field; fields >> field;) {
+      if (field.rfind("id=", 0) == 0) id = field.substr(3);
+      if (field.rfind("flags=", 0) == 0) flags = field.substr(6);
+    }
+    if (!id.empty() && flags.find('b') != std::string::npos) ids.push_back(id);
+  }
+  return ids;
+}
+
+// BlpopReleaser ends blocked BLPOPs as their timeout would (CLIENT UNBLOCK
+// <id> TIMEOUT: redis answers nil, the timed-out BLPOP's reply), but on cue
+// rather than on a clock. A std::thread with no hub (its calls go straight
+// to libc, patched or not) waits until `monitor` has seen `together` clients
+// blocked at once, then unblocks every client blocked in redis, and goes on
+// unblocking those that block later until stop(). So the monitor cannot miss
+// the moment a test waits for, however slowly the clients get there. If it
+// has not come within kGiveUp, the releaser gives up waiting and unblocks
+// anyway: a test whose clients cannot block together (broken patching) fails
+// on the count instead of hanging.
+class BlpopReleaser {
+ public:
+  static constexpr std::chrono::seconds kGiveUp{20};
+  // kBlpopTimeoutS is the BLPOPs' own timeout for tests that use a releaser:
+  // longer than kGiveUp, so that with the releaser running, it and not the
+  // timeout ends every BLPOP; it only bounds a run whose releaser failed.
+  static constexpr double kBlpopTimeoutS = 30;
+
+  BlpopReleaser(std::string socket_path, const BlockedClientsMonitor& monitor, long together)
+      : socket_path_(std::move(socket_path)), monitor_(monitor), together_(together), thread_([this] { run(); }) {}
+  ~BlpopReleaser() { join(); }
+  BlpopReleaser(const BlpopReleaser&) = delete;
+  BlpopReleaser& operator=(const BlpopReleaser&) = delete;
+
+  // stop() ends the thread and returns how many BLPOPs it unblocked.
+  long stop() {
+    join();
+    if (!error_.empty()) throw std::runtime_error("the BLPOP releaser failed: " + error_);
+    return released_.load();
+  }
+
+ private:
+  void join() {
+    stopping_.store(true);
+    if (thread_.joinable()) thread_.join();
+  }
+
+  void run() {
+    redisContext* c = redisConnectUnix(socket_path_.c_str());
+    if (c == nullptr || c->err) {
+      error_ = c ? c->errstr : "redisConnectUnix failed";
+      if (c) redisFree(c);
+      return;
+    }
+    const auto give_up = std::chrono::steady_clock::now() + kGiveUp;
+    while (!stopping_.load() && monitor_.max_blocked() < together_ && std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    while (!stopping_.load() && error_.empty()) {
+      auto* list = static_cast<redisReply*>(redisCommand(c, "CLIENT LIST"));
+      if (list == nullptr) {
+        error_ = std::string("CLIENT LIST: ") + c->errstr;
+        break;
+      }
+      std::vector<std::string> ids;
+      if (list->type == REDIS_REPLY_STRING) ids = blocked_client_ids(std::string(list->str, list->len));
+      freeReplyObject(list);
+      for (const std::string& id : ids) {
+        auto* reply = static_cast<redisReply*>(redisCommand(c, "CLIENT UNBLOCK %s TIMEOUT", id.c_str()));
+        if (reply == nullptr) {
+          error_ = std::string("CLIENT UNBLOCK: ") + c->errstr;
+          break;
+        }
+        if (reply->type == REDIS_REPLY_INTEGER && reply->integer == 1) released_.fetch_add(1);
+        freeReplyObject(reply);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    redisFree(c);
+  }
+
+  std::string socket_path_;
+  const BlockedClientsMonitor& monitor_;
+  long together_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<long> released_{0};
+  std::string error_;  // written by the thread, read after join
+  std::thread thread_;
 };
 
 // TimedBlpop is the outcome of a BLPOP that nothing answers, on a connection
@@ -81,28 +187,42 @@ void check_command_timeout(const std::string& socket_path, bool read_a_file_firs
   EXPECT_EQ(r.err, REDIS_ERR_IO) << r.errstr;
 }
 
+// BLPOPs that each lasted 1 s had to be blocked together within that second,
+// and the monitor had to sample them then: under TSan or on a loaded
+// machine, starting 50 greenlets can take long enough that the first BLPOPs
+// time out before the last ones block. Now each BLPOP lasts until the
+// monitor has seen all 50 blocked at once.
 TEST_F(HiredisClients, FiftyBlpopsAreBlockedInRedisTogetherUnderPatchAll) {
   BlockedClientsMonitor monitor(redis.socket_path());
+  BlpopReleaser releaser(redis.socket_path(), monitor, 50);
   gs::patch_all();
   std::vector<RedisResult> results;
-  const auto wall = gs::test::elapsed([&] { results = run_blpop_clients(redis.socket_path(), 50, 1.0); });
+  const auto wall = gs::test::elapsed(
+      [&] { results = run_blpop_clients(redis.socket_path(), 50, BlpopReleaser::kBlpopTimeoutS); });
   gs::unpatch_all();
+  const long released = releaser.stop();
   const long max_blocked = monitor.stop();
 
   ASSERT_EQ(results.size(), 50u);
   for (std::size_t i = 0; i < results.size(); ++i) {
     EXPECT_EQ(results[i].type, REDIS_REPLY_NIL) << "BLPOP " << i << " should time out empty: " << results[i].text;
   }
-  EXPECT_GE(max_blocked, 40) << "redis never had 40 of the 50 greenlets' BLPOPs blocked at once ("
+  EXPECT_EQ(max_blocked, 50) << "redis never had the 50 greenlets' BLPOPs blocked at once ("
                              << monitor.samples() << " INFO samples)";
-  std::printf("patch_all on: 50 BLPOP 1 s in %.3f s, redis saw at most %ld blocked clients\n", wall.count(),
+  EXPECT_EQ(released, 50) << "every BLPOP should have been ended by the releaser, none by its own timeout";
+  std::printf("patch_all on: 50 BLPOP in %.3f s, redis saw at most %ld blocked clients\n", wall.count(),
               max_blocked);
 }
 
 TEST_F(HiredisClients, WithoutPatchAllBlpopsBlockOneAtATime) {
   BlockedClientsMonitor monitor(redis.socket_path());
+  // Each BLPOP ends once the monitor has seen one blocked (not after a 1 s
+  // timeout the monitor's sampling had to fall within).
+  BlpopReleaser releaser(redis.socket_path(), monitor, 1);
   std::vector<RedisResult> results;
-  const auto wall = gs::test::elapsed([&] { results = run_blpop_clients(redis.socket_path(), 3, 1.0); });
+  const auto wall = gs::test::elapsed(
+      [&] { results = run_blpop_clients(redis.socket_path(), 3, BlpopReleaser::kBlpopTimeoutS); });
+  const long released = releaser.stop();
   const long max_blocked = monitor.stop();
 
   ASSERT_EQ(results.size(), 3u);
@@ -112,7 +232,8 @@ TEST_F(HiredisClients, WithoutPatchAllBlpopsBlockOneAtATime) {
   EXPECT_LE(max_blocked, 1) << "unpatched, a greenlet in redisCommand blocks the whole thread";
   EXPECT_EQ(max_blocked, 1) << "the monitor never saw a blocked client: is it watching? ("
                             << monitor.samples() << " INFO samples)";
-  std::printf("patch_all off: 3 BLPOP 1 s in %.3f s, redis saw at most %ld blocked clients\n", wall.count(),
+  EXPECT_EQ(released, 3) << "every BLPOP should have been ended by the releaser, none by its own timeout";
+  std::printf("patch_all off: 3 BLPOP in %.3f s, redis saw at most %ld blocked clients\n", wall.count(),
               max_blocked);
 }
 
