@@ -37,19 +37,19 @@ load_pid=
 start_load() {
   mkdir -p build-load
   cmake -S . -B build-load -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo > build-load/configure.log 2>&1
-  ( trap 'exit 0' TERM
-    while :; do
+  # Its own process group (setsid), so that stop_load() ends the compilers
+  # at once rather than after the build under way.
+  setsid bash -c 'while :; do
       cmake --build build-load --target clean > /dev/null 2>&1
       cmake --build build-load -j "$(nproc)" > /dev/null 2>&1
-    done ) &
+    done' &
   load_pid=$!
   sleep 5  # let the compilers get going
 }
 
 stop_load() {
   [ -n "$load_pid" ] || return 0
-  pkill -TERM -P "$load_pid" 2>/dev/null || true
-  kill -TERM "$load_pid" 2>/dev/null || true
+  kill -TERM -- "-$load_pid" 2>/dev/null || true
   wait "$load_pid" 2>/dev/null || true
   load_pid=
 }
