@@ -40,9 +40,9 @@ inline EhGlobals* thread_eh_globals() {
 #include <sanitizer/common_interface_defs.h>
 #endif
 #if defined(GS_SANITIZE_THREAD)
-#include <pthread.h>
-#include <signal.h>
 #include <sanitizer/tsan_interface.h>
+
+#include "greenscope/detail/quiet_thread.h"
 #endif
 
 namespace gs::detail {
@@ -58,12 +58,8 @@ namespace gs::detail {
 // arrives meanwhile waits in the kernel until the incoming fiber unblocks
 // them, and runs there. Faults stay unblocked: a blocked SIGSEGV kills.
 struct TsanSwitchSignals {
-  sigset_t async;
+  sigset_t async = async_signals();
   sigset_t saved;  // the thread's mask while the switch is under way
-  TsanSwitchSignals() {
-    sigfillset(&async);
-    for (int s : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS, SIGABRT}) sigdelset(&async, s);
-  }
 };
 inline thread_local TsanSwitchSignals tsan_switch_signals;
 #endif

@@ -30,6 +30,7 @@
 #include "crash_handler.h"
 #include "hidden_frames.h"
 #include "greenscope/detail/clock.h"
+#include "greenscope/detail/quiet_thread.h"
 #include "greenscope/errors.h"
 #include "greenscope/observer.h"
 #include "hub_impl.h"
@@ -859,8 +860,8 @@ void ensure_monitor_thread() {
     std::lock_guard<std::mutex> report_lock(g_report_mutex);
     g_report_stop = false;
   }
-  g_reporter = std::thread(reporter_main);
-  g_thread = std::thread(monitor_main);
+  g_reporter = quiet_thread(reporter_main);
+  g_thread = quiet_thread(monitor_main);
   g_thread_running.store(true);
 }
 

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "greenscope/detail/deadline.h"
+#include "greenscope/detail/quiet_thread.h"
 
 #include "greenscope/errors.h"
 #include "greenscope/event.h"
@@ -291,7 +292,7 @@ Subprocess::~Subprocess() {
     if (!exit_->returncode && !exit_->watching) {
       // Reap it later from the pool so it does not stay a zombie.
       const pid_t pid = pid_;
-      std::thread([pid] {
+      detail::quiet_thread([pid] {
         int status = 0;
         ::waitpid(pid, &status, 0);
       }).detach();

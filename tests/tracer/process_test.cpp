@@ -9,8 +9,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "trace_test_support.h"
@@ -201,6 +205,54 @@ TEST(ProcessTraceTest, SignalTogglesTracingInALiveProgram) {
   ::kill(v.pid(), SIGKILL);
   v.wait();
   ::unlink(second.c_str());
+}
+
+// blocked_signals() is the SigBlk mask of each thread of `pid`, by name.
+std::vector<std::pair<std::string, std::uint64_t>> blocked_signals(pid_t pid) {
+  std::vector<std::pair<std::string, std::uint64_t>> out;
+  const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+  for (const auto& task : std::filesystem::directory_iterator(tasks)) {
+    std::ifstream comm(task.path() / "comm"), status(task.path() / "status");
+    std::string name, line;
+    std::getline(comm, name);
+    while (std::getline(status, line)) {
+      if (line.rfind("SigBlk:", 0) == 0) out.emplace_back(name, std::stoull(line.substr(7), nullptr, 16));
+    }
+  }
+  return out;
+}
+
+// A signal sent to the process must reach the program's threads, never
+// greenscope's own: the toggle thread waits in a futex, and under TSan a
+// SIGUSR2 delivered to it was held until a call that never came (a toggle
+// lost). So all of them block the asynchronous signals.
+TEST(ProcessTraceTest, GreenscopeThreadsBlockSignalsSentToTheProcess) {
+  const std::string path = temp_trace_path("masks");
+  Victim v("loop", {"GREENSCOPE_TRACE=" + path, "GREENSCOPE_TRACE_SIGNAL=SIGUSR2", "GREENSCOPE_TRACE_QUIET=1"});
+  ASSERT_EQ(v.read_line(), "running");
+  ::kill(v.pid(), SIGUSR2);  // tracing on: the writer, the monitor and its reporter start
+  std::vector<std::string> ours;
+  ASSERT_TRUE(wait_for([&] {
+    ours.clear();
+    for (const auto& [name, mask] : blocked_signals(v.pid()))
+      if (name.rfind("gs-", 0) == 0) ours.push_back(name);
+    return std::count(ours.begin(), ours.end(), "gs-writer") == 1 &&
+           std::count(ours.begin(), ours.end(), "gs-monitor") == 1;
+  })) << ours.size() << " gs- threads";
+  for (const std::string name : {"gs-toggle", "gs-writer", "gs-monitor", "gs-reporter"}) {
+    EXPECT_EQ(std::count(ours.begin(), ours.end(), name), 1) << name;
+  }
+  const auto bit = [](int sig) { return std::uint64_t{1} << (sig - 1); };
+  for (const auto& [name, mask] : blocked_signals(v.pid())) {
+    if (name.rfind("gs-", 0) != 0) continue;
+    for (int sig : {SIGUSR1, SIGUSR2, SIGCHLD, SIGTERM, SIGINT}) {
+      EXPECT_NE(mask & bit(sig), 0u) << name << " does not block signal " << sig;
+    }
+    EXPECT_EQ(mask & bit(SIGSEGV), 0u) << name << " blocks SIGSEGV: a fault there would kill without a report";
+  }
+  ::kill(v.pid(), SIGKILL);
+  v.wait();
+  ::unlink(path.c_str());
 }
 
 TEST(ProcessTraceTest, ForkedChildDoesNotWriteIntoTheParentsTrace) {

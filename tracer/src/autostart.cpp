@@ -21,6 +21,7 @@
 #include <string>
 #include <thread>
 
+#include "greenscope/detail/quiet_thread.h"
 #include "greenscope/trace_env.h"
 #include "greenscope/tracer.h"
 #include "session.h"
@@ -77,6 +78,7 @@ void on_dump_signal(int) { request_dump_async(); }
 // toggle_loop() runs on its own thread: start() and stop() are not
 // async-signal-safe, so the handler only wakes this thread.
 void toggle_loop() {
+  pthread_setname_np(pthread_self(), "gs-toggle");
   std::uint32_t seen = g_toggle_word.load();
   for (;;) {
     ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&g_toggle_word), FUTEX_WAIT_PRIVATE, seen, nullptr,
@@ -118,7 +120,7 @@ void after_fork_in_child() { forget_session_after_fork(); }
       say(std::string("GREENSCOPE_TRACE_SIGNAL='") + toggle + "' is not a signal name or number (try SIGUSR2)");
     } else {
       install_handler(sig, &on_toggle_signal);
-      std::thread(&toggle_loop).detach();
+      gs::detail::quiet_thread(&toggle_loop).detach();
     }
   }
   if (dump != nullptr) {

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "chunk_file.h"
+#include "greenscope/detail/quiet_thread.h"
 #include "greenscope/symbols.h"
 #include "greenscope/trace_format.h"
 
@@ -48,7 +49,7 @@ void SymbolResolver::add(const std::vector<std::uintptr_t>& addresses) {
     std::lock_guard<std::mutex> lock(mutex_);
     queue_.insert(queue_.end(), addresses.begin(), addresses.end());
   }
-  if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+  if (!thread_.joinable()) thread_ = gs::detail::quiet_thread([this] { run(); });
   work_cv_.notify_one();
 }
 

@@ -1,8 +1,10 @@
 #include "writer.h"
 
+#include "greenscope/detail/quiet_thread.h"
 #include "greenscope/trace_env.h"
 
 #include <linux/futex.h>
+#include <pthread.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -89,7 +91,7 @@ bool Session::open(std::string* error) {
   return true;
 }
 
-void Session::start_writer() { writer_ = std::thread([this] { run(); }); }
+void Session::start_writer() { writer_ = gs::detail::quiet_thread([this] { run(); }); }
 
 void Session::finish() {
   stop_.store(true, std::memory_order_release);
@@ -163,6 +165,7 @@ std::string Session::dump(const std::string& path) {
 // ---------------------------------------------------------------------------
 
 void Session::run() {
+  pthread_setname_np(pthread_self(), "gs-writer");
   std::uint64_t last_calibration = mono_ns();
   for (;;) {
     const std::uint32_t seen = g_signals.wake.load();
