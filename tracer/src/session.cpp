@@ -71,15 +71,18 @@ void fence_every_thread() {
 
 // wait_for_hooks_to_leave() waits until no thread runs a hook. A hook takes
 // well under a microsecond; a thread descheduled inside one is waited for.
+// Each look is made under the registry lock: the writer frees the streams
+// of exited threads meanwhile (Session::tick), and a copy of the list read
+// one that was freed (ASan, a toggle's stop under load). Recording is off
+// by now, so no hook starts and the looks converge.
 void wait_for_hooks_to_leave() {
-  std::vector<ThreadStream*> streams;
-  {
+  const auto any_in_hook = [] {
     std::lock_guard<std::mutex> lock(g_registry_mutex);
-    streams = registered_streams_locked();
-  }
-  for (ThreadStream* s : streams) {
-    while (s->in_hook.load(std::memory_order_acquire) != 0) std::this_thread::yield();
-  }
+    for (ThreadStream* s : registered_streams_locked())
+      if (s->in_hook.load(std::memory_order_acquire) != 0) return true;
+    return false;
+  };
+  while (any_in_hook()) std::this_thread::yield();
 }
 
 std::string resolve_path(const std::string& path) {
