@@ -144,28 +144,44 @@ TEST_F(Greenlets, HandlesShareOwnership) {
 }
 
 TEST_F(Greenlets, AGreenletWithoutHandlesStillRunsToTheEnd) {
+  // Main waits for the greenlet's end, told by the greenlet itself, not for
+  // a time: a 10 ms sleep here raced the greenlet's 1 ms one, which starts
+  // only when the hub first runs it (after a new fiber's set-up under TSan;
+  // whenever the machine gives the thread the CPU back when loaded), and
+  // could come due first. If dropping the handle ended the greenlet, this
+  // wait would end in LoopExit.
   int done = 0;
+  gs::Event finished;
   gs::spawn([&] {
-    gs::sleep(1ms);
+    gs::sleep(1ms);  // blocks with no handle left
     ++done;
+    finished.set();
   });
-  gs::sleep(10ms);
+  EXPECT_TRUE(finished.wait());
   EXPECT_EQ(done, 1);
 }
 
 TEST_F(Greenlets, SpawnLaterStartsAfterTheDelay) {
-  std::vector<int> order;
+  // Delays order the starts, not spawn order: `late` is spawned first and
+  // must still be waiting when `early` starts. Each delay counts from its
+  // own spawn_later() call, so with 20 ms against 5 ms the deadlines crossed
+  // whenever the thread was held up over 15 ms between the two calls (a
+  // loaded machine). `late`'s delay is past ctest's 120 s limit for this
+  // test, so no run that ctest lets finish sees it come due; it is killed
+  // unstarted instead.
   const auto start = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point ran_at;
-  auto late = gs::spawn_later(20ms, [&] {
-    ran_at = std::chrono::steady_clock::now();
-    order.push_back(2);
-  });
-  auto early = gs::spawn_later(5ms, [&] { order.push_back(1); });
+  bool late_ran = false;
+  auto late = gs::spawn_later(600s, [&] { late_ran = true; });
+  auto early = gs::spawn_later(20ms, [&] { ran_at = std::chrono::steady_clock::now(); });
   EXPECT_EQ(late.state(), GreenletState::New);
-  gs::joinall(std::vector<GreenletRef>{late, early});
-  EXPECT_EQ(order, (std::vector<int>{1, 2}));
+  EXPECT_EQ(early.state(), GreenletState::New);
+  early.join();
   EXPECT_GE(ran_at - start, 20ms);
+  EXPECT_EQ(late.state(), GreenletState::New);  // not even queued: its delay has not passed
+  late.kill();
+  EXPECT_TRUE(late.killed());
+  EXPECT_FALSE(late_ran);
 }
 
 TEST_F(Greenlets, LinkCallsBackInTheHubWhenItDies) {
@@ -196,6 +212,12 @@ TEST_F(Greenlets, JoinallReturnsThoseThatFinished) {
   gs::Event never;
   auto quick = gs::spawn([] {});
   auto stuck = gs::spawn([&] { never.wait(); });
+  // quick has finished before joinall takes its 10 ms deadline: joinall
+  // checks the deadline before each wait, so a thread held up 10 ms between
+  // taking it and its first wait (a loaded machine) returned with quick
+  // never run, and nothing finished.
+  gs::yield();
+  ASSERT_TRUE(quick.ready());
   auto done = gs::joinall(std::vector<GreenletRef>{quick, stuck}, 10ms);
   ASSERT_EQ(done.size(), 1u);
   EXPECT_TRUE(done[0] == quick);

@@ -56,25 +56,50 @@ TEST_F(TimeoutTest, ExpiryWhileReadyRaisesAtTheYield) {
 }
 
 TEST_F(TimeoutTest, NestedTimeoutsSayWhichExpired) {
-  gs::Timeout outer(50ms);
-  try {
-    gs::Timeout inner(2ms);
-    gs::sleep(1s);
-    FAIL();
-  } catch (const gs::TimeoutError& e) {
-    EXPECT_NE(e.source(), &outer);
-  }
-  try {
-    gs::sleep(1s);
-    FAIL();
-  } catch (const gs::TimeoutError& e) {
-    EXPECT_EQ(e.source(), &outer);
-    EXPECT_TRUE(outer.expired());
+  // The case needs the inner expiry delivered while the outer timeout still
+  // runs. A hub that gets to its timers late (TSan; a loaded machine, where
+  // a test's thread was seen kept off the CPU for 297 ms) can find both due
+  // in one poll: the outer one, due later, then replaces the inner one's
+  // undelivered TimeoutError (HubImpl::raise_in), so the first catch got the
+  // outer's and the second sleep ran its full second unbroken. Such a round
+  // shows itself: no poll runs between the delivery and the catch, so the
+  // outer timeout has expired there only if it came due no later than the
+  // inner one was delivered. That round set nothing up and is run again; a
+  // runtime that got the case wrong fails every round.
+  for (int round = 0;; ++round) {
+    ASSERT_LT(round, 10) << "in every round the outer timeout had expired before the inner one was delivered";
+    gs::Timeout outer(50ms);
+    const void* inner_timeout = nullptr;
+    try {
+      gs::Timeout inner(2ms);
+      inner_timeout = &inner;
+      gs::sleep(1s);
+      FAIL();
+    } catch (const gs::TimeoutError& e) {
+      if (outer.expired()) continue;
+      EXPECT_EQ(e.source(), inner_timeout);
+      EXPECT_NE(e.source(), &outer);
+    }
+    // The outer deadline comes before this sleep's: whenever the hub gets
+    // to them, the outer timeout is delivered first.
+    try {
+      gs::sleep(1s);
+      FAIL();
+    } catch (const gs::TimeoutError& e) {
+      EXPECT_EQ(e.source(), &outer);
+      EXPECT_TRUE(outer.expired());
+    }
+    return;
   }
 }
 
 TEST_F(TimeoutTest, WithTimeoutReturnsTheValueInTime) {
-  const int v = gs::with_timeout(1s, [] {
+  // The deadline must not come due with the 1 ms sleep: a hub that got to
+  // both timers in one poll (a thread kept off the CPU past the deadline)
+  // would wake the sleeper, then deliver the expiry at that same wake-up.
+  // 600 s is past ctest's 120 s limit for this test, so no run that ctest
+  // lets finish can reach it; it costs nothing, as f returns after 1 ms.
+  const int v = gs::with_timeout(600s, [] {
     gs::sleep(1ms);
     return 5;
   });
