@@ -99,6 +99,13 @@ bool closed_cleanly(const std::string& path) {
   return r.trace && r.trace->stats().clean_end;
 }
 
+// switches_on_disk() counts the switches in what the writer has flushed to
+// `path` so far (0 while there is no file).
+std::uint64_t switches_on_disk(const std::string& path) {
+  traceio::LoadResult r = traceio::load(path);
+  return r.trace ? r.trace->stats().count[static_cast<int>(traceio::EventType::Switch)] : 0;
+}
+
 TEST(ProcessTraceTest, EnvironmentVariableTracesAnUnchangedProgram) {
   const std::string path = temp_trace_path("env");
   Victim v("exit", {"GREENSCOPE_TRACE=" + path, "GREENSCOPE_TRACE_QUIET=1"});
@@ -110,6 +117,7 @@ TEST(ProcessTraceTest, EnvironmentVariableTracesAnUnchangedProgram) {
   EXPECT_TRUE(t->stats().clean_end);
   EXPECT_TRUE(t->problems().empty()) << t->problems().front().message;
   EXPECT_NE(greenlet_named(*t, "spinner-a"), 0u);
+  // trace_victim's spin_for() makes at least 400 switches, however slowly.
   EXPECT_GT(count(*t, traceio::EventType::Switch), 100u);
   EXPECT_EQ(t->process().pid, static_cast<std::uint64_t>(v.pid()));
   ASSERT_EQ(t->process().args.size(), 2u);
@@ -121,10 +129,7 @@ TEST(ProcessTraceTest, KilledProgramLeavesAFileReadableUpToItsLastFlush) {
   Victim v("loop", {"GREENSCOPE_TRACE=" + path, "GREENSCOPE_TRACE_QUIET=1"});
   ASSERT_EQ(v.read_line(), "running");
   // The writer flushes every 50 ms: wait until something has reached disk.
-  ASSERT_TRUE(wait_for([&] {
-    traceio::LoadResult r = traceio::load(path);
-    return r.trace && r.trace->stats().count[static_cast<int>(traceio::EventType::Switch)] > 100;
-  }));
+  ASSERT_TRUE(wait_for([&] { return switches_on_disk(path) > 100; }));
   ::kill(v.pid(), SIGKILL);
   const int status = v.wait();
   ASSERT_TRUE(WIFSIGNALED(status));
@@ -192,7 +197,11 @@ TEST(ProcessTraceTest, SignalTogglesTracingInALiveProgram) {
   EXPECT_NE(::access(path.c_str(), F_OK), 0) << "with a toggle signal, tracing starts off";
   ::kill(v.pid(), SIGUSR2);
   ASSERT_TRUE(wait_for([&] { return ::access(path.c_str(), F_OK) == 0; }));
-  std::this_thread::sleep_for(100ms);
+  // Tracing is off again only once the session has recorded: the file
+  // exists from start() on, and a fixed 100 ms after that could pass with
+  // the victim off the CPU (a loaded machine, TSan), the file holding no
+  // switch. The writer flushes every 50 ms, so what it has recorded shows.
+  ASSERT_TRUE(wait_for([&] { return switches_on_disk(path) > 10; })) << "the live program's switches reach the file";
   ::kill(v.pid(), SIGUSR2);
   ASSERT_TRUE(wait_for([&] { return closed_cleanly(path); }));
   ::kill(v.pid(), SIGUSR2);
@@ -290,6 +299,8 @@ TEST(ProcessTraceTest, FlightRecorderDumpsOnSignal) {
   ::unlink(path.c_str());
   ASSERT_TRUE(t);
   EXPECT_TRUE(t->process().flight_dump);
+  // "running" comes after at least 400 switches (trace_victim's spin_for()),
+  // all in the ring: 1 MiB holds far more.
   EXPECT_GT(count(*t, traceio::EventType::Switch), 100u);
 }
 

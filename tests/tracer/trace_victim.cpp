@@ -1,6 +1,7 @@
 // trace_victim: a program linked with the runtime only (no tracer code), for
 // tests that trace it through the environment and kill it.
 //   trace_victim loop        yields forever; prints "running" after 200 ms
+//                            (and at least kMinYields yields of each spinner)
 //   trace_victim exit N      runs briefly, then exits with status N
 //   trace_victim crash       runs briefly, then dereferences null
 //   trace_victim fork        runs briefly, forks a child that also yields
@@ -20,10 +21,23 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// kMinYields: the tests count the switches a run recorded (more than 100 of
+// them). A time alone does not give them: a loaded machine can keep this
+// process off the CPU for most of 50 ms, and TSan slows every switch. So
+// each spinner yields at least this often, however long that takes, and
+// every spin_for() records at least 4 * kMinYields switches (each yield is
+// one switch to the hub and one back).
+constexpr int kMinYields = 100;
+
+// spin_for() runs two greenlets that yield to each other for `d`, and on
+// until each has yielded kMinYields times.
 void spin_for(std::chrono::milliseconds d) {
   const auto end = std::chrono::steady_clock::now() + d;
-  auto a = gs::spawn([&] { while (std::chrono::steady_clock::now() < end) gs::yield(); });
-  auto b = gs::spawn([&] { while (std::chrono::steady_clock::now() < end) gs::yield(); });
+  const auto spin = [&end] {
+    for (int n = 0; n < kMinYields || std::chrono::steady_clock::now() < end; ++n) gs::yield();
+  };
+  auto a = gs::spawn(spin);
+  auto b = gs::spawn(spin);
   a.set_name("spinner-a");
   b.set_name("spinner-b");
   a.join();
