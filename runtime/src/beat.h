@@ -62,18 +62,24 @@ struct SampleSlot {
 // MissedStall is a stall the hub noticed itself, at the stamp that ended it,
 // because the monitor thread did not get to run in time (a loaded machine,
 // a stall just over a 1 ms threshold). Exact times; no samples.
+// `seq` names the segment, so that a stall the monitor flagged just as the
+// hub left it (the hub read the flag a moment before it was set) ends the
+// monitor's report instead of making a second one.
 struct MissedStall {
-  std::uint64_t since = 0, end = 0, greenlet = 0;
+  std::uint64_t seq = 0, since = 0, end = 0, greenlet = 0;
   std::uint8_t owner = 0, watcher = 0;
 };
 
 // MissedRing is single-producer (the hub) single-consumer (the monitor).
+// 256 deep: a hub fills it only if the monitor is away for 256 stalls of a
+// threshold each (one sample can hold the monitor 20 ms: 16 was too few).
 struct MissedRing {
-  static constexpr std::size_t kSize = 16;
+  static constexpr std::size_t kSize = 256;
   MissedStall slot[kSize];
   std::atomic<std::uint64_t> head{0};  // (hub) next to write
   std::atomic<std::uint64_t> tail{0};  // (mon) next to read
   std::atomic<std::uint64_t> lost{0};  // (hub) dropped while full
+  std::uint64_t lost_told = 0;         // (mon) of those, already told on stderr
 };
 
 // Beat is one hub's record. Fields tagged (hub) are written by the hub's
@@ -115,7 +121,7 @@ struct Beat {
 // stamp() records a new segment. Hub thread only, with monitor_on().
 inline void stamp(Beat& b, StallOwner owner, std::uint64_t greenlet, std::uint8_t watcher = 0);
 void publish_stall_end(Beat& b, std::uint64_t seq, std::uint64_t ticks);
-void publish_missed_stall(Beat& b, std::uint64_t ticks);
+void publish_missed_stall(Beat& b, std::uint64_t seq, std::uint64_t ticks);
 
 inline void stamp(Beat& b, StallOwner owner, std::uint64_t greenlet, std::uint8_t watcher) {
   const std::uint64_t t = ticks_now();
@@ -124,7 +130,7 @@ inline void stamp(Beat& b, StallOwner owner, std::uint64_t greenlet, std::uint8_
     publish_stall_end(b, s, t);
   } else if (t - b.since.load(std::memory_order_relaxed) > g_threshold_ticks.load(std::memory_order_relaxed))
       [[unlikely]] {
-    publish_missed_stall(b, t);
+    publish_missed_stall(b, s, t);
   }
   // A seqlock without fences (TSan has none): release stores keep the odd
   // seq ahead of the fields, the final release store keeps them ahead of

@@ -424,10 +424,13 @@ void finish_stall(Beat& b, ActiveStall& st, std::uint64_t end_ticks, std::int64_
   out.push_back({Delivery::End, r, {}});
 }
 
-// ended_meanwhile() is true when the stall ended while a sample was being
-// taken: the sample may show code that ran after it, so it is dropped.
+// ended_meanwhile() is true when the stall's segment is over after a sample
+// was taken: the sample may show code that ran after it, so it is dropped.
+// It asks for the segment itself, not for the published end: a hub that read
+// the flag just before the monitor set it leaves without publishing one.
 bool ended_meanwhile(const Beat& b, const ActiveStall& st) {
-  return b.ended_seq.load(std::memory_order_acquire) == st.seq;
+  return b.seq.load(std::memory_order_acquire) != st.seq ||
+         b.ended_seq.load(std::memory_order_acquire) == st.seq;
 }
 
 void begin_stall(Beat& b, const Segment& seg, std::uint64_t since, std::uint64_t now,
@@ -466,11 +469,19 @@ void begin_stall(Beat& b, const Segment& seg, std::uint64_t since, std::uint64_t
 }
 
 // report_missed() reports the stalls the hub found itself (see MissedStall).
+// One the monitor is already reporting (flagged as the hub left it) ends
+// that report with the hub's exact end time.
 void report_missed(Beat& b, std::vector<Delivery>& out) {
   MissedRing& ring = b.missed;
   const std::uint64_t head = ring.head.load(std::memory_order_acquire);
   for (std::uint64_t i = ring.tail.load(std::memory_order_relaxed); i != head; ++i) {
     const MissedStall m = ring.slot[i % MissedRing::kSize];
+    const auto active = g_active.find(&b);
+    if (active != g_active.end() && active->second.seq == m.seq) {
+      finish_stall(b, active->second, m.end, -1, out);
+      g_active.erase(active);
+      continue;
+    }
     StallReport r;
     r.id = next_stall_id();
     r.tid = b.tid;
@@ -488,6 +499,31 @@ void report_missed(Beat& b, std::vector<Delivery>& out) {
     out.push_back({Delivery::End, r, {}});
   }
   ring.tail.store(head, std::memory_order_release);
+  const std::uint64_t lost = ring.lost.load(std::memory_order_relaxed);
+  if (lost != ring.lost_told) {
+    std::fprintf(stderr,
+                 "greenscope: stall monitor: %llu stall(s) of thread %d went unreported: the monitor thread fell "
+                 "behind the hub (a machine this loaded misses stalls; give the monitor a CPU)\n",
+                 static_cast<unsigned long long>(lost - ring.lost_told), static_cast<int>(b.tid));
+    ring.lost_told = lost;
+  }
+}
+
+// settle_left_segment() ends an active stall whose segment the hub has left
+// without publishing its end: the hub read the flag just before the monitor
+// set it (no fence on the hub's side, by design), so it queued the stall as
+// missed, which report_missed() now sees (the seq just read orders it). If
+// the queue was full, the end is the next segment's start when that is
+// known, else now.
+void settle_left_segment(Beat& b, ActiveStall& st, const Segment& seg, std::vector<Delivery>& out) {
+  const std::uint64_t seq = st.seq;
+  report_missed(b, out);  // may end and erase `st`
+  const auto active = g_active.find(&b);
+  if (active == g_active.end() || active->second.seq != seq) return;
+  if (b.ended_seq.load(std::memory_order_acquire) == seq) return;  // finished next round
+  const std::uint64_t end = seg.seq == seq + 2 ? seg.since : ticks_now();
+  finish_stall(b, active->second, end, -1, out);
+  g_active.erase(active);
 }
 
 void check_hub(Beat& b, std::uint64_t sample_ticks, std::vector<std::uint8_t>& scratch, std::vector<Delivery>& out) {
@@ -504,7 +540,10 @@ void check_hub(Beat& b, std::uint64_t sample_ticks, std::vector<std::uint8_t>& s
       g_active.erase(active);
       return;
     }
-    if (seg.seq != st.seq) return;  // the end is being published: next round
+    if (seg.seq != st.seq) {
+      settle_left_segment(b, st, seg, out);
+      return;
+    }
     st.report.duration = std::chrono::nanoseconds(ticks_to_ns(now - st.report.start_ticks));
     if (now - st.last_sample_ticks >= sample_ticks) {
       st.last_sample_ticks = now;
@@ -742,7 +781,7 @@ void publish_stall_end(Beat& b, std::uint64_t seq, std::uint64_t ticks) {
   b.ended_seq.store(seq, std::memory_order_release);
 }
 
-void publish_missed_stall(Beat& b, std::uint64_t ticks) {
+void publish_missed_stall(Beat& b, std::uint64_t seq, std::uint64_t ticks) {
   const std::uint8_t owner = b.owner.load(std::memory_order_relaxed);
   const std::uint64_t since = b.since.load(std::memory_order_relaxed);
   if (owner == kPollingOwner || since < g_enabled_at_ticks.load(std::memory_order_relaxed)) return;
@@ -753,7 +792,8 @@ void publish_missed_stall(Beat& b, std::uint64_t ticks) {
     return;
   }
   MissedStall& m = ring.slot[head % MissedRing::kSize];
-  m = {since, ticks, b.greenlet.load(std::memory_order_relaxed), owner, b.watcher.load(std::memory_order_relaxed)};
+  m = {seq, since, ticks, b.greenlet.load(std::memory_order_relaxed), owner,
+       b.watcher.load(std::memory_order_relaxed)};
   ring.head.store(head + 1, std::memory_order_release);
   b.stalls_in_poll_gap.fetch_add(1, std::memory_order_relaxed);
 }

@@ -502,6 +502,50 @@ TEST_F(StallTest, OneMillisecondThresholdCatchesAThreeMillisecondStall) {
   EXPECT_EQ(matching, 1u);
 }
 
+// Stalls that end about when the monitor flags them: the hub may read the
+// flag a moment before the monitor sets it and report the stall itself,
+// while the monitor goes on with its own report of it. Each must still be
+// reported once, ended, with no sample taken after its end. (Before the
+// fix, the monitor's report never ended, and it sampled code that ran after
+// the stall.) Spins of 1.1 to 1.5 ms against a 1 ms threshold are all
+// stalls; many end within a monitor period of being flagged.
+// kTickConversionSlackNs: a report's times are tick readings converted to
+// CLOCK_MONOTONIC with a rate calibrated as the process runs (some ppm off
+// over the second since the last anchor), a sample's time is read from
+// CLOCK_MONOTONIC directly.
+constexpr std::int64_t kTickConversionSlackNs = 50'000;
+
+TEST_F(StallTest, StallsEndingAsTheMonitorFlagsThemAreEachReportedOnce) {
+  start(std::chrono::milliseconds(1));
+  constexpr int kStalls = 300;
+  std::vector<std::uint64_t> ids;
+  for (int i = 0; i < kStalls; ++i) {
+    const auto spin = std::chrono::microseconds(1100 + (i * 37) % 400);
+    auto g = gs::spawn([spin] {
+      const auto end = Clock::now() + spin;
+      while (Clock::now() < end) asm volatile("" ::: "memory");
+    });
+    g.join();
+    ids.push_back(g.id());
+  }
+  gs::stop_stall_monitor();  // settles every report
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const std::uint64_t id : ids) {
+    std::size_t ended = 0;
+    for (const StallReport& r : ended_) {
+      if (r.greenlet_id != id) continue;
+      ++ended;
+      for (const StallSample& s : r.samples) {
+        EXPECT_GE(s.mono_ns, r.start_mono_ns) << gs::format_stall(r);
+        EXPECT_LE(s.mono_ns, r.end_mono_ns + kTickConversionSlackNs) << gs::format_stall(r);
+      }
+    }
+    EXPECT_EQ(ended, 1u) << "greenlet " << id;
+    for (const StallReport& r : ongoing_)
+      EXPECT_NE(r.greenlet_id, id) << "never ended: " << gs::format_stall(r);
+  }
+}
+
 // kIdleThreshold: sanitizer runtimes themselves hold the thread for ~10 ms
 // now and then (TSan sets up a trace per new fiber), which is a real stall
 // of those builds; the property under test is the same at 50 ms.
