@@ -368,11 +368,26 @@ void Session::do_dump(const std::string& requested) {
       std::lock_guard<std::mutex> lock(g_registry_mutex);
       streams = registered_streams_locked();
     }
-    std::vector<Slice> slices;
-    for (Block* b : retained_) slices.push_back(Slice{b, 0, b->committed.load(std::memory_order_acquire)});
+    // What each thread committed to its open block, then the blocks filled
+    // since the last tick (in the full rings), which may by now include a
+    // block that was open a moment ago: it is kept whole instead. Draining
+    // first would lose a block filled between the drain and the look at the
+    // open block.
+    std::vector<Slice> open_slices;
     for (ThreadStream* s : streams) {
       if (Block* open = s->open_block.load(std::memory_order_acquire))
-        slices.push_back(Slice{open, 0, open->committed.load(std::memory_order_acquire)});
+        open_slices.push_back(Slice{open, 0, open->committed.load(std::memory_order_acquire)});
+    }
+    std::vector<Block*> filled;
+    if (flight_) {
+      for (ThreadStream* s : streams)
+        while (Block* b = s->full_blocks.pop()) filled.push_back(b);
+    }
+    retained_.insert(retained_.end(), filled.begin(), filled.end());
+    std::vector<Slice> slices;
+    for (Block* b : retained_) slices.push_back(Slice{b, 0, b->committed.load(std::memory_order_acquire)});
+    for (const Slice& open : open_slices) {
+      if (std::find(filled.begin(), filled.end(), open.block) == filled.end()) slices.push_back(open);
     }
     announce_threads(file, streams, true);
     const auto strings = strings_.payload(true);
