@@ -6,9 +6,19 @@
 #include <set>
 
 #include "event_text.h"
-#include "timeline.h"
+#include "greenscope/analysis/timeline.h"
 
 namespace gs::cli {
+
+// The model behind this command lives in greenscope::analysis (shared with the viewer).
+using analysis::Job;
+using analysis::Span;
+using analysis::SpanKind;
+using analysis::Timeline;
+using analysis::TimelineOptions;
+using analysis::build_timeline;
+using analysis::is_wait_reason;
+using analysis::pair_jobs;
 
 namespace {
 
@@ -225,6 +235,7 @@ std::string span_name(const Span& s, std::string_view* cat) {
       *cat = "loop";
       return std::string(traceio::to_string(static_cast<traceio::WatcherKind>(s.code))) + " watcher";
     case SpanKind::Job: *cat = "job"; return "job";
+    default: break;  // the Model's stall-level kinds: build_timeline() makes none
   }
   return "?";
 }

@@ -135,12 +135,6 @@ std::string loop_text(const Trace& t, const Event& e) {
 
 }  // namespace
 
-std::string greenlet_label(const Trace& trace, std::uint64_t id) {
-  if (id == 0) return "-";
-  if (trace.greenlets().count(id) == 0) return "#" + std::to_string(id);
-  return trace.greenlet_name(id) + "#" + std::to_string(id);
-}
-
 std::string describe_event(const Trace& trace, const Event& e) {
   if (e.type == EventType::Switch) return switch_text(trace, e);
   return loop_text(trace, e);

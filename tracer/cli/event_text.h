@@ -4,12 +4,14 @@
 
 #include <string>
 
+#include "greenscope/analysis/labels.h"
 #include "greenscope/traceio.h"
 
 namespace gs::cli {
 
-// greenlet_label() is "name#id" ("-" for 0).
-std::string greenlet_label(const traceio::Trace& trace, std::uint64_t id);
+// greenlet_label() is "name#id" ("-" for 0): the analysis library's, shared
+// with the viewer.
+using analysis::greenlet_label;
 // describe_event() says what `e` means, with its fields decoded.
 std::string describe_event(const traceio::Trace& trace, const traceio::Event& e);
 

@@ -8,9 +8,12 @@
 #include "cli.h"
 #include "folded_export.h"
 #include "format.h"
-#include "stack_names.h"
+#include "greenscope/analysis/stack_names.h"
 
 namespace gs::cli {
+
+// The model behind this command lives in greenscope::analysis (shared with the viewer).
+using analysis::StackNames;
 
 namespace {
 

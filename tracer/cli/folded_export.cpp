@@ -5,9 +5,13 @@
 #include <cmath>
 #include <unordered_map>
 
-#include "waits.h"
+#include "greenscope/analysis/waits.h"
 
 namespace gs::cli {
+
+// The model behind this command lives in greenscope::analysis (shared with the viewer).
+using analysis::Wait;
+using analysis::collect_waits;
 
 namespace {
 

@@ -8,10 +8,12 @@
 #include <map>
 #include <string>
 
+#include "greenscope/analysis/stack_names.h"
 #include "greenscope/traceio.h"
-#include "stack_names.h"
 
 namespace gs::cli {
+
+using analysis::StackNames;
 
 enum class FoldedOf {
   Stalls,  // every stall sample, weighted by its share of its stall: duration / samples

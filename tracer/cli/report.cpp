@@ -4,9 +4,22 @@
 
 #include "cli.h"
 #include "format.h"
-#include "report_model.h"
+#include "greenscope/analysis/report_model.h"
 
 namespace gs::cli {
+
+// The model behind this command lives in greenscope::analysis (shared with the viewer).
+using analysis::CallbackRow;
+using analysis::GreenletRow;
+using analysis::HubRow;
+using analysis::JobStats;
+using analysis::Report;
+using analysis::ReportOptions;
+using analysis::SortKey;
+using analysis::Stat;
+using analysis::build_report;
+using analysis::kReasons;
+using analysis::sort_greenlets;
 
 namespace {
 

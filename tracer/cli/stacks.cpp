@@ -8,11 +8,17 @@
 #include "cli.h"
 #include "event_text.h"
 #include "format.h"
-#include "stack_names.h"
-#include "stall_model.h"
-#include "waits.h"
+#include "greenscope/analysis/stack_names.h"
+#include "greenscope/analysis/stall_model.h"
+#include "greenscope/analysis/waits.h"
 
 namespace gs::cli {
+
+// The model behind this command lives in greenscope::analysis (shared with the viewer).
+using analysis::StackKeys;
+using analysis::StackNames;
+using analysis::Wait;
+using analysis::collect_waits;
 
 namespace {
 

@@ -8,10 +8,21 @@
 #include "cli.h"
 #include "event_text.h"
 #include "format.h"
-#include "stack_names.h"
-#include "stall_model.h"
+#include "greenscope/analysis/stack_names.h"
+#include "greenscope/analysis/stall_model.h"
 
 namespace gs::cli {
+
+// The model behind this command lives in greenscope::analysis (shared with the viewer).
+using analysis::BlockingGroup;
+using analysis::LagRow;
+using analysis::SampleCount;
+using analysis::StackKeys;
+using analysis::StackNames;
+using analysis::StallGroup;
+using analysis::StallModel;
+using analysis::build_stall_model;
+using analysis::culprit_name;
 
 namespace {
 

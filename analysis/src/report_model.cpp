@@ -1,12 +1,12 @@
 // report_model.cpp: build_report() (report_model.h).
-#include "report_model.h"
+#include "greenscope/analysis/report_model.h"
 
 #include <algorithm>
 #include <map>
 
-#include "timeline.h"
+#include "greenscope/analysis/timeline.h"
 
-namespace gs::cli {
+namespace gs::analysis {
 
 using traceio::Trace;
 
@@ -202,4 +202,4 @@ void sort_greenlets(std::vector<GreenletRow>& rows, SortKey key) {
   });
 }
 
-}  // namespace gs::cli
+}  // namespace gs::analysis

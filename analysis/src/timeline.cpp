@@ -1,10 +1,10 @@
 // timeline.cpp: pairing one thread's events into spans (timeline.h).
-#include "timeline.h"
+#include "greenscope/analysis/timeline.h"
 
 #include <algorithm>
 #include <unordered_map>
 
-namespace gs::cli {
+namespace gs::analysis {
 
 using traceio::Event;
 using traceio::EventType;
@@ -297,4 +297,4 @@ std::vector<Job> pair_jobs(const traceio::Trace& trace) {
   return jobs;
 }
 
-}  // namespace gs::cli
+}  // namespace gs::analysis

@@ -1,13 +1,13 @@
 // stall_model.cpp: build_stall_model() (stall_model.h).
-#include "stall_model.h"
+#include "greenscope/analysis/stall_model.h"
 
 #include <algorithm>
 #include <tuple>
 #include <unordered_map>
 
-#include "event_text.h"
+#include "greenscope/analysis/labels.h"
 
-namespace gs::cli {
+namespace gs::analysis {
 
 using traceio::EventType;
 using traceio::StallInfo;
@@ -173,4 +173,4 @@ StallModel build_stall_model(const traceio::Trace& trace, StackKeys& keys, std::
   return model;
 }
 
-}  // namespace gs::cli
+}  // namespace gs::analysis

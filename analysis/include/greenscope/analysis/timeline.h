@@ -7,19 +7,10 @@
 #include <cstdint>
 #include <vector>
 
+#include "greenscope/analysis/span_kind.h"
 #include "greenscope/traceio.h"
 
-namespace gs::cli {
-
-enum class SpanKind : std::uint8_t {
-  Running,    // a greenlet runs: from a switch to it to the next switch away
-  Waiting,    // a greenlet waits: from its switch away (a wait reason) to the switch back
-  Poll,       // the hub blocks in the poll (PollBegin..PollEnd)
-  Callbacks,  // the hub's callbacks phase (CallbacksBegin..CallbacksEnd)
-  Watcher,    // one watcher callback (WatcherBegin..WatcherEnd)
-  Callback,   // one run_callback callback (CallbackBegin..CallbackEnd)
-  Job,        // a thread-pool job on a worker thread (JobBegin..JobEnd)
-};
+namespace gs::analysis {
 
 // Span is one interval on a track. Which fields mean something depends on
 // `kind`, as noted.
@@ -79,4 +70,4 @@ struct Job {
 // order (a key may be reused once its job is done), sorted by submit time.
 std::vector<Job> pair_jobs(const traceio::Trace& trace);
 
-}  // namespace gs::cli
+}  // namespace gs::analysis

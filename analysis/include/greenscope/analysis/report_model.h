@@ -10,7 +10,7 @@
 
 #include "greenscope/traceio.h"
 
-namespace gs::cli {
+namespace gs::analysis {
 
 inline constexpr std::size_t kReasons = gs::trace_format::kReasonCount;
 
@@ -93,4 +93,4 @@ enum class SortKey { Running, Waiting, Runs, Longest };
 // sort_greenlets() sorts descending by `key`, then by id.
 void sort_greenlets(std::vector<GreenletRow>& rows, SortKey key);
 
-}  // namespace gs::cli
+}  // namespace gs::analysis

@@ -1,12 +1,12 @@
 // stack_names.cpp: StackNames (stack_names.h).
-#include "stack_names.h"
+#include "greenscope/analysis/stack_names.h"
 
 #include <cinttypes>
 #include <cstdio>
 
 #include "greenscope/symbols.h"
 
-namespace gs::cli {
+namespace gs::analysis {
 
 namespace {
 
@@ -134,4 +134,4 @@ std::vector<std::string> StackNames::notes() const {
   return symbolizer_ == nullptr ? std::vector<std::string>{} : symbolizer_->problems();
 }
 
-}  // namespace gs::cli
+}  // namespace gs::analysis

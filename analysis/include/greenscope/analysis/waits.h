@@ -7,7 +7,7 @@
 
 #include "greenscope/traceio.h"
 
-namespace gs::cli {
+namespace gs::analysis {
 
 // Wait is one greenlet waiting, from its switch away to the switch back.
 struct Wait {
@@ -24,4 +24,4 @@ struct Wait {
 // order they ended.
 std::vector<Wait> collect_waits(const traceio::Trace& trace);
 
-}  // namespace gs::cli
+}  // namespace gs::analysis

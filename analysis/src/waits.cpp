@@ -1,9 +1,9 @@
 // waits.cpp: collect_waits() (waits.h).
-#include "waits.h"
+#include "greenscope/analysis/waits.h"
 
-#include "timeline.h"
+#include "greenscope/analysis/timeline.h"
 
-namespace gs::cli {
+namespace gs::analysis {
 
 std::vector<Wait> collect_waits(const traceio::Trace& trace) {
   std::vector<Wait> waits;
@@ -17,4 +17,4 @@ std::vector<Wait> collect_waits(const traceio::Trace& trace) {
   return waits;
 }
 
-}  // namespace gs::cli
+}  // namespace gs::analysis

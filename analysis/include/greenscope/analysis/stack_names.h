@@ -18,7 +18,7 @@ namespace gs::symbols {
 class Symbolizer;
 }
 
-namespace gs::cli {
+namespace gs::analysis {
 
 // AddressName is what one address is called.
 struct AddressName {
@@ -62,4 +62,4 @@ class StackNames {
   std::unordered_map<std::uint64_t, AddressName> cache_;
 };
 
-}  // namespace gs::cli
+}  // namespace gs::analysis

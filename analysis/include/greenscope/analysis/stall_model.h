@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "greenscope/traceio.h"
-#include "stack_names.h"
+#include "greenscope/analysis/stack_names.h"
 
-namespace gs::cli {
+namespace gs::analysis {
 
 // StackKeys gives every stack id a key that stacks through the same
 // functions share: the first id seen with the same folded form (function
@@ -87,4 +87,4 @@ StallModel build_stall_model(const traceio::Trace& trace, StackKeys& keys, std::
 // "a run_callback() callback", "a timer watcher's callback".
 std::string culprit_name(const traceio::Trace& trace, const traceio::StallInfo& stall);
 
-}  // namespace gs::cli
+}  // namespace gs::analysis
