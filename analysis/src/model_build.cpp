@@ -1,0 +1,137 @@
+// model_build.cpp: build_trace() (model_build.h): tables and summaries. The
+// tracks of one thread are made in model_tracks.cpp.
+#include "model_build.h"
+
+#include <algorithm>
+
+#include "model_tracks.h"
+
+namespace gs::analysis::detail {
+
+namespace {
+
+using traceio::Trace;
+
+}  // namespace
+
+TraceBuilder::TraceBuilder(Model& model, const Trace& trace, std::int64_t offset_ns)
+    : m_(model), t_(trace), offset_(offset_ns), process_(static_cast<std::uint32_t>(model.processes.size())) {
+  infos_.emplace(SpanInfo{}, 0);
+}
+
+std::uint32_t TraceBuilder::text(std::uint32_t trace_id) {
+  if (trace_id == 0) return 0;
+  const auto [it, added] = texts_.try_emplace(trace_id, 0);
+  if (added) it->second = m_.intern(t_.text(trace_id));
+  return it->second;
+}
+
+// info() shares one SpanInfo among the spans that carry the same extras
+// (a greenlet sleeping at one place a thousand times needs one).
+std::uint32_t TraceBuilder::info(const SpanInfo& i) {
+  const auto [it, added] = infos_.try_emplace(i, static_cast<std::uint32_t>(m_.infos.size()));
+  if (added) m_.infos.push_back(i);
+  return it->second;
+}
+
+void TraceBuilder::add_process() {
+  ProcessSummary p;
+  p.path = t_.path();
+  p.info = t_.process();
+  p.stats = t_.stats();
+  p.problems = t_.problems();
+  p.offset_ns = offset_;
+  p.begin_ns = at(t_.begin_ns());
+  p.end_ns = at(t_.end_ns());
+  m_.processes.push_back(std::move(p));
+  const auto first = static_cast<std::uint32_t>(m_.threads.size());
+  for (std::size_t i = 0; i < t_.threads().size(); ++i)
+    thread_index_.emplace(t_.threads()[i].index, first + static_cast<std::uint32_t>(i));
+}
+
+// add_tables() moves the stalls, crashes and run infos onto the model's
+// axis, and notes which hub thread each stall and crash belongs to.
+void TraceBuilder::add_tables() {
+  for (traceio::StallInfo s : t_.stalls()) {
+    s.start_ns = at(s.start_ns);
+    if (s.end_ns >= 0) s.end_ns = at(s.end_ns);
+    for (traceio::StallSampleInfo& sample : s.samples) sample.time_ns = at(sample.time_ns);
+    if (s.thread != UINT32_MAX) stalls_by_thread_[s.thread].push_back(static_cast<std::uint32_t>(m_.stalls.size()));
+    m_.stalls.push_back(std::move(s));
+    m_.stall_process.push_back(process_);
+  }
+  for (traceio::CrashInfo c : t_.crashes()) {
+    c.time_ns = at(c.time_ns);
+    // The crash is recorded by the monitor's stream; it belongs on the
+    // thread of the greenlet that crashed.
+    const auto g = t_.greenlets().find(c.greenlet);
+    if (c.greenlet != 0 && g != t_.greenlets().end())
+      crashes_by_thread_[g->second.thread].push_back(static_cast<std::uint32_t>(m_.crashes.size()));
+    m_.crashes.push_back(c);
+    m_.crash_process.push_back(process_);
+  }
+  for (traceio::RunInfoDump r : t_.run_infos()) {
+    r.time_ns = at(r.time_ns);
+    m_.run_infos.push_back(std::move(r));
+    m_.run_info_process.push_back(process_);
+  }
+}
+
+// count() adds a greenlet's span to its totals as build_report() does, so
+// the viewer and `greenscope report` agree.
+void TraceBuilder::count(const Span& s, const Timeline& t) {
+  GreenletSummary& g = greenlets_[s.greenlet];
+  if (s.kind == SpanKind::Running) {
+    g.running_ns += s.duration();
+    g.longest_run_ns = std::max(g.longest_run_ns, s.duration());
+    if (s.switch_in || s.begin_ns == t.begin_ns) ++g.runs;
+  } else if (s.code < trace_format::kReasonCount) {
+    g.waiting_ns += s.duration();
+    g.wait_ns[s.code] += s.duration();
+  }
+}
+
+// add_greenlets() finishes the summaries: every greenlet the trace names or
+// a span showed, by id.
+void TraceBuilder::add_greenlets() {
+  for (const auto& entry : t_.greenlets()) greenlets_.try_emplace(entry.first);
+  for (auto& [id, g] : greenlets_) {
+    g.process = process_;
+    g.id = id;
+    g.name = m_.intern(t_.greenlet_name(id));
+    const auto info = t_.greenlets().find(id);
+    if (info != t_.greenlets().end()) {
+      const traceio::GreenletInfo& i = info->second;
+      g.spawner = i.spawner;
+      if (g.track == UINT32_MAX && thread_index_.count(i.thread) != 0) g.thread = thread_index_.at(i.thread);
+      g.spawn_ns = i.spawn_ns >= 0 ? at(i.spawn_ns) : -1;
+      g.exit_ns = i.exit_ns >= 0 ? at(i.exit_ns) : -1;
+      g.exit_kind = i.exit_kind;
+      g.error = m_.intern(i.error);
+    }
+    m_.greenlets.push_back(g);
+  }
+}
+
+bool TraceBuilder::run(const BuildProgress& progress, std::vector<SwitchLink>* switches) {
+  add_process();
+  add_tables();
+  const std::size_t n = t_.threads().size();
+  for (std::size_t i = 0; i < n; ++i) {
+    if (progress && !progress(static_cast<double>(i) / static_cast<double>(n))) return false;
+    add_thread(t_.threads()[i]);
+  }
+  add_greenlets();
+  std::stable_sort(switches_.begin(), switches_.end(),
+                   [](const SwitchLink& x, const SwitchLink& y) { return x.time_ns < y.time_ns; });
+  *switches = std::move(switches_);
+  return true;
+}
+
+bool build_trace(Model& model, const Trace& trace, std::int64_t offset_ns, const BuildProgress& progress,
+                 std::vector<SwitchLink>* switches) {
+  TraceBuilder builder(model, trace, offset_ns);
+  return builder.run(progress, switches);
+}
+
+}  // namespace gs::analysis::detail

@@ -1,0 +1,25 @@
+// model_build.h: one trace into the Model's tables. Private to
+// greenscope::analysis; Model::add() calls it and owns placing the trace on
+// the time axis and undoing a cancelled build.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "greenscope/analysis/model.h"
+
+namespace gs::analysis::detail {
+
+// BuildProgress is told the fraction of threads built; false cancels.
+using BuildProgress = std::function<bool(double done)>;
+
+// build_trace() appends `trace` to `model` as its next process, every time
+// moved by `offset_ns`: the process, its threads, tracks, greenlets, span
+// infos, stalls, crashes and run infos. Its switches go to `switches`, in
+// time order, for the caller to merge. False when cancelled: the model then
+// holds part of the trace, which the caller takes back out.
+bool build_trace(Model& model, const traceio::Trace& trace, std::int64_t offset_ns, const BuildProgress& progress,
+                 std::vector<SwitchLink>* switches);
+
+}  // namespace gs::analysis::detail

@@ -1,0 +1,40 @@
+// model_impl.h: Model::Impl, what the Model keeps besides its public tables:
+// the traces (for stacks and symbols), their StackNames, the string table
+// and the wall-clock time the axis starts at. Private to greenscope::analysis.
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "greenscope/analysis/model.h"
+#include "greenscope/analysis/stack_names.h"
+
+namespace gs::analysis {
+
+struct Model::Impl {
+  struct Process {
+    std::shared_ptr<const traceio::Trace> trace;
+    std::unique_ptr<StackNames> names;  // made by the first frame_lines() on it
+  };
+
+  Impl() { ids.emplace(texts.front(), 0); }
+
+  std::vector<Process> processes;  // as Model::processes
+  // texts: a deque, so that text() references and the ids' views stay valid
+  // as it grows.
+  std::deque<std::string> texts{std::string()};
+  std::unordered_map<std::string_view, std::uint32_t> ids;
+  // base_wall_ns: the wall-clock time of the axis' 0, the earliest start of
+  // the traces that know theirs.
+  bool have_base = false;
+  std::int64_t base_wall_ns = 0;
+  // names_mutex: frame_lines() is const, but fills StackNames' caches.
+  std::mutex names_mutex;
+};
+
+}  // namespace gs::analysis

@@ -1,0 +1,135 @@
+// model_load.cpp: Model::load() and Model::add() (model.h): a trace onto
+// the model's time axis, all of it or nothing.
+#include <algorithm>
+
+#include "model_build.h"
+#include "model_impl.h"
+
+namespace gs::analysis {
+
+namespace {
+
+// kReadShare: loading the file is most of the work, building the tracks
+// the rest of the progress bar.
+constexpr double kReadShare = 0.9;
+
+struct Cancelled {};
+
+// Sizes is where the tables ended before a trace was added: a cancelled
+// build is cut back to it, and a trace that starts earlier than the axis
+// moves what was there before.
+struct Sizes {
+  std::size_t processes, threads, tracks, greenlets, infos, stalls, crashes, run_infos;
+};
+
+template <typename T>
+void cut(std::vector<T>& v, std::size_t n) {
+  v.erase(v.begin() + static_cast<std::ptrdiff_t>(n), v.end());
+}
+
+void shift_stall(traceio::StallInfo& s, std::int64_t ns) {
+  s.start_ns += ns;
+  if (s.end_ns >= 0) s.end_ns += ns;
+  for (traceio::StallSampleInfo& sample : s.samples) sample.time_ns += ns;
+}
+
+// shift_first() moves the first entries of every table (what was there
+// before the trace just added) `ns` later. Switches are all earlier ones.
+void shift_first(Model& m, const Sizes& n, std::int64_t ns) {
+  for (std::size_t i = 0; i < n.processes; ++i) {
+    m.processes[i].offset_ns += ns;
+    m.processes[i].begin_ns += ns;
+    m.processes[i].end_ns += ns;
+  }
+  for (std::size_t i = 0; i < n.tracks; ++i) {
+    for (SpanColumns& level : m.tracks[i].levels) {
+      for (std::int64_t& t : level.begin) t += ns;
+      for (std::int64_t& t : level.end) t += ns;
+    }
+  }
+  for (std::size_t i = 0; i < n.greenlets; ++i) {
+    if (m.greenlets[i].spawn_ns >= 0) m.greenlets[i].spawn_ns += ns;
+    if (m.greenlets[i].exit_ns >= 0) m.greenlets[i].exit_ns += ns;
+  }
+  for (std::size_t i = 0; i < n.stalls; ++i) shift_stall(m.stalls[i], ns);
+  for (std::size_t i = 0; i < n.crashes; ++i) m.crashes[i].time_ns += ns;
+  for (std::size_t i = 0; i < n.run_infos; ++i) m.run_infos[i].time_ns += ns;
+  for (SwitchLink& s : m.switches) s.time_ns += ns;
+}
+
+bool fail(std::string* error, const std::string& text) {
+  if (error != nullptr) *error = text;
+  return false;
+}
+
+}  // namespace
+
+Model::Model() : impl_(std::make_shared<Impl>()) {}
+
+void Model::add(const traceio::Trace& trace) { add(std::make_shared<const traceio::Trace>(trace)); }
+
+void Model::add(std::shared_ptr<const traceio::Trace> trace) { add_shared(std::move(trace), {}); }
+
+bool Model::load(const std::string& path, std::string* error, const LoadProgress& progress) {
+  traceio::LoadOptions options;
+  // traceio cannot be asked to stop: an exception thrown from its progress
+  // callback unwinds it (it holds everything in RAII types).
+  if (progress) {
+    options.progress = [&progress](std::uint64_t done, std::uint64_t total) {
+      const double read = total == 0 ? 1.0 : static_cast<double>(done) / static_cast<double>(total);
+      if (!progress(kReadShare * read)) throw Cancelled{};
+    };
+  }
+  traceio::LoadResult loaded;
+  try {
+    loaded = traceio::load(path, options);
+  } catch (const Cancelled&) {
+    return fail(error, "cancelled");
+  }
+  if (loaded.trace == nullptr) return fail(error, loaded.error);
+  LoadProgress build;
+  if (progress) build = [&progress](double done) { return progress(kReadShare + (1 - kReadShare) * done); };
+  if (!add_shared(std::move(loaded.trace), build)) return fail(error, "cancelled");
+  if (progress) progress(1.0);
+  return true;
+}
+
+// add_shared() places the trace by its wall-clock start: after the axis'
+// 0, or, starting earlier, as the new 0 with everything before moved later.
+bool Model::add_shared(std::shared_ptr<const traceio::Trace> trace, const LoadProgress& progress) {
+  Impl& impl = *impl_;
+  const Sizes before{processes.size(), threads.size(), tracks.size(), greenlets.size(),
+                     infos.size(),     stalls.size(),  crashes.size(), run_infos.size()};
+  const std::int64_t wall = trace->process().start_wall_ns;
+  const bool known = wall > 0;  // 0: no process record; such a trace starts at the axis' 0
+  const std::int64_t offset = known && impl.have_base && wall > impl.base_wall_ns ? wall - impl.base_wall_ns : 0;
+  const std::int64_t shift = known && impl.have_base && wall < impl.base_wall_ns ? impl.base_wall_ns - wall : 0;
+  std::vector<SwitchLink> added;
+  if (!detail::build_trace(*this, *trace, offset, progress, &added)) {
+    cut(processes, before.processes);
+    cut(threads, before.threads);
+    cut(tracks, before.tracks);
+    cut(greenlets, before.greenlets);
+    cut(infos, before.infos);
+    cut(stalls, before.stalls);
+    cut(stall_process, before.stalls);
+    cut(crashes, before.crashes);
+    cut(crash_process, before.crashes);
+    cut(run_infos, before.run_infos);
+    cut(run_info_process, before.run_infos);
+    return false;
+  }
+  if (shift > 0) shift_first(*this, before, shift);
+  if (known && (!impl.have_base || wall < impl.base_wall_ns)) {
+    impl.have_base = true;
+    impl.base_wall_ns = wall;
+  }
+  const auto middle = static_cast<std::ptrdiff_t>(switches.size());
+  switches.insert(switches.end(), added.begin(), added.end());
+  std::inplace_merge(switches.begin(), switches.begin() + middle, switches.end(),
+                     [](const SwitchLink& x, const SwitchLink& y) { return x.time_ns < y.time_ns; });
+  impl.processes.push_back(Impl::Process{std::move(trace), nullptr});
+  return true;
+}
+
+}  // namespace gs::analysis

@@ -1,0 +1,117 @@
+// model_query.cpp: what the viewer asks the Model (model.h): texts,
+// greenlets, stacks and their names, its extent and its size.
+#include <algorithm>
+#include <climits>
+#include <tuple>
+
+#include "model_impl.h"
+
+namespace gs::analysis {
+
+namespace {
+
+template <typename T>
+std::size_t bytes(const std::vector<T>& v) {
+  return v.capacity() * sizeof(T);
+}
+
+std::size_t bytes(const SpanColumns& c) {
+  return bytes(c.begin) + bytes(c.end) + bytes(c.kind) + bytes(c.code) + bytes(c.info) + c.clipped.capacity() / 8;
+}
+
+std::size_t bytes(const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 : 0; }
+
+// trace_bytes() estimates one kept trace: its events, stacks and symbols
+// (a map node is about 64 bytes besides what it holds).
+std::size_t trace_bytes(const traceio::Trace& t) {
+  std::size_t n = sizeof t;
+  for (const traceio::ThreadInfo& th : t.threads()) n += sizeof th + bytes(th.events);
+  for (const auto& [id, stack] : t.stacks()) n += 64 + bytes(stack);
+  return n + t.symbol_count() * 128 + t.modules().size() * sizeof(traceio::ModuleInfo);
+}
+
+}  // namespace
+
+std::int64_t Model::begin_ns() const {
+  std::int64_t begin = INT64_MAX;
+  for (const Track& t : tracks)
+    for (const SpanColumns& level : t.levels)
+      if (level.size() != 0) begin = std::min(begin, level.begin.front());
+  for (const ProcessSummary& p : processes) begin = std::min(begin, p.begin_ns);
+  return begin == INT64_MAX ? 0 : begin;
+}
+
+std::int64_t Model::end_ns() const {
+  std::int64_t end = INT64_MIN;
+  for (const Track& t : tracks)
+    for (const SpanColumns& level : t.levels)
+      if (level.size() != 0) end = std::max(end, level.end.back());
+  for (const ProcessSummary& p : processes) end = std::max(end, p.end_ns);
+  return end == INT64_MIN ? 0 : end;
+}
+
+const std::string& Model::text(std::uint32_t id) const {
+  return id < impl_->texts.size() ? impl_->texts[id] : impl_->texts.front();
+}
+
+std::uint32_t Model::intern(const std::string& s) {
+  Impl& impl = *impl_;
+  if (const auto it = impl.ids.find(s); it != impl.ids.end()) return it->second;
+  const auto id = static_cast<std::uint32_t>(impl.texts.size());
+  impl.texts.push_back(s);
+  impl.ids.emplace(impl.texts.back(), id);
+  return id;
+}
+
+const GreenletSummary* Model::greenlet(std::uint32_t process, std::uint64_t id) const {
+  const auto it = std::lower_bound(greenlets.begin(), greenlets.end(), std::tuple(process, id),
+                                   [](const GreenletSummary& g, const std::tuple<std::uint32_t, std::uint64_t>& key) {
+                                     return std::tuple(g.process, g.id) < key;
+                                   });
+  return it != greenlets.end() && it->process == process && it->id == id ? &*it : nullptr;
+}
+
+const std::vector<std::uint64_t>* Model::stack(std::uint32_t process, std::uint64_t id) const {
+  if (process >= impl_->processes.size()) return nullptr;
+  return impl_->processes[process].trace->stack(id);
+}
+
+std::vector<std::string> Model::frame_lines(std::uint32_t process, std::uint64_t stack_id) const {
+  if (process >= impl_->processes.size()) return {"(no process " + std::to_string(process) + " in the model)"};
+  const std::lock_guard lock(impl_->names_mutex);
+  Impl::Process& p = impl_->processes[process];
+  if (p.names == nullptr) p.names = std::make_unique<StackNames>(*p.trace);
+  return p.names->lines(stack_id);
+}
+
+std::size_t Model::span_count() const {
+  std::size_t n = 0;
+  for (const Track& t : tracks)
+    for (const SpanColumns& level : t.levels) n += level.size();
+  return n;
+}
+
+std::size_t Model::resident_bytes() const {
+  std::size_t n = sizeof *this + sizeof(Impl) + retained_trace_bytes();
+  for (const ProcessSummary& p : processes) n += bytes(p.problems) + bytes(p.threads);
+  n += bytes(processes) + bytes(threads) + bytes(tracks) + bytes(greenlets) + bytes(infos) + bytes(switches);
+  for (const ThreadSummary& t : threads) n += bytes(t.greenlet_tracks);
+  for (const Track& t : tracks) {
+    n += bytes(t.levels);
+    for (const SpanColumns& level : t.levels) n += bytes(level);
+  }
+  n += bytes(stalls) + bytes(stall_process) + bytes(crashes) + bytes(crash_process) + bytes(run_infos) +
+       bytes(run_info_process);
+  for (const traceio::StallInfo& s : stalls) n += bytes(s.samples);
+  for (const traceio::RunInfoDump& r : run_infos) n += bytes(r.text) + bytes(r.trigger);
+  for (const std::string& s : impl_->texts) n += sizeof s + bytes(s) + 32;  // 32: its entry in the ids
+  return n;
+}
+
+std::size_t Model::retained_trace_bytes() const {
+  std::size_t n = 0;
+  for (const Impl::Process& p : impl_->processes) n += trace_bytes(*p.trace);
+  return n;
+}
+
+}  // namespace gs::analysis
