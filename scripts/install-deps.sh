@@ -9,7 +9,8 @@ packages=(
   libev-dev libboost-context-dev libunwind-dev libdw-dev
   libimgui-dev libglfw3-dev libgl-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  xvfb imagemagick
+  libstb-dev libgl1-mesa-dri
+  xvfb imagemagick xdotool
   python3-gevent
   libcurl4-openssl-dev libhiredis-dev redis-server python3
 )

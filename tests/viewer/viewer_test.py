@@ -1,0 +1,294 @@
+#!/usr/bin/env python3
+"""viewer_test.py: greenscope-viewer end to end, in an Xvfb of its own.
+
+  viewer_test.py --viewer PATH --work DIR CHECK
+
+CHECK is one of:
+  Screenshot          the whole trace: the requested size, the stall's red,
+                      several greenlet hues, text
+  SelectLongestStall  --select longest-stall: the stall fills the view, red
+  BadInput            a missing file and a non-trace file: non-zero exit and
+                      a message naming the file, never a crash
+  DamagedTrace        a cut trace: shown (exit 0), its problems listed
+  Interactive         the viewer as a user runs it, driven by xdotool: wheel
+                      zoom on the stall, a click on it; the state dump must
+                      show the stall selected and described
+
+DIR holds viewer.gstrace (the ViewerRecordTrace fixture) and the outputs.
+Every wait is on an event (a window, a file, a state), bounded only so that
+a broken viewer fails instead of hanging; no check is about time.
+"""
+import argparse
+import colorsys
+import os
+import signal
+import subprocess
+import sys
+import time
+
+GIVE_UP = 30.0  # seconds: a hang guard, not a timing assertion
+
+
+def fail(msg):
+    print("FAIL: " + msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def wait_for(what, predicate, poke=None):
+    """wait_for() polls predicate() until true; poke() is called each round."""
+    deadline = time.monotonic() + GIVE_UP
+    while time.monotonic() < deadline:
+        if poke:
+            poke()
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    fail("gave up waiting for " + what)
+
+
+class Xvfb:
+    """Xvfb on a display it picks itself (-displayfd): no clash with others."""
+
+    def __enter__(self):
+        r, w = os.pipe()
+        self.proc = subprocess.Popen(
+            ["Xvfb", "-displayfd", str(w), "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+            pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(w)
+        data = b""
+        with os.fdopen(r, "rb") as f:
+            while not data.endswith(b"\n"):
+                chunk = f.read(1)
+                if not chunk:
+                    fail("Xvfb exited before naming its display")
+                data += chunk
+        self.display = ":" + data.decode().strip()
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        self.proc.wait()
+
+    def env(self):
+        e = dict(os.environ)
+        e["DISPLAY"] = self.display
+        e["LIBGL_ALWAYS_SOFTWARE"] = "1"
+        return e
+
+
+def read_png(path):
+    """read_png() is (width, height, rgb bytes), through ImageMagick."""
+    size = subprocess.run(["identify", "-format", "%w %h", path], check=True, capture_output=True, text=True)
+    w, h = map(int, size.stdout.split())
+    raw = subprocess.run(["convert", path, "-depth", "8", "rgb:-"], check=True, capture_output=True).stdout
+    return w, h, raw
+
+
+def pixel_stats(raw):
+    red = text = 0
+    hues = {}
+    for i in range(0, len(raw), 3):
+        r, g, b = raw[i], raw[i + 1], raw[i + 2]
+        if r > 200 and g < 60 and b < 60:
+            red += 1
+        elif r > 200 and g > 200 and b > 200:
+            text += 1
+        else:
+            h, s, v = colorsys.rgb_to_hsv(r / 255, g / 255, b / 255)
+            if s > 0.4 and v > 0.6 and 0.1 <= h <= 0.9:
+                hues[int(h * 36)] = hues.get(int(h * 36), 0) + 1
+    distinct = sum(1 for n in hues.values() if n >= 40)
+    return red, text, distinct
+
+
+def run_viewer(args, xvfb, *extra):
+    trace = os.path.join(args.work, "viewer.gstrace")
+    return subprocess.run([args.viewer, *extra, trace], env=xvfb.env(), capture_output=True, text=True,
+                          timeout=GIVE_UP * 2)
+
+
+def screenshot(args, name, *extra):
+    out = os.path.join(args.work, name)
+    if os.path.exists(out):
+        os.unlink(out)
+    with Xvfb() as x:
+        r = run_viewer(args, x, "--screenshot", out, "--size", "1400x900", *extra)
+    if r.returncode != 0:
+        fail("viewer exited %d: %s" % (r.returncode, r.stderr))
+    if not os.path.exists(out):
+        fail("no screenshot written")
+    w, h, raw = read_png(out)
+    if (w, h) != (1400, 900):
+        fail("screenshot is %dx%d, asked for 1400x900" % (w, h))
+    print("screenshot: " + out)
+    return raw
+
+
+def check_screenshot(args):
+    red, text, hues = pixel_stats(screenshot(args, "whole.png"))
+    print("red pixels %d, text pixels %d, greenlet hues %d" % (red, text, hues))
+    if red < 100:
+        fail("the stall's red is missing (%d red pixels)" % red)
+    if hues < 3:
+        fail("fewer than 3 greenlet hues (%d)" % hues)
+    if text < 500:
+        fail("hardly any text drawn (%d pixels)" % text)
+
+
+def check_select_longest_stall(args):
+    red, text, _ = pixel_stats(screenshot(args, "stall.png", "--select", "longest-stall"))
+    print("red pixels %d, text pixels %d" % (red, text))
+    # Zoomed to the stall with margins: its box spans about half the width.
+    if red < 5000:
+        fail("the longest stall does not fill the view (%d red pixels)" % red)
+    if text < 500:
+        fail("hardly any text drawn (%d pixels)" % text)
+
+
+def check_bad_input(args):
+    missing = os.path.join(args.work, "no-such-file.gstrace")
+    junk = os.path.join(args.work, "not-a-trace.gstrace")
+    with open(junk, "w") as f:
+        f.write("this is not a greenscope trace\n" * 10)
+    with Xvfb() as x:
+        for path in (missing, junk):
+            out = os.path.join(args.work, "bad.png")
+            r = subprocess.run([args.viewer, "--screenshot", out, path], env=x.env(), capture_output=True, text=True,
+                               timeout=GIVE_UP * 2)
+            print("%s: exit %d, stderr: %s" % (path, r.returncode, r.stderr.strip()))
+            if r.returncode == 0 or r.returncode < 0:
+                fail("%s: exit %d (want a failure exit, not 0 or a signal)" % (path, r.returncode))
+            if path not in r.stderr:
+                fail("%s: the message does not name the file: %r" % (path, r.stderr))
+    r = subprocess.run([args.viewer, "--size", "bogus", missing], capture_output=True, text=True)
+    if r.returncode != 2 or "--size" not in r.stderr:
+        fail("a bad --size: exit %d, %r" % (r.returncode, r.stderr))
+
+
+def check_damaged_trace(args):
+    trace = os.path.join(args.work, "viewer.gstrace")
+    cut = os.path.join(args.work, "cut.gstrace")
+    with open(trace, "rb") as f:
+        data = f.read()
+    with open(cut, "wb") as f:
+        f.write(data[: len(data) * 2 // 3])
+    out = os.path.join(args.work, "cut.png")
+    state = os.path.join(args.work, "cut-state.txt")
+    with Xvfb() as x:
+        r = subprocess.run([args.viewer, "--screenshot", out, "--dump-state-on-exit", state, cut], env=x.env(),
+                           capture_output=True, text=True, timeout=GIVE_UP * 2)
+    if r.returncode != 0:
+        fail("a damaged trace: exit %d: %s" % (r.returncode, r.stderr))
+    dump = read_state(state)
+    if dump.get("processes") != "1":
+        fail("the damaged trace's process is not shown: %r" % dump)
+    print("cut trace shown: " + out)
+
+
+def read_state(path):
+    out = {}
+    with open(path) as f:
+        for line in f:
+            k, _, v = line.rstrip("\n").partition("=")
+            out[k] = v
+    return out
+
+
+class Viewer:
+    """Viewer is the viewer running as a user runs it, plus its state dumps."""
+
+    def __init__(self, args, xvfb):
+        self.state = os.path.join(args.work, "interactive-state.txt")
+        for p in (self.state,):
+            if os.path.exists(p):
+                os.unlink(p)
+        self.env = xvfb.env()
+        trace = os.path.join(args.work, "viewer.gstrace")
+        self.proc = subprocess.Popen([args.viewer, "--size", "1400x900", "--dump-state-on-exit", self.state, trace],
+                                     env=self.env)
+        ids = subprocess.run(["xdotool", "search", "--sync", "--name", "greenscope-viewer"], env=self.env,
+                             capture_output=True, text=True, timeout=GIVE_UP).stdout.split()
+        if not ids:
+            fail("the viewer's window never appeared")
+        self.window = ids[0]
+
+    def dump(self, predicate, what):
+        """dump() asks for state dumps, one at a time, until one satisfies predicate."""
+        deadline = time.monotonic() + GIVE_UP
+        last = None
+        while time.monotonic() < deadline:
+            if os.path.exists(self.state):
+                os.unlink(self.state)
+            self.proc.send_signal(signal.SIGUSR1)
+            wait_for("a state dump", lambda: self.proc.poll() is not None or os.path.exists(self.state))
+            if self.proc.poll() is not None:
+                fail("the viewer exited (%d) while waiting for %s" % (self.proc.returncode, what))
+            last = read_state(self.state)
+            if predicate(last):
+                return last
+        fail("gave up waiting for %s; last state dump: %r" % (what, last))
+
+    def xdotool(self, *words):
+        subprocess.run(["xdotool", *words], env=self.env, check=True, timeout=GIVE_UP)
+
+    def move_to(self, rect):
+        x0, y0, x1, y1 = map(float, rect.split())
+        self.xdotool("mousemove", "--window", self.window, str(int((x0 + x1) / 2)), str(int((y0 + y1) / 2)))
+
+    def close(self):
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=GIVE_UP)
+
+
+def check_interactive(args):
+    with Xvfb() as x:
+        v = Viewer(args, x)
+        s = v.dump(lambda s: s.get("loaded") == "1" and "longest_stall_rect" in s, "the stall drawn")
+        before = int(s["view_end_ns"]) - int(s["view_begin_ns"])
+        v.move_to(s["longest_stall_rect"])
+        v.xdotool("click", "--repeat", "2", "4")  # wheel up: zoom in at the cursor
+        s = v.dump(lambda s: int(s["view_end_ns"]) - int(s["view_begin_ns"]) < before * 0.8
+                   and "longest_stall_rect" in s, "the wheel to zoom in")
+        print("zoomed from %d ns to %d ns shown" % (before, int(s["view_end_ns"]) - int(s["view_begin_ns"])))
+        v.move_to(s["longest_stall_rect"])
+        v.xdotool("click", "1")
+        s = v.dump(lambda s: s.get("selection") != "none", "a selection")
+        if s.get("selection") != "stall" or s.get("selection_index") != s.get("longest_stall"):
+            fail("the click selected %s %s, not stall %s" % (s.get("selection"), s.get("selection_index"),
+                                                              s.get("longest_stall")))
+        if not s.get("details", "").startswith("Stall "):
+            fail("the details panel does not describe the stall: %r" % s.get("details"))
+        print("details: " + s["details"])
+        shot = os.path.join(args.work, "interactive.png")
+        subprocess.run(["import", "-window", "root", shot], env=x.env(), check=True, timeout=GIVE_UP)
+        print("screen: " + shot)
+        status = v.close()
+    if status != 0:
+        fail("the viewer exited %d on SIGTERM" % status)
+    final = read_state(v.state)
+    if final.get("selection") != "stall":
+        fail("the exit dump lost the selection: %r" % final)
+
+
+CHECKS = {
+    "Screenshot": check_screenshot,
+    "SelectLongestStall": check_select_longest_stall,
+    "BadInput": check_bad_input,
+    "DamagedTrace": check_damaged_trace,
+    "Interactive": check_interactive,
+}
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--viewer", required=True)
+    p.add_argument("--work", required=True)
+    p.add_argument("check", choices=sorted(CHECKS))
+    args = p.parse_args()
+    CHECKS[args.check](args)
+    print("PASS " + args.check)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+// args.cpp: parse_args() for greenscope-viewer.
+#include "args.h"
+
+#include <cstdlib>
+#include <cstring>
+
+namespace gs::viewer {
+namespace {
+
+bool parse_int64(const std::string& s, std::int64_t* out) {
+  if (s.empty()) return false;
+  char* end = nullptr;
+  const long long v = std::strtoll(s.c_str(), &end, 10);
+  if (*end != '\0') return false;
+  *out = v;
+  return true;
+}
+
+bool parse_size(const std::string& s, Options* o) {
+  const auto x = s.find('x');
+  std::int64_t w = 0, h = 0;
+  if (x == std::string::npos || !parse_int64(s.substr(0, x), &w) || !parse_int64(s.substr(x + 1), &h)) return false;
+  if (w < 200 || h < 150 || w > 16384 || h > 16384) return false;
+  o->width = static_cast<int>(w);
+  o->height = static_cast<int>(h);
+  return true;
+}
+
+bool parse_range(const std::string& s, Options* o) {
+  const auto colon = s.find(':');
+  std::int64_t b = 0, e = 0;
+  if (colon == std::string::npos || !parse_int64(s.substr(0, colon), &b) || !parse_int64(s.substr(colon + 1), &e))
+    return false;
+  if (e <= b) return false;
+  o->range = std::make_pair(b, e);
+  return true;
+}
+
+// parse_panels() turns "timeline,details" into the panel switches.
+bool parse_panels(const std::string& s, Options* o, std::string* error) {
+  for (bool& p : o->panels) p = false;
+  std::size_t at = 0;
+  while (at <= s.size()) {
+    const auto comma = s.find(',', at);
+    const std::string name = s.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+    bool found = false;
+    for (std::size_t i = 0; i < kPanelCount; ++i)
+      if (name == panel_name(static_cast<Panel>(i))) o->panels[i] = found = true;
+    if (!found) {
+      *error = "unknown panel '" + name + "' (panels: timeline, details, stalls, greenlets, info)";
+      return false;
+    }
+    if (comma == std::string::npos) break;
+    at = comma + 1;
+  }
+  return true;
+}
+
+}  // namespace
+
+const char* panel_name(Panel p) {
+  static const char* const names[kPanelCount] = {"timeline", "details", "stalls", "greenlets", "info"};
+  return names[static_cast<std::size_t>(p)];
+}
+
+const char* usage_text() {
+  return "usage: greenscope-viewer [options] [FILE.gstrace...]\n"
+         "\n"
+         "Shows greenscope traces on one timeline: every hub, greenlet, wait and stall.\n"
+         "Several files (processes) share one time axis, placed by their wall-clock start.\n"
+         "\n"
+         "options:\n"
+         "  --screenshot OUT.png      render once loaded, write OUT.png and exit (no interaction)\n"
+         "  --size WxH                window size (default 1600x1000)\n"
+         "  --range BEGIN_NS:END_NS   the visible time range, in ns on the timeline's axis\n"
+         "  --select longest-stall    select the longest stall and zoom to it\n"
+         "  --panels a,b,...          which panels to show: timeline,details,stalls,greenlets,info\n"
+         "  --dump-state-on-exit FILE write the view and selection to FILE at exit and on SIGUSR1\n"
+         "  --version, --help\n"
+         "\n"
+         "timeline: wheel zooms at the cursor, drag pans, arrows or WASD pan and zoom,\n"
+         "click selects, double click zooms to an item, Alt+Left/Right go back/forward.\n";
+}
+
+bool parse_args(int argc, char** argv, Options* out, std::string* error) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const bool has_value = i + 1 < argc;
+    auto value = [&]() -> std::string { return argv[++i]; };
+    if (a == "--help" || a == "-h") {
+      out->help = true;
+    } else if (a == "--version") {
+      out->version = true;
+    } else if (a == "--screenshot" && has_value) {
+      out->screenshot = value();
+    } else if (a == "--size" && has_value) {
+      if (!parse_size(value(), out)) return *error = "--size wants WxH, e.g. 1600x1000 (200x150 or more)", false;
+    } else if (a == "--range" && has_value) {
+      if (!parse_range(value(), out)) return *error = "--range wants BEGIN_NS:END_NS with END_NS > BEGIN_NS", false;
+    } else if (a == "--select" && has_value) {
+      if (value() != "longest-stall") return *error = "--select knows one item: longest-stall", false;
+      out->select_longest_stall = true;
+    } else if (a == "--panels" && has_value) {
+      if (!parse_panels(value(), out, error)) return false;
+    } else if (a == "--dump-state-on-exit" && has_value) {
+      out->dump_state = value();
+    } else if (a.rfind("--", 0) == 0) {
+      *error = "unknown option, or one missing its value: " + a;
+      return false;
+    } else {
+      out->files.push_back(a);
+    }
+  }
+  return true;
+}
+
+}  // namespace gs::viewer

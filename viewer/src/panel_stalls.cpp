@@ -1,0 +1,78 @@
+// panel_stalls.cpp: draw_stalls_panel(), every stall, longest first. A click
+// selects the stall and zooms the timeline to it.
+#include <imgui.h>
+
+#include <algorithm>
+#include <numeric>
+#include <vector>
+
+#include "format.h"
+#include "layout.h"
+#include "span_text.h"
+
+namespace gs::viewer {
+namespace {
+
+// by_length() lists stall indices longest first (ties by start), sorted
+// once per model.
+const std::vector<std::size_t>& by_length(const analysis::Model& m) {
+  static const analysis::Model* cached_for = nullptr;
+  static std::vector<std::size_t> order;
+  if (cached_for != &m || order.size() != m.stalls.size()) {
+    order.resize(m.stalls.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::stable_sort(order.begin(), order.end(), [&m](std::size_t a, std::size_t b) {
+      return m.stalls[a].duration_ns > m.stalls[b].duration_ns;
+    });
+    cached_for = &m;
+  }
+  return order;
+}
+
+}  // namespace
+
+void draw_stalls_panel(App& app) {
+  place_next_window(app, Panel::Stalls);
+  ImGui::Begin("Stalls", nullptr, ImGuiWindowFlags_NoCollapse | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoResize);
+  const analysis::Model& m = *app.model;
+  if (m.stalls.empty()) {
+    ImGui::TextWrapped("No stalls: no hub was kept from its loop past the stall monitor's threshold.");
+    ImGui::End();
+    return;
+  }
+  ImGui::Text("%zu stalls, longest first (click: select and zoom)", m.stalls.size());
+  const ImGuiTableFlags flags = ImGuiTableFlags_RowBg | ImGuiTableFlags_ScrollY | ImGuiTableFlags_Resizable |
+                                ImGuiTableFlags_BordersInnerV | ImGuiTableFlags_SizingStretchProp;
+  if (ImGui::BeginTable("stalls", 4, flags)) {
+    ImGui::TableSetupScrollFreeze(0, 1);
+    ImGui::TableSetupColumn("duration", ImGuiTableColumnFlags_WidthFixed, 70);
+    ImGui::TableSetupColumn("at", ImGuiTableColumnFlags_WidthFixed, 90);
+    ImGui::TableSetupColumn("kind", ImGuiTableColumnFlags_WidthFixed, 70);
+    ImGui::TableSetupColumn("culprit");
+    ImGui::TableHeadersRow();
+    const auto& order = by_length(m);
+    ImGuiListClipper clipper;
+    clipper.Begin(static_cast<int>(order.size()));
+    while (clipper.Step()) {
+      for (int row = clipper.DisplayStart; row < clipper.DisplayEnd; ++row) {
+        const std::size_t i = order[static_cast<std::size_t>(row)];
+        const traceio::StallInfo& s = m.stalls[i];
+        ImGui::TableNextRow();
+        ImGui::TableNextColumn();
+        const bool selected = app.selection.kind == Selection::Kind::Stall && app.selection.index == i;
+        const std::string id = format_duration(s.duration_ns) + (s.ended() ? "" : "+") + "##s" + std::to_string(i);
+        if (ImGui::Selectable(id.c_str(), selected, ImGuiSelectableFlags_SpanAllColumns)) select_stall(app, i, true);
+        ImGui::TableNextColumn();
+        ImGui::TextUnformatted(format_time(s.start_ns).c_str());
+        ImGui::TableNextColumn();
+        ImGui::TextUnformatted(s.has_end ? std::string(traceio::to_string(s.kind)).c_str() : "?");
+        ImGui::TableNextColumn();
+        ImGui::TextUnformatted(stall_culprit(m, i).c_str());
+      }
+    }
+    ImGui::EndTable();
+  }
+  ImGui::End();
+}
+
+}  // namespace gs::viewer

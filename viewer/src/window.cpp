@@ -1,0 +1,142 @@
+// window.cpp: run_window(). GLFW + OpenGL 3 through imgui's own backends,
+// used unmodified. The loop waits for events once the trace is loaded, so
+// an idle viewer costs nothing; SIGUSR1 writes the state dump, SIGTERM and
+// SIGINT close the window as its close button does.
+#include "window.h"
+
+#include <GLFW/glfw3.h>
+#include <imgui.h>
+#include <imgui_impl_glfw.h>
+#include <imgui_impl_opengl3.h>
+
+#include <csignal>
+#include <cstdio>
+#include <string>
+
+#include "screenshot.h"
+#include "state_dump.h"
+
+namespace gs::viewer {
+namespace {
+
+volatile std::sig_atomic_t g_dump_requested = 0;
+volatile std::sig_atomic_t g_quit_requested = 0;
+
+void on_signal(int sig) {
+  if (sig == SIGUSR1) g_dump_requested = 1;
+  else g_quit_requested = 1;
+}
+
+void install_signals() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGUSR1, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+}
+
+void on_glfw_error(int code, const char* text) {
+  std::fprintf(stderr, "greenscope-viewer: GLFW error %d: %s\n", code, text);
+}
+
+GLFWwindow* open_window(const App& app) {
+  glfwSetErrorCallback(on_glfw_error);
+  if (!glfwInit()) {
+    std::fprintf(stderr, "greenscope-viewer: cannot open a window: no display? (set DISPLAY, or run under Xvfb)\n");
+    return nullptr;
+  }
+  glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 3);
+  glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, 0);
+  if (!app.options.screenshot.empty()) glfwWindowHint(GLFW_RESIZABLE, GLFW_FALSE);
+  std::string title = "greenscope-viewer";
+  if (!app.options.files.empty()) title += " - " + app.options.files.front();
+  GLFWwindow* w = glfwCreateWindow(app.options.width, app.options.height, title.c_str(), nullptr, nullptr);
+  if (w == nullptr) {
+    std::fprintf(stderr, "greenscope-viewer: cannot create an OpenGL 3 window\n");
+    glfwTerminate();
+    return nullptr;
+  }
+  glfwMakeContextCurrent(w);
+  glfwSwapInterval(1);
+  return w;
+}
+
+void init_imgui(GLFWwindow* w) {
+  IMGUI_CHECKVERSION();
+  ImGui::CreateContext();
+  ImGuiIO& io = ImGui::GetIO();
+  io.IniFilename = nullptr;  // the layout is fixed: nothing to remember between runs
+  ImGui::StyleColorsDark();
+  ImGui::GetStyle().WindowRounding = 0;
+  ImGui_ImplGlfw_InitForOpenGL(w, true);
+  ImGui_ImplOpenGL3_Init("#version 130");
+}
+
+void render(GLFWwindow* w) {
+  ImGui::Render();
+  int fw = 0, fh = 0;
+  glfwGetFramebufferSize(w, &fw, &fh);
+  glViewport(0, 0, fw, fh);
+  glClearColor(0.08f, 0.08f, 0.10f, 1.0f);
+  glClear(GL_COLOR_BUFFER_BIT);
+  ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+}
+
+// take_screenshot() writes the frame just rendered (still in the back buffer).
+int take_screenshot(App& app, GLFWwindow* w) {
+  int fw = 0, fh = 0;
+  glfwGetFramebufferSize(w, &fw, &fh);
+  std::string error;
+  if (!write_screenshot(app.options.screenshot, fw, fh, &error)) {
+    std::fprintf(stderr, "greenscope-viewer: screenshot: %s\n", error.c_str());
+    return 1;
+  }
+  if (!app.load_errors.empty()) return 1;  // written, but a file was not read: say so
+  return 0;
+}
+
+// kSettleFrames: frames drawn after loading before a screenshot, so that
+// imgui's auto-sized parts (tables, scroll requests) have settled.
+constexpr std::uint64_t kSettleFrames = 5;
+
+}  // namespace
+
+int run_window(App& app) {
+  GLFWwindow* w = open_window(app);
+  if (w == nullptr) return 1;
+  init_imgui(w);
+  install_signals();
+  app.start();
+  const bool screenshot = !app.options.screenshot.empty();
+  std::uint64_t loaded_at = 0;
+  int status = 0;
+  while (!glfwWindowShouldClose(w) && !g_quit_requested) {
+    if (screenshot || !app.loaded()) glfwWaitEventsTimeout(1.0 / 60);
+    else glfwWaitEventsTimeout(0.1);
+    ImGui_ImplOpenGL3_NewFrame();
+    ImGui_ImplGlfw_NewFrame();
+    ImGui::NewFrame();
+    app.frame_ui();
+    render(w);
+    if (app.loaded() && loaded_at == 0) loaded_at = app.frame;
+    if (screenshot && loaded_at != 0 && app.frame >= loaded_at + kSettleFrames) {
+      status = take_screenshot(app, w);
+      break;
+    }
+    glfwSwapBuffers(w);
+    if (g_dump_requested && !app.options.dump_state.empty()) {
+      g_dump_requested = 0;
+      write_state(app, app.options.dump_state);
+    }
+  }
+  if (!app.options.dump_state.empty()) write_state(app, app.options.dump_state);
+  ImGui_ImplOpenGL3_Shutdown();
+  ImGui_ImplGlfw_Shutdown();
+  ImGui::DestroyContext();
+  glfwDestroyWindow(w);
+  glfwTerminate();
+  return status;
+}
+
+}  // namespace gs::viewer
