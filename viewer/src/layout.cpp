@@ -5,23 +5,20 @@
 
 namespace gs::viewer {
 
+// kWeights: the bottom row's share per panel. Details gets the most (stacks
+// and run-info text are long), then the two tables, then the info.
+constexpr float kWeights[kPanelCount] = {0, 3.2f, 2.4f, 2.6f, 1.8f};
+
 Rect panel_rect(const bool (&shown)[kPanelCount], Panel p, float w, float h) {
-  if (!shown[static_cast<std::size_t>(p)]) return {};
-  const bool timeline = shown[0];
-  int below = 0;
-  for (std::size_t i = 1; i < kPanelCount; ++i) below += shown[i] ? 1 : 0;
-  const float top_h = !timeline ? 0 : below == 0 ? h : h * 0.6f;
+  const auto index = static_cast<std::size_t>(p);
+  if (!shown[index]) return {};
+  float total = 0;
+  for (std::size_t i = 1; i < kPanelCount; ++i) total += shown[i] ? kWeights[i] : 0;
+  const float top_h = !shown[0] ? 0 : total == 0 ? h : h * 0.6f;
   if (p == Panel::Timeline) return {0, 0, w, top_h};
-  // The details panel gets the widest slot: stacks and run-info text are long.
-  const bool details = shown[static_cast<std::size_t>(Panel::Details)];
-  const float details_w = !details ? 0 : below == 1 ? w : w * 0.4f;
-  if (p == Panel::Details) return {0, top_h, details_w, h};
-  const int others = below - (details ? 1 : 0);
-  const float slot = (w - details_w) / static_cast<float>(others);
-  int k = 0;
-  for (std::size_t i = 2; i < static_cast<std::size_t>(p); ++i) k += shown[i] ? 1 : 0;
-  const float x0 = details_w + slot * static_cast<float>(k);
-  return {x0, top_h, x0 + slot, h};
+  float x0 = 0;
+  for (std::size_t i = 1; i < index; ++i) x0 += shown[i] ? w * kWeights[i] / total : 0;
+  return {x0, top_h, x0 + w * kWeights[index] / total, h};
 }
 
 void place_next_window(const App& app, Panel p) {

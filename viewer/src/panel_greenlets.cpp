@@ -54,7 +54,7 @@ void sort_rows(GreenletRows& rows, const analysis::Model& m, const ImGuiTableCol
 
 void setup_columns() {
   ImGui::TableSetupScrollFreeze(0, 1);
-  ImGui::TableSetupColumn("name", ImGuiTableColumnFlags_WidthStretch, 0, kName);
+  ImGui::TableSetupColumn("name", ImGuiTableColumnFlags_WidthFixed, 110, kName);
   ImGui::TableSetupColumn("id", ImGuiTableColumnFlags_WidthFixed, 40, kId);
   ImGui::TableSetupColumn("running", ImGuiTableColumnFlags_WidthFixed | ImGuiTableColumnFlags_DefaultSort |
                                          ImGuiTableColumnFlags_PreferSortDescending, 70, kRunning);
@@ -97,11 +97,13 @@ void draw_greenlets_panel(App& app) {
     rows.model = &m;
     rows.dirty = true;
   }
-  if (rows.filter.Draw("filter by name", 180)) rows.dirty = true;
+  if (rows.filter.Draw("##filter", 160)) rows.dirty = true;
+  ImGui::SameLine();
+  ImGui::TextDisabled("filter by name;");
   ImGui::SameLine();
   ImGui::TextDisabled("%zu greenlets", m.greenlets.size());
   const ImGuiTableFlags flags = ImGuiTableFlags_RowBg | ImGuiTableFlags_ScrollY | ImGuiTableFlags_Sortable |
-                                ImGuiTableFlags_Resizable | ImGuiTableFlags_BordersInnerV;
+                                ImGuiTableFlags_ScrollX | ImGuiTableFlags_Resizable | ImGuiTableFlags_BordersInnerV;
   if (ImGui::BeginTable("greenlets", kColumnCount, flags)) {
     setup_columns();
     ImGuiTableSortSpecs* specs = ImGui::TableGetSortSpecs();

@@ -21,26 +21,32 @@ std::string wall_time(std::int64_t ns) {
   return buf;
 }
 
+// warning() is a wrapped line in the warning colour.
+template <class... Args>
+void warning(const char* fmt, Args... args) {
+  ImGui::PushStyleColor(ImGuiCol_Text, IM_COL32(255, 150, 90, 255));
+  ImGui::TextWrapped(fmt, args...);
+  ImGui::PopStyleColor();
+}
+
 void draw_process(const analysis::ProcessSummary& p) {
   const traceio::ProcessInfo& i = p.info;
   std::string args;
   for (const std::string& a : i.args) args += " " + a;
   ImGui::TextWrapped("%s%s", i.program.c_str(), args.c_str());
-  ImGui::Text("pid %llu on %s, started %s", static_cast<unsigned long long>(i.pid), i.host.c_str(),
+  ImGui::TextWrapped("pid %llu on %s, started %s", static_cast<unsigned long long>(i.pid), i.host.c_str(),
               wall_time(i.start_wall_ns).c_str());
-  ImGui::Text("file %s (%s bytes, format %u.%u%s)", p.path.c_str(), format_count(p.stats.file_bytes).c_str(), i.major,
+  ImGui::TextWrapped("file %s (%s bytes, format %u.%u%s)", p.path.c_str(), format_count(p.stats.file_bytes).c_str(), i.major,
               i.minor, i.flight_dump ? ", flight-recorder dump" : "");
-  ImGui::Text("duration %s, %s events, %zu threads", format_duration(p.end_ns - p.begin_ns).c_str(),
+  ImGui::TextWrapped("duration %s, %s events, %zu threads", format_duration(p.end_ns - p.begin_ns).c_str(),
               format_count(p.stats.events).c_str(), p.threads.size());
   if (p.stats.dropped > 0)
-    ImGui::TextColored(ImVec4(1, 0.8f, 0.3f, 1), "%s events dropped by the tracer (hatched on the timeline)",
-                       format_count(p.stats.dropped).c_str());
-  if (!p.stats.clean_end) ImGui::TextColored(ImVec4(1, 0.8f, 0.3f, 1), "no end record: the program died or was killed");
+    warning("%s events dropped by the tracer (hatched on the timeline)", format_count(p.stats.dropped).c_str());
+  if (!p.stats.clean_end) warning("%s", "no end record: the program died or was killed");
   if (p.problems.empty()) return;
-  ImGui::TextColored(ImVec4(1, 0.45f, 0.35f, 1), "%zu problems while reading:", p.problems.size());
-  for (const traceio::Problem& pr : p.problems) ImGui::BulletText("at byte %llu: %s",
-                                                                  static_cast<unsigned long long>(pr.offset),
-                                                                  pr.message.c_str());
+  warning("%zu problems while reading:", p.problems.size());
+  for (const traceio::Problem& pr : p.problems)
+    warning("  at byte %llu: %s", static_cast<unsigned long long>(pr.offset), pr.message.c_str());
 }
 
 void draw_run_infos(App& app) {
@@ -62,7 +68,7 @@ void draw_info_panel(App& app) {
   place_next_window(app, Panel::Info);
   ImGui::Begin("Trace info", nullptr, ImGuiWindowFlags_NoCollapse | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoResize);
   for (const LoadError& e : app.load_errors)
-    ImGui::TextColored(ImVec4(1, 0.45f, 0.35f, 1), "could not open %s: %s", e.path.c_str(), e.message.c_str());
+    warning("could not open %s: %s", e.path.c_str(), e.message.c_str());
   const analysis::Model& m = *app.model;
   for (std::size_t i = 0; i < m.processes.size(); ++i) {
     if (i > 0) ImGui::Separator();

@@ -40,15 +40,15 @@ void draw_stalls_panel(App& app) {
     ImGui::End();
     return;
   }
-  ImGui::Text("%zu stalls, longest first (click: select and zoom)", m.stalls.size());
-  const ImGuiTableFlags flags = ImGuiTableFlags_RowBg | ImGuiTableFlags_ScrollY | ImGuiTableFlags_Resizable |
-                                ImGuiTableFlags_BordersInnerV | ImGuiTableFlags_SizingStretchProp;
+  ImGui::TextWrapped("%zu stalls, longest first (click: select and zoom to it)", m.stalls.size());
+  const ImGuiTableFlags flags = ImGuiTableFlags_RowBg | ImGuiTableFlags_ScrollY | ImGuiTableFlags_ScrollX |
+                                ImGuiTableFlags_Resizable | ImGuiTableFlags_BordersInnerV;
   if (ImGui::BeginTable("stalls", 4, flags)) {
     ImGui::TableSetupScrollFreeze(0, 1);
     ImGui::TableSetupColumn("duration", ImGuiTableColumnFlags_WidthFixed, 70);
     ImGui::TableSetupColumn("at", ImGuiTableColumnFlags_WidthFixed, 90);
     ImGui::TableSetupColumn("kind", ImGuiTableColumnFlags_WidthFixed, 70);
-    ImGui::TableSetupColumn("culprit");
+    ImGui::TableSetupColumn("culprit", ImGuiTableColumnFlags_WidthFixed, 260);
     ImGui::TableHeadersRow();
     const auto& order = by_length(m);
     ImGuiListClipper clipper;
