@@ -80,6 +80,10 @@ struct MissedRing {
   std::atomic<std::uint64_t> tail{0};  // (mon) next to read
   std::atomic<std::uint64_t> lost{0};  // (hub) dropped while full
   std::uint64_t lost_told = 0;         // (mon) of those, already told on stderr
+  // (mon) the latest segment reported from here: the hub may queue a
+  // segment before it moves its seq on, and the monitor must not then
+  // report that segment a second time as a stall of its own.
+  std::uint64_t last_reported_seq = 0;
 };
 
 // Beat is one hub's record. Fields tagged (hub) are written by the hub's
@@ -126,16 +130,19 @@ void publish_missed_stall(Beat& b, std::uint64_t seq, std::uint64_t ticks);
 inline void stamp(Beat& b, StallOwner owner, std::uint64_t greenlet, std::uint8_t watcher) {
   const std::uint64_t t = ticks_now();
   const std::uint64_t s = b.seq.load(std::memory_order_relaxed);
+  // A seqlock without fences (TSan has none): release stores keep the odd
+  // seq ahead of the fields, the final release store keeps them ahead of
+  // the even one. Plain moves on x86. The odd seq goes out first, right
+  // after the segment's end time was read: a sample the monitor keeps (its
+  // segment still current after it) was then taken before that end, even
+  // when the thread is preempted while it publishes the end below.
+  b.seq.store(s + 1, std::memory_order_relaxed);
   if (b.flagged_seq.load(std::memory_order_acquire) == s) [[unlikely]] {
     publish_stall_end(b, s, t);
   } else if (t - b.since.load(std::memory_order_relaxed) > g_threshold_ticks.load(std::memory_order_relaxed))
       [[unlikely]] {
     publish_missed_stall(b, s, t);
   }
-  // A seqlock without fences (TSan has none): release stores keep the odd
-  // seq ahead of the fields, the final release store keeps them ahead of
-  // the even one. Plain moves on x86.
-  b.seq.store(s + 1, std::memory_order_relaxed);
   b.since.store(t, std::memory_order_release);
   b.greenlet.store(greenlet, std::memory_order_release);
   b.owner.store(static_cast<std::uint8_t>(owner), std::memory_order_release);

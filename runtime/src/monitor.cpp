@@ -331,19 +331,32 @@ bool snapshot_from_registers(const Registers& regs, std::uintptr_t stack_hi, boo
 // stack is read without one where possible: from the frame an interposed
 // call published (patch.cpp), else with one signal for calls the kernel
 // restarts, else from the user sp/pc the kernel shows in /proc.
-StallSample take_sample(Beat& b, ActiveStall& st, std::vector<std::uint8_t>& scratch) {
+// Look is where /proc found the thread when a sample was taken.
+struct Look {
+  bool known = false;
+  bool in_kernel = false;
+  int syscall = -1;
+};
+
+// count_look() adds a kept sample's look to the stall's second opinion. A
+// dropped sample's look is not counted: it may have found the thread
+// already past the stall, running again.
+void count_look(ActiveStall& st, const Look& look) {
+  if (!look.known) return;
+  ++st.looks;
+  if (look.in_kernel) {
+    ++st.looks_in_kernel;
+    st.last_syscall = look.syscall;
+  }
+}
+
+StallSample take_sample(Beat& b, ActiveStall& st, std::vector<std::uint8_t>& scratch, Look& look) {
   StallSample s;
   s.mono_ns = static_cast<std::int64_t>(mono_now_ns());
   const ProcSyscall sys = read_proc_syscall(b.tid);
   s.in_syscall = sys.known && !sys.running;
   s.syscall = s.in_syscall ? static_cast<int>(sys.nr) : -1;
-  if (sys.known) {
-    ++st.looks;
-    if (s.in_syscall) {
-      ++st.looks_in_kernel;
-      st.last_syscall = s.syscall;
-    }
-  }
+  look = Look{sys.known, s.in_syscall, s.syscall};
   std::uintptr_t pcs[kMaxStackDepth];
   std::size_t n = 0;
   if (!s.in_syscall) {
@@ -462,8 +475,10 @@ void begin_stall(Beat& b, const Segment& seg, std::uint64_t since, std::uint64_t
   r.duration = std::chrono::nanoseconds(ticks_to_ns(now - since));
   out.push_back({Delivery::Begin, r, {}});
   st.last_sample_ticks = ticks_now();
-  StallSample s = take_sample(b, st, scratch);
+  Look look;
+  StallSample s = take_sample(b, st, scratch, look);
   if (ended_meanwhile(b, st)) return;
+  count_look(st, look);
   r.samples.push_back(s);
   out.push_back({Delivery::Sample, r, std::move(s)});
 }
@@ -476,6 +491,7 @@ void report_missed(Beat& b, std::vector<Delivery>& out) {
   const std::uint64_t head = ring.head.load(std::memory_order_acquire);
   for (std::uint64_t i = ring.tail.load(std::memory_order_relaxed); i != head; ++i) {
     const MissedStall m = ring.slot[i % MissedRing::kSize];
+    ring.last_reported_seq = std::max(ring.last_reported_seq, m.seq);
     const auto active = g_active.find(&b);
     if (active != g_active.end() && active->second.seq == m.seq) {
       finish_stall(b, active->second, m.end, -1, out);
@@ -547,8 +563,10 @@ void check_hub(Beat& b, std::uint64_t sample_ticks, std::vector<std::uint8_t>& s
     st.report.duration = std::chrono::nanoseconds(ticks_to_ns(now - st.report.start_ticks));
     if (now - st.last_sample_ticks >= sample_ticks) {
       st.last_sample_ticks = now;
-      StallSample s = take_sample(b, st, scratch);
+      Look look;
+      StallSample s = take_sample(b, st, scratch, look);
       if (!ended_meanwhile(b, st)) {
+        count_look(st, look);
         st.report.samples.push_back(s);
         out.push_back({Delivery::Sample, st.report, std::move(s)});
       }
@@ -561,6 +579,7 @@ void check_hub(Beat& b, std::uint64_t sample_ticks, std::vector<std::uint8_t>& s
     return;
   }
   if (seg.owner == kPollingOwner || seg.seq == 0) return;
+  if (seg.seq <= b.missed.last_reported_seq) return;  // the hub reported it; its seq moves on next
   // A segment that began before the monitor was switched on counts from then.
   const std::uint64_t since = std::max(seg.since, g_enabled_at_ticks.load(std::memory_order_relaxed));
   if (now > since && now - since > g_threshold_ticks.load(std::memory_order_relaxed))
@@ -926,11 +945,15 @@ bool sample_thread(Beat& b, int timeout_ms) {
     b.sample.state.store(SampleSlot::kIdle);
     return false;
   }
-  for (int waited_us = 0;; waited_us += 20) {
+  // The wait is bounded by the clock, not by counting naps: a 20 us nap
+  // lasts 60-100 us (timer slack, a busy machine, TSan), and a count of them
+  // kept the monitor away from every hub for 100 ms instead of 20.
+  const std::uint64_t give_up = mono_now_ns() + static_cast<std::uint64_t>(timeout_ms) * 1'000'000;
+  for (;;) {
     const int state = b.sample.state.load(std::memory_order_acquire);
     if (state == SampleSlot::kTaken) return true;
     if (state == SampleSlot::kSkipped) break;
-    if (waited_us >= timeout_ms * 1000) {
+    if (mono_now_ns() >= give_up) {
       // Withdraw the request, unless the handler is copying right now.
       int requested = SampleSlot::kRequested;
       if (b.sample.state.compare_exchange_strong(requested, SampleSlot::kIdle)) return false;

@@ -50,6 +50,15 @@ constexpr bool kTsan = false;
 // that a monitor that never does it fails the test instead of hanging it.
 constexpr std::chrono::seconds kGiveUp{60};
 
+// in_kernel_text() lists, sample by sample, whether the monitor found the
+// thread in a system call ('k', with its number) or running ('r'): what a
+// stall's verdict rests on, shown when a verdict is not the expected one.
+std::string in_kernel_text(const StallReport& r) {
+  std::string out = "samples in the kernel (k) or running (r):";
+  for (const StallSample& s : r.samples) out += s.in_syscall ? " k" + std::to_string(s.syscall) : " r";
+  return out + "\n";
+}
+
 // names() is true if `function` is on the sample's stack.
 bool names(const StallSample& s, const char* function) {
   return gs::format_stack(s.stack).find(function) != std::string::npos;
@@ -461,7 +470,7 @@ TEST_F(StallTest, MutexHeldByAnotherThreadIsABlockedStall) {
   holder.join();
   const auto stalls = stalls_of(g.id());
   ASSERT_EQ(stalls.size(), 1u);
-  EXPECT_EQ(stalls[0].kind, StallKind::Blocked);
+  EXPECT_EQ(stalls[0].kind, StallKind::Blocked) << gs::format_stall(stalls[0]) << in_kernel_text(stalls[0]);
 #if defined(GS_SANITIZE_THREAD)
   // TSan runs signal handlers late, once its pthread_mutex_lock interceptor
   // returns, with a copy of the context taken when the signal arrived: the
