@@ -449,14 +449,23 @@ bool ended_meanwhile(const Beat& b, const ActiveStall& st) {
 void begin_stall(Beat& b, const Segment& seg, std::uint64_t since, std::uint64_t now,
                  std::vector<std::uint8_t>& scratch, std::vector<Delivery>& out) {
   b.flagged_seq.store(seg.seq, std::memory_order_seq_cst);
-  // The hub may have moved on between the read and the flag: then it did not
-  // see the flag, and reports the stall itself (publish_missed_stall()).
+  // The hub may have moved on between the read and the flag. Which way it
+  // went is known once its stamp is complete (an even seq): it saw the flag
+  // (ended_seq) and the stall is reported here, or it did not and reports
+  // the stall itself (publish_missed_stall()), or not at all when by its
+  // own clock the segment stayed under the threshold. A stamp still under
+  // way (the hub preempted in it) is waited for, up to 10 ms; after that
+  // the stall is reported here and settled later either way (report_missed(),
+  // settle_left_segment()).
   Segment again;
-  if (!read_segment(b, again) || again.seq != seg.seq) {
-    if (b.ended_seq.load(std::memory_order_acquire) != seg.seq) {
-      b.flagged_seq.store(~0ull, std::memory_order_relaxed);
-      return;
-    }
+  bool complete = read_segment(b, again);
+  for (int i = 0; !complete && i < 500; ++i) {
+    sleep_us(20);
+    complete = read_segment(b, again);
+  }
+  if (complete && again.seq != seg.seq && b.ended_seq.load(std::memory_order_acquire) != seg.seq) {
+    b.flagged_seq.store(~0ull, std::memory_order_relaxed);
+    return;
   }
   ActiveStall& st = g_active[&b];
   st = ActiveStall{};
