@@ -48,6 +48,8 @@ int draw_bars(const HistogramState& s, ImVec2 size) {
   const float w = size.x / static_cast<float>(h.counts.size()), label_h = ImGui::GetTextLineHeight();
   const float base = p.y + size.y - label_h;
   const float mx = ImGui::GetIO().MousePos.x;
+  // every: label one bin in so many that the labels ("262 µs") do not touch.
+  const std::size_t every = static_cast<std::size_t>(std::ceil(ImGui::CalcTextSize("262 us ").x / std::max(1.0f, w)));
   int hit = -1;
   for (std::size_t i = 0; i < h.counts.size(); ++i) {
     const int bin = h.first + static_cast<int>(i);
@@ -55,7 +57,7 @@ int draw_bars(const HistogramState& s, ImVec2 size) {
     const float bar_h = (base - p.y - 2) * static_cast<float>(h.counts[i]) / static_cast<float>(top);
     const float y0 = base - std::max(h.counts[i] > 0 ? 2.0f : 0.0f, bar_h);
     dl->AddRectFilled(ImVec2(x0, y0), ImVec2(x1, base), bin == s.selected_bin ? kBarSelected : kBar);
-    if (i % 3 == 0) dl->AddText(ImVec2(x0, base + 1), IM_COL32(180, 180, 185, 255), format_duration(std::int64_t{1} << bin).c_str());
+    if (i % every == 0) dl->AddText(ImVec2(x0, base + 1), IM_COL32(180, 180, 185, 255), format_duration(std::int64_t{1} << bin).c_str());
     if (ImGui::IsItemHovered() && mx >= x0 && mx < x0 + w) {
       hit = bin;
       ImGui::SetTooltip("%s runs of %s .. %s\nclick: list the longest", format_count(h.counts[i]).c_str(),

@@ -4,6 +4,8 @@
 // hit's item and zooms the timeline to it.
 #include <imgui.h>
 
+#include <algorithm>
+
 #include "layout.h"
 #include "search.h"
 
@@ -12,9 +14,12 @@ namespace {
 
 constexpr std::size_t kMinQuery = 2;  // one letter matches nearly everything
 
+// item_rect() is the last item's rectangle cut to its window (a long hit
+// line runs past the panel's right edge).
 Rect item_rect() {
   const ImVec2 a = ImGui::GetItemRectMin(), b = ImGui::GetItemRectMax();
-  return {a.x, a.y, b.x, b.y};
+  const float right = ImGui::GetWindowPos().x + ImGui::GetWindowSize().x;
+  return {a.x, a.y, std::min(b.x, right), b.y};
 }
 
 // refresh() redoes the hits when the query or the model changed.

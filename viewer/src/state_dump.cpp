@@ -21,7 +21,11 @@ std::string state_text(const App& app) {
     out << "spans=" << m.span_count() << "\n";
     out << "run_infos=" << m.run_infos.size() << "\n";
     out << "model_end_ns=" << m.end_ns() << "\n";
-    out << "histogram_total=" << run_histogram(m).total << "\n";
+    const RunHistogram h = run_histogram(m);
+    std::uint64_t in_bins = 0;
+    for (std::uint64_t n : h.counts) in_bins += n;
+    out << "histogram_total=" << h.total << "\n";
+    out << "histogram_in_bins=" << in_bins << "\n";
     std::uint64_t runs = 0;  // the summaries' count, for the test to check the histogram against
     for (const analysis::GreenletSummary& g : m.greenlets)
       if (g.track != UINT32_MAX && m.tracks[g.track].type == analysis::Track::Type::Greenlet) runs += g.runs;
