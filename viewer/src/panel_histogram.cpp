@@ -49,7 +49,7 @@ int draw_bars(const HistogramState& s, ImVec2 size) {
   const float base = p.y + size.y - label_h;
   const float mx = ImGui::GetIO().MousePos.x;
   // every: label one bin in so many that the labels ("262 µs") do not touch.
-  const std::size_t every = static_cast<std::size_t>(std::ceil(ImGui::CalcTextSize("262 us ").x / std::max(1.0f, w)));
+  const std::size_t every = static_cast<std::size_t>(std::ceil(ImGui::CalcTextSize("65.5 ms   ").x / std::max(1.0f, w)));
   int hit = -1;
   for (std::size_t i = 0; i < h.counts.size(); ++i) {
     const int bin = h.first + static_cast<int>(i);
