@@ -13,6 +13,16 @@ CHECK is one of:
   Interactive         the viewer as a user runs it, driven by xdotool: wheel
                       zoom on the stall, a click on it; the state dump must
                       show the stall selected and described
+  Search              typing the spinner's function into the search panel
+                      lists its stall; clicking the hit selects that stall
+  Histogram           the run-length histogram counts every run the
+                      greenlet summaries count
+  RunInfoMarker       a click on the hub row's run-info marker opens the dump
+  Follow              --follow on a trace that grows: the first part, then
+                      the rest appended; the view shows more spans
+  Drop                --drop FILE, the command-line path of the window's drop
+                      handler (xdotool cannot drop files: no XDND source), adds
+                      a second process on the same axis
 
 DIR holds viewer.gstrace (the ViewerRecordTrace fixture) and the outputs.
 Every wait is on an event (a window, a file, a state), bounded only so that
@@ -198,14 +208,15 @@ def read_state(path):
 class Viewer:
     """Viewer is the viewer running as a user runs it, plus its state dumps."""
 
-    def __init__(self, args, xvfb):
-        self.state = os.path.join(args.work, "interactive-state.txt")
+    def __init__(self, args, xvfb, name="interactive", extra=None):
+        self.state = os.path.join(args.work, name + "-state.txt")
         for p in (self.state,):
             if os.path.exists(p):
                 os.unlink(p)
         self.env = xvfb.env()
-        trace = os.path.join(args.work, "viewer.gstrace")
-        self.proc = subprocess.Popen([args.viewer, "--size", "1400x900", "--dump-state-on-exit", self.state, trace],
+        if extra is None:
+            extra = [os.path.join(args.work, "viewer.gstrace")]
+        self.proc = subprocess.Popen([args.viewer, "--size", "1400x900", "--dump-state-on-exit", self.state, *extra],
                                      env=self.env)
         ids = subprocess.run(["xdotool", "search", "--sync", "--name", "greenscope-viewer"], env=self.env,
                              capture_output=True, text=True, timeout=GIVE_UP).stdout.split()
@@ -271,7 +282,116 @@ def check_interactive(args):
         fail("the exit dump lost the selection: %r" % final)
 
 
+def loaded(s):
+    return s.get("loaded") == "1" and s.get("reloading") == "0"
+
+
+def screen(x, args, name):
+    shot = os.path.join(args.work, name)
+    subprocess.run(["import", "-window", "root", shot], env=x.env(), check=True, timeout=GIVE_UP)
+    print("screen: " + shot)
+
+
+def check_search(args):
+    with Xvfb() as x:
+        v = Viewer(args, x, "search")
+        s = v.dump(lambda s: loaded(s) and "search_input_rect" in s, "the search panel")
+        v.move_to(s["search_input_rect"])
+        v.xdotool("click", "1")
+        v.xdotool("type", "--delay", "20", "spin_without_yielding")
+        s = v.dump(lambda s: s.get("search") == "spin_without_yielding" and "search_first_hit_rect" in s,
+                   "the search's hits")
+        print("%s hits, the first: %s" % (s["search_hits"], s.get("search_first")))
+        if not s.get("search_first", "").startswith("stall ") or "spinner" not in s["search_first"]:
+            fail("the first hit is not the spinner's stall: %r" % s.get("search_first"))
+        v.move_to(s["search_first_hit_rect"])
+        v.xdotool("click", "1")
+        # The details panel draws before the search panel: wait for the frame after the click's.
+        s = v.dump(lambda s: s.get("selection") != "none" and s.get("details"), "the hit selected")
+        if s.get("selection") != "stall" or "spinner" not in s.get("details", ""):
+            fail("the hit selected %s %s: %r" % (s.get("selection"), s.get("selection_index"), s.get("details")))
+        print("details: " + s["details"])
+        screen(x, args, "search.png")
+        v.close()
+
+
+def check_histogram(args):
+    with Xvfb() as x:
+        v = Viewer(args, x, "histogram")
+        s = v.dump(loaded, "the trace loaded")
+        v.close()
+    total, in_bins = int(s["histogram_total"]), int(s["histogram_in_bins"])
+    runs, greenlets = int(s["greenlet_runs"]), int(s["greenlets"])
+    print("histogram total %d (%d in its bars), the greenlet summaries' runs %d" % (total, in_bins, runs))
+    if total == 0 or in_bins != total:
+        fail("the histogram's bars hold %d of its %d runs" % (in_bins, total))
+    # The summaries count a run when a switch began it (or the trace did); a
+    # Running span the trace cut in two (e.g. events lost) is one more span,
+    # so the histogram holds at least as many, and not many more.
+    if not runs <= total <= runs + greenlets:
+        fail("the histogram counts %d runs, the greenlet summaries %d" % (total, runs))
+
+
+def check_run_info_marker(args):
+    with Xvfb() as x:
+        v = Viewer(args, x, "runinfo")
+        s = v.dump(lambda s: loaded(s) and "run_info_rect" in s, "the run-info marker drawn")
+        if s.get("run_infos") != "1":
+            fail("the trace maker made one run-info dump, the model has %r" % s.get("run_infos"))
+        v.move_to(s["run_info_rect"])
+        v.xdotool("click", "1")
+        s = v.dump(lambda s: s.get("selection") != "none", "a selection")
+        if s.get("selection") != "run-info" or not s.get("details", "").startswith("Run-info dump"):
+            fail("the marker's click selected %s: %r" % (s.get("selection"), s.get("details")))
+        print("details: " + s["details"])
+        v.close()
+
+
+def check_follow(args):
+    trace = os.path.join(args.work, "viewer.gstrace")
+    grow = os.path.join(args.work, "grow.gstrace")
+    with open(trace, "rb") as f:
+        data = f.read()
+    first = len(data) // 3
+    with open(grow, "wb") as f:
+        f.write(data[:first])
+    with Xvfb() as x:
+        v = Viewer(args, x, "follow", ["--follow", grow])
+        s = v.dump(lambda s: loaded(s) and int(s.get("spans", "0")) > 0, "the first part shown")
+        before_spans, before_greenlets = int(s["spans"]), int(s["greenlets"])
+        if s.get("follow") != "1" or s.get("follow_pinned") != "1":
+            fail("--follow is not following: %r" % s)
+        print("first part: %d spans, %d greenlets" % (before_spans, before_greenlets))
+        with open(grow, "ab") as f:
+            f.write(data[first:])
+        s = v.dump(lambda s: loaded(s) and int(s["spans"]) > before_spans, "the rest shown")
+        print("whole: %s spans, %s greenlets, %s re-reads" % (s["spans"], s["greenlets"], s["follow_reloads"]))
+        if int(s["view_end_ns"]) < int(s["model_end_ns"]):
+            fail("the pinned view does not show the newest events: %r" % s)
+        screen(x, args, "follow.png")
+        v.close()
+
+
+def check_drop(args):
+    trace = os.path.join(args.work, "viewer.gstrace")
+    second = os.path.join(args.work, "dropped.gstrace")
+    with open(trace, "rb") as f, open(second, "wb") as g:
+        g.write(f.read())
+    with Xvfb() as x:
+        v = Viewer(args, x, "drop", ["--drop", second, trace])
+        s = v.dump(lambda s: loaded(s) and s.get("processes") == "2", "the dropped file shown")
+        if s.get("files") != "2" or s.get("load_errors") != "0":
+            fail("after the drop: %r" % s)
+        screen(x, args, "drop.png")
+        v.close()
+
+
 CHECKS = {
+    "Search": check_search,
+    "Histogram": check_histogram,
+    "RunInfoMarker": check_run_info_marker,
+    "Follow": check_follow,
+    "Drop": check_drop,
     "Screenshot": check_screenshot,
     "SelectLongestStall": check_select_longest_stall,
     "BadInput": check_bad_input,

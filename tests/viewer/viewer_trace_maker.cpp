@@ -1,7 +1,8 @@
 // viewer_trace_maker: records the trace the viewer tests show, with the
 // real runtime and tracer: named greenlets that run, sleep and wait on a
 // queue (so several greenlet colours and grey waits), and one greenlet that
-// spins without yielding for 60 ms: a stall, the viewer's red.
+// spins without yielding for 60 ms: a stall, the viewer's red; and one
+// run-info dump before it.
 //   viewer_trace_maker OUT.gstrace
 // Exit 0 when OUT holds that stall; else 1 with the reason.
 #include <atomic>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "greenscope/runtime.h"
+#include "greenscope/stacks.h"
 #include "greenscope/stall.h"
 #include "greenscope/traceio.h"
 #include "greenscope/tracer.h"
@@ -61,6 +63,7 @@ void workload() {
     all.back().set_name(name);
   }
   gs::sleep(15ms);
+  gs::dump_run_info("viewer test");  // a run-info marker on the hub's row
   auto spinner = gs::spawn([] { spin_without_yielding(60ms); });
   spinner.set_name("spinner");
   g_spinner = spinner.id();

@@ -11,6 +11,7 @@
 #include "args.h"
 #include "greenscope/analysis/model.h"
 #include "loader.h"
+#include "recorder.h"
 #include "view.h"
 
 namespace gs::viewer {
@@ -25,7 +26,37 @@ struct Rect {
 // interactive test need: no drawing code reads it.
 struct FrameNotes {
   Rect longest_stall;            // the longest stall's box on the timeline, if drawn
+  Rect run_info;                 // the first run-info marker on the timeline, if drawn
+  Rect search_input;             // the search panel's text field
+  Rect search_first_hit;         // its first hit's row
   std::string details_heading;   // the details panel's first line
+};
+
+// SearchHit is one thing the search panel found: what to select.
+struct SearchHit {
+  Selection what;      // Greenlet, Stall, Crash, or a Span (a wait or blocking call)
+  std::string text;    // the list's line
+};
+
+// SearchState is the search panel's query and its hits (redone when the
+// query or the model changes).
+struct SearchState {
+  char query[256] = {};
+  std::string searched;          // the query the hits are for
+  std::uint64_t generation = 0;  // ... and the model
+  std::vector<SearchHit> hits;
+  bool more = false;             // hits were left off (kMaxHits)
+};
+
+// FollowState is --follow's: the file's size when last read, and whether
+// the view is pinned to the newest events.
+struct FollowState {
+  bool enabled = false;
+  bool pinned = true;            // the "follow" toggle; panning away clears it
+  Range pinned_range;            // the range the pin last set (a different one: the user moved)
+  double next_check = 0;         // seconds (steady clock) of the next look at the file
+  std::int64_t seen_size = -1, seen_mtime_ns = -1;
+  std::uint64_t reloads = 0;
 };
 
 // TimelineState is the timeline's input state between frames.
@@ -40,8 +71,13 @@ struct App {
   explicit App(Options o) : options(std::move(o)) {}
 
   Options options;
-  Loader loader;
-  std::unique_ptr<analysis::Model> model;  // null while loading
+  std::vector<std::string> files;          // the traces shown (or being read)
+  // loader reads `files` into a new Model in the background; the frame
+  // swaps it in when done (the old model is drawn meanwhile). Null when idle.
+  std::unique_ptr<Loader> loader;
+  bool loader_keeps_view = false;          // a --follow re-read: keep view and selection
+  std::unique_ptr<analysis::Model> model;  // null until the first load is done
+  std::uint64_t generation = 0;            // bumped per model swapped in (panels' caches key on it)
   std::vector<LoadError> load_errors;
   TimeView view;
   Selection selection;
@@ -50,12 +86,30 @@ struct App {
   std::uint64_t frame = 0;
   FrameNotes notes;
   TimelineState timeline;
+  SearchState search;
+  FollowState follow;
+  Recorder recorder;
+  bool open_dialog = false;                // File > Open... asked for the path dialog
+  std::vector<std::string> dropped;        // files dropped on the window, opened next frame
 
   bool loaded() const { return model != nullptr; }
-  // start() begins loading the files given on the command line.
+  bool reloading() const { return loader != nullptr; }
+  // start() begins loading the files given on the command line (or starts
+  // the program to record, whose trace it then follows).
   void start();
+  // open_files() adds traces to the ones shown, on the same time axis: all
+  // are read again into a new model, swapped in when done.
+  void open_files(const std::vector<std::string>& paths);
+  // close_all() shows no trace.
+  void close_all();
   // frame_ui() draws one frame of every panel (between ImGui::NewFrame and Render).
   void frame_ui();
+  // begin_load() reads `files` into a new model in the background;
+  // keep_view: a --follow re-read (view and selection stay).
+  void begin_load(bool keep_view);
+
+ private:
+  void take_model();
 };
 
 // Panels: each draws one ImGui window at the position layout() gave it.
@@ -65,12 +119,25 @@ void draw_details_panel(App& app);
 void draw_stalls_panel(App& app);
 void draw_greenlets_panel(App& app);
 void draw_info_panel(App& app);
+void draw_search_panel(App& app);
+void draw_callbacks_panel(App& app);
+void draw_histogram_panel(App& app);
+// draw_main_menu() is the File menu (Open..., Close all, Quit) and its dialog.
+void draw_main_menu(App& app);
+// follow_tick() re-reads a followed trace when it grew and keeps the view
+// pinned to its end (follow.cpp).
+void follow_tick(App& app);
+void follow_on_reloaded(App& app);
 
 // Navigation shared by the panels (navigate.cpp).
 void select_stall(App& app, std::size_t stall, bool zoom);
 void select_greenlet(App& app, std::size_t greenlet, bool zoom);
 void select_span(App& app, std::uint32_t track, std::uint32_t level, std::size_t span);
 void zoom_to(App& app, std::int64_t begin, std::int64_t end);
+// select_and_show() selects a search hit (any Selection) and brings it into view.
+void select_and_show(App& app, const Selection& s);
+// selection_valid() is false when `s` points past what `m` holds.
+bool selection_valid(const analysis::Model& m, const Selection& s);
 std::int64_t stall_end(const traceio::StallInfo& s);
 // hub_track_of() is the hub track of (process, the trace's thread index), or UINT32_MAX.
 std::uint32_t hub_track_of(const analysis::Model& m, std::uint32_t process, std::uint32_t thread_index);

@@ -47,7 +47,7 @@ bool parse_panels(const std::string& s, Options* o, std::string* error) {
     for (std::size_t i = 0; i < kPanelCount; ++i)
       if (name == panel_name(static_cast<Panel>(i))) o->panels[i] = found = true;
     if (!found) {
-      *error = "unknown panel '" + name + "' (panels: timeline, details, stalls, greenlets, info)";
+      *error = "unknown panel '" + name + "' (panels: timeline, details, stalls, greenlets, info, search, callbacks, histogram)";
       return false;
     }
     if (comma == std::string::npos) break;
@@ -59,12 +59,15 @@ bool parse_panels(const std::string& s, Options* o, std::string* error) {
 }  // namespace
 
 const char* panel_name(Panel p) {
-  static const char* const names[kPanelCount] = {"timeline", "details", "stalls", "greenlets", "info"};
+  static const char* const names[kPanelCount] = {"timeline", "details", "stalls", "greenlets", "info",
+                                                            "search", "callbacks", "histogram"};
   return names[static_cast<std::size_t>(p)];
 }
 
 const char* usage_text() {
   return "usage: greenscope-viewer [options] [FILE.gstrace...]\n"
+         "       greenscope-viewer [options] --follow FILE.gstrace\n"
+         "       greenscope-viewer [options] -- PROGRAM [ARGS...]\n"
          "\n"
          "Shows greenscope traces on one timeline: every hub, greenlet, wait and stall.\n"
          "Several files (processes) share one time axis, placed by their wall-clock start.\n"
@@ -74,12 +77,20 @@ const char* usage_text() {
          "  --size WxH                window size (default 1600x1000)\n"
          "  --range BEGIN_NS:END_NS   the visible time range, in ns on the timeline's axis\n"
          "  --select longest-stall    select the longest stall and zoom to it\n"
-         "  --panels a,b,...          which panels to show: timeline,details,stalls,greenlets,info\n"
+         "  --panels a,b,...          which panels to show: timeline,details,stalls,greenlets,info,\n"
+         "                            search,callbacks,histogram\n"
+         "  --follow FILE             live: re-read FILE as a running program writes it (about every\n"
+         "                            0.5 s); the view stays on the newest events unless you pan away\n"
+         "  -- PROGRAM [ARGS...]      record PROGRAM with `greenscope record` (found beside the viewer\n"
+         "                            or on PATH) and follow its trace; closing the viewer stops it\n"
+         "  --drop FILE               open FILE once loaded, as dropping it on the window does\n"
+         "  --search TEXT             start with TEXT in the search panel\n"
          "  --dump-state-on-exit FILE write the view and selection to FILE at exit and on SIGUSR1\n"
          "  --version, --help\n"
          "\n"
          "timeline: wheel zooms at the cursor, drag pans, arrows or WASD pan and zoom,\n"
-         "click selects, double click zooms to an item, Alt+Left/Right go back/forward.\n";
+         "click selects, double click zooms to an item, Alt+Left/Right go back/forward.\n"
+         "Drop trace files on the window (or File > Open...) to add them to the same time axis.\n";
 }
 
 bool parse_args(int argc, char** argv, Options* out, std::string* error) {
@@ -87,6 +98,12 @@ bool parse_args(int argc, char** argv, Options* out, std::string* error) {
     const std::string a = argv[i];
     const bool has_value = i + 1 < argc;
     auto value = [&]() -> std::string { return argv[++i]; };
+    if (a == "--") {
+      out->record.assign(argv + i + 1, argv + argc);
+      if (out->record.empty()) return *error = "-- wants a PROGRAM to record", false;
+      out->follow = true;
+      break;
+    }
     if (a == "--help" || a == "-h") {
       out->help = true;
     } else if (a == "--version") {
@@ -104,6 +121,13 @@ bool parse_args(int argc, char** argv, Options* out, std::string* error) {
       if (!parse_panels(value(), out, error)) return false;
     } else if (a == "--dump-state-on-exit" && has_value) {
       out->dump_state = value();
+    } else if (a == "--follow" && has_value) {
+      out->follow = true;
+      out->files.push_back(value());
+    } else if (a == "--drop" && has_value) {
+      out->drop.push_back(value());
+    } else if (a == "--search" && has_value) {
+      out->search = value();
     } else if (a.rfind("--", 0) == 0) {
       *error = "unknown option, or one missing its value: " + a;
       return false;
@@ -111,6 +135,10 @@ bool parse_args(int argc, char** argv, Options* out, std::string* error) {
       out->files.push_back(a);
     }
   }
+  if (out->follow && out->record.empty() && out->files.size() != 1)
+    return *error = "--follow wants exactly one FILE", false;
+  if (!out->record.empty() && !out->files.empty())
+    return *error = "-- PROGRAM records a new trace: give no FILE with it", false;
   return true;
 }
 

@@ -9,8 +9,8 @@
 namespace gs::viewer {
 
 // Panel names the windows --panels can pick.
-enum class Panel : std::uint8_t { Timeline, Details, Stalls, Greenlets, Info };
-inline constexpr std::size_t kPanelCount = 5;
+enum class Panel : std::uint8_t { Timeline, Details, Stalls, Greenlets, Info, Search, Callbacks, Histogram };
+inline constexpr std::size_t kPanelCount = 8;
 
 struct Options {
   std::vector<std::string> files;
@@ -18,8 +18,12 @@ struct Options {
   int width = 1600, height = 1000;      // --size WxH
   std::optional<std::pair<std::int64_t, std::int64_t>> range;  // --range BEGIN_NS:END_NS
   bool select_longest_stall = false;    // --select longest-stall
-  bool panels[kPanelCount] = {true, true, true, true, true};  // --panels a,b,...
+  bool panels[kPanelCount] = {true, true, true, true, true, true, true, true};  // --panels a,b,...
   std::string dump_state;               // --dump-state-on-exit FILE (also on SIGUSR1)
+  bool follow = false;                  // --follow FILE: re-read it as it grows, view pinned to now
+  std::vector<std::string> record;      // -- PROGRAM ARGS: record it (greenscope record) and follow
+  std::vector<std::string> drop;        // --drop FILE: as if FILE were dropped on the window once loaded
+  std::string search;                   // --search TEXT: the search panel's query at start
   bool help = false, version = false;
 };
 

@@ -64,3 +64,52 @@ void select_span(App& app, std::uint32_t track, std::uint32_t level, std::size_t
 }
 
 }  // namespace gs::viewer
+
+namespace gs::viewer {
+
+bool selection_valid(const analysis::Model& m, const Selection& s) {
+  switch (s.kind) {
+    case Selection::Kind::None: return true;
+    case Selection::Kind::Span:
+      return s.track < m.tracks.size() && s.level < m.tracks[s.track].levels.size() &&
+             s.index < m.tracks[s.track].levels[s.level].size();
+    case Selection::Kind::Stall: return s.index < m.stalls.size();
+    case Selection::Kind::Crash: return s.index < m.crashes.size();
+    case Selection::Kind::Greenlet: return s.index < m.greenlets.size();
+    case Selection::Kind::RunInfo: return s.index < m.run_infos.size();
+  }
+  return false;
+}
+
+// select_and_show() selects `s` and zooms to it: what a search hit or a
+// histogram row does.
+void select_and_show(App& app, const Selection& s) {
+  const analysis::Model& m = *app.model;
+  if (!selection_valid(m, s)) return;
+  switch (s.kind) {
+    case Selection::Kind::Stall: select_stall(app, s.index, true); return;
+    case Selection::Kind::Greenlet: select_greenlet(app, s.index, true); return;
+    case Selection::Kind::Crash: {
+      const traceio::CrashInfo& c = m.crashes[s.index];
+      app.selection = s;
+      zoom_to(app, c.time_ns - 500'000, c.time_ns + 500'000);
+      return;
+    }
+    case Selection::Kind::RunInfo: {
+      app.selection = s;
+      const std::int64_t t = m.run_infos[s.index].time_ns;
+      zoom_to(app, t - 500'000, t + 500'000);
+      return;
+    }
+    case Selection::Kind::Span: {
+      const analysis::SpanColumns& col = m.tracks[s.track].levels[s.level];
+      select_span(app, s.track, s.level, s.index);
+      zoom_to(app, col.begin[s.index], std::max(col.end[s.index], col.begin[s.index] + 1));
+      app.scroll_to_track = s.track;
+      return;
+    }
+    case Selection::Kind::None: app.selection = s; return;
+  }
+}
+
+}  // namespace gs::viewer

@@ -17,7 +17,7 @@ enum Column : int { kName, kId, kRunning, kRuns, kLongest, kWaiting, kColumnCoun
 
 // GreenletRows is the table's row order, redone when the sort or filter changes.
 struct GreenletRows {
-  const analysis::Model* model = nullptr;
+  std::uint64_t generation = 0;  // App::generation the order is for
   std::vector<std::size_t> order;
   ImGuiTextFilter filter;
   bool dirty = true;
@@ -93,8 +93,8 @@ void draw_greenlets_panel(App& app) {
   place_next_window(app, Panel::Greenlets);
   ImGui::Begin("Greenlets", nullptr, ImGuiWindowFlags_NoCollapse | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoResize);
   const analysis::Model& m = *app.model;
-  if (rows.model != &m) {
-    rows.model = &m;
+  if (rows.generation != app.generation) {
+    rows.generation = app.generation;
     rows.dirty = true;
   }
   if (rows.filter.Draw("##filter", 160)) rows.dirty = true;

@@ -2,6 +2,8 @@
 // loader's thread reads the traces (the window stays responsive).
 #include <imgui.h>
 
+#include <algorithm>
+
 #include "app.h"
 
 namespace gs::viewer {
@@ -11,10 +13,11 @@ void draw_loading_panel(App& app) {
   ImGui::SetNextWindowPos(ImVec2(size.x * 0.5f, size.y * 0.4f), ImGuiCond_Always, ImVec2(0.5f, 0.5f));
   ImGui::SetNextWindowSize(ImVec2(std::min(600.0f, size.x - 20), 0), ImGuiCond_Always);
   ImGui::Begin("Loading", nullptr, ImGuiWindowFlags_NoCollapse | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoResize);
-  const std::string file = app.loader.current_file();
+  if (!app.loader) return;
+  const std::string file = app.loader->current_file();
   ImGui::TextWrapped("Reading %s", file.empty() ? "..." : file.c_str());
-  ImGui::ProgressBar(static_cast<float>(app.loader.progress()), ImVec2(-1, 0));
-  ImGui::TextDisabled("%zu file(s); the timeline opens when all are read", app.options.files.size());
+  ImGui::ProgressBar(static_cast<float>(app.loader->progress()), ImVec2(-1, 0));
+  ImGui::TextDisabled("%zu file(s); the timeline opens when all are read", app.files.size());
   ImGui::End();
 }
 

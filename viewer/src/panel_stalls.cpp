@@ -15,16 +15,17 @@ namespace {
 
 // by_length() lists stall indices longest first (ties by start), sorted
 // once per model.
-const std::vector<std::size_t>& by_length(const analysis::Model& m) {
-  static const analysis::Model* cached_for = nullptr;
+const std::vector<std::size_t>& by_length(const App& app) {
+  static std::uint64_t cached_for = 0;
   static std::vector<std::size_t> order;
-  if (cached_for != &m || order.size() != m.stalls.size()) {
+  const analysis::Model& m = *app.model;
+  if (cached_for != app.generation) {
     order.resize(m.stalls.size());
     std::iota(order.begin(), order.end(), std::size_t{0});
     std::stable_sort(order.begin(), order.end(), [&m](std::size_t a, std::size_t b) {
       return m.stalls[a].duration_ns > m.stalls[b].duration_ns;
     });
-    cached_for = &m;
+    cached_for = app.generation;
   }
   return order;
 }
@@ -50,7 +51,7 @@ void draw_stalls_panel(App& app) {
     ImGui::TableSetupColumn("kind", ImGuiTableColumnFlags_WidthFixed, 70);
     ImGui::TableSetupColumn("culprit", ImGuiTableColumnFlags_WidthFixed, 260);
     ImGui::TableHeadersRow();
-    const auto& order = by_length(m);
+    const auto& order = by_length(app);
     ImGuiListClipper clipper;
     clipper.Begin(static_cast<int>(order.size()));
     while (clipper.Step()) {

@@ -91,6 +91,7 @@ void draw_tracks(App& app, TimelineFrame& f) {
   const ImVec2 top = ImGui::GetWindowPos();
   draw_grid(ImGui::GetWindowDrawList(), f, top.y, top.y + ImGui::GetWindowHeight());
   for (std::uint32_t p = 0; p < app.model->processes.size(); ++p) draw_process(app, f, p);
+  draw_switch_arrows(app, f);
   ImGui::EndChild();
 }
 
@@ -133,7 +134,7 @@ void draw_timeline_panel(App& app) {
   const bool over_tracks = hovered && f.mouse_y >= ruler.y;
   if (over_tracks) {
     dl->AddLine(ImVec2(f.mouse_x, ruler.y), ImVec2(f.mouse_x, ruler.y + kRulerHeight), IM_COL32(255, 255, 255, 160));
-    if (!app.timeline.dragging) draw_hover_tooltip(app, f);
+    if (!app.timeline.dragging && f.hover_run_info < 0) draw_hover_tooltip(app, f);
   }
   handle_timeline_input(app, f, over_tracks);
   ImGui::End();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "app.h"
 #include "fold.h"
@@ -41,7 +42,9 @@ struct Hover {
 struct TimelineFrame {
   TimeMap map;
   Hover hover;
+  std::int64_t hover_run_info = -1;  // a run-info marker under the mouse: its index
   float mouse_x = 0, mouse_y = 0;
+  std::vector<float> track_y;        // per track: its main row's middle, -1 if not drawn
 };
 
 // ruler_step() is the labelled tick spacing: 1, 2 or 5 x 10^k ns, about
@@ -53,6 +56,13 @@ void draw_grid(ImDrawList* dl, const TimelineFrame& f, float y0, float y1);
 // stall level first), and notes the hovered item.
 void draw_track(App& app, TimelineFrame& f, std::uint32_t track);
 void draw_hover_tooltip(const App& app, const TimelineFrame& f);
+// draw_run_info_markers() marks the run-info dumps of the hub's process on
+// its loop row (y0..y1): a click opens the dump in Details.
+void draw_run_info_markers(App& app, TimelineFrame& f, std::uint32_t track, float y0, float y1);
+// draw_switch_arrows() draws, for the selected span or greenlet, an arrow
+// per switch at its ends: from the row that ran before to the row that ran
+// after (timeline_arrows.cpp).
+void draw_switch_arrows(const App& app, const TimelineFrame& f);
 // handle_timeline_input() applies wheel, drag, click and keys.
 void handle_timeline_input(App& app, TimelineFrame& f, bool hovered);
 

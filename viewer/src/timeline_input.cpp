@@ -34,6 +34,10 @@ void handle_keys(App& app) {
 
 // on_click() selects what is under the mouse, or clears the selection.
 void on_click(App& app, const TimelineFrame& f) {
+  if (f.hover_run_info >= 0) {  // a marker sits on top of the loop's spans
+    app.selection = {Selection::Kind::RunInfo, 0, 0, static_cast<std::size_t>(f.hover_run_info)};
+    return;
+  }
   if (!f.hover.valid) {
     app.selection = {};
     return;

@@ -17,6 +17,7 @@ using analysis::SpanKind;
 constexpr ImU32 kSelected = IM_COL32(255, 230, 60, 255);
 constexpr ImU32 kLabel = IM_COL32(210, 210, 215, 255);
 constexpr ImU32 kRowBgOdd = IM_COL32(255, 255, 255, 8);
+constexpr float kMinSeparatedPx = 5;  // narrower spans get no edge: it would hide their colour
 
 // fit_text() is `text` cut (with "...") to fit `width` px, or "" if not even
 // three characters fit.
@@ -89,6 +90,9 @@ void draw_block(RowContext& c, const Block& b) {
     c.app.notes.longest_stall = {std::max(x0, c.f.map.x0), c.y0, std::min(x1, c.f.map.x1), c.y1};
   const Color fill = span_color(t, kind, col.code[b.first]);
   c.dl->AddRectFilled(a, z, b.count == 1 ? fill : dimmed(fill, 0.75f));
+  // Adjacent spans of one colour (the hub's prepare watchers) would read as
+  // one bar: a darker edge separates each span wide enough to show it.
+  if (b.count == 1 && x1 - x0 >= kMinSeparatedPx) c.dl->AddRect(a, z, dimmed(fill, 0.45f));
   if (is_selected(c.app, c.track, c.level, b, col, m)) c.dl->AddRect(ImVec2(x0 - 1, c.y0), ImVec2(x1 + 1, c.y1), kSelected, 0, 0, 2);
   const float tx = std::max(x0, c.f.map.x0) + 3, room = std::min(x1, c.f.map.x1) - tx - 2;
   if (room < 14) return;
@@ -130,6 +134,7 @@ void draw_track(App& app, TimelineFrame& f, std::uint32_t track) {
   const analysis::Track& t = m.tracks[track];
   ImDrawList* dl = ImGui::GetWindowDrawList();
   const float left = ImGui::GetWindowPos().x;
+  if (f.track_y.size() != m.tracks.size()) f.track_y.assign(m.tracks.size(), -1);
   bool first = true;
   for (std::uint32_t level : level_order(t)) {
     const ImVec2 p = ImGui::GetCursorScreenPos();
@@ -140,6 +145,7 @@ void draw_track(App& app, TimelineFrame& f, std::uint32_t track) {
     }
     const bool was_first = first;
     first = false;
+    if (level == 0) f.track_y[track] = p.y + kRowHeight / 2;
     if (!ImGui::IsItemVisible()) continue;
     const float y0 = p.y, y1 = p.y + kRowHeight;
     if (static_cast<int>(y0) / static_cast<int>(kRowHeight) % 2 == 1)
@@ -151,6 +157,7 @@ void draw_track(App& app, TimelineFrame& f, std::uint32_t track) {
     RowContext c{app, f, dl, track, level, y0, y1};
     const auto min_ns = static_cast<std::int64_t>(kMinBlockPx * f.map.ns_per_px());
     fold_window(t.levels[level], f.map.range.begin, f.map.range.end, min_ns, [&c](const Block& b) { draw_block(c, b); });
+    if (level == 0 && t.type == analysis::Track::Type::Hub) draw_run_info_markers(app, f, track, y0, y1);
     dl->PopClipRect();
   }
 }

@@ -36,6 +36,17 @@ void install_signals() {
   sigaction(SIGINT, &sa, nullptr);
 }
 
+// g_app is the App the drop callback hands dropped files to (GLFW's
+// callbacks carry no user pointer of ours: imgui's backend owns that one).
+App* g_app = nullptr;
+
+// on_drop() queues dropped files; the next frame opens them on the same
+// time axis (App::open_files()), as --drop FILE does from the command line.
+void on_drop(GLFWwindow*, int count, const char** paths) {
+  if (g_app == nullptr) return;
+  for (int i = 0; i < count; ++i) g_app->dropped.emplace_back(paths[i]);
+}
+
 void on_glfw_error(int code, const char* text) {
   std::fprintf(stderr, "greenscope-viewer: GLFW error %d: %s\n", code, text);
 }
@@ -51,6 +62,7 @@ GLFWwindow* open_window(const App& app) {
   if (!app.options.screenshot.empty()) glfwWindowHint(GLFW_RESIZABLE, GLFW_FALSE);
   std::string title = "greenscope-viewer";
   if (!app.options.files.empty()) title += " - " + app.options.files.front();
+  if (!app.options.record.empty()) title += " - recording " + app.options.record.front();
   GLFWwindow* w = glfwCreateWindow(app.options.width, app.options.height, title.c_str(), nullptr, nullptr);
   if (w == nullptr) {
     std::fprintf(stderr, "greenscope-viewer: cannot create an OpenGL 3 window\n");
@@ -106,6 +118,8 @@ int run_window(App& app) {
   GLFWwindow* w = open_window(app);
   if (w == nullptr) return 1;
   init_imgui(w);
+  g_app = &app;
+  glfwSetDropCallback(w, on_drop);
   install_signals();
   app.start();
   const bool screenshot = !app.options.screenshot.empty();
@@ -119,7 +133,9 @@ int run_window(App& app) {
     ImGui::NewFrame();
     app.frame_ui();
     render(w);
-    if (app.loaded() && loaded_at == 0) loaded_at = app.frame;
+    // A screenshot waits for every load (a --drop one too) to be done.
+    if (!app.loaded() || app.reloading() || !app.dropped.empty()) loaded_at = 0;
+    else if (loaded_at == 0) loaded_at = app.frame;
     if (screenshot && loaded_at != 0 && app.frame >= loaded_at + kSettleFrames) {
       status = take_screenshot(app, w);
       break;
@@ -134,6 +150,7 @@ int run_window(App& app) {
   ImGui_ImplOpenGL3_Shutdown();
   ImGui_ImplGlfw_Shutdown();
   ImGui::DestroyContext();
+  g_app = nullptr;
   glfwDestroyWindow(w);
   glfwTerminate();
   return status;
