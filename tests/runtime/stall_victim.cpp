@@ -1,7 +1,7 @@
 // stall_victim: programs for stall_process_test.cpp, which sets the
 // environment (GREENSCOPE_STALL_MS, GREENSCOPE_STALL_PRINT,
 // GREENSCOPE_DUMP_SIGNAL) before the runtime starts, as a user would.
-//   stall_victim stalls N     N stalls of 15 ms, then stop_stall_monitor()
+//   stall_victim stalls N     N stalls of 15 ms or until sampled, then stop_stall_monitor()
 //   stall_victim hang         a greenlet waits in wait_here(); the main
 //                             greenlet spins in spin_here_forever() until killed
 #include <unistd.h>
@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "greenscope/observer.h"
 #include "greenscope/runtime.h"
 #include "greenscope/stall.h"
 
@@ -19,9 +20,26 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-[[gnu::noinline]] void spin_here(std::chrono::milliseconds d) {
+// SampleCount counts the monitor's samples that caught a stack. A stall
+// goes on until one did: on a loaded machine the monitor thread can be kept
+// off the CPU for all of a fixed 15 ms, and the hub then reports the stall
+// itself, with no stack to print.
+class SampleCount : public gs::Observer {
+ public:
+  void on_stall_sample(const gs::StallReport&, const gs::StallSample& s) override {
+    if (!s.stack.empty()) samples.fetch_add(1, std::memory_order_release);
+  }
+  std::atomic<int> samples{0};
+};
+
+// spin_here() spins for `d`, then on until `count` went past `seen` (given
+// up after 10 s, so that a broken monitor fails the test, not hangs it).
+[[gnu::noinline]] void spin_here(std::chrono::milliseconds d, const SampleCount* count = nullptr, int seen = 0) {
   const auto end = Clock::now() + d;
   while (Clock::now() < end) asm volatile("" ::: "memory");
+  const auto give_up = end + std::chrono::seconds(10);
+  while (count != nullptr && count->samples.load(std::memory_order_acquire) <= seen && Clock::now() < give_up)
+    asm volatile("" ::: "memory");
 }
 
 // spin_here_forever() spins calling nothing, so that a sample always finds
@@ -57,14 +75,17 @@ int stalls(int n) {
   // its last sleep and stop_stall_monitor(). Counting only ended reports then
   // made the printed "suppressed" count one more than reported - 5.
   std::atomic<int> reported{0};
+  SampleCount count;
   gs::get_hub();  // the hub (and with it the monitor) before the first spin
   gs::on_stall([&](const gs::StallReport&) { ++reported; });
+  gs::set_observer(&count);
   for (int i = 0; i < n; ++i) {
-    spin_here(std::chrono::milliseconds(15));
+    spin_here(std::chrono::milliseconds(15), &count, count.samples.load(std::memory_order_acquire));
     gs::sleep(std::chrono::milliseconds(5));
   }
   gs::sleep(std::chrono::milliseconds(20));
-  gs::stop_stall_monitor();
+  gs::stop_stall_monitor();  // joins the monitor's threads: no observer call after it
+  gs::set_observer(nullptr);
   gs::on_stall(nullptr);
   std::printf("stall_victim: %d stalls done, %d reported\n", n, reported.load());
   return 0;
