@@ -258,6 +258,20 @@ void sleep_us(long us) {
   ::nanosleep(&ts, nullptr);
 }
 
+// poll_until() naps 20 us at a time until `done()` or `timeout_ns` passed on
+// the clock, and says which. The bound is the clock, not a count of naps: a
+// 20 us nap lasts 60-100 us (timer slack, a busy machine, TSan), and a count
+// of them kept the monitor away from every hub five times longer than meant.
+template <typename Done>
+bool poll_until(std::uint64_t timeout_ns, Done done) {
+  const std::uint64_t give_up = mono_now_ns() + timeout_ns;
+  for (;;) {
+    if (done()) return true;
+    if (mono_now_ns() >= give_up) return false;
+    sleep_us(20);
+  }
+}
+
 // ProcSyscall is /proc/self/task/TID/syscall: "running", or the syscall
 // number, its six arguments, then the user stack pointer and pc.
 struct ProcSyscall {
@@ -458,11 +472,7 @@ void begin_stall(Beat& b, const Segment& seg, std::uint64_t since, std::uint64_t
   // the stall is reported here and settled later either way (report_missed(),
   // settle_left_segment()).
   Segment again;
-  bool complete = read_segment(b, again);
-  for (int i = 0; !complete && i < 500; ++i) {
-    sleep_us(20);
-    complete = read_segment(b, again);
-  }
+  const bool complete = poll_until(10'000'000, [&] { return read_segment(b, again); });
   if (complete && again.seq != seg.seq && b.ended_seq.load(std::memory_order_acquire) != seg.seq) {
     b.flagged_seq.store(~0ull, std::memory_order_relaxed);
     return;
@@ -540,12 +550,12 @@ void report_missed(Beat& b, std::vector<Delivery>& out) {
 // missed, which report_missed() now sees (the seq just read orders it). If
 // the queue was full, the end is the next segment's start when that is
 // known, else now.
-void settle_left_segment(Beat& b, ActiveStall& st, const Segment& seg, std::vector<Delivery>& out) {
-  const std::uint64_t seq = st.seq;
-  report_missed(b, out);  // may end and erase `st`
+// Precondition: check_hub() read `seg` and then found no published end for
+// `seq` (the hub publishes one before it moves its seq on).
+void settle_left_segment(Beat& b, std::uint64_t seq, const Segment& seg, std::vector<Delivery>& out) {
+  report_missed(b, out);
   const auto active = g_active.find(&b);
   if (active == g_active.end() || active->second.seq != seq) return;
-  if (b.ended_seq.load(std::memory_order_acquire) == seq) return;  // finished next round
   const std::uint64_t end = seg.seq == seq + 2 ? seg.since : ticks_now();
   finish_stall(b, active->second, end, -1, out);
   g_active.erase(active);
@@ -566,7 +576,7 @@ void check_hub(Beat& b, std::uint64_t sample_ticks, std::vector<std::uint8_t>& s
       return;
     }
     if (seg.seq != st.seq) {
-      settle_left_segment(b, st, seg, out);
+      settle_left_segment(b, st.seq, seg, out);
       return;
     }
     st.report.duration = std::chrono::nanoseconds(ticks_to_ns(now - st.report.start_ticks));
@@ -954,21 +964,19 @@ bool sample_thread(Beat& b, int timeout_ms) {
     b.sample.state.store(SampleSlot::kIdle);
     return false;
   }
-  // The wait is bounded by the clock, not by counting naps: a 20 us nap
-  // lasts 60-100 us (timer slack, a busy machine, TSan), and a count of them
-  // kept the monitor away from every hub for 100 ms instead of 20.
-  const std::uint64_t give_up = mono_now_ns() + static_cast<std::uint64_t>(timeout_ms) * 1'000'000;
-  for (;;) {
-    const int state = b.sample.state.load(std::memory_order_acquire);
-    if (state == SampleSlot::kTaken) return true;
-    if (state == SampleSlot::kSkipped) break;
-    if (mono_now_ns() >= give_up) {
-      // Withdraw the request, unless the handler is copying right now.
-      int requested = SampleSlot::kRequested;
-      if (b.sample.state.compare_exchange_strong(requested, SampleSlot::kIdle)) return false;
-    }
-    sleep_us(20);
+  // Withdrawn at the time limit, unless the handler is copying right now
+  // (kSampleBusy: then it is waited for).
+  int state = SampleSlot::kRequested;
+  const auto answered = [&] {
+    state = b.sample.state.load(std::memory_order_acquire);
+    return state == SampleSlot::kTaken || state == SampleSlot::kSkipped;
+  };
+  if (!poll_until(static_cast<std::uint64_t>(timeout_ms) * 1'000'000, answered)) {
+    int requested = SampleSlot::kRequested;
+    if (b.sample.state.compare_exchange_strong(requested, SampleSlot::kIdle)) return false;
+    while (!answered()) sleep_us(20);
   }
+  if (state == SampleSlot::kTaken) return true;
   b.sample.state.store(SampleSlot::kIdle, std::memory_order_release);
   return false;
 }
