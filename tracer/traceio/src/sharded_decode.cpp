@@ -23,20 +23,33 @@ struct Shard {
   std::exception_ptr failure;
 };
 
-// cut() splits the blocks into `n` runs of about equal bytes.
+// cut() splits the blocks into `n` runs of about equal bytes. A cut moves
+// to a thread boundary within a quarter run of it: a thread decoded by two
+// shards is copied once more when they are merged.
 std::vector<std::pair<std::size_t, std::size_t>> cut(const std::vector<Slice>& slices, unsigned n) {
   const std::vector<std::size_t> starts = block_starts(slices);
-  std::uint64_t total = 0;
-  for (const Slice& s : slices) total += s.size;
-  std::vector<std::pair<std::size_t, std::size_t>> runs;
-  std::uint64_t done = 0;
-  std::size_t from = 0;
+  std::vector<std::uint64_t> before(starts.size(), 0);  // bytes before each block
   for (std::size_t b = 0; b + 1 < starts.size(); ++b) {
-    for (std::size_t i = starts[b]; i < starts[b + 1]; ++i) done += slices[i].size;
-    if (done * n >= total * (runs.size() + 1) && runs.size() + 1 < n) {
-      runs.emplace_back(from, starts[b + 1]);
-      from = starts[b + 1];
+    before[b + 1] = before[b];
+    for (std::size_t i = starts[b]; i < starts[b + 1]; ++i) before[b + 1] += slices[i].size;
+  }
+  const std::uint64_t total = before.back(), slack = total / (4 * n);
+  std::vector<std::pair<std::size_t, std::size_t>> runs;
+  std::size_t from = 0, b = 0;
+  for (unsigned k = 1; k < n; ++k) {
+    const std::uint64_t goal = total * k / n;
+    while (b + 1 < starts.size() && before[b] < goal) ++b;  // the first block start at or past the goal
+    if (b == 0) continue;  // nothing to decode before the goal
+    std::size_t at = b;
+    for (std::size_t c = 1; c + 1 < starts.size(); ++c) {
+      const bool thread_starts = slices[starts[c]].thread != slices[starts[c - 1]].thread;
+      const std::uint64_t off = before[c] > goal ? before[c] - goal : goal - before[c];
+      const std::uint64_t best = before[at] > goal ? before[at] - goal : goal - before[at];
+      if (thread_starts && off <= slack && (off < best || slices[starts[at]].thread == slices[starts[at - 1]].thread)) at = c;
     }
+    if (starts[at] <= from || starts[at] >= slices.size()) continue;
+    runs.emplace_back(from, starts[at]);
+    from = starts[at];
   }
   if (from < slices.size()) runs.emplace_back(from, slices.size());
   return runs;
@@ -88,6 +101,7 @@ void merge_thread(ThreadInfo& into, ThreadInfo&& from, bool from_hub_started) {
     into.hub_greenlet = from.hub_greenlet;
     into.main_greenlet = from.main_greenlet;
   }
+  into.events.reserve(into.events.size() + from.events.size());  // exactly: no doubling on a big thread
   into.events.insert(into.events.end(), from.events.begin(), from.events.end());
 }
 
