@@ -15,6 +15,9 @@
 namespace gs::traceio::detail {
 namespace {
 
+// kMinEventBytes: an event is a tag and a tick delta at least.
+constexpr std::uint64_t kMinEventBytes = 2;
+
 bool same_block(const Slice& x, const Slice& y) {
   return x.thread == y.thread && x.block_seq == y.block_seq;
 }
@@ -108,6 +111,19 @@ unsigned decode_threads(const LoadState& state, const LoadOptions& options) {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
+// reserve_events() makes room for the events of slices [from, to) at
+// kMinEventBytes each: growing a vector of millions of events by doubling
+// copies it and faults its pages in twice. Room never written to costs no
+// memory (the pages are not touched).
+void reserve_events(LoadState& state, std::size_t from, std::size_t to) {
+  std::map<std::uint32_t, std::uint64_t> bytes;
+  for (std::size_t i = from; i < to; ++i) bytes[state.slices[i].thread] += state.slices[i].size;
+  for (const auto& [index, n] : bytes) {
+    std::vector<Event>& events = state.thread(index).events;
+    events.reserve(events.size() + n / kMinEventBytes);
+  }
+}
+
 }  // namespace
 
 std::vector<std::size_t> block_starts(const std::vector<Slice>& slices) {
@@ -121,6 +137,7 @@ std::vector<std::size_t> block_starts(const std::vector<Slice>& slices) {
 void decode_slices(LoadState& state, const ClockFit& clock, std::size_t from, std::size_t to,
                    const std::function<bool(std::uint64_t bytes)>& on_block) {
   const std::vector<Slice>& slices = state.slices;
+  reserve_events(state, from, to);
   BlockAssembler assembler(state);
   for (std::size_t i = from; i < to;) {
     std::size_t j = i + 1;
