@@ -131,3 +131,31 @@ TEST(ShardedDecode, GoldenTraceGivesWhatOneThreadGives) {
 
 }  // namespace
 }  // namespace gs::test
+
+namespace gs::test {
+namespace {
+
+struct Cancel {};
+
+// A progress callback that throws (how Model::load cancels) leaves load()
+// after the decoding threads have stopped and joined.
+TEST(ShardedDecode, AProgressCallbackThatThrowsStopsTheWorkers) {
+  BusyTraceOptions o;
+  o.blocks_per_thread = 8;
+  const std::string path = write_file(busy_trace(o), "cancel");
+  traceio::LoadOptions options;
+  options.decode_threads = 2;
+  bool decoding = false;
+  options.progress = [&](std::uint64_t done, std::uint64_t total) {
+    if (done > total / 2) {
+      decoding = true;
+      throw Cancel{};
+    }
+  };
+  EXPECT_THROW(traceio::load(path, options), Cancel);
+  EXPECT_TRUE(decoding);
+  std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace gs::test
