@@ -29,6 +29,7 @@ std::uint32_t TraceBuilder::text(std::uint32_t trace_id) {
 // info() shares one SpanInfo among the spans that carry the same extras
 // (a greenlet sleeping at one place a thousand times needs one).
 std::uint32_t TraceBuilder::info(const SpanInfo& i) {
+  if (InfoEqual()(i, SpanInfo{})) return 0;  // most spans: no hashing for the empty one
   const auto [it, added] = infos_.try_emplace(i, static_cast<std::uint32_t>(m_.infos.size()));
   if (added) m_.infos.push_back(i);
   return it->second;
