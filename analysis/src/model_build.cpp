@@ -29,6 +29,7 @@ std::uint32_t TraceBuilder::text(std::uint32_t trace_id) {
 // info() shares one SpanInfo among the spans that carry the same extras
 // (a greenlet sleeping at one place a thousand times needs one).
 std::uint32_t TraceBuilder::info(const SpanInfo& i) {
+  if (InfoEqual()(i, SpanInfo{})) return 0;  // most spans: no hashing for the empty one
   const auto [it, added] = infos_.try_emplace(i, static_cast<std::uint32_t>(m_.infos.size()));
   if (added) m_.infos.push_back(i);
   return it->second;
@@ -113,25 +114,25 @@ void TraceBuilder::add_greenlets() {
   }
 }
 
-bool TraceBuilder::run(const BuildProgress& progress, std::vector<SwitchLink>* switches) {
+bool TraceBuilder::run(const BuildProgress& progress, std::vector<SwitchStore>* switches,
+                       const std::function<void(std::uint32_t)>& thread_done) {
   add_process();
   add_tables();
   const std::size_t n = t_.threads().size();
   for (std::size_t i = 0; i < n; ++i) {
     if (progress && !progress(static_cast<double>(i) / static_cast<double>(n))) return false;
     add_thread(t_.threads()[i]);
+    if (thread_done) thread_done(t_.threads()[i].index);
   }
   add_greenlets();
-  std::stable_sort(switches_.begin(), switches_.end(),
-                   [](const SwitchLink& x, const SwitchLink& y) { return x.time_ns < y.time_ns; });
   *switches = std::move(switches_);
   return true;
 }
 
 bool build_trace(Model& model, const Trace& trace, std::int64_t offset_ns, const BuildProgress& progress,
-                 std::vector<SwitchLink>* switches) {
+                 std::vector<SwitchStore>* switches, const std::function<void(std::uint32_t)>& thread_done) {
   TraceBuilder builder(model, trace, offset_ns);
-  return builder.run(progress, switches);
+  return builder.run(progress, switches, thread_done);
 }
 
 }  // namespace gs::analysis::detail

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "greenscope/analysis/model.h"
+#include "switch_store.h"
 
 namespace gs::analysis::detail {
 
@@ -16,10 +17,12 @@ using BuildProgress = std::function<bool(double done)>;
 
 // build_trace() appends `trace` to `model` as its next process, every time
 // moved by `offset_ns`: the process, its threads, tracks, greenlets, span
-// infos, stalls, crashes and run infos. Its switches go to `switches`, in
-// time order, for the caller to merge. False when cancelled: the model then
+// infos, stalls, crashes and run infos. Its switches go to `switches`, one
+// store per thread it added, for the caller to keep. False when cancelled: the model then
 // holds part of the trace, which the caller takes back out.
+// thread_done(index), if given, is told each thread's index once its
+// events have been read (Model::load() releases them then).
 bool build_trace(Model& model, const traceio::Trace& trace, std::int64_t offset_ns, const BuildProgress& progress,
-                 std::vector<SwitchLink>* switches);
+                 std::vector<SwitchStore>* switches, const std::function<void(std::uint32_t)>& thread_done = {});
 
 }  // namespace gs::analysis::detail

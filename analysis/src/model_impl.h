@@ -13,6 +13,7 @@
 
 #include "greenscope/analysis/model.h"
 #include "greenscope/analysis/stack_names.h"
+#include "switch_store.h"
 
 namespace gs::analysis {
 
@@ -25,6 +26,7 @@ struct Model::Impl {
   Impl() { ids.emplace(texts.front(), 0); }
 
   std::vector<Process> processes;  // as Model::processes
+  std::vector<detail::SwitchStore> switches;  // as Model::threads
   // texts: a deque, so that text() references and the ids' views stay valid
   // as it grows.
   std::deque<std::string> texts{std::string()};

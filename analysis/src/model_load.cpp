@@ -34,8 +34,8 @@ void shift_stall(traceio::StallInfo& s, std::int64_t ns) {
 }
 
 // shift_first() moves the first entries of every table (what was there
-// before the trace just added) `ns` later. Switches are all earlier ones.
-void shift_first(Model& m, const Sizes& n, std::int64_t ns) {
+// before the trace just added) `ns` later.
+void shift_first(Model& m, std::vector<detail::SwitchStore>& switches, const Sizes& n, std::int64_t ns) {
   for (std::size_t i = 0; i < n.processes; ++i) {
     m.processes[i].offset_ns += ns;
     m.processes[i].begin_ns += ns;
@@ -54,7 +54,7 @@ void shift_first(Model& m, const Sizes& n, std::int64_t ns) {
   for (std::size_t i = 0; i < n.stalls; ++i) shift_stall(m.stalls[i], ns);
   for (std::size_t i = 0; i < n.crashes; ++i) m.crashes[i].time_ns += ns;
   for (std::size_t i = 0; i < n.run_infos; ++i) m.run_infos[i].time_ns += ns;
-  for (SwitchLink& s : m.switches) s.time_ns += ns;
+  for (std::size_t i = 0; i < n.threads; ++i) switches[i].shift(ns);
 }
 
 bool fail(std::string* error, const std::string& text) {
@@ -66,9 +66,13 @@ bool fail(std::string* error, const std::string& text) {
 
 Model::Model() : impl_(std::make_shared<Impl>()) {}
 
-void Model::add(const traceio::Trace& trace) { add(std::make_shared<const traceio::Trace>(trace)); }
+void Model::add(const traceio::Trace& trace) {
+  add_trace(trace, [&trace] { return std::shared_ptr<const traceio::Trace>(trace.without_events()); }, {});
+}
 
-void Model::add(std::shared_ptr<const traceio::Trace> trace) { add_shared(std::move(trace), {}); }
+void Model::add(std::shared_ptr<const traceio::Trace> trace) {
+  add_trace(*trace, [&trace] { return trace; }, {});
+}
 
 bool Model::load(const std::string& path, std::string* error, const LoadProgress& progress) {
   traceio::LoadOptions options;
@@ -89,23 +93,30 @@ bool Model::load(const std::string& path, std::string* error, const LoadProgress
   if (loaded.trace == nullptr) return fail(error, loaded.error);
   LoadProgress build;
   if (progress) build = [&progress](double done) { return progress(kReadShare + (1 - kReadShare) * done); };
-  if (!add_shared(std::move(loaded.trace), build)) return fail(error, "cancelled");
+  // Each thread's events go once its tracks are built (a cancelled load
+  // drops the whole trace anyway); the rest stays for stacks and symbols.
+  traceio::Trace& trace = *loaded.trace;
+  const auto keep = [&loaded] { return std::shared_ptr<const traceio::Trace>(std::move(loaded.trace)); };
+  if (!add_trace(trace, keep, build, [&trace](std::uint32_t index) { trace.release_events(index); }))
+    return fail(error, "cancelled");
   if (progress) progress(1.0);
   return true;
 }
 
-// add_shared() places the trace by its wall-clock start: after the axis'
+// add_trace() places the trace by its wall-clock start: after the axis'
 // 0, or, starting earlier, as the new 0 with everything before moved later.
-bool Model::add_shared(std::shared_ptr<const traceio::Trace> trace, const LoadProgress& progress) {
+bool Model::add_trace(const traceio::Trace& trace,
+                      const std::function<std::shared_ptr<const traceio::Trace>()>& keep,
+                      const LoadProgress& progress, const std::function<void(std::uint32_t)>& thread_done) {
   Impl& impl = *impl_;
   const Sizes before{processes.size(), threads.size(), tracks.size(), greenlets.size(),
                      infos.size(),     stalls.size(),  crashes.size(), run_infos.size()};
-  const std::int64_t wall = trace->process().start_wall_ns;
+  const std::int64_t wall = trace.process().start_wall_ns;
   const bool known = wall > 0;  // 0: no process record; such a trace starts at the axis' 0
   const std::int64_t offset = known && impl.have_base && wall > impl.base_wall_ns ? wall - impl.base_wall_ns : 0;
   const std::int64_t shift = known && impl.have_base && wall < impl.base_wall_ns ? impl.base_wall_ns - wall : 0;
-  std::vector<SwitchLink> added;
-  if (!detail::build_trace(*this, *trace, offset, progress, &added)) {
+  std::vector<detail::SwitchStore> added;
+  if (!detail::build_trace(*this, trace, offset, progress, &added, thread_done)) {
     cut(processes, before.processes);
     cut(threads, before.threads);
     cut(tracks, before.tracks);
@@ -119,16 +130,13 @@ bool Model::add_shared(std::shared_ptr<const traceio::Trace> trace, const LoadPr
     cut(run_info_process, before.run_infos);
     return false;
   }
-  if (shift > 0) shift_first(*this, before, shift);
+  if (shift > 0) shift_first(*this, impl.switches, before, shift);
   if (known && (!impl.have_base || wall < impl.base_wall_ns)) {
     impl.have_base = true;
     impl.base_wall_ns = wall;
   }
-  const auto middle = static_cast<std::ptrdiff_t>(switches.size());
-  switches.insert(switches.end(), added.begin(), added.end());
-  std::inplace_merge(switches.begin(), switches.begin() + middle, switches.end(),
-                     [](const SwitchLink& x, const SwitchLink& y) { return x.time_ns < y.time_ns; });
-  impl.processes.push_back(Impl::Process{std::move(trace), nullptr});
+  for (detail::SwitchStore& s : added) impl.switches.push_back(std::move(s));
+  impl.processes.push_back(Impl::Process{keep(), nullptr});
   return true;
 }
 

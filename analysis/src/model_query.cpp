@@ -24,7 +24,7 @@ std::size_t bytes(const std::string& s) { return s.capacity() > 15 ? s.capacity(
 // trace_bytes() estimates one kept trace: its events, stacks and symbols
 // (a map node is about 64 bytes besides what it holds).
 std::size_t trace_bytes(const traceio::Trace& t) {
-  std::size_t n = sizeof t;
+  std::size_t n = sizeof t + t.greenlets().size() * (64 + sizeof(traceio::GreenletInfo));
   for (const traceio::ThreadInfo& th : t.threads()) n += sizeof th + bytes(th.events);
   for (const auto& [id, stack] : t.stacks()) n += 64 + bytes(stack);
   return n + t.symbol_count() * 128 + t.modules().size() * sizeof(traceio::ModuleInfo);
@@ -84,6 +84,22 @@ std::vector<std::string> Model::frame_lines(std::uint32_t process, std::uint64_t
   return p.names->lines(stack_id);
 }
 
+std::vector<SwitchLink> Model::switch_links(std::int64_t from, std::int64_t to) const {
+  std::vector<SwitchLink> links;
+  for (const detail::SwitchStore& s : impl_->switches) s.collect(from, to, links);
+  // Collected thread by thread, in the model's thread order: a stable sort
+  // leaves equal times in that order.
+  std::stable_sort(links.begin(), links.end(),
+                   [](const SwitchLink& x, const SwitchLink& y) { return x.time_ns < y.time_ns; });
+  return links;
+}
+
+std::size_t Model::switch_count() const {
+  std::size_t n = 0;
+  for (const detail::SwitchStore& s : impl_->switches) n += s.size();
+  return n;
+}
+
 std::size_t Model::span_count() const {
   std::size_t n = 0;
   for (const Track& t : tracks)
@@ -105,6 +121,7 @@ std::size_t Model::resident_bytes() const {
   for (const traceio::StallInfo& s : stalls) n += bytes(s.samples);
   for (const traceio::RunInfoDump& r : run_infos) n += bytes(r.text) + bytes(r.trigger);
   for (const std::string& s : impl_->texts) n += sizeof s + bytes(s) + 32;  // 32: its entry in the ids
+  for (const detail::SwitchStore& s : impl_->switches) n += s.bytes();
   return n;
 }
 

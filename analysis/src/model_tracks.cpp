@@ -121,6 +121,7 @@ std::uint32_t TraceBuilder::add_track(Track::Type type, std::uint32_t thread, st
 
 void TraceBuilder::add_thread(const traceio::ThreadInfo& thread) {
   const Timeline t = build_timeline(thread);
+  const auto first_track = static_cast<std::uint32_t>(m_.tracks.size());
   const auto index = static_cast<std::uint32_t>(m_.threads.size());
   m_.processes.back().threads.push_back(index);
   ThreadSummary summary;
@@ -150,19 +151,22 @@ void TraceBuilder::add_thread(const traceio::ThreadInfo& thread) {
     summary.worker_track = add_track(Track::Type::Worker, index, 0, std::move(spans.jobs),
                                      hub ? std::vector<PendingSpan>{} : std::move(spans.extras));
   m_.threads.push_back(std::move(summary));
-  add_switches(thread, track_of);
+  add_switches(thread, first_track, track_of);
 }
 
 // add_switches() links the track a switch left to the one it ran; a side
 // with no track (a greenlet that never ran while traced) has no link.
-void TraceBuilder::add_switches(const traceio::ThreadInfo& thread,
+void TraceBuilder::add_switches(const traceio::ThreadInfo& thread, std::uint32_t first_track,
                                 const std::unordered_map<std::uint64_t, std::uint32_t>& track_of) {
+  SwitchStore store(first_track);
   for (const Event& e : thread.events) {
     if (e.type != EventType::Switch) continue;
     const auto from = track_of.find(e.a), to = track_of.find(e.b);
     if (from == track_of.end() || to == track_of.end()) continue;
-    switches_.push_back(SwitchLink{at(e.time_ns), from->second, to->second});
+    store.add(at(e.time_ns), from->second, to->second);
   }
+  store.shrink();
+  switches_.push_back(std::move(store));
 }
 
 }  // namespace gs::analysis::detail

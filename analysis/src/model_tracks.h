@@ -38,7 +38,8 @@ struct InfoEqual {
 class TraceBuilder {
  public:
   TraceBuilder(Model& model, const traceio::Trace& trace, std::int64_t offset_ns);
-  bool run(const BuildProgress& progress, std::vector<SwitchLink>* switches);
+  bool run(const BuildProgress& progress, std::vector<SwitchStore>* switches,
+           const std::function<void(std::uint32_t)>& thread_done);
 
  private:
   // ThreadSpans is one thread's timeline sorted by the track it goes to.
@@ -69,7 +70,8 @@ class TraceBuilder {
   void add_extras(const traceio::ThreadInfo& thread, std::vector<PendingSpan>& out);
   std::uint32_t add_track(Track::Type type, std::uint32_t thread, std::uint64_t greenlet,
                           std::vector<PendingSpan> own, std::vector<PendingSpan> extras);
-  void add_switches(const traceio::ThreadInfo& thread, const std::unordered_map<std::uint64_t, std::uint32_t>& track_of);
+  void add_switches(const traceio::ThreadInfo& thread, std::uint32_t first_track,
+                    const std::unordered_map<std::uint64_t, std::uint32_t>& track_of);
 
   Model& m_;
   const traceio::Trace& t_;
@@ -81,7 +83,7 @@ class TraceBuilder {
   std::map<std::uint64_t, GreenletSummary> greenlets_;
   std::unordered_map<std::uint32_t, std::vector<std::uint32_t>> stalls_by_thread_;   // -> Model::stalls
   std::unordered_map<std::uint32_t, std::vector<std::uint32_t>> crashes_by_thread_;  // -> Model::crashes
-  std::vector<SwitchLink> switches_;
+  std::vector<SwitchStore> switches_;  // one per thread, as Model::threads
 };
 
 }  // namespace gs::analysis::detail

@@ -298,6 +298,7 @@ class BlockDecoder {
       // so with nothing known yet, main is what runs.
       hub_ = e.a;
       if (current_ == 0) current_ = e.b;
+      state_.hub_started.insert(block_.thread);
       thread_.has_hub = true;
       thread_.hub_greenlet = e.a;
       thread_.main_greenlet = e.b;

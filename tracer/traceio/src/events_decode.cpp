@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <tuple>
 
 #include "block_decoder.h"
@@ -13,6 +14,12 @@
 
 namespace gs::traceio::detail {
 namespace {
+
+// kTypicalEventBytes: most events take 3 to 6 bytes (a tag, a tick delta,
+// a field or two); reserving for 3 leaves a doubling to the rare stream of
+// bare 2-byte events, and keeps the room reserved (address space, and
+// what a strict overcommit policy counts) within 2x of what is used.
+constexpr std::uint64_t kTypicalEventBytes = 3;
 
 bool same_block(const Slice& x, const Slice& y) {
   return x.thread == y.thread && x.block_seq == y.block_seq;
@@ -99,26 +106,67 @@ void sort_events(LoadState& state) {
   }
 }
 
+// decode_threads() is how many threads decode_events() uses: one unless
+// the caller asked for more, or left it to us and the events are many.
+unsigned decode_threads(const LoadState& state, const LoadOptions& options) {
+  if (options.decode_threads != 0) return options.decode_threads;
+  if (state.stats.event_bytes < kParallelEventBytes) return 1;
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+// reserve_events() makes room for the events of slices [from, to) at
+// kTypicalEventBytes each: growing a vector of millions of events by doubling
+// copies it and faults its pages in twice. Room never written to costs no
+// memory (the pages are not touched).
+void reserve_events(LoadState& state, std::size_t from, std::size_t to) {
+  std::map<std::uint32_t, std::uint64_t> bytes;
+  for (std::size_t i = from; i < to; ++i) bytes[state.slices[i].thread] += state.slices[i].size;
+  for (const auto& [index, n] : bytes) {
+    std::vector<Event>& events = state.thread(index).events;
+    events.reserve(events.size() + n / kTypicalEventBytes);
+  }
+}
+
 }  // namespace
 
-void decode_events(LoadState& state, Progress& progress) {
+std::vector<std::size_t> block_starts(const std::vector<Slice>& slices) {
+  std::vector<std::size_t> starts;
+  for (std::size_t i = 0; i < slices.size(); ++i)
+    if (i == 0 || !same_block(slices[i - 1], slices[i])) starts.push_back(i);
+  starts.push_back(slices.size());
+  return starts;
+}
+
+void decode_slices(LoadState& state, const ClockFit& clock, std::size_t from, std::size_t to,
+                   const std::function<bool(std::uint64_t bytes)>& on_block) {
+  const std::vector<Slice>& slices = state.slices;
+  reserve_events(state, from, to);
+  BlockAssembler assembler(state);
+  for (std::size_t i = from; i < to;) {
+    std::size_t j = i + 1;
+    std::uint64_t bytes = slices[i].size;
+    for (; j < to && same_block(slices[i], slices[j]); ++j) bytes += slices[j].size;
+    const BlockBytes& block = assembler.assemble(&slices[i], &slices[i] + (j - i));
+    if (block.size > 0) decode_block(block, clock, state);
+    if (!on_block(bytes)) return;
+    i = j;
+  }
+}
+
+void decode_events(LoadState& state, Progress& progress, const LoadOptions& options) {
   std::vector<Slice>& slices = state.slices;
   std::stable_sort(slices.begin(), slices.end(), [](const Slice& x, const Slice& y) {
     return std::tie(x.thread, x.block_seq, x.offset) < std::tie(y.thread, y.block_seq, y.offset);
   });
   const ClockFit clock = ClockFit::fit(state, time_anchor(slices));
   for (auto& [ticks, dump] : state.run_infos) dump.time_ns = clock.since_start(ticks);
-  BlockAssembler assembler(state);
-  std::uint64_t done = 0;
-  for (std::size_t i = 0; i < slices.size();) {
-    std::size_t j = i + 1;
-    for (done += slices[i].size; j < slices.size() && same_block(slices[i], slices[j]); ++j) {
-      done += slices[j].size;
-    }
-    const BlockBytes& block = assembler.assemble(&slices[i], &slices[i] + (j - i));
-    if (block.size > 0) decode_block(block, clock, state);
-    progress.decoding(done, state.stats.event_bytes);
-    i = j;
+  const unsigned threads = decode_threads(state, options);
+  if (threads < 2 || !decode_sharded(state, clock, progress, threads)) {
+    std::uint64_t done = 0;
+    decode_slices(state, clock, 0, slices.size(), [&](std::uint64_t bytes) {
+      progress.decoding(done += bytes, state.stats.event_bytes);
+      return true;
+    });
   }
   sort_events(state);
 }

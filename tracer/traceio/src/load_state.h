@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -44,6 +45,7 @@ class Texts {
   }
   std::uint32_t intern(std::string_view text);
   const std::string& at(std::uint32_t index) const { return texts_[index]; }
+  std::size_t size() const { return texts_.size(); }
   std::vector<std::string> take() { return std::move(texts_); }
 
  private:
@@ -87,6 +89,9 @@ struct LoadState {
   std::vector<Problem> problems;
   std::size_t problems_suppressed = 0;
   FileStats stats;
+  // hub_started: threads whose decoded events include a HubStart (merging
+  // shards of one thread needs to know which one named its hub last).
+  std::set<std::uint32_t> hub_started;
 
   // problem() records damage at file offset `offset`, up to kMaxProblems.
   void problem(std::uint64_t offset, std::string message);
@@ -103,9 +108,32 @@ struct LoadState {
 // damage, and files each chunk's contents into `state`.
 void walk_chunks(const std::uint8_t* file, std::size_t offset, LoadState& state);
 
+class ClockFit;
+
 // decode_events() assembles the slices into blocks and decodes them into
-// the threads' event lists, in time order.
-void decode_events(LoadState& state, Progress& progress);
+// the threads' event lists, in time order: on several threads when
+// options.decode_threads says so (decode_sharded()).
+void decode_events(LoadState& state, Progress& progress, const LoadOptions& options);
+
+// kParallelEventBytes: below this many event bytes, decode_threads = 0
+// decodes on the calling thread (a thread costs more than it saves).
+inline constexpr std::uint64_t kParallelEventBytes = 4u << 20;
+
+// block_starts() lists the index of each block's first slice in the sorted
+// slices, and slices.size() last.
+std::vector<std::size_t> block_starts(const std::vector<Slice>& slices);
+
+// decode_slices() decodes the blocks of state.slices[from, to) (block
+// boundaries) into `state`; on_block(bytes) after each, false stops.
+void decode_slices(LoadState& state, const ClockFit& clock, std::size_t from, std::size_t to,
+                   const std::function<bool(std::uint64_t bytes)>& on_block);
+
+// decode_sharded() decodes the blocks on `threads` threads, each into a
+// LoadState of its own, and merges them in block order: the same events,
+// texts and tables as decoding on one thread. It gives up (false, `state`
+// untouched) when a shard found damage or a stall's events fell in two
+// shards, where only the serial order says what the result is.
+bool decode_sharded(LoadState& state, const ClockFit& clock, Progress& progress, unsigned threads);
 
 // build_greenlets() summarizes the greenlets from the decoded events.
 std::map<std::uint64_t, GreenletInfo> build_greenlets(const LoadState& state);

@@ -63,7 +63,7 @@ class Loader {
     state.path = path;
     state.file_size = file.size;
     state.stats.file_bytes = file.size;
-    read(file, h, state, progress);
+    read(file, h, state, progress, options);
     file.data.reset();  // the events are decoded: the bytes can go before the Trace grows
     std::unique_ptr<Trace> trace = build(state);
     progress.finish();
@@ -73,7 +73,7 @@ class Loader {
  private:
   // read() walks the chunks and decodes the events, noting what is missing.
   static void read(const detail::FileBytes& file, const tf::FileHeader& h, detail::LoadState& state,
-                   detail::Progress& progress) {
+                   detail::Progress& progress, const LoadOptions& options) {
     state.process.major = h.major;
     state.process.minor = h.minor;
     state.process.flight_dump = (h.flags & tf::kFileFlagFlightDump) != 0;
@@ -88,7 +88,7 @@ class Loader {
                     "no process record (lost or damaged): program, pid and start time are unknown, "
                     "and times count from the first event");
     }
-    detail::decode_events(state, progress);
+    detail::decode_events(state, progress, options);
     if (!state.stats.clean_end) {
       state.problem(file.size,
                     "no end record: the program did not stop tracing cleanly (killed or crashed?); "

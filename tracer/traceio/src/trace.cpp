@@ -28,6 +28,53 @@ std::uint64_t ThreadInfo::wait_stack(std::size_t at) const {
   return before.greenlet == sw.a ? before.a : 0;
 }
 
+void Trace::release_events() {
+  for (ThreadInfo& t : threads_) std::vector<Event>().swap(t.events);
+}
+
+void Trace::release_events(std::uint32_t index) {
+  for (ThreadInfo& t : threads_)
+    if (t.index == index) std::vector<Event>().swap(t.events);
+}
+
+// without_events() copies the thread list's headers only: copying the
+// Trace and releasing afterwards would hold the events twice meanwhile.
+std::unique_ptr<Trace> Trace::without_events() const {
+  auto copy = std::make_unique<Trace>();
+  copy->path_ = path_;
+  copy->process_ = process_;
+  copy->threads_.reserve(threads_.size());
+  for (const ThreadInfo& t : threads_) {
+    ThreadInfo header;
+    header.index = t.index;
+    header.os_tid = t.os_tid;
+    header.name = t.name;
+    header.has_hub = t.has_hub;
+    header.hub_greenlet = t.hub_greenlet;
+    header.main_greenlet = t.main_greenlet;
+    copy->threads_.push_back(std::move(header));
+  }
+  copy->greenlets_ = greenlets_;
+  copy->texts_ = texts_;
+  copy->problems_ = problems_;
+  copy->stats_ = stats_;
+  copy->begin_ns_ = begin_ns_;
+  copy->end_ns_ = end_ns_;
+  copy->modules_ = modules_;
+  copy->stacks_ = stacks_;
+  copy->symbols_ = symbols_;
+  copy->run_infos_ = run_infos_;
+  copy->stalls_ = stalls_;
+  copy->crashes_ = crashes_;
+  return copy;
+}
+
+std::size_t Trace::event_count() const {
+  std::size_t n = 0;
+  for (const ThreadInfo& t : threads_) n += t.events.size();
+  return n;
+}
+
 const ModuleInfo* Trace::module_at(std::uint64_t address) const {
   const ModuleInfo* found = nullptr;
   for (const ModuleInfo& m : modules_)

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <atomic>
+#include <climits>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -135,7 +136,9 @@ class Model {
   bool load(const std::string& path, std::string* error, const LoadProgress& progress = {});
   // add() adds an already loaded trace (tests, the CLI). The Model keeps the
   // trace for its stacks and symbols (frame_lines()): the first form copies
-  // it, the second shares it.
+  // all of it but the events (Trace::without_events()), the second shares
+  // it, events included (the caller owns them: release them first with
+  // Trace::release_events() to save their memory). load() keeps no events.
   void add(const traceio::Trace& trace);
   void add(std::shared_ptr<const traceio::Trace> trace);
 
@@ -153,7 +156,10 @@ class Model {
   std::vector<std::uint32_t> crash_process;
   std::vector<traceio::RunInfoDump> run_infos;
   std::vector<std::uint32_t> run_info_process;
-  std::vector<SwitchLink> switches;         // by time
+  // switches: no longer filled (it took 16 bytes a switch, as much as the
+  // spans); switch_links() gives the same links, by time, from a packed
+  // store of 8 bytes a switch.
+  std::vector<SwitchLink> switches;
 
   std::int64_t begin_ns() const;  // earliest span
   std::int64_t end_ns() const;    // latest span end
@@ -166,17 +172,29 @@ class Model {
   // frame_lines() names a stack for people, one line per scope, innermost
   // first ("#0 spin (demo.cpp:12) [inlined]").
   std::vector<std::string> frame_lines(std::uint32_t process, std::uint64_t stack_id) const;
+  // switch_links() are the switches with from <= time_ns < to, by time (at
+  // equal times: by process, then thread, then as recorded): from the
+  // greenlet that left to the one that ran (the hub's side is its Hub
+  // track); a switch with a side that has no track is not linked.
+  std::vector<SwitchLink> switch_links(std::int64_t from = INT64_MIN, std::int64_t to = INT64_MAX) const;
+  // switch_count() is how many switches switch_links() knows in all.
+  std::size_t switch_count() const;
   // span_count() is every span on every track.
   std::size_t span_count() const;
   // resident_bytes() estimates the model's memory (its vectors' capacities),
   // the traces it keeps for their stacks included.
   std::size_t resident_bytes() const;
   // retained_trace_bytes() is the part of resident_bytes() that is the kept
-  // traces (mostly their events, 48 bytes each).
+  // traces: their stacks, symbols and tables, and their events when a trace
+  // was shared with them (add(shared_ptr)).
   std::size_t retained_trace_bytes() const;
 
  private:
-  bool add_shared(std::shared_ptr<const traceio::Trace> trace, const LoadProgress& progress);
+  // add_trace() builds `trace` into the tables; `keep` is what the model
+  // keeps of it for stacks and symbols, called once the build succeeded.
+  // thread_done(index) is told when a thread's events are no longer needed.
+  bool add_trace(const traceio::Trace& trace, const std::function<std::shared_ptr<const traceio::Trace>()>& keep,
+                 const LoadProgress& progress, const std::function<void(std::uint32_t)>& thread_done = {});
 
   struct Impl;
   std::shared_ptr<Impl> impl_;  // stacks, symbols, string table

@@ -217,6 +217,11 @@ struct LoadOptions {
   // the file size. The bar's first half is reading the file, its second
   // decoding the events; the last call has done == total.
   std::function<void(std::uint64_t done, std::uint64_t total)> progress;
+  // decode_threads: how many threads decode the events (each block decodes
+  // on its own; the result is the same whatever the number). 0: one per
+  // core when the trace has over 4 MiB of events, else 1; 1: the calling
+  // thread only.
+  unsigned decode_threads = 0;
 };
 
 struct FileStats {
@@ -279,6 +284,19 @@ class Trace {
   const std::vector<StallInfo>& stalls() const { return stalls_; }
   // crashes() are the recorded crashes, in time order.
   const std::vector<CrashInfo>& crashes() const { return crashes_; }
+
+  // release_events() frees every thread's events, keeping the rest (stacks,
+  // symbols, modules, greenlets, stalls, crashes, run infos, process,
+  // problems, stats, bounds): what a model built from the events still
+  // needs, at a fraction of the memory (the events are 48 bytes each).
+  void release_events();
+  // release_events(index) frees the events of the thread with `index` only
+  // (a model built thread by thread lets each go once it is done).
+  void release_events(std::uint32_t index);
+  // without_events() is a copy of everything but the threads' events.
+  std::unique_ptr<Trace> without_events() const;
+  // event_count() is the events the threads hold now (0 once released).
+  std::size_t event_count() const;
 
   // kFirstSyntheticStack is the first id given to a crash's frames; later
   // ones count down, skipping ids a Stacks chunk used.
