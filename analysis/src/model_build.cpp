@@ -3,6 +3,10 @@
 #include "model_build.h"
 
 #include <algorithm>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <thread>
 
 #include "model_tracks.h"
 
@@ -23,15 +27,6 @@ std::uint32_t TraceBuilder::text(std::uint32_t trace_id) {
   if (trace_id == 0) return 0;
   const auto [it, added] = texts_.try_emplace(trace_id, 0);
   if (added) it->second = m_.intern(t_.text(trace_id));
-  return it->second;
-}
-
-// info() shares one SpanInfo among the spans that carry the same extras
-// (a greenlet sleeping at one place a thousand times needs one).
-std::uint32_t TraceBuilder::info(const SpanInfo& i) {
-  if (InfoEqual()(i, SpanInfo{})) return 0;  // most spans: no hashing for the empty one
-  const auto [it, added] = infos_.try_emplace(i, static_cast<std::uint32_t>(m_.infos.size()));
-  if (added) m_.infos.push_back(i);
   return it->second;
 }
 
@@ -78,20 +73,6 @@ void TraceBuilder::add_tables() {
   }
 }
 
-// count() adds a greenlet's span to its totals as build_report() does, so
-// the viewer and `greenscope report` agree.
-void TraceBuilder::count(const Span& s, const Timeline& t) {
-  GreenletSummary& g = greenlets_[s.greenlet];
-  if (s.kind == SpanKind::Running) {
-    g.running_ns += s.duration();
-    g.longest_run_ns = std::max(g.longest_run_ns, s.duration());
-    if (s.switch_in || s.begin_ns == t.begin_ns) ++g.runs;
-  } else if (s.code < trace_format::kReasonCount) {
-    g.waiting_ns += s.duration();
-    g.wait_ns[s.code] += s.duration();
-  }
-}
-
 // add_greenlets() finishes the summaries: every greenlet the trace names or
 // a span showed, by id.
 void TraceBuilder::add_greenlets() {
@@ -114,16 +95,82 @@ void TraceBuilder::add_greenlets() {
   }
 }
 
+// build_threads() builds every thread's tracks (build_thread()) on up to
+// one worker per core, biggest threads first, while this thread reports
+// progress and passes on a cancel. thread_done() runs on the worker that
+// built the thread.
+bool TraceBuilder::build_threads(std::vector<ThreadBuild>& out, const BuildProgress& progress,
+                                 const std::function<void(std::uint32_t)>& thread_done) {
+  const std::vector<traceio::ThreadInfo>& threads = t_.threads();
+  const std::size_t n = threads.size();
+  out.resize(n);
+  std::vector<std::size_t> order(n);
+  for (std::size_t i = 0; i < n; ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&threads](std::size_t x, std::size_t y) {
+    return threads[x].events.size() > threads[y].events.size();
+  });
+  // The lookups the workers make, made now: operator[] inserts.
+  std::vector<const std::vector<std::uint32_t>*> stalls(n), crashes(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    stalls[i] = &stalls_by_thread_[threads[i].index];
+    crashes[i] = &crashes_by_thread_[threads[i].index];
+  }
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::size_t next = 0, finished = 0;
+  bool cancelled = false;
+  std::exception_ptr error;
+  const auto work = [&] {
+    for (;;) {
+      std::size_t i = 0;
+      {
+        const std::lock_guard lock(mutex);
+        if (cancelled || error || next == n) return;
+        i = order[next++];
+      }
+      try {
+        out[i] = build_thread(m_, threads[i], offset_, *stalls[i], *crashes[i]);
+        if (thread_done) thread_done(threads[i].index);
+      } catch (...) {
+        const std::lock_guard lock(mutex);
+        if (!error) error = std::current_exception();
+      }
+      const std::lock_guard lock(mutex);
+      ++finished;
+      changed.notify_all();
+    }
+  };
+  const std::size_t workers = std::min<std::size_t>(n, std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> pool;
+  for (std::size_t w = 0; w < workers; ++w) pool.emplace_back(work);
+  {
+    std::unique_lock lock(mutex);
+    std::size_t told = SIZE_MAX;
+    while (finished < next || (next < n && !cancelled && !error)) {
+      if (progress && finished != told) {
+        told = finished;
+        const double done = n == 0 ? 1.0 : static_cast<double>(finished) / static_cast<double>(n);
+        lock.unlock();
+        const bool go_on = progress(done);
+        lock.lock();
+        if (!go_on) cancelled = true;
+        continue;
+      }
+      changed.wait(lock);
+    }
+  }
+  for (std::thread& t : pool) t.join();
+  if (error) std::rethrow_exception(error);
+  return !cancelled;
+}
+
 bool TraceBuilder::run(const BuildProgress& progress, std::vector<SwitchStore>* switches,
                        const std::function<void(std::uint32_t)>& thread_done) {
   add_process();
   add_tables();
-  const std::size_t n = t_.threads().size();
-  for (std::size_t i = 0; i < n; ++i) {
-    if (progress && !progress(static_cast<double>(i) / static_cast<double>(n))) return false;
-    add_thread(t_.threads()[i]);
-    if (thread_done) thread_done(t_.threads()[i].index);
-  }
+  std::vector<ThreadBuild> built;
+  if (!build_threads(built, progress, thread_done)) return false;
+  for (std::size_t i = 0; i < built.size(); ++i) merge_thread(t_.threads()[i], std::move(built[i]));
   add_greenlets();
   *switches = std::move(switches_);
   return true;

@@ -20,8 +20,10 @@ using BuildProgress = std::function<bool(double done)>;
 // infos, stalls, crashes and run infos. Its switches go to `switches`, one
 // store per thread it added, for the caller to keep. False when cancelled: the model then
 // holds part of the trace, which the caller takes back out.
-// thread_done(index), if given, is told each thread's index once its
-// events have been read (Model::load() releases them then).
+// Threads build on up to one worker per core; progress is told on the
+// calling thread. thread_done(index), if given, is told each thread's
+// index once its events have been read (Model::load() releases them then),
+// on the worker that read them: calls for different threads can overlap.
 bool build_trace(Model& model, const traceio::Trace& trace, std::int64_t offset_ns, const BuildProgress& progress,
                  std::vector<SwitchStore>* switches, const std::function<void(std::uint32_t)>& thread_done = {});
 

@@ -94,6 +94,14 @@ std::vector<SwitchLink> Model::switch_links(std::int64_t from, std::int64_t to) 
   return links;
 }
 
+std::vector<SwitchLink> Model::switch_links_of(std::uint32_t track, std::int64_t from, std::int64_t to,
+                                               std::size_t max) const {
+  std::vector<SwitchLink> links;
+  if (track >= tracks.size() || tracks[track].thread >= impl_->switches.size()) return links;
+  impl_->switches[tracks[track].thread].collect_touching(track, from, to, max, links);
+  return links;
+}
+
 std::size_t Model::switch_count() const {
   std::size_t n = 0;
   for (const detail::SwitchStore& s : impl_->switches) n += s.size();
@@ -110,7 +118,7 @@ std::size_t Model::span_count() const {
 std::size_t Model::resident_bytes() const {
   std::size_t n = sizeof *this + sizeof(Impl) + retained_trace_bytes();
   for (const ProcessSummary& p : processes) n += bytes(p.problems) + bytes(p.threads);
-  n += bytes(processes) + bytes(threads) + bytes(tracks) + bytes(greenlets) + bytes(infos) + bytes(switches);
+  n += bytes(processes) + bytes(threads) + bytes(tracks) + bytes(greenlets) + bytes(infos);
   for (const ThreadSummary& t : threads) n += bytes(t.greenlet_tracks);
   for (const Track& t : tracks) {
     n += bytes(t.levels);

@@ -1,6 +1,9 @@
-// model_tracks.h: TraceBuilder, the state of build_trace() (model_build.h).
-// model_build.cpp fills the tables and summaries, model_tracks.cpp turns
-// each thread's timeline into tracks. Private to greenscope::analysis.
+// model_tracks.h: TraceBuilder, the state of build_trace() (model_build.h),
+// and ThreadBuild, one thread's tracks made on a worker thread.
+// model_build.cpp fills the tables and summaries and runs the workers;
+// model_tracks.cpp turns one thread's timeline into tracks (with no shared
+// state: threads build in parallel) and merges them into the Model in
+// thread order. Private to greenscope::analysis.
 #pragma once
 
 #include <cstdint>
@@ -34,6 +37,34 @@ struct InfoEqual {
     return x.stack == y.stack && x.key == y.key && x.fd == y.fd && x.what == y.what && x.events == y.events;
   }
 };
+using InfoIds = std::unordered_map<SpanInfo, std::uint32_t, InfoHash, InfoEqual>;
+
+// ThreadBuild is one thread's tracks before they join the Model: span info
+// indices point into its own `infos` (whose `what` are still the trace's
+// text ids), switch links use track numbers counted from the thread's first
+// track, and `totals` holds the greenlets' running and waiting sums.
+struct ThreadBuild {
+  struct TrackBuild {
+    Track::Type type = Track::Type::Greenlet;
+    std::uint64_t greenlet = 0;
+    std::vector<SpanColumns> levels;
+    std::uint32_t own_levels = 0;
+  };
+  std::uint64_t hub = 0;         // the timeline's hub greenlet, 0 none
+  bool hub_track = false;        // tracks.front() is the Hub track
+  bool worker_track = false;     // tracks.back() is the Worker track
+  std::vector<TrackBuild> tracks;
+  std::vector<SpanInfo> infos{SpanInfo{}};
+  InfoIds info_ids;
+  std::map<std::uint64_t, GreenletSummary> totals;
+  SwitchStore switches;
+};
+
+// build_thread() makes one thread's tracks. It reads the model's stalls and
+// crashes (already in place) and nothing else of the model: any number run
+// at once. `stalls` and `crashes` index Model::stalls/crashes on this thread.
+ThreadBuild build_thread(const Model& m, const traceio::ThreadInfo& thread, std::int64_t offset_ns,
+                         const std::vector<std::uint32_t>& stalls, const std::vector<std::uint32_t>& crashes);
 
 class TraceBuilder {
  public:
@@ -42,36 +73,18 @@ class TraceBuilder {
            const std::function<void(std::uint32_t)>& thread_done);
 
  private:
-  // ThreadSpans is one thread's timeline sorted by the track it goes to.
-  struct ThreadSpans {
-    std::vector<PendingSpan> phases, jobs, extras;
-    struct Greenlet {
-      std::uint64_t first_seq = 0;  // when the timeline began its first span
-      std::vector<PendingSpan> spans;
-    };
-    std::unordered_map<std::uint64_t, Greenlet> greenlets;
-    std::vector<std::pair<std::uint64_t, std::uint64_t>> first_seen;  // (first seq, greenlet), sorted
-  };
-
   std::int64_t at(std::int64_t trace_ns) const { return trace_ns + offset_; }
   std::uint32_t text(std::uint32_t trace_id);
-  std::uint32_t info(const SpanInfo& i);
 
   // model_build.cpp
   void add_process();
   void add_tables();
-  void count(const Span& s, const Timeline& t);
   void add_greenlets();
+  bool build_threads(std::vector<ThreadBuild>& out, const BuildProgress& progress,
+                     const std::function<void(std::uint32_t)>& thread_done);
 
   // model_tracks.cpp
-  void add_thread(const traceio::ThreadInfo& thread);
-  PendingSpan pending(const Span& s);
-  ThreadSpans sort_spans(const Timeline& t);
-  void add_extras(const traceio::ThreadInfo& thread, std::vector<PendingSpan>& out);
-  std::uint32_t add_track(Track::Type type, std::uint32_t thread, std::uint64_t greenlet,
-                          std::vector<PendingSpan> own, std::vector<PendingSpan> extras);
-  void add_switches(const traceio::ThreadInfo& thread, std::uint32_t first_track,
-                    const std::unordered_map<std::uint64_t, std::uint32_t>& track_of);
+  void merge_thread(const traceio::ThreadInfo& thread, ThreadBuild&& b);
 
   Model& m_;
   const traceio::Trace& t_;
@@ -79,7 +92,7 @@ class TraceBuilder {
   std::uint32_t process_;
   std::unordered_map<std::uint32_t, std::uint32_t> thread_index_;  // trace's thread index -> Model::threads
   std::unordered_map<std::uint32_t, std::uint32_t> texts_;         // trace's text id -> Model's
-  std::unordered_map<SpanInfo, std::uint32_t, InfoHash, InfoEqual> infos_;
+  InfoIds infos_;
   std::map<std::uint64_t, GreenletSummary> greenlets_;
   std::unordered_map<std::uint32_t, std::vector<std::uint32_t>> stalls_by_thread_;   // -> Model::stalls
   std::unordered_map<std::uint32_t, std::vector<std::uint32_t>> crashes_by_thread_;  // -> Model::crashes

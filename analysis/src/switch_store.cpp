@@ -21,7 +21,8 @@ void SwitchStore::add(std::int64_t time_ns, std::uint32_t from_track, std::uint3
   ++count_;
 }
 
-void SwitchStore::collect(std::int64_t from, std::int64_t to, std::vector<SwitchLink>& out) const {
+template <typename Keep>
+void SwitchStore::scan(std::int64_t from, std::int64_t to, Keep&& keep) const {
   if (count_ == 0) return;
   // The last checkpoint whose switch before it is earlier than `from`.
   auto cp = std::upper_bound(checkpoints_.begin(), checkpoints_.end(), from,
@@ -40,7 +41,36 @@ void SwitchStore::collect(std::int64_t from, std::int64_t to, std::vector<Switch
                         first_track_ + static_cast<std::uint32_t>(words_[w] & 0xFFFF)};
     }
     if (t >= to) break;
-    if (t >= from) out.push_back(link);
+    if (t >= from && !keep(link)) break;
+  }
+}
+
+void SwitchStore::collect(std::int64_t from, std::int64_t to, std::vector<SwitchLink>& out) const {
+  scan(from, to, [&](const SwitchLink& link) {
+    out.push_back(link);
+    return true;
+  });
+}
+
+void SwitchStore::collect_touching(std::uint32_t track, std::int64_t from, std::int64_t to, std::size_t max,
+                                   std::vector<SwitchLink>& out) const {
+  if (out.size() >= max) return;
+  scan(from, to, [&](const SwitchLink& link) {
+    if (link.from_track == track || link.to_track == track) out.push_back(link);
+    return out.size() < max;
+  });
+}
+
+void SwitchStore::rebase(std::uint32_t first_track) {
+  const std::uint32_t by = first_track - first_track_;
+  first_track_ = first_track;
+  // Packed words hold offsets from first_track_; escapes hold whole numbers.
+  for (std::size_t w = 0; w < words_.size(); ++w) {
+    if (words_[w] != kEscape) continue;
+    const auto from = static_cast<std::uint32_t>(words_[w + 2] >> 32) + by;
+    const auto to = static_cast<std::uint32_t>(words_[w + 2]) + by;
+    words_[w + 2] = std::uint64_t{from} << 32 | to;
+    w += 2;
   }
 }
 

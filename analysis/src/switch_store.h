@@ -21,9 +21,17 @@ class SwitchStore {
   void add(std::int64_t time_ns, std::uint32_t from_track, std::uint32_t to_track);
   // collect() appends the switches with from <= time_ns < to, in time order.
   void collect(std::int64_t from, std::int64_t to, std::vector<SwitchLink>& out) const;
+  // collect_touching() appends those that leave or enter `track`, stopping
+  // once `out` holds `max`.
+  void collect_touching(std::uint32_t track, std::int64_t from, std::int64_t to, std::size_t max,
+                        std::vector<SwitchLink>& out) const;
+  // rebase() renumbers the tracks: a store filled with track numbers
+  // counted from 0 then links the tracks counted from `first_track`.
+  void rebase(std::uint32_t first_track);
   // shift() moves every switch `ns` later.
   void shift(std::int64_t ns);
   std::size_t size() const { return count_; }
+  std::uint32_t first_track() const { return first_track_; }
   std::size_t bytes() const;
   void shrink();
 
@@ -35,6 +43,10 @@ class SwitchStore {
     std::size_t word;
   };
   static constexpr std::size_t kEvery = 1024;
+  // scan() calls keep(link) for each switch from `from` on, until one at or
+  // after `to` or keep() returns false.
+  template <typename Keep>
+  void scan(std::int64_t from, std::int64_t to, Keep&& keep) const;
   static constexpr std::uint64_t kEscape = UINT64_MAX;
 
   std::uint32_t first_track_;

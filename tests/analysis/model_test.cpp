@@ -117,7 +117,6 @@ TEST(ModelLoad, SwitchLinksAreEverySwitchBetweenTwoTracks) {
   EXPECT_EQ(l.loaded.switch_count(), expected.size());
   expect_same_links(l.loaded.switch_links(), expected);
   expect_same_links(l.shared.switch_links(), expected);
-  EXPECT_TRUE(l.loaded.switches.empty());
   // A window: the links from the 100th to the 300th.
   const std::vector<SwitchLink> window = l.loaded.switch_links(expected[100].time_ns, expected[300].time_ns);
   const auto first = std::find_if(expected.begin(), expected.end(),
@@ -125,6 +124,25 @@ TEST(ModelLoad, SwitchLinksAreEverySwitchBetweenTwoTracks) {
   const auto last = std::find_if(expected.begin(), expected.end(),
                                  [&](const SwitchLink& s) { return s.time_ns >= expected[300].time_ns; });
   expect_same_links(window, std::vector<SwitchLink>(first, last));
+}
+
+TEST(ModelLoad, SwitchLinksOfATrackAreItsOwnUpToTheCap) {
+  Loaded l(busy_trace());
+  const std::vector<SwitchLink> all = l.loaded.switch_links();
+  ASSERT_FALSE(all.empty());
+  const std::uint32_t track = all.back().to_track;
+  std::vector<SwitchLink> touching;
+  for (const SwitchLink& s : all)
+    if (s.from_track == track || s.to_track == track) touching.push_back(s);
+  ASSERT_GT(touching.size(), 10u);
+  ASSERT_LT(touching.size(), all.size());  // other threads' switches left out
+  expect_same_links(l.loaded.switch_links_of(track, INT64_MIN, INT64_MAX, SIZE_MAX), touching);
+  // The cap keeps the first ones; a window starts where it says.
+  expect_same_links(l.loaded.switch_links_of(track, INT64_MIN, INT64_MAX, 5),
+                    std::vector<SwitchLink>(touching.begin(), touching.begin() + 5));
+  expect_same_links(l.loaded.switch_links_of(track, touching[3].time_ns, touching[7].time_ns, SIZE_MAX),
+                    std::vector<SwitchLink>(touching.begin() + 3, touching.begin() + 7));
+  EXPECT_TRUE(l.loaded.switch_links_of(UINT32_MAX, INT64_MIN, INT64_MAX, SIZE_MAX).empty());
 }
 
 TEST(ModelLoad, TwoTracesLinksComeMergedByTime) {

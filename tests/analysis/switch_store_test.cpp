@@ -67,5 +67,19 @@ TEST(SwitchStore, ShiftMovesEverySwitch) {
   EXPECT_EQ(out[1].to_track, a.all[3001].to_track);
 }
 
+TEST(SwitchStore, RebaseRenumbersEveryTrackEscapesIncluded) {
+  // A store filled with track numbers from 0, as a thread built on its own
+  // fills it, then moved to start at track 100 as the Model places it.
+  Added a;
+  fill(a);
+  SwitchStore local;
+  for (const SwitchLink& s : a.all) local.add(s.time_ns, s.from_track - 100, s.to_track - 100);
+  local.rebase(100);
+  std::vector<SwitchLink> out;
+  local.collect(INT64_MIN, INT64_MAX, out);
+  ASSERT_EQ(out.size(), a.all.size());
+  for (std::size_t i = 0; i < out.size(); ++i) EXPECT_TRUE(same(out[i], a.all[i])) << i;
+}
+
 }  // namespace
 }  // namespace gs::analysis::detail

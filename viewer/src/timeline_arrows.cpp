@@ -2,7 +2,7 @@
 // greenlet row (a run or a wait), the switches at its begin and end: who
 // ran before it was switched in, who ran after it switched out (the hub,
 // another greenlet). For a selected greenlet, every switch into or out of
-// it in view. Model::switches is sorted by time: a window is a binary search.
+// it in view (the first kMaxArrows), from Model::switch_links_of().
 #include <imgui.h>
 
 #include <algorithm>
@@ -29,20 +29,15 @@ void arrow(ImDrawList* dl, float x, float from_y, float to_y, ImU32 color) {
 // draw_switches() draws the switches in [from, to] that touch `track`.
 void draw_switches(const analysis::Model& m, const TimelineFrame& f, std::uint32_t track, std::int64_t from,
                    std::int64_t to) {
-  const auto& sw = m.switches;
-  auto it = std::lower_bound(sw.begin(), sw.end(), from,
-                             [](const analysis::SwitchLink& s, std::int64_t t) { return s.time_ns < t; });
   ImDrawList* dl = ImGui::GetWindowDrawList();
   dl->PushClipRect(ImVec2(f.map.x0, ImGui::GetWindowPos().y),
                    ImVec2(f.map.x1, ImGui::GetWindowPos().y + ImGui::GetWindowHeight()), true);
-  std::size_t drawn = 0;
-  for (; it != sw.end() && it->time_ns <= to && drawn < kMaxArrows; ++it) {
-    if (it->from_track != track && it->to_track != track) continue;
-    if (it->from_track >= f.track_y.size() || it->to_track >= f.track_y.size()) continue;
-    const float y_from = f.track_y[it->from_track], y_to = f.track_y[it->to_track];
-    if (y_from < 0 || y_to < 0 || it->from_track == it->to_track) continue;  // a row folded away
-    arrow(dl, f.map.x(it->time_ns), y_from, y_to, it->to_track == track ? kInColor : kOutColor);
-    ++drawn;
+  const auto end = to == INT64_MAX ? to : to + 1;  // `to` is inclusive
+  for (const analysis::SwitchLink& s : m.switch_links_of(track, from, end, kMaxArrows)) {
+    if (s.from_track >= f.track_y.size() || s.to_track >= f.track_y.size()) continue;
+    const float y_from = f.track_y[s.from_track], y_to = f.track_y[s.to_track];
+    if (y_from < 0 || y_to < 0 || s.from_track == s.to_track) continue;  // a row folded away
+    arrow(dl, f.map.x(s.time_ns), y_from, y_to, s.to_track == track ? kInColor : kOutColor);
   }
   dl->PopClipRect();
 }

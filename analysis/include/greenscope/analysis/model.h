@@ -156,11 +156,6 @@ class Model {
   std::vector<std::uint32_t> crash_process;
   std::vector<traceio::RunInfoDump> run_infos;
   std::vector<std::uint32_t> run_info_process;
-  // switches: no longer filled (it took 16 bytes a switch, as much as the
-  // spans); switch_links() gives the same links, by time, from a packed
-  // store of 8 bytes a switch.
-  std::vector<SwitchLink> switches;
-
   std::int64_t begin_ns() const;  // earliest span
   std::int64_t end_ns() const;    // latest span end
   const std::string& text(std::uint32_t id) const;
@@ -177,6 +172,11 @@ class Model {
   // greenlet that left to the one that ran (the hub's side is its Hub
   // track); a switch with a side that has no track is not linked.
   std::vector<SwitchLink> switch_links(std::int64_t from = INT64_MIN, std::int64_t to = INT64_MAX) const;
+  // switch_links_of() are at most `max` switches with from <= time_ns < to
+  // into or out of `track`, by time: the arrows of one row, read from its
+  // thread's store alone and stopping at `max` (a view of a whole trace).
+  std::vector<SwitchLink> switch_links_of(std::uint32_t track, std::int64_t from, std::int64_t to,
+                                          std::size_t max) const;
   // switch_count() is how many switches switch_links() knows in all.
   std::size_t switch_count() const;
   // span_count() is every span on every track.
