@@ -23,6 +23,9 @@ CHECK is one of:
   Drop                --drop FILE, the command-line path of the window's drop
                       handler (xdotool cannot drop files: no XDND source), adds
                       a second process on the same axis
+  SampleTraces        every trace in traces/ (--traces DIR): opened at its
+                      longest stall, with what that trace must show (the
+                      stall's red, greenlet hues, a crash, a run-info dump)
 
 DIR holds viewer.gstrace (the ViewerRecordTrace fixture) and the outputs.
 Every wait is on an event (a window, a file, a state), bounded only so that
@@ -386,7 +389,68 @@ def check_drop(args):
         v.close()
 
 
+# SAMPLES: what each trace in traces/ must show (scripts/record-sample-traces.sh
+# records them): the model's counts from the state dump, and the screenshot's
+# red (a stall selected) and greenlet hues. A trace not listed must load.
+SAMPLES = {
+    "photo-pipeline.gstrace": {"stalls": True, "hues": 3},
+    "downloader.gstrace": {"hues": 3},
+    "echo-load.gstrace": {"hues": 3},
+    "stall-zoo.gstrace": {"stalls": True, "hues": 3, "run_infos": True},
+    "crash.gstrace": {"stalls": True, "crashes": True},
+}
+
+
+def sample_shot(args, x, name, tag, *extra):
+    """sample_shot() screenshots traces/NAME; returns (state dump, red, text, hues, png path)."""
+    out = os.path.join(args.work, "sample-%s%s.png" % (name.replace(".gstrace", ""), tag))
+    state = os.path.join(args.work, "sample-%s%s-state.txt" % (name.replace(".gstrace", ""), tag))
+    r = subprocess.run([args.viewer, "--screenshot", out, "--size", "1400x900", "--dump-state-on-exit", state,
+                        *extra, os.path.join(args.traces, name)], env=x.env(), capture_output=True, text=True,
+                       timeout=GIVE_UP * 2)
+    if r.returncode != 0:
+        fail("%s: exit %d: %s" % (name, r.returncode, r.stderr))
+    red, text, hues = pixel_stats(read_png(out)[2])
+    return read_state(state), red, text, hues, out
+
+
+def check_sample_traces(args):
+    names = sorted(n for n in os.listdir(args.traces) if n.endswith(".gstrace"))
+    missing = [n for n in SAMPLES if n not in names]
+    if missing:
+        fail("traces/ lacks %s (run scripts/record-sample-traces.sh)" % ", ".join(missing))
+    with Xvfb() as x:
+        for name in names:
+            want = SAMPLES.get(name, {})
+            extra = ["--select", "longest-stall"] if want.get("stalls") else []
+            s, red, text, hues, out = sample_shot(args, x, name, "", *extra)
+            print("%s: %s spans, %s greenlets, %s stalls, %s crashes, %s run-info dumps; red %d, text %d, hues %d: %s"
+                  % (name, s.get("spans"), s.get("greenlets"), s.get("stalls"), s.get("crashes"), s.get("run_infos"),
+                     red, text, hues, out))
+            if s.get("processes") != "1" or int(s.get("spans", "0")) == 0:
+                fail("%s: nothing shown: %r" % (name, s))
+            if text < 500:
+                fail("%s: hardly any text drawn (%d pixels)" % (name, text))
+            if want.get("stalls") and (int(s.get("stalls", "0")) == 0 or red < 5000):
+                fail("%s: its longest stall is not shown in red (%s stalls, %d red pixels)"
+                     % (name, s.get("stalls"), red))
+            if want.get("crashes") and int(s.get("crashes", "0")) == 0:
+                fail("%s: the crash is missing" % name)
+            if want.get("run_infos") and int(s.get("run_infos", "0")) == 0:
+                fail("%s: the run-info dump is missing" % name)
+            if hues < want.get("hues", 0):
+                # Zoomed out, a busy greenlet's runs fold into dimmed blocks:
+                # its own colour shows on the spans of a narrow window.
+                b, e = int(s["view_begin_ns"]), int(s["view_end_ns"])
+                mid, half = (b + e) // 2, max((e - b) // 512, 50)
+                _, _, _, hues, out = sample_shot(args, x, name, "-zoom", "--range", "%d:%d" % (mid - half, mid + half))
+                print("%s: a %d ns window: hues %d: %s" % (name, 2 * half, hues, out))
+                if hues < want["hues"]:
+                    fail("%s: %d greenlet hues, want %d" % (name, hues, want["hues"]))
+
+
 CHECKS = {
+    "SampleTraces": check_sample_traces,
     "Search": check_search,
     "Histogram": check_histogram,
     "RunInfoMarker": check_run_info_marker,
@@ -404,6 +468,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--viewer", required=True)
     p.add_argument("--work", required=True)
+    p.add_argument("--traces", help="traces/ (SampleTraces)")
     p.add_argument("check", choices=sorted(CHECKS))
     args = p.parse_args()
     CHECKS[args.check](args)

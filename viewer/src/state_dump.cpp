@@ -20,6 +20,7 @@ std::string state_text(const App& app) {
     out << "greenlets=" << m.greenlets.size() << "\n";
     out << "spans=" << m.span_count() << "\n";
     out << "run_infos=" << m.run_infos.size() << "\n";
+    out << "crashes=" << m.crashes.size() << "\n";
     out << "model_end_ns=" << m.end_ns() << "\n";
     const RunHistogram h = run_histogram(m);
     std::uint64_t in_bins = 0;
