@@ -80,6 +80,15 @@ void App::close_all() {
   longest_stall = -1;
 }
 
+void App::cancel_load() {
+  loader.reset();
+  if (model == nullptr) return close_all();
+  if (follow.enabled) return;  // the followed file stays; its next growth is read again
+  files.clear();  // back to the files the shown model holds
+  for (const analysis::ProcessSummary& p : model->processes)
+    if (std::find(files.begin(), files.end(), p.path) == files.end()) files.push_back(p.path);
+}
+
 // take_model() swaps the loaded model in. A --follow re-read keeps the view
 // (follow_on_reloaded() moves it if pinned) and the selection if it still
 // points at something; any other load starts afresh.
@@ -100,6 +109,13 @@ void App::take_model() {
   on_loaded(*this);
   if (follow.enabled) follow_on_reloaded(*this);
   if (first && !options.drop.empty()) dropped = options.drop;  // --drop: the drop handler's path
+}
+
+void App::show(std::unique_ptr<analysis::Model> m) {
+  model = std::move(m);
+  ++generation;
+  longest_stall = find_longest_stall(*model);
+  on_loaded(*this);
 }
 
 void App::frame_ui() {

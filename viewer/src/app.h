@@ -102,6 +102,12 @@ struct App {
   void open_files(const std::vector<std::string>& paths);
   // close_all() shows no trace.
   void close_all();
+  // cancel_load() stops a re-read under way (files opened or dropped, a
+  // --follow re-read); the traces shown stay, and so does --follow.
+  void cancel_load();
+  // show() puts a model loaded elsewhere on screen as a first load does
+  // (bench/viewer_frame.cpp; the window's loads go through begin_load()).
+  void show(std::unique_ptr<analysis::Model> m);
   // frame_ui() draws one frame of every panel (between ImGui::NewFrame and Render).
   void frame_ui();
   // begin_load() reads `files` into a new model in the background;

@@ -16,6 +16,23 @@ bool parse_int64(const std::string& s, std::int64_t* out) {
   return true;
 }
 
+// parse_time() reads a time on the axis: ns, or a number with a unit
+// ("1.25s", "350ms", "12us", "800ns").
+bool parse_time(const std::string& s, std::int64_t* out) {
+  if (s.empty()) return false;
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  const std::string unit(end);
+  double scale = 0;
+  if (unit.empty() || unit == "ns") scale = 1;
+  else if (unit == "us") scale = 1e3;
+  else if (unit == "ms") scale = 1e6;
+  else if (unit == "s") scale = 1e9;
+  if (scale == 0 || end == s.c_str() || !(v * scale > -9e18 && v * scale < 9e18)) return false;
+  *out = static_cast<std::int64_t>(v * scale);
+  return true;
+}
+
 bool parse_size(const std::string& s, Options* o) {
   const auto x = s.find('x');
   std::int64_t w = 0, h = 0;
@@ -29,7 +46,7 @@ bool parse_size(const std::string& s, Options* o) {
 bool parse_range(const std::string& s, Options* o) {
   const auto colon = s.find(':');
   std::int64_t b = 0, e = 0;
-  if (colon == std::string::npos || !parse_int64(s.substr(0, colon), &b) || !parse_int64(s.substr(colon + 1), &e))
+  if (colon == std::string::npos || !parse_time(s.substr(0, colon), &b) || !parse_time(s.substr(colon + 1), &e))
     return false;
   if (e <= b) return false;
   o->range = std::make_pair(b, e);
@@ -75,7 +92,8 @@ const char* usage_text() {
          "options:\n"
          "  --screenshot OUT.png      render once loaded, write OUT.png and exit (no interaction)\n"
          "  --size WxH                window size (default 1600x1000)\n"
-         "  --range BEGIN_NS:END_NS   the visible time range, in ns on the timeline's axis\n"
+         "  --range BEGIN:END         the visible time range on the timeline's axis: ns, or s/ms/us\n"
+         "                            (e.g. 1.2s:1.25s)\n"
          "  --select longest-stall    select the longest stall and zoom to it\n"
          "  --panels a,b,...          which panels to show: timeline,details,stalls,greenlets,info,\n"
          "                            search,callbacks,histogram\n"
@@ -113,7 +131,7 @@ bool parse_args(int argc, char** argv, Options* out, std::string* error) {
     } else if (a == "--size" && has_value) {
       if (!parse_size(value(), out)) return *error = "--size wants WxH, e.g. 1600x1000 (200x150 or more)", false;
     } else if (a == "--range" && has_value) {
-      if (!parse_range(value(), out)) return *error = "--range wants BEGIN_NS:END_NS with END_NS > BEGIN_NS", false;
+      if (!parse_range(value(), out)) return *error = "--range wants BEGIN:END (ns, or with a unit: 1.2s:1.25s, 300ms:310ms) with END > BEGIN", false;
     } else if (a == "--select" && has_value) {
       if (value() != "longest-stall") return *error = "--select knows one item: longest-stall", false;
       out->select_longest_stall = true;

@@ -48,7 +48,10 @@ void draw_file_menu(App& app) {
 
 // draw_status() is the bar's right part: loading, following, recording.
 void draw_status(App& app) {
-  if (app.reloading()) ImGui::TextDisabled("reading %zu file(s)... %.0f%%", app.files.size(), 100 * app.loader->progress());
+  if (app.reloading()) {
+    ImGui::TextDisabled("reading %zu file(s)... %.0f%%", app.files.size(), 100 * app.loader->progress());
+    if (ImGui::SmallButton("cancel")) app.cancel_load();
+  }
   else ImGui::TextDisabled("%zu file(s)", app.files.size());
   if (app.follow.enabled) {
     ImGui::Separator();

@@ -31,6 +31,7 @@ void select_stall(App& app, std::size_t stall, bool zoom) {
   const traceio::StallInfo& s = m.stalls[stall];
   if (zoom) zoom_to(app, s.start_ns, stall_end(s));
   const std::uint32_t process = stall < m.stall_process.size() ? m.stall_process[stall] : 0;
+  // The hub's rows (the stall row names the culprit; its row is highlighted).
   app.scroll_to_track = hub_track_of(m, process, s.thread);
 }
 

@@ -56,7 +56,14 @@ std::string span_label(const analysis::Model& m, const analysis::Track& track, c
       return info.fd >= 0 ? s + " fd " + std::to_string(info.fd) : s;
     }
     case SpanKind::Job: return "job " + std::to_string(info.key);
-    case SpanKind::Stall: return "STALL " + format_duration(d);
+    case SpanKind::Stall: {
+      // The culprit and the kind in the label: the culprit's own row may be
+      // far below, scrolled out of view.
+      if (info.key >= m.stalls.size()) return "STALL " + format_duration(d);
+      const traceio::StallInfo& stall = m.stalls[info.key];
+      return "STALL " + format_duration(d) + ": " + stall_culprit(m, info.key) + ", " +
+             std::string(traceio::to_string(stall.kind));
+    }
     case SpanKind::BlockingCall: return m.text(info.what) + " blocked " + format_duration(d);
     case SpanKind::LoopLag: return "loop lag " + format_duration(d);
     case SpanKind::Dropped: return format_count(info.key) + " events lost";

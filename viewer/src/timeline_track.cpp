@@ -30,6 +30,17 @@ std::string fit_text(std::string text, float width) {
   return {};
 }
 
+// fit_label() is fit_text() for a row's name that ends in " #id": the name
+// is cut, the id kept ("StreamServer conn... #7"), since the id tells rows
+// of one name apart.
+std::string fit_label(const std::string& text, float width) {
+  const auto hash = text.rfind(" #");
+  if (hash == std::string::npos || ImGui::CalcTextSize(text.c_str()).x <= width) return fit_text(text, width);
+  const std::string id = text.substr(hash);
+  const std::string name = fit_text(text.substr(0, hash), width - ImGui::CalcTextSize(id.c_str()).x);
+  return name.empty() ? fit_text(text, width) : name + id;
+}
+
 // draw_hatch() marks lost events: yellow diagonal stripes.
 void draw_hatch(ImDrawList* dl, ImVec2 a, ImVec2 b) {
   dl->AddRectFilled(a, b, IM_COL32(60, 56, 20, 255));
@@ -127,6 +138,19 @@ std::string row_name(const analysis::Model& m, const analysis::Track& t, std::ui
   return first ? track_label(m, t) : std::string();
 }
 
+// selected_row() is true for the row of the selected greenlet, and of the
+// greenlet a selected stall blames: their names are highlighted.
+bool selected_row(const App& app, std::uint32_t track) {
+  const analysis::Model& m = *app.model;
+  const Selection& s = app.selection;
+  if (s.kind == Selection::Kind::Greenlet) return s.index < m.greenlets.size() && m.greenlets[s.index].track == track;
+  if (s.kind != Selection::Kind::Stall || s.index >= m.stalls.size()) return false;
+  const traceio::StallInfo& stall = m.stalls[s.index];
+  if (stall.owner != traceio::StallOwner::Greenlet) return false;
+  const auto* g = m.greenlet(s.index < m.stall_process.size() ? m.stall_process[s.index] : 0, stall.greenlet);
+  return g != nullptr && g->track == track;
+}
+
 }  // namespace
 
 void draw_track(App& app, TimelineFrame& f, std::uint32_t track) {
@@ -150,8 +174,8 @@ void draw_track(App& app, TimelineFrame& f, std::uint32_t track) {
     const float y0 = p.y, y1 = p.y + kRowHeight;
     if (static_cast<int>(y0) / static_cast<int>(kRowHeight) % 2 == 1)
       dl->AddRectFilled(ImVec2(left, y0), ImVec2(f.map.x1, y1), kRowBgOdd);
-    const bool chosen = app.selection.kind == Selection::Kind::Greenlet && m.greenlets[app.selection.index].track == track;
-    const std::string name = fit_text(row_name(m, t, level, was_first), f.map.x0 - p.x - 6);
+    const bool chosen = was_first && selected_row(app, track);
+    const std::string name = fit_label(row_name(m, t, level, was_first), f.map.x0 - p.x - 6);
     dl->AddText(ImVec2(p.x, y0 + 2), chosen ? kSelected : kLabel, name.c_str());
     dl->PushClipRect(ImVec2(f.map.x0, y0), ImVec2(f.map.x1, y1), true);
     RowContext c{app, f, dl, track, level, y0, y1};

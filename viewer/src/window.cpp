@@ -10,6 +10,7 @@
 #include <imgui_impl_opengl3.h>
 
 #include <csignal>
+#include <cfloat>
 #include <cstdio>
 #include <string>
 
@@ -130,6 +131,9 @@ int run_window(App& app) {
     else glfwWaitEventsTimeout(0.1);
     ImGui_ImplOpenGL3_NewFrame();
     ImGui_ImplGlfw_NewFrame();
+    // A screenshot shows the view, not whatever lies under the pointer
+    // (Xvfb puts it mid-screen): no hover, no tooltip.
+    if (screenshot) ImGui::GetIO().MousePos = ImVec2(-FLT_MAX, -FLT_MAX);
     ImGui::NewFrame();
     app.frame_ui();
     render(w);
