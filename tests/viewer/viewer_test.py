@@ -87,6 +87,10 @@ class Xvfb:
         e = dict(os.environ)
         e["DISPLAY"] = self.display
         e["LIBGL_ALWAYS_SOFTWARE"] = "1"
+        # llvmpipe renders on the viewer's own thread: its worker threads
+        # race inside Mesa (ThreadSanitizer reports a mutex destroyed while
+        # an llvmpipe thread uses it, in swrast_dri.so), not our code to fix.
+        e["LP_NUM_THREADS"] = "0"
         return e
 
 
