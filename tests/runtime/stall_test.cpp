@@ -317,27 +317,22 @@ class StallTest : public RuntimeTest {
   }
 
   // expect_report() checks the report's duration against the program's
-  // own measurement around its blocking code (10%) and that `guilty` is on a
-  // sampled stack. `away_ns` is how long the test's main greenlet was away
-  // from the hub's loop meanwhile: the stall lies within it.
+  // own clocks: the stall covers the blocking code the program measured
+  // (`measured_ns`, inside the greenlet), and lies within the time the
+  // test's main greenlet was away from the hub's loop (`away_ns`, around
+  // it), each with 1% for the tick clock's calibration. Those are exact
+  // containments, whatever the machine's load: a loaded machine can take the
+  // CPU away between the switch into the greenlet and its first clock read,
+  // time that rightly counts in the stall (3 ms of spin was reported as
+  // 3.31 ms once in 20 loaded runs, past the 10% this used to allow).
+  // It also checks that `guilty` is on a sampled stack.
   static void expect_report(const StallReport& r, std::int64_t measured_ns, std::int64_t away_ns,
                             const char* guilty) {
-    const double ratio = static_cast<double>(r.duration.count()) / static_cast<double>(measured_ns);
-    EXPECT_GT(ratio, 0.9) << "reported " << r.duration.count() << " ns, measured " << measured_ns;
-#if defined(GS_SANITIZE_THREAD)
-    // Under TSan a fiber switch itself takes a good part of a millisecond,
-    // inside the stall but outside the program's measurement (see
-    // OneMillisecondThresholdCatchesAThreeMillisecondStall), and a loaded
-    // machine that takes the CPU away during one can add more than 10%
-    // there. So the 10% bound is checked in the other passes; under TSan,
-    // that the stall lies within the time the main greenlet was away (1% for
-    // the tick clock's calibration).
-    EXPECT_LE(static_cast<double>(r.duration.count()), static_cast<double>(away_ns) * 1.01)
+    const auto reported = static_cast<double>(r.duration.count());
+    EXPECT_GE(reported, static_cast<double>(measured_ns) * 0.99)
+        << "reported " << r.duration.count() << " ns, the blocking code took " << measured_ns << " ns";
+    EXPECT_LE(reported, static_cast<double>(away_ns) * 1.01)
         << "reported " << r.duration.count() << " ns, main was away " << away_ns << " ns";
-#else
-    EXPECT_LT(ratio, 1.1) << "reported " << r.duration.count() << " ns, measured " << measured_ns << " (main was away "
-                          << away_ns << " ns)";
-#endif
     if (guilty == nullptr) return;
     ASSERT_FALSE(r.samples.empty());
     bool found = false;
@@ -490,23 +485,16 @@ TEST_F(StallTest, OneMillisecondThresholdCatchesAThreeMillisecondStall) {
     spin_for(std::chrono::milliseconds(3));
     measured = ns_since(t0);
   });
+  const auto left = Clock::now();
   g.join();
+  const std::int64_t away = ns_since(left);
   gs::sleep(std::chrono::milliseconds(20));
   const auto stalls = stalls_of(g.id());
   std::size_t matching = 0;
   for (const StallReport& r : stalls) {
     if (r.greenlet_id != g.id()) continue;
     ++matching;
-    const double ratio = static_cast<double>(r.duration.count()) / static_cast<double>(measured);
-    EXPECT_GT(ratio, 0.9) << "reported " << r.duration.count() << " ns, measured " << measured;
-#if !defined(GS_SANITIZE_THREAD)
-    // Under TSan a fiber switch itself takes a good part of a millisecond,
-    // and the stall rightly runs from the switch into the greenlet to the
-    // switch out of it: 3 ms of spin showed as 3.7 ms (ratio 1.235). So the
-    // 10% bound is checked in the other passes; under TSan, that the stall
-    // is caught once and covers the spin.
-    EXPECT_LT(ratio, 1.1) << "reported " << r.duration.count() << " ns, measured " << measured;
-#endif
+    expect_report(r, measured, away, nullptr);
   }
   EXPECT_EQ(matching, 1u);
 }

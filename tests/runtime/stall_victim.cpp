@@ -77,10 +77,13 @@ int stalls(int n) {
   std::atomic<int> reported{0};
   SampleCount count;
   gs::get_hub();  // the hub (and with it the monitor) before the first spin
+  // With the monitor off (GREENSCOPE_STALL_MS=0) no sample ever comes: each
+  // stall is then the fixed 15 ms, not 15 ms plus the 10 s give-up.
+  const SampleCount* wait_for = gs::stall_monitor_running() ? &count : nullptr;
   gs::on_stall([&](const gs::StallReport&) { ++reported; });
   gs::set_observer(&count);
   for (int i = 0; i < n; ++i) {
-    spin_here(std::chrono::milliseconds(15), &count, count.samples.load(std::memory_order_acquire));
+    spin_here(std::chrono::milliseconds(15), wait_for, count.samples.load(std::memory_order_acquire));
     gs::sleep(std::chrono::milliseconds(5));
   }
   gs::sleep(std::chrono::milliseconds(20));
