@@ -7,6 +7,7 @@
 #include <map>
 #include <vector>
 
+#include "flame_graph.h"
 #include "format.h"
 #include "layout.h"
 #include "span_text.h"
@@ -128,7 +129,19 @@ void stall_details(App& app, std::size_t i) {
     if (s.syscall >= 0) ImGui::Text("blocked in %s()", syscall_name(s.syscall).c_str());
   }
   ImGui::Text("%zu stack samples:", s.samples.size());
-  for (const auto& [stack, count] : samples_by_stack(s)) {
+  const auto stacks = samples_by_stack(s);
+  // The flame graph of this stall, made once per selection (frame_lines()
+  // formats every frame) and drawn each frame.
+  static std::uint64_t flame_generation = UINT64_MAX;
+  static std::size_t flame_stall = SIZE_MAX;
+  static FlameNode flame;
+  if (flame_generation != app.generation || flame_stall != i) {
+    flame = build_flame(m, process, stacks);
+    flame_generation = app.generation;
+    flame_stall = i;
+  }
+  draw_flame_graph(flame);
+  for (const auto& [stack, count] : stacks) {
     ImGui::Separator();
     ImGui::Text("%zu of %zu samples (%.0f%%)", count, s.samples.size(),
                 100.0 * static_cast<double>(count) / static_cast<double>(s.samples.size()));
