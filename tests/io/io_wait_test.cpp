@@ -91,6 +91,13 @@ TEST_F(IoWaitTest, CloseFromAnotherThreadWakesTheWaiter) {
     }
   });
   waiting.wait();
+  // A sleep returns only through a whole loop iteration, whose fd_reify()
+  // hands the waiter's watcher to epoll (epoll_ctl) before it polls; the
+  // closer then starts after that, as a thread this one created. Started
+  // before it, its close() and the hub's later epoll_ctl() on the same fd
+  // had no order at all, which TSan reported as a race on fd 6 (1 in 20
+  // loaded TSan runs). Any duration does: this is no guess at a time.
+  gs::sleep(std::chrono::milliseconds(1));
   const int fd = p.r;
   p.r = -1;
   std::thread closer([fd] { ::close(fd); });
