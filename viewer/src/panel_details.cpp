@@ -123,7 +123,11 @@ void stall_details(App& app, std::size_t i) {
   heading(app, "Stall " + format_duration(s.duration_ns) + (s.ended() ? "" : " (still going when the trace ended)") +
                    ": " + stall_culprit(m, i) + " held the thread");
   ImGui::Text("from %s to %s", format_time(s.start_ns).c_str(), format_time(stall_end(s)).c_str());
-  if (s.has_end) {
+  if (s.has_end && s.cpu_window_ns <= 0) {
+    // The hub reported it when it ended, with no sample and no CPU reading
+    // (the monitor did not catch it while it lasted): its kind is unknown.
+    ImGui::TextWrapped("CPU time not measured: no sample caught it while it lasted; the hub reported it when it ended");
+  } else if (s.has_end) {
     ImGui::Text("%s: %s of CPU in %s", std::string(traceio::to_string(s.kind)).c_str(), format_duration(s.cpu_ns).c_str(),
                 format_duration(s.cpu_window_ns).c_str());
     if (s.syscall >= 0) ImGui::Text("blocked in %s()", syscall_name(s.syscall).c_str());

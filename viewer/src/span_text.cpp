@@ -61,8 +61,9 @@ std::string span_label(const analysis::Model& m, const analysis::Track& track, c
       // far below, scrolled out of view.
       if (info.key >= m.stalls.size()) return "STALL " + format_duration(d);
       const traceio::StallInfo& stall = m.stalls[info.key];
-      return "STALL " + format_duration(d) + ": " + stall_culprit(m, info.key) + ", " +
-             std::string(traceio::to_string(stall.kind));
+      const std::string head = "STALL " + format_duration(d) + ": " + stall_culprit(m, info.key);
+      if (!stall.has_end || stall.cpu_window_ns <= 0) return head;  // its kind was not measured
+      return head + ", " + std::string(traceio::to_string(stall.kind));
     }
     case SpanKind::BlockingCall: return m.text(info.what) + " blocked " + format_duration(d);
     case SpanKind::LoopLag: return "loop lag " + format_duration(d);
