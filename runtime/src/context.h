@@ -118,4 +118,56 @@ inline void sanitizer_after_switch(void* fake_stack) {
 #endif
 }
 
+#if defined(GS_SANITIZE_THREAD)
+// switch_tsan_fiber() moves TSan to fiber `to` on the same stack, with async
+// signals blocked across the move for the reason TsanSwitchSignals gives.
+inline void switch_tsan_fiber(void* to) {
+  sigset_t saved;
+  pthread_sigmask(SIG_BLOCK, &tsan_switch_signals.async, &saved);
+  __tsan_switch_to_fiber(to, 0);
+  pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+}
+
+// TsanPatchedCall runs a patched libc function's own code on a second TSan
+// fiber of its caller. TSan's interceptors of blocking calls (sleep, usleep,
+// nanosleep, poll, epoll_wait, ...) call "the real function" with the
+// thread's interceptors ignored, and libtsan is first in the search order,
+// so with patch_all() the real function is ours. While interceptors are
+// ignored TSan takes atomics for plain accesses and mutexes for no-ops: the
+// greenlet's code inside the patched call lost every happens-before edge it
+// made. Seen: the tracer committed a PatchedWaitEnd event there, its writer
+// thread shipped it before the next event, and TSan reported the event's
+// bytes as a race (1 in 20 runs of the suite under load); the registry and
+// string-table mutexes went unseen the same way. The second fiber's state is
+// clean, and a fiber switch synchronizes both ways.
+//
+// `identity` is what a switch back to the caller resumes (the greenlet's
+// tsan_fiber_): it names the second fiber while the scope lasts, since the
+// call may suspend the greenlet. `spare` keeps the second fiber (created on
+// first use; its owner destroys it). Nested scopes do nothing.
+class TsanPatchedCall {
+ public:
+  TsanPatchedCall(void*& identity, void*& spare) {
+    if (spare == nullptr) spare = __tsan_create_fiber(0);
+    void* const current = __tsan_get_current_fiber();
+    if (current == spare) return;
+    identity_ = &identity;
+    outer_ = current;
+    identity = spare;
+    switch_tsan_fiber(spare);
+  }
+  ~TsanPatchedCall() {
+    if (identity_ == nullptr) return;
+    *identity_ = outer_;
+    switch_tsan_fiber(outer_);
+  }
+  TsanPatchedCall(const TsanPatchedCall&) = delete;
+  TsanPatchedCall& operator=(const TsanPatchedCall&) = delete;
+
+ private:
+  void** identity_ = nullptr;
+  void* outer_ = nullptr;
+};
+#endif
+
 }  // namespace gs::detail

@@ -139,6 +139,7 @@ void HubImpl::release_loop() {
   if (owns_loop_) ev_loop_destroy(loop_);
   stacks_.release(hub_->stack_);
   sanitizer_destroy(hub_->tsan_fiber_, false);
+  sanitizer_destroy(main_->tsan_call_fiber_, false);  // main's own fiber is the thread's
 }
 
 // teardown() kills every greenlet still alive when the thread ends, so that
@@ -264,7 +265,8 @@ void HubImpl::reclaim(GreenletBase& g) {
     stacks_.release(g.stack_);
     g.stack_ = {};
     sanitizer_destroy(g.tsan_fiber_, false);
-    g.tsan_fiber_ = nullptr;
+    sanitizer_destroy(g.tsan_call_fiber_, false);
+    g.tsan_fiber_ = g.tsan_call_fiber_ = nullptr;
   }
   std::shared_ptr<GreenletBase> last = std::move(g.self_ref_);  // may free g
 }

@@ -52,6 +52,10 @@ class HubImpl final : public Hub {
   static thread_local HubImpl* tls_hub __attribute__((tls_model("initial-exec")));
 
   GreenletBase* running() const { return current_; }
+#if defined(GS_SANITIZE_THREAD)
+  // patched_call_fibers() is the running greenlet's TsanPatchedCall (context.h).
+  TsanPatchedCall patched_call_fibers() { return TsanPatchedCall(current_->tsan_fiber_, current_->tsan_call_fiber_); }
+#endif
   GreenletBase& main() const { return *main_; }
   GreenletBase& hub_greenlet_base() const { return *hub_; }
   struct ev_loop* ev() const { return loop_; }

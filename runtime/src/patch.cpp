@@ -122,6 +122,14 @@ std::atomic<bool> g_patched{false};
 // report_blocking() tells the observer (and the printed report, if asked
 // for) about a call that blocked the hub's thread for `ns`.
 [[gnu::cold]] [[gnu::noinline]] void report_blocking(const char* call, int fd, std::int64_t ns) {
+#if defined(GS_SANITIZE_THREAD)
+  // Off the TSan fiber the blocking call ran on (context.h); nothing in the
+  // report switches greenlets, so one spare per thread will do. Threads leak
+  // theirs at exit: TSan builds only, one small state per thread.
+  thread_local void* identity = nullptr;
+  thread_local void* spare = nullptr;
+  TsanPatchedCall scope(identity, spare);
+#endif
   std::uintptr_t pcs[kMaxStackDepth];
   const std::size_t n = capture_stack(pcs, kMaxStackDepth);
   if (Observer* o = observer_if_any()) o->on_blocking_call(call, fd, ns, pcs, n);
@@ -157,6 +165,16 @@ template <class Call>
     report_blocking(what, fd, ns);
   errno = saved_errno;
   return result;
+}
+
+// cooperate() runs a patched call's cooperative path; under TSan, on the
+// calling greenlet's second fiber (context.h, TsanPatchedCall).
+template <class Call>
+[[gnu::always_inline]] inline auto cooperate(Call call) -> decltype(call()) {
+#if defined(GS_SANITIZE_THREAD)
+  const TsanPatchedCall scope = HubImpl::tls_hub->patched_call_fibers();
+#endif
+  return call();
 }
 
 // cooperating() is true when the calling code is a greenlet that may wait:
@@ -581,101 +599,113 @@ namespace gsd = gs::detail;
 extern "C" {
 
 ssize_t read(int fd, void* buf, size_t n) {
-  return cooperating() ? gsd::coop_read(fd, buf, n) : gsd::timed("read()", fd, __builtin_frame_address(0), [&] { return gsd::libc().read(fd, buf, n); });
+  return cooperating() ? gsd::cooperate([&] { return gsd::coop_read(fd, buf, n); }) : gsd::timed("read()", fd, __builtin_frame_address(0), [&] { return gsd::libc().read(fd, buf, n); });
 }
 
 ssize_t write(int fd, const void* buf, size_t n) {
-  return cooperating() ? gsd::coop_write(fd, buf, n) : gsd::timed("write()", fd, __builtin_frame_address(0), [&] { return gsd::libc().write(fd, buf, n); });
+  return cooperating() ? gsd::cooperate([&] { return gsd::coop_write(fd, buf, n); }) : gsd::timed("write()", fd, __builtin_frame_address(0), [&] { return gsd::libc().write(fd, buf, n); });
 }
 
 ssize_t readv(int fd, const struct iovec* iov, int count) {
-  return cooperating() ? gsd::coop_readv(fd, iov, count) : gsd::timed("readv()", fd, __builtin_frame_address(0), [&] { return gsd::libc().readv(fd, iov, count); });
+  return cooperating() ? gsd::cooperate([&] { return gsd::coop_readv(fd, iov, count); }) : gsd::timed("readv()", fd, __builtin_frame_address(0), [&] { return gsd::libc().readv(fd, iov, count); });
 }
 
 ssize_t writev(int fd, const struct iovec* iov, int count) {
-  return cooperating() ? gsd::coop_writev(fd, iov, count) : gsd::timed("writev()", fd, __builtin_frame_address(0), [&] { return gsd::libc().writev(fd, iov, count); });
+  return cooperating() ? gsd::cooperate([&] { return gsd::coop_writev(fd, iov, count); }) : gsd::timed("writev()", fd, __builtin_frame_address(0), [&] { return gsd::libc().writev(fd, iov, count); });
 }
 
 ssize_t recv(int fd, void* buf, size_t n, int flags) {
   if (!cooperating() || (flags & MSG_DONTWAIT)) return gsd::timed("recv()", fd, __builtin_frame_address(0), [&] { return gsd::libc().recv(fd, buf, n, flags); });
-  return gsd::coop_recvfrom(fd, buf, n, flags, nullptr, nullptr, "recv()");
+  return gsd::cooperate([&] { return gsd::coop_recvfrom(fd, buf, n, flags, nullptr, nullptr, "recv()"); });
 }
 
 ssize_t recvfrom(int fd, void* buf, size_t n, int flags, struct sockaddr* from, socklen_t* fromlen) {
   if (!cooperating() || (flags & MSG_DONTWAIT)) return gsd::timed("recvfrom()", fd, __builtin_frame_address(0), [&] { return gsd::libc().recvfrom(fd, buf, n, flags, from, fromlen); });
-  return gsd::coop_recvfrom(fd, buf, n, flags, from, fromlen, "recvfrom()");
+  return gsd::cooperate([&] { return gsd::coop_recvfrom(fd, buf, n, flags, from, fromlen, "recvfrom()"); });
 }
 
 ssize_t recvmsg(int fd, struct msghdr* msg, int flags) {
   if (!cooperating() || (flags & MSG_DONTWAIT)) return gsd::timed("recvmsg()", fd, __builtin_frame_address(0), [&] { return gsd::libc().recvmsg(fd, msg, flags); });
-  return gsd::retry_on_socket(fd, gs::kIoRead, SO_RCVTIMEO, "recvmsg()",
-                              [&] { return gsd::libc().recvmsg(fd, msg, flags | MSG_DONTWAIT); });
+  return gsd::cooperate([&] {
+    return gsd::retry_on_socket(fd, gs::kIoRead, SO_RCVTIMEO, "recvmsg()",
+                                [&] { return gsd::libc().recvmsg(fd, msg, flags | MSG_DONTWAIT); });
+  });
 }
 
 ssize_t send(int fd, const void* buf, size_t n, int flags) {
   if (!cooperating() || (flags & MSG_DONTWAIT)) return gsd::timed("send()", fd, __builtin_frame_address(0), [&] { return gsd::libc().send(fd, buf, n, flags); });
   const char* p = static_cast<const char*>(buf);
-  return gsd::send_fully(fd, n, "send()",
-                         [&](size_t done) { return gsd::libc().send(fd, p + done, n - done, flags | MSG_DONTWAIT); });
+  return gsd::cooperate([&] {
+    return gsd::send_fully(fd, n, "send()",
+                           [&](size_t done) { return gsd::libc().send(fd, p + done, n - done, flags | MSG_DONTWAIT); });
+  });
 }
 
 ssize_t sendto(int fd, const void* buf, size_t n, int flags, const struct sockaddr* to, socklen_t tolen) {
   if (!cooperating() || (flags & MSG_DONTWAIT)) return gsd::timed("sendto()", fd, __builtin_frame_address(0), [&] { return gsd::libc().sendto(fd, buf, n, flags, to, tolen); });
   const char* p = static_cast<const char*>(buf);
-  return gsd::send_fully(fd, n, "sendto()", [&](size_t done) {
-    return gsd::libc().sendto(fd, p + done, n - done, flags | MSG_DONTWAIT, to, tolen);
+  return gsd::cooperate([&] {
+    return gsd::send_fully(fd, n, "sendto()", [&](size_t done) {
+      return gsd::libc().sendto(fd, p + done, n - done, flags | MSG_DONTWAIT, to, tolen);
+    });
   });
 }
 
 ssize_t sendmsg(int fd, const struct msghdr* msg, int flags) {
   if (!cooperating() || (flags & MSG_DONTWAIT)) return gsd::timed("sendmsg()", fd, __builtin_frame_address(0), [&] { return gsd::libc().sendmsg(fd, msg, flags); });
   gsd::Iov rest(msg->msg_iov, static_cast<int>(msg->msg_iovlen));
-  return gsd::send_fully(fd, rest.total(), "sendmsg()", [&](size_t done) {
-    gsd::Iov now(msg->msg_iov, static_cast<int>(msg->msg_iovlen));
-    now.advance(done);
-    msghdr m = *msg;
-    m.msg_iov = now.data();
-    m.msg_iovlen = static_cast<size_t>(now.count());
-    if (done > 0) {  // ancillary data went with the first bytes
-      m.msg_control = nullptr;
-      m.msg_controllen = 0;
-    }
-    return gsd::libc().sendmsg(fd, &m, flags | MSG_DONTWAIT);
+  return gsd::cooperate([&] {
+    return gsd::send_fully(fd, rest.total(), "sendmsg()", [&](size_t done) {
+      gsd::Iov now(msg->msg_iov, static_cast<int>(msg->msg_iovlen));
+      now.advance(done);
+      msghdr m = *msg;
+      m.msg_iov = now.data();
+      m.msg_iovlen = static_cast<size_t>(now.count());
+      if (done > 0) {  // ancillary data went with the first bytes
+        m.msg_control = nullptr;
+        m.msg_controllen = 0;
+      }
+      return gsd::libc().sendmsg(fd, &m, flags | MSG_DONTWAIT);
+    });
   });
 }
 
 int accept(int fd, struct sockaddr* addr, socklen_t* len) {
-  return cooperating() ? gsd::coop_accept(fd, addr, len, 0, false) : gsd::timed("accept()", fd, __builtin_frame_address(0), [&] { return gsd::libc().accept(fd, addr, len); });
+  return cooperating() ? gsd::cooperate([&] { return gsd::coop_accept(fd, addr, len, 0, false); }) : gsd::timed("accept()", fd, __builtin_frame_address(0), [&] { return gsd::libc().accept(fd, addr, len); });
 }
 
 int accept4(int fd, struct sockaddr* addr, socklen_t* len, int flags) {
-  return cooperating() ? gsd::coop_accept(fd, addr, len, flags, true) : gsd::timed("accept4()", fd, __builtin_frame_address(0), [&] { return gsd::libc().accept4(fd, addr, len, flags); });
+  return cooperating() ? gsd::cooperate([&] { return gsd::coop_accept(fd, addr, len, flags, true); }) : gsd::timed("accept4()", fd, __builtin_frame_address(0), [&] { return gsd::libc().accept4(fd, addr, len, flags); });
 }
 
 int connect(int fd, const struct sockaddr* addr, socklen_t len) {
-  return cooperating() ? gsd::coop_connect(fd, addr, len) : gsd::timed("connect()", fd, __builtin_frame_address(0), [&] { return gsd::libc().connect(fd, addr, len); });
+  return cooperating() ? gsd::cooperate([&] { return gsd::coop_connect(fd, addr, len); }) : gsd::timed("connect()", fd, __builtin_frame_address(0), [&] { return gsd::libc().connect(fd, addr, len); });
 }
 
 int poll(struct pollfd* fds, nfds_t n, int timeout) {
-  return cooperating() ? gsd::coop_poll(fds, n, timeout) : gsd::timed("poll()", -1, __builtin_frame_address(0), [&] { return gsd::libc().poll(fds, n, timeout); });
+  return cooperating() ? gsd::cooperate([&] { return gsd::coop_poll(fds, n, timeout); }) : gsd::timed("poll()", -1, __builtin_frame_address(0), [&] { return gsd::libc().poll(fds, n, timeout); });
 }
 
 int select(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, struct timeval* tv) {
-  return cooperating() ? gsd::coop_select(nfds, rd, wr, ex, tv) : gsd::timed("select()", -1, __builtin_frame_address(0), [&] { return gsd::libc().select(nfds, rd, wr, ex, tv); });
+  return cooperating() ? gsd::cooperate([&] { return gsd::coop_select(nfds, rd, wr, ex, tv); }) : gsd::timed("select()", -1, __builtin_frame_address(0), [&] { return gsd::libc().select(nfds, rd, wr, ex, tv); });
 }
 
 unsigned sleep(unsigned seconds) {
   if (!cooperating()) return gsd::timed("sleep()", -1, __builtin_frame_address(0), [&] { return gsd::libc().sleep(seconds); });
-  gsd::PatchedWaitScope scope("sleep()", -1);
-  gs::sleep(std::chrono::seconds(seconds));
-  return 0;
+  return gsd::cooperate([&] {
+    gsd::PatchedWaitScope scope("sleep()", -1);
+    gs::sleep(std::chrono::seconds(seconds));
+    return 0u;
+  });
 }
 
 int usleep(useconds_t usec) {
   if (!cooperating()) return gsd::timed("usleep()", -1, __builtin_frame_address(0), [&] { return gsd::libc().usleep(usec); });
-  gsd::PatchedWaitScope scope("usleep()", -1);
-  gs::sleep(std::chrono::microseconds(usec));
-  return 0;
+  return gsd::cooperate([&] {
+    gsd::PatchedWaitScope scope("usleep()", -1);
+    gs::sleep(std::chrono::microseconds(usec));
+    return 0;
+  });
 }
 
 int nanosleep(const struct timespec* req, struct timespec* rem) {
@@ -684,16 +714,20 @@ int nanosleep(const struct timespec* req, struct timespec* rem) {
     errno = EINVAL;
     return -1;
   }
-  gsd::PatchedWaitScope scope("nanosleep()", -1);
-  gs::sleep(std::chrono::seconds(req->tv_sec) + std::chrono::nanoseconds(req->tv_nsec));
-  if (rem != nullptr) *rem = timespec{0, 0};
-  return 0;
+  return gsd::cooperate([&] {
+    gsd::PatchedWaitScope scope("nanosleep()", -1);
+    gs::sleep(std::chrono::seconds(req->tv_sec) + std::chrono::nanoseconds(req->tv_nsec));
+    if (rem != nullptr) *rem = timespec{0, 0};
+    return 0;
+  });
 }
 
 int getaddrinfo(const char* node, const char* service, const struct addrinfo* hints, struct addrinfo** res) {
   if (!cooperating()) return gsd::timed("getaddrinfo()", -1, __builtin_frame_address(0), [&] { return gsd::libc().getaddrinfo(node, service, hints, res); });
-  gsd::PatchedWaitScope scope("getaddrinfo()", -1);
-  return gsd::getaddrinfo_in_pool(node, service, hints, res);
+  return gsd::cooperate([&] {
+    gsd::PatchedWaitScope scope("getaddrinfo()", -1);
+    return gsd::getaddrinfo_in_pool(node, service, hints, res);
+  });
 }
 
 // Calls that stay blocking under patch_all(): passed through, but timed, so

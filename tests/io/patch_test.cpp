@@ -19,7 +19,9 @@
 #include <string>
 #include <thread>
 
+#include "greenscope/observer.h"
 #include "greenscope/patch.h"
+#include "greenscope/stall.h"
 #include "test_support.h"
 
 namespace gs::test {
@@ -407,6 +409,66 @@ TEST_F(PatchTest, HubCallbacksGoStraightToLibc) {
   });
   gs::sleep(1ms);
   EXPECT_EQ(error, EAGAIN);
+}
+
+// HandOff is an observer whose hook hands a value to another thread the way
+// the tracer's hooks hand events to its writer thread: a plain write, then a
+// release store. Under TSan, libtsan's interceptor of a blocking call (usleep
+// here) runs our patched function with TSan's interceptors ignored, and code
+// in there used to lose its synchronization (runtime/src/context.h,
+// TsanPatchedCall): TSan then reported the value as a race, as it reported
+// the tracer's event bytes. In every build the value must arrive.
+struct HandOff : Observer {
+  int value = 0;
+  std::atomic<bool> ready{false};
+  void hand_off() {
+    if (ready.load(std::memory_order_relaxed)) return;  // once: the taker may be reading
+    value = 42;
+    ready.store(true, std::memory_order_release);
+  }
+  int take() {
+    while (!ready.load(std::memory_order_acquire)) std::this_thread::yield();
+    return value;
+  }
+};
+
+struct HandOffAtPatchedWaitEnd : HandOff {
+  void on_patched_wait_end(const char*, int) override { hand_off(); }
+};
+
+struct HandOffAtBlockingCall : HandOff {
+  void on_blocking_call(const char*, int, std::int64_t, const std::uintptr_t*, std::size_t) override { hand_off(); }
+};
+
+TEST_F(PatchTest, HooksInsideAPatchedSleepSynchronizeWithOtherThreads) {
+  HandOffAtPatchedWaitEnd hook;
+  int taken = 0;
+  std::thread taker([&] { taken = hook.take(); });
+  gs::set_observer(&hook);
+  ::usleep(1000);  // the main greenlet's: cooperative
+  gs::set_observer(nullptr);
+  taker.join();
+  EXPECT_EQ(taken, 42);
+}
+
+TEST_F(PatchTest, HooksAfterACallThatStillBlocksSynchronizeWithOtherThreads) {
+  StallOptions o;
+  o.threshold = std::chrono::seconds(10);  // no stall: only the blocking call (over 1 ms) is reported
+  gs::start_stall_monitor(o);
+  HandOffAtBlockingCall hook;
+  int taken = 0;
+  std::thread taker([&] { taken = hook.take(); });
+  gs::set_observer(&hook);
+  gs::Event done;
+  gs::run_callback([&] {
+    ::usleep(5000);  // the hub's: straight to libc, and reported
+    done.set();
+  });
+  done.wait();
+  gs::set_observer(nullptr);
+  gs::stop_stall_monitor();
+  taker.join();
+  EXPECT_EQ(taken, 42);
 }
 
 TEST_F(PatchTest, UnpatchedProgramsBlockTheThread) {

@@ -143,6 +143,7 @@ class GreenletBase : public GreenletInfo, public std::enable_shared_from_this<Gr
   void* eh_caught_ = nullptr;                // this greenlet's C++ EH globals
   unsigned eh_uncaught_ = 0;
   void* tsan_fiber_ = nullptr;               // sanitizer builds only
+  void* tsan_call_fiber_ = nullptr;          // TSan builds only: its patched calls run there
   void* asan_fake_stack_ = nullptr;
   GreenletBase* live_prev_ = nullptr;        // the hub's list of live greenlets
   GreenletBase* live_next_ = nullptr;
