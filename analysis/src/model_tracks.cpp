@@ -28,9 +28,13 @@ class ThreadTrackBuilder {
   }
 
   ThreadBuild run(const traceio::ThreadInfo& thread) {
-    const Timeline t = build_timeline(thread);
+    // Each span is filed as the walk ends it: the thread's spans are never
+    // all in memory at 72 bytes each, only as the tracks' pending spans.
+    const Timeline head = timeline_head(thread);
+    Sorted spans;
+    const Timeline t = walk_timeline(thread, [&](const Span& s) { sort_span(s, head, spans); });
+    finish_sorting(spans);
     out_.hub = t.hub;
-    Sorted spans = sort_spans(t);
     add_extras(thread, spans.extras);
     std::unordered_map<std::uint64_t, std::uint32_t> track_of;  // greenlet -> local track number
     const bool hub = t.hub != 0 || !spans.phases.empty();
@@ -113,25 +117,26 @@ class ThreadTrackBuilder {
     return p;
   }
 
-  Sorted sort_spans(const Timeline& t) {
-    Sorted out;
-    for (const Span& s : t.spans) {
-      if (s.kind == SpanKind::Running || s.kind == SpanKind::Waiting) {
-        if (s.greenlet == 0) continue;
-        count(s, t);
-        if (s.greenlet == t.hub) continue;  // the hub's runs: its totals only; its track shows the loop
-        auto [it, added] = out.greenlets.try_emplace(s.greenlet);
-        it->second.first_seq = added ? s.seq : std::min(it->second.first_seq, s.seq);
-        it->second.spans.push_back(pending(s));
-      } else if (is_phase(s.kind)) {
-        out.phases.push_back(pending(s));
-      } else if (s.kind == SpanKind::Job) {
-        out.jobs.push_back(pending(s));
-      }
+  // sort_span() files one span of the timeline `t` by the track it goes to.
+  void sort_span(const Span& s, const Timeline& t, Sorted& out) {
+    if (s.kind == SpanKind::Running || s.kind == SpanKind::Waiting) {
+      if (s.greenlet == 0) return;
+      count(s, t);
+      if (s.greenlet == t.hub) return;  // the hub's runs: its totals only; its track shows the loop
+      auto [it, added] = out.greenlets.try_emplace(s.greenlet);
+      it->second.first_seq = added ? s.seq : std::min(it->second.first_seq, s.seq);
+      it->second.spans.push_back(pending(s));
+    } else if (is_phase(s.kind)) {
+      out.phases.push_back(pending(s));
+    } else if (s.kind == SpanKind::Job) {
+      out.jobs.push_back(pending(s));
     }
+  }
+
+  // finish_sorting() orders the greenlets' tracks by their first span.
+  static void finish_sorting(Sorted& out) {
     for (const auto& [id, g] : out.greenlets) out.first_seen.emplace_back(g.first_seq, id);
     std::sort(out.first_seen.begin(), out.first_seen.end());
-    return out;
   }
 
   // add_extras() adds the stall level's spans of one thread: its stalls and

@@ -2,7 +2,9 @@
 #include "greenscope/analysis/report_model.h"
 
 #include <algorithm>
+#include <array>
 #include <map>
+#include <vector>
 
 #include "greenscope/analysis/timeline.h"
 
@@ -45,7 +47,64 @@ class BusyIndex {
   std::vector<std::int64_t> prefix_;
 };
 
-// Accumulator gathers the report while the timelines are walked.
+// HubSums gathers one hub thread's row while its timeline is walked: the
+// phase sums at once, the greenlets' runs and the callbacks' spans for
+// finish(), which needs every run to tell a callback's own time.
+class HubSums {
+ public:
+  explicit HubSums(std::uint64_t hub) : hub_(hub) {}
+
+  void add(const Span& s) {
+    if (s.kind == SpanKind::Running && s.greenlet != hub_) {
+      greenlet_runs_.emplace_back(s.begin_ns, s.end_ns);
+      row_.greenlets_ns += s.duration();
+    }
+    if (s.kind == SpanKind::Running && s.greenlet == hub_) row_.hub_ns += s.duration();
+    if (s.kind == SpanKind::Poll) {
+      row_.poll_ns += s.duration();
+      ++row_.polls;
+      row_.longest_poll_ns = std::max(row_.longest_poll_ns, s.duration());
+    }
+    if (s.kind == SpanKind::Watcher || s.kind == SpanKind::Callback) callbacks_.push_back({s.begin_ns, s.end_ns, s.code, s.kind});
+  }
+
+  // finish() completes the row and adds the callbacks to `rows` (indexed as
+  // Accumulator::callbacks_, the last one run_callback's).
+  template <std::size_t N>
+  HubRow finish(const traceio::ThreadInfo& thread, const Timeline& t, std::array<CallbackRow, N>& rows) {
+    row_.thread = thread.index;
+    row_.thread_name = thread.name;
+    row_.hub = hub_;
+    row_.wall_ns = t.end_ns - t.begin_ns;
+    row_.other_ns = std::max<std::int64_t>(0, row_.wall_ns - row_.poll_ns - row_.hub_ns - row_.greenlets_ns);
+    const BusyIndex busy(std::move(greenlet_runs_));
+    for (const CallbackSpan& s : callbacks_) {
+      const std::size_t k = s.kind == SpanKind::Callback ? N - 1 : std::min<std::size_t>(s.code, N - 2);
+      CallbackRow& c = rows[k];
+      const std::int64_t duration = s.end_ns - s.begin_ns;
+      ++c.count;
+      c.total_ns += duration;
+      c.hub_ns += duration - busy.overlap(s.begin_ns, s.end_ns);
+      c.max_ns = std::max(c.max_ns, duration);
+    }
+    return row_;
+  }
+
+ private:
+  struct CallbackSpan {
+    std::int64_t begin_ns, end_ns;
+    std::uint8_t code;
+    SpanKind kind;
+  };
+
+  std::uint64_t hub_;
+  HubRow row_;
+  std::vector<std::pair<std::int64_t, std::int64_t>> greenlet_runs_;
+  std::vector<CallbackSpan> callbacks_;
+};
+
+// Accumulator gathers the report while the timelines are walked, span by
+// span: no thread's spans are ever all in memory.
 class Accumulator {
  public:
   Accumulator(const Trace& trace, const ReportOptions& options) : trace_(trace), options_(options) {
@@ -61,8 +120,7 @@ class Accumulator {
   static constexpr std::size_t kRunCallback = gs::trace_format::kWatcherKindCount;
 
   GreenletRow& row(std::uint64_t id, std::uint32_t thread);
-  void add_greenlet_span(const Span& s, const Timeline& t);
-  void add_hub(const traceio::ThreadInfo& thread, const Timeline& t);
+  void add_greenlet_span(const Span& s, std::uint32_t thread, std::int64_t thread_begin_ns);
 
   const Trace& trace_;
   const ReportOptions& options_;
@@ -91,12 +149,12 @@ GreenletRow& Accumulator::row(std::uint64_t id, std::uint32_t thread) {
   return r;
 }
 
-void Accumulator::add_greenlet_span(const Span& s, const Timeline& t) {
-  GreenletRow& r = row(s.greenlet, t.thread);
+void Accumulator::add_greenlet_span(const Span& s, std::uint32_t thread, std::int64_t thread_begin_ns) {
+  GreenletRow& r = row(s.greenlet, thread);
   if (s.kind == SpanKind::Running) {
     r.running_ns += s.duration();
     r.longest_run_ns = std::max(r.longest_run_ns, s.duration());
-    if (s.switch_in || s.begin_ns == t.begin_ns) ++r.runs;
+    if (s.switch_in || s.begin_ns == thread_begin_ns) ++r.runs;
   } else if (s.code < kReasons) {
     r.waiting_ns += s.duration();
     r.wait_ns[s.code] += s.duration();
@@ -104,44 +162,17 @@ void Accumulator::add_greenlet_span(const Span& s, const Timeline& t) {
   }
 }
 
-void Accumulator::add_hub(const traceio::ThreadInfo& thread, const Timeline& t) {
-  HubRow h;
-  h.thread = thread.index;
-  h.thread_name = thread.name;
-  h.hub = t.hub;
-  h.wall_ns = t.end_ns - t.begin_ns;
-  std::vector<std::pair<std::int64_t, std::int64_t>> greenlet_runs;
-  for (const Span& s : t.spans) {
-    if (s.kind == SpanKind::Running && s.greenlet != t.hub) greenlet_runs.emplace_back(s.begin_ns, s.end_ns);
-    if (s.kind == SpanKind::Running && s.greenlet == t.hub) h.hub_ns += s.duration();
-    if (s.kind == SpanKind::Running && s.greenlet != t.hub) h.greenlets_ns += s.duration();
-    if (s.kind == SpanKind::Poll) {
-      h.poll_ns += s.duration();
-      ++h.polls;
-      h.longest_poll_ns = std::max(h.longest_poll_ns, s.duration());
-    }
-  }
-  h.other_ns = std::max<std::int64_t>(0, h.wall_ns - h.poll_ns - h.hub_ns - h.greenlets_ns);
-  const BusyIndex busy(std::move(greenlet_runs));
-  for (const Span& s : t.spans) {
-    if (s.kind != SpanKind::Watcher && s.kind != SpanKind::Callback) continue;
-    const std::size_t k = s.kind == SpanKind::Callback ? kRunCallback : std::min<std::size_t>(s.code, kRunCallback - 1);
-    CallbackRow& c = callbacks_[k];
-    ++c.count;
-    c.total_ns += s.duration();
-    c.hub_ns += s.duration() - busy.overlap(s.begin_ns, s.end_ns);
-    c.max_ns = std::max(c.max_ns, s.duration());
-  }
-  hubs_.push_back(h);
-}
-
 void Accumulator::add_thread(const traceio::ThreadInfo& thread) {
   if (options_.thread && *options_.thread != thread.index) return;
-  const Timeline t = build_timeline(thread);
+  const Timeline head = timeline_head(thread);
+  HubSums sums(head.hub);
+  const Timeline t = walk_timeline(thread, [&](const Span& s) {
+    if ((s.kind == SpanKind::Running || s.kind == SpanKind::Waiting) && s.greenlet != 0)
+      add_greenlet_span(s, thread.index, head.begin_ns);
+    if (head.hub != 0) sums.add(s);
+  });
   mismatched_ += t.mismatched;
-  for (const Span& s : t.spans)
-    if ((s.kind == SpanKind::Running || s.kind == SpanKind::Waiting) && s.greenlet != 0) add_greenlet_span(s, t);
-  if (t.hub != 0) add_hub(thread, t);
+  if (t.hub != 0) hubs_.push_back(sums.finish(thread, t, callbacks_));
 }
 
 Report Accumulator::finish() {

@@ -26,14 +26,10 @@ bool loop_event(EventType type) {
 // phases are open.
 class Builder {
  public:
-  Builder(const traceio::ThreadInfo& thread, const TimelineOptions& options) : options_(options) {
-    out_.thread = thread.index;
-    out_.hub = thread.has_hub ? thread.hub_greenlet : 0;
-    if (!thread.events.empty()) {
-      out_.begin_ns = thread.events.front().time_ns;
-      out_.end_ns = thread.events.back().time_ns;
-    }
-  }
+  // `on_span`, if set, takes each span instead of Timeline::spans.
+  Builder(const traceio::ThreadInfo& thread, const TimelineOptions& options,
+          const std::function<void(const Span&)>* on_span = nullptr)
+      : options_(options), on_span_(on_span), out_(timeline_head(thread)) {}
 
   void on_event(const Event& e);
   Timeline finish();
@@ -52,6 +48,7 @@ class Builder {
   void emit(Span span, std::int64_t end, bool clipped);
 
   const TimelineOptions& options_;
+  const std::function<void(const Span&)>* on_span_;
   Timeline out_;
   std::uint64_t seq_ = 0;
   std::uint64_t current_ = 0;
@@ -69,7 +66,11 @@ class Builder {
 void Builder::emit(Span span, std::int64_t end, bool clipped) {
   span.end_ns = std::max(end, span.begin_ns);
   span.clipped = clipped;
-  out_.spans.push_back(span);
+  if (on_span_ != nullptr) {
+    (*on_span_)(span);
+  } else {
+    out_.spans.push_back(span);
+  }
 }
 
 void Builder::open_run(std::int64_t t, bool switch_in, std::uint8_t code) {
@@ -248,8 +249,26 @@ Timeline Builder::finish() {
 
 }  // namespace
 
+Timeline timeline_head(const traceio::ThreadInfo& thread) {
+  Timeline t;
+  t.thread = thread.index;
+  t.hub = thread.has_hub ? thread.hub_greenlet : 0;
+  if (!thread.events.empty()) {
+    t.begin_ns = thread.events.front().time_ns;
+    t.end_ns = thread.events.back().time_ns;
+  }
+  return t;
+}
+
 Timeline build_timeline(const traceio::ThreadInfo& thread, const TimelineOptions& options) {
   Builder builder(thread, options);
+  for (const Event& e : thread.events) builder.on_event(e);
+  return builder.finish();
+}
+
+Timeline walk_timeline(const traceio::ThreadInfo& thread, const std::function<void(const Span&)>& on_span,
+                       const TimelineOptions& options) {
+  Builder builder(thread, options, &on_span);
   for (const Event& e : thread.events) builder.on_event(e);
   return builder.finish();
 }
