@@ -124,6 +124,23 @@ TEST(ProcessTraceTest, EnvironmentVariableTracesAnUnchangedProgram) {
   EXPECT_EQ(t->process().args[1], "exit");
 }
 
+// GREENSCOPE_TRACE at a symbolic link planted in a shared /tmp: the program
+// runs (untraced, saying why on stderr) and the link's target is untouched.
+TEST(ProcessTraceTest, AnEnvironmentTracePathThatIsASymbolicLinkIsNotWrittenThrough) {
+  const std::string target = temp_trace_path("env-victim"), path = temp_trace_path("env-planted");
+  { std::ofstream(target) << "precious"; }
+  ASSERT_EQ(::symlink(target.c_str(), path.c_str()), 0);
+  Victim v("exit", {"GREENSCOPE_TRACE=" + path, "GREENSCOPE_TRACE_QUIET=1"});
+  const int status = v.wait();
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  std::string contents;
+  std::getline(std::ifstream(target), contents);
+  EXPECT_EQ(contents, "precious");
+  ::unlink(path.c_str());
+  ::unlink(target.c_str());
+}
+
 TEST(ProcessTraceTest, KilledProgramLeavesAFileReadableUpToItsLastFlush) {
   const std::string path = temp_trace_path("sigkill");
   Victim v("loop", {"GREENSCOPE_TRACE=" + path, "GREENSCOPE_TRACE_QUIET=1"});

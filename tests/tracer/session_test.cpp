@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <atomic>
 #include <thread>
 
@@ -45,6 +46,83 @@ TEST_F(SessionTest, UncreatableFileIsAnErrorNamingIt) {
   EXPECT_NE(error.find("/nonexistent-dir/x.gstrace"), std::string::npos) << error;
   EXPECT_NE(error.find("No such file"), std::string::npos) << error;
   EXPECT_FALSE(trace::active());
+}
+
+// read_all() is a file's contents ("" if it cannot be read).
+std::string read_all(const std::string& path) {
+  std::string out;
+  if (FILE* f = std::fopen(path.c_str(), "rb")) {
+    char buf[4096];
+    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) out.append(buf, n);
+    std::fclose(f);
+  }
+  return out;
+}
+
+void write_file(const std::string& path, const std::string& text) {
+  FILE* f = std::fopen(path.c_str(), "wb");
+  ASSERT_NE(f, nullptr) << path;
+  std::fputs(text.c_str(), f);
+  std::fclose(f);
+}
+
+// A trace holds arguments, environment, host name and stacks: only its
+// owner may read it, whatever the umask lets other files be.
+TEST_F(SessionTest, TraceFilesAreReadableByTheirOwnerOnly) {
+  const std::string path = temp_trace_path("mode");
+  const mode_t old_umask = ::umask(0);
+  std::string error;
+  const bool started = trace::start({.path = path}, &error);
+  ::umask(old_umask);
+  ASSERT_TRUE(started) << error;
+  trace::stop();
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ::unlink(path.c_str());
+}
+
+// A symbolic link planted at the trace's path (another user, a shared /tmp)
+// must not make the tracer overwrite the file it points to.
+TEST_F(SessionTest, ASymbolicLinkAtThePathIsRefusedAndItsTargetUntouched) {
+  const std::string target = temp_trace_path("victim"), path = temp_trace_path("planted");
+  write_file(target, "precious");
+  ASSERT_EQ(::symlink(target.c_str(), path.c_str()), 0);
+  std::string error;
+  EXPECT_FALSE(trace::start({.path = path}, &error));
+  EXPECT_FALSE(trace::active());
+  EXPECT_NE(error.find("'" + path + "'"), std::string::npos) << error;
+  EXPECT_NE(error.find("symbolic link"), std::string::npos) << error;
+  EXPECT_EQ(read_all(target), "precious");
+  ::unlink(path.c_str());
+  ::unlink(target.c_str());
+}
+
+// An earlier run's trace at the path is replaced, as users expect; a hard
+// link to it (another name for the same file) keeps what it held.
+TEST_F(SessionTest, AnOlderFileAtThePathIsReplacedNotTruncated) {
+  const std::string path = temp_trace_path("older"), other_name = temp_trace_path("older-link");
+  write_file(path, "last run");
+  ASSERT_EQ(::link(path.c_str(), other_name.c_str()), 0);
+  std::string error;
+  ASSERT_TRUE(trace::start({.path = path}, &error)) << error;
+  ping_pong(10);
+  trace::stop();
+  EXPECT_EQ(read_all(other_name), "last run");
+  auto t = load_or_fail(path);
+  ASSERT_TRUE(t);
+  EXPECT_GT(t->stats().events, 0u);
+  ::unlink(path.c_str());
+  ::unlink(other_name.c_str());
+}
+
+TEST_F(SessionTest, ADirectoryAtThePathIsAnErrorThatSaysSo) {
+  const std::string path = temp_trace_path("dir");
+  ASSERT_EQ(::mkdir(path.c_str(), 0700), 0);
+  std::string error;
+  EXPECT_FALSE(trace::start({.path = path}, &error));
+  EXPECT_NE(error.find("other than a file"), std::string::npos) << error;
+  ::rmdir(path.c_str());
 }
 
 TEST_F(SessionTest, StopWhenOffDoesNothing) {

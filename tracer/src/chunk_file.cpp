@@ -1,6 +1,7 @@
 #include "chunk_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <limits.h>
 #include <unistd.h>
 
@@ -14,11 +15,55 @@ namespace tf = trace_format;
 
 ChunkFile::~ChunkFile() { close(); }
 
+namespace {
+
+// create_new() creates `path` as a new file only this user can read: a
+// trace holds the program's arguments, environment, host name and stacks.
+// O_EXCL and O_NOFOLLOW: nothing already at the path is ever written
+// through, so a symbolic link planted there (in a shared /tmp) cannot make
+// the tracer overwrite the file it points to.
+int create_new(const std::string& path) {
+  return ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+}
+
+// open_existing() opens what already stands at `path`, or says why not:
+// this user's own regular file (an earlier run's trace) is replaced, by
+// unlinking it (a hard link to it keeps its contents, where truncating
+// would not); a pipe or a character device (mkfifo, /dev/null) is written
+// into, which clobbers no file; anything else is refused.
+int open_existing(const std::string& path, std::string* why) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) return create_new(path);  // gone meanwhile
+  if (S_ISLNK(st.st_mode)) {
+    *why = "it is a symbolic link, and greenscope does not write through links (remove it, or choose another path)";
+    return -1;
+  }
+  if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) return ::open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (!S_ISREG(st.st_mode)) {
+    *why = "something other than a file, a pipe or a device is there (choose another path)";
+    return -1;
+  }
+  if (st.st_uid != ::geteuid()) {
+    *why = "a file of another user is there (choose another path)";
+    return -1;
+  }
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    *why = std::string("an older file is there and cannot be removed: ") + std::strerror(errno);
+    return -1;
+  }
+  return create_new(path);  // EEXIST now: something was planted since the unlink
+}
+
+}  // namespace
+
 bool ChunkFile::open(const std::string& path, std::uint64_t flags, std::string* error) {
   close();
-  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  std::string why;
+  fd_ = create_new(path);
+  if (fd_ < 0 && errno == EEXIST) fd_ = open_existing(path, &why);
   if (fd_ < 0) {
-    if (error) *error = "cannot create trace file '" + path + "': " + std::strerror(errno);
+    if (why.empty()) why = std::strerror(errno);
+    if (error) *error = "cannot create trace file '" + path + "': " + why;
     return false;
   }
   path_ = path;

@@ -22,7 +22,9 @@ class ChunkFile {
   ChunkFile(const ChunkFile&) = delete;
   ChunkFile& operator=(const ChunkFile&) = delete;
 
-  // open() creates (truncates) `path` and writes the file header.
+  // open() creates `path` anew (mode 0600, never through a link; an older
+  // file of this user's there is replaced, a pipe or device written into)
+  // and writes the file header.
   bool open(const std::string& path, std::uint64_t flags, std::string* error);
   void close();
   bool is_open() const { return fd_ >= 0; }
