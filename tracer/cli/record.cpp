@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -26,12 +27,15 @@ namespace gs::cli {
 
 namespace {
 
-volatile sig_atomic_t g_child = 0;  // the recorded program's pid, for forward()
+// The recorded program's pid, for forward(): atomic (lock-free), since the
+// handler may run on any thread.
+std::atomic<pid_t> g_child{0};
+static_assert(std::atomic<pid_t>::is_always_lock_free);
 constexpr int kForwarded[] = {SIGINT, SIGTERM, SIGHUP};
 
 void forward(int sig, siginfo_t* info, void*) {
   if (info != nullptr && info->si_code == SI_KERNEL) return;  // from the terminal: the child has it
-  if (g_child > 0) ::kill(g_child, sig);
+  if (const pid_t child = g_child.load(); child > 0) ::kill(child, sig);
 }
 
 struct Plan {
@@ -117,7 +121,7 @@ int spawn_and_wait(const Plan& plan, pid_t& pid) {
   pid = ::fork();
   if (pid < 0) throw std::runtime_error(std::string("fork: ") + strerror(errno));
   if (pid == 0) exec_child(plan, fds[1]);
-  g_child = pid;
+  g_child.store(pid);
   ::sigprocmask(SIG_SETMASK, &old, nullptr);
   ::close(fds[1]);
   int err = 0;

@@ -12,6 +12,7 @@
 #include <dlfcn.h>
 #include <link.h>
 
+#include <atomic>
 #include <cfloat>
 #include <csignal>
 #include <cstring>
@@ -24,12 +25,17 @@
 namespace gs::viewer {
 namespace {
 
-volatile std::sig_atomic_t g_dump_requested = 0;
-volatile std::sig_atomic_t g_quit_requested = 0;
+// Lock-free atomics, not volatile sig_atomic_t: the kernel runs the
+// handler on whichever thread has the signal unblocked (a loader thread,
+// say), and only an atomic makes its store a value the main thread may read
+// (TSan saw the race under load, in the --drop test's SIGUSR1).
+std::atomic<bool> g_dump_requested{false};
+std::atomic<bool> g_quit_requested{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "async-signal-safe only if lock-free");
 
 void on_signal(int sig) {
-  if (sig == SIGUSR1) g_dump_requested = 1;
-  else g_quit_requested = 1;
+  if (sig == SIGUSR1) g_dump_requested.store(true);
+  else g_quit_requested.store(true);
 }
 
 void install_signals() {
@@ -150,7 +156,7 @@ int run_window(App& app) {
   const bool screenshot = !app.options.screenshot.empty();
   std::uint64_t loaded_at = 0;
   int status = 0;
-  while (!glfwWindowShouldClose(w) && !g_quit_requested) {
+  while (!glfwWindowShouldClose(w) && !g_quit_requested.load()) {
     if (screenshot || !app.loaded()) glfwWaitEventsTimeout(1.0 / 60);
     else glfwWaitEventsTimeout(0.1);
     ImGui_ImplOpenGL3_NewFrame();
@@ -169,10 +175,7 @@ int run_window(App& app) {
       break;
     }
     glfwSwapBuffers(w);
-    if (g_dump_requested && !app.options.dump_state.empty()) {
-      g_dump_requested = 0;
-      write_state(app, app.options.dump_state);
-    }
+    if (!app.options.dump_state.empty() && g_dump_requested.exchange(false)) write_state(app, app.options.dump_state);
   }
   if (!app.options.dump_state.empty()) write_state(app, app.options.dump_state);
   keep_gl_driver_loaded();
