@@ -27,6 +27,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "greenscope/detail/env.h"
 #include "crash_handler.h"
 #include "hidden_frames.h"
 #include "greenscope/detail/clock.h"
@@ -783,28 +784,26 @@ void stop_thread() {
   g_thread_running.store(false);
 }
 
+// kMaxEnvMs: an hour, the longest threshold a variable may set.
+constexpr long kMaxEnvMs = 3'600'000;
+
 // apply_environment() lets GREENSCOPE_STALL_MS, GREENSCOPE_STALL_PRINT and
-// GREENSCOPE_BLOCKING_MS override options; false if GREENSCOPE_STALL_MS=0
+// GREENSCOPE_BLOCKING_MS override options (a value that cannot be used says
+// so once and leaves the option as it was); false if GREENSCOPE_STALL_MS=0
 // turns the monitor off.
 bool apply_environment(StallOptions& o) {
-  if (const char* ms = std::getenv("GREENSCOPE_STALL_MS")) {
-    char* end = nullptr;
-    const long v = std::strtol(ms, &end, 10);
-    if (end == ms || *end != '\0' || v < 0) {
-      std::fprintf(stderr, "greenscope: GREENSCOPE_STALL_MS='%s' is not a number of milliseconds (>= 1, or 0 "
-                           "for off); using %lld ms\n", ms, static_cast<long long>(o.threshold.count()));
-    } else if (v == 0) {
-      return false;
-    } else {
-      o.threshold = std::chrono::milliseconds(v);
-    }
+  const std::string stall_default = "using " + std::to_string(o.threshold.count()) + " ms";
+  if (const auto ms = env_number("GREENSCOPE_STALL_MS", 0, kMaxEnvMs,
+                                 "a number of milliseconds (1 to 3600000, or 0 for off)", stall_default.c_str())) {
+    if (*ms == 0) return false;
+    o.threshold = std::chrono::milliseconds(*ms);
   }
-  if (const char* p = std::getenv("GREENSCOPE_STALL_PRINT")) o.print = std::strcmp(p, "0") != 0 && *p != '\0';
-  if (const char* ms = std::getenv("GREENSCOPE_BLOCKING_MS")) {
-    char* end = nullptr;
-    const long v = std::strtol(ms, &end, 10);
-    if (end != ms && *end == '\0' && v >= 0) o.blocking_threshold = std::chrono::milliseconds(v);
-  }
+  if (const auto print = env_flag("GREENSCOPE_STALL_PRINT", o.print ? "printing stalls" : "not printing stalls"))
+    o.print = *print;
+  const std::string blocking_default = "using " + std::to_string(o.blocking_threshold.count()) + " ms";
+  if (const auto ms = env_number("GREENSCOPE_BLOCKING_MS", 0, kMaxEnvMs, "a number of milliseconds (0 to 3600000)",
+                                 blocking_default.c_str()))
+    o.blocking_threshold = std::chrono::milliseconds(*ms);
   return true;
 }
 

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "greenscope/detail/deadline.h"
+#include "greenscope/detail/env.h"
 #include "greenscope/hub.h"
 #include "greenscope/io.h"
 #include "hub_impl.h"
@@ -578,8 +579,7 @@ bool forget_fd(int fd, bool defer_close) {
 
 __attribute__((constructor)) void patch_from_environment() {
   sys::resolve();
-  const char* v = std::getenv("GREENSCOPE_PATCH_ALL");
-  if (v != nullptr && *v != '\0' && std::strcmp(v, "0") != 0) gs::patch_all();
+  if (env_flag("GREENSCOPE_PATCH_ALL", "calls stay unpatched").value_or(false)) gs::patch_all();
 }
 
 }  // namespace

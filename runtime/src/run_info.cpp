@@ -17,6 +17,7 @@
 #include <mutex>
 #include <string>
 
+#include "greenscope/detail/env.h"
 #include "greenscope/observer.h"
 #include "greenscope/stacks.h"
 #include "hidden_frames.h"
@@ -154,10 +155,9 @@ int parse_signal(const char* text) {
 void install_dump_signal(const char* name) {
   const int sig = parse_signal(name);
   if (sig <= 0 || sig >= NSIG || sig == SIGKILL || sig == SIGSTOP) {
-    std::fprintf(stderr,
-                 "greenscope: GREENSCOPE_DUMP_SIGNAL='%s' is not a signal that can be caught; use a name "
-                 "like SIGUSR1 or a number\n",
-                 name);
+    env_warn_once("GREENSCOPE_DUMP_SIGNAL", "GREENSCOPE_DUMP_SIGNAL='" + shown(name) +
+                                                "' is not a signal that can be caught (a name like SIGUSR1, or a "
+                                                "number); no run-info dumps on a signal");
     return;
   }
   ensure_monitor_thread();

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,10 +28,10 @@ namespace {
 using namespace std::chrono_literals;
 
 // Victim is trace_victim running with extra environment variables; its
-// stdout is a pipe.
+// stdout (and its stderr, if `with_stderr`) is a pipe.
 class Victim {
  public:
-  Victim(const std::string& mode, const std::vector<std::string>& env) {
+  Victim(const std::string& mode, const std::vector<std::string>& env, bool with_stderr = false) {
     std::vector<std::string> vars;
     const auto name_of = [](const std::string& var) { return var.substr(0, var.find('=')); };
     for (char** e = environ; *e != nullptr; ++e) {
@@ -49,6 +50,7 @@ class Victim {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+    if (with_stderr) posix_spawn_file_actions_adddup2(&actions, out[1], 2);
     posix_spawn_file_actions_addclose(&actions, out[0]);
     EXPECT_EQ(posix_spawn(&pid_, program.c_str(), &actions, nullptr, argv, envp.data()), 0);
     posix_spawn_file_actions_destroy(&actions);
@@ -68,6 +70,13 @@ class Victim {
     char c;
     while (::read(out_, &c, 1) == 1 && c != '\n') line += c;
     return line;
+  }
+  // read_all() reads until the victim closes its output.
+  std::string read_all() {
+    std::string text;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(out_, buf, sizeof buf)) > 0;) text.append(buf, static_cast<std::size_t>(n));
+    return text;
   }
   int wait() {
     int status = 0;
@@ -139,6 +148,68 @@ TEST(ProcessTraceTest, AnEnvironmentTracePathThatIsASymbolicLinkIsNotWrittenThro
   EXPECT_EQ(contents, "precious");
   ::unlink(path.c_str());
   ::unlink(target.c_str());
+}
+
+// lines_with() counts the lines of `text` that contain `needle`.
+std::size_t lines_with(const std::string& text, const std::string& needle) {
+  std::size_t n = 0;
+  for (std::size_t at = 0; at < text.size();) {
+    const std::size_t end = std::min(text.find('\n', at), text.size());
+    if (text.substr(at, end - at).find(needle) != std::string::npos) ++n;
+    at = end + 1;
+  }
+  return n;
+}
+
+// Garbage in GREENSCOPE_* variables: one clear line each (even when two
+// parts of the program read the same variable, as GREENSCOPE_STALL_MS is),
+// the defaults used, the program traced and run to its end.
+TEST(ProcessTraceTest, GarbageVariablesGetOneLineEachAndTheDefaults) {
+  const std::string path = temp_trace_path("garbage");
+  Victim v("exit",
+           {"GREENSCOPE_TRACE=" + path, "GREENSCOPE_TRACE_QUIET=1", "GREENSCOPE_STALL_MS=abc",
+            "GREENSCOPE_BLOCKING_MS=-1", "GREENSCOPE_WAIT_STACK_DEPTH=999", "GREENSCOPE_TRACE_STALLS=maybe",
+            "GREENSCOPE_STALL_PRINT=\x1b[31mred"},
+           true);
+  const std::string err = v.read_all();
+  const int status = v.wait();
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << err;
+  EXPECT_EQ(lines_with(err, "greenscope: GREENSCOPE_STALL_MS='abc' is not a number of milliseconds"), 1u) << err;
+  EXPECT_EQ(lines_with(err, "GREENSCOPE_STALL_MS"), 1u) << err;
+  EXPECT_EQ(lines_with(err, "greenscope: GREENSCOPE_BLOCKING_MS='-1' is not a number of milliseconds"), 1u) << err;
+  EXPECT_EQ(lines_with(err, "greenscope: GREENSCOPE_WAIT_STACK_DEPTH='999' is not a number of frames"), 1u) << err;
+  EXPECT_EQ(lines_with(err, "greenscope: GREENSCOPE_TRACE_STALLS='maybe' is not 1 or 0"), 1u) << err;
+  // A terminal escape in a value is shown, not sent to the terminal.
+  EXPECT_EQ(lines_with(err, "GREENSCOPE_STALL_PRINT='\\x1b[31mred'"), 1u) << err;
+  EXPECT_EQ(err.find('\x1b'), std::string::npos) << err;
+  auto t = load_or_fail(path);
+  ::unlink(path.c_str());
+  ASSERT_TRUE(t);
+  EXPECT_TRUE(t->stats().clean_end);
+}
+
+// A flight recorder of a negative size used to say "last
+// 18446744073709551611 MiB"; an unknown signal name was a second kind of
+// line. Both now say what they want, and nothing is traced unasked.
+TEST(ProcessTraceTest, ANegativeFlightSizeOrAnUnknownSignalLeavesTheProgramUntraced) {
+  for (const std::string var : {"GREENSCOPE_TRACE_FLIGHT_MIB=-5", "GREENSCOPE_TRACE_SIGNAL=SIGNOPE"}) {
+    const std::string dir = temp_trace_path("untraced-dir");
+    ASSERT_EQ(::mkdir(dir.c_str(), 0700), 0);
+    const std::string path = dir + "/t.gstrace";
+    Victim v("exit", {"GREENSCOPE_TRACE=" + path, var}, true);
+    const std::string err = v.read_all();
+    const int status = v.wait();
+    ASSERT_TRUE(WIFEXITED(status)) << var;
+    EXPECT_EQ(WEXITSTATUS(status), 0) << var << ": " << err;
+    const std::string name = var.substr(0, var.find('='));
+    EXPECT_EQ(lines_with(err, "greenscope: " + name + "='" + var.substr(var.find('=') + 1) + "' is not "), 1u) << err;
+    EXPECT_EQ(lines_with(err, "tracing stays off"), 1u) << err;
+    EXPECT_EQ(err.find("18446744073709551611"), std::string::npos) << err;
+    EXPECT_NE(::access(path.c_str(), F_OK), 0) << var << ": no trace was asked for";
+    ::unlink(path.c_str());
+    ::rmdir(dir.c_str());
+  }
 }
 
 TEST(ProcessTraceTest, KilledProgramLeavesAFileReadableUpToItsLastFlush) {

@@ -21,6 +21,7 @@
 #include <string>
 #include <thread>
 
+#include "greenscope/detail/env.h"
 #include "greenscope/detail/quiet_thread.h"
 #include "greenscope/trace_env.h"
 #include "greenscope/tracer.h"
@@ -100,36 +101,50 @@ void install_handler(int sig, void (*handler)(int)) {
 
 void after_fork_in_child() { forget_session_after_fork(); }
 
+// kMaxFlightMib: 64 GiB, more than any flight recorder needs; a bigger
+// number is a typo.
+constexpr long kMaxFlightMib = 65536;
+
+// signal_from_env() is the catchable signal variable `name` names, 0 if it
+// is unset, or -1 (said once) if it names none.
+int signal_from_env(const char* name, const char* instead) {
+  const std::string v = gs::detail::env_value(name);
+  if (v.empty()) return 0;
+  const int sig = trace_env::parse_signal(v);
+  if (sig > 0 && sig != SIGKILL && sig != SIGSTOP) return sig;
+  gs::detail::env_warn_once(name, std::string(name) + "='" + gs::detail::shown(v) +
+                                      "' is not a signal that can be caught (a name like SIGUSR2, or a number); " +
+                                      instead);
+  return -1;
+}
+
 [[gnu::constructor]] void autostart() {
   const char* trace = std::getenv(trace_env::kTrace);
-  const char* toggle = std::getenv(trace_env::kSignal);
-  const char* flight = std::getenv(trace_env::kFlightMib);
-  const char* dump = std::getenv(trace_env::kDumpSignal);
-  const char* quiet = std::getenv(trace_env::kQuiet);
-  g_quiet = quiet != nullptr && *quiet != '\0' && *quiet != '0';
+  const bool has_toggle = !gs::detail::env_value(trace_env::kSignal).empty();
+  const bool has_flight = !gs::detail::env_value(trace_env::kFlightMib).empty();
+  g_quiet = gs::detail::env_flag(trace_env::kQuiet, "not quiet").value_or(false);
   pthread_atfork(nullptr, nullptr, &after_fork_in_child);
-  if (trace == nullptr && toggle == nullptr && flight == nullptr) return;
+  if (trace == nullptr && !has_toggle && !has_flight) return;
   env_options().path = trace != nullptr ? trace : "";
-  if (flight != nullptr) env_options().flight_recorder_mib = std::strtoul(flight, nullptr, 10);
   // Children inherit the environment: unless the path names each process
   // (%p), they would overwrite this trace.
   if (trace != nullptr && env_options().path.find("%p") == std::string::npos) ::unsetenv(trace_env::kTrace);
-  if (toggle != nullptr) {
-    const int sig = trace_env::parse_signal(toggle);
-    if (sig == 0) {
-      say(std::string("GREENSCOPE_TRACE_SIGNAL='") + toggle + "' is not a signal name or number (try SIGUSR2)");
-    } else {
-      install_handler(sig, &on_toggle_signal);
-      gs::detail::quiet_thread(&toggle_loop).detach();
-    }
+  if (has_flight) {
+    const auto mib = gs::detail::env_number(trace_env::kFlightMib, 1, kMaxFlightMib,
+                                            "a size in MiB from 1 to 65536", "tracing stays off");
+    if (!mib) return;  // a flight recorder of no known size: record nothing rather than guess
+    env_options().flight_recorder_mib = static_cast<std::size_t>(*mib);
   }
-  if (dump != nullptr) {
-    const int sig = trace_env::parse_signal(dump);
-    if (sig == 0) say(std::string("GREENSCOPE_TRACE_DUMP_SIGNAL='") + dump + "' is not a signal name or number");
-    else install_handler(sig, &on_dump_signal);
+  const int toggle = signal_from_env(trace_env::kSignal, "tracing stays off");
+  if (toggle < 0) return;  // the program meant to choose when to trace: never start it unasked
+  if (toggle > 0) {
+    install_handler(toggle, &on_toggle_signal);
+    gs::detail::quiet_thread(&toggle_loop).detach();
   }
+  if (const int dump = signal_from_env(trace_env::kDumpSignal, "no dumps on a signal"); dump > 0)
+    install_handler(dump, &on_dump_signal);
   // With a toggle signal, tracing waits for the first signal.
-  if (toggle == nullptr || trace_env::parse_signal(toggle) == 0) start_from_env();
+  if (toggle == 0) start_from_env();
   at_tracer_exit(&stop_and_report);
 }
 

@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "crash.h"
+#include "greenscope/detail/env.h"
 #include "extension_events.h"
 #include "greenscope/observer.h"
 #include "greenscope/stall.h"
@@ -43,10 +44,6 @@ constexpr const char* kWaitStacksEnv = "GREENSCOPE_WAIT_STACKS";          // 0: 
 constexpr const char* kWaitStackDepthEnv = "GREENSCOPE_WAIT_STACK_DEPTH";  // frames, 1..64
 constexpr const char* kStallMonitorEnv = "GREENSCOPE_TRACE_STALLS";        // 0: no monitor
 
-// env_flag() reads a 0/1 variable into `flag` if it is set.
-void env_flag(const char* name, bool& flag) {
-  if (const char* v = std::getenv(name); v != nullptr && *v != '\0') flag = std::strcmp(v, "0") != 0;
-}
 
 // Plain pointers, not objects with destructors: the atexit stop() must find
 // them intact whatever order the process runs its exit-time destructors in.
@@ -95,11 +92,17 @@ Options resolve_options(const Options& options) {
   Options o = options;
   o.path = resolve_path(options.path);
   if (o.flush_interval_ms == 0) o.flush_interval_ms = 1;
-  env_flag(kWaitStacksEnv, o.wait_stacks);
-  env_flag(kStallMonitorEnv, o.stall_monitor);
-  if (const char* depth = std::getenv(kWaitStackDepthEnv); depth != nullptr && *depth != '\0')
-    o.wait_stack_depth = static_cast<unsigned>(std::strtoul(depth, nullptr, 10));
+  o.wait_stacks = gs::detail::env_flag(kWaitStacksEnv, o.wait_stacks ? "recording wait stacks" : "no wait stacks")
+                      .value_or(o.wait_stacks);
+  o.stall_monitor = gs::detail::env_flag(kStallMonitorEnv, o.stall_monitor ? "starting the stall monitor"
+                                                                         : "not starting the stall monitor")
+                        .value_or(o.stall_monitor);
   o.wait_stack_depth = static_cast<unsigned>(std::clamp<std::size_t>(o.wait_stack_depth, 1, kMaxRecordedFrames));
+  const std::string depth_default = "keeping " + std::to_string(o.wait_stack_depth) + " frames";
+  const std::string depth_range = "a number of frames from 1 to " + std::to_string(kMaxRecordedFrames);
+  if (const auto depth = gs::detail::env_number(kWaitStackDepthEnv, 1, static_cast<long>(kMaxRecordedFrames),
+                                                depth_range.c_str(), depth_default.c_str()))
+    o.wait_stack_depth = static_cast<unsigned>(*depth);
   return o;
 }
 

@@ -1,0 +1,85 @@
+// env.cpp: reading GREENSCOPE_* variables (greenscope/detail/env.h).
+#include "greenscope/detail/env.h"
+
+#include <strings.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <set>
+
+namespace gs::detail {
+
+namespace {
+
+std::mutex& warned_mutex() {
+  static auto* m = new std::mutex();  // never destroyed: read at exit too
+  return *m;
+}
+
+std::set<std::string>& warned() {
+  static auto* names = new std::set<std::string>();
+  return *names;
+}
+
+bool is_any_of(const std::string& v, std::initializer_list<const char*> words) {
+  for (const char* w : words)
+    if (::strcasecmp(v.c_str(), w) == 0) return true;
+  return false;
+}
+
+}  // namespace
+
+std::string env_value(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr ? std::string(v) : std::string();
+}
+
+void env_warn_once(const char* name, const std::string& text) {
+  {
+    std::lock_guard<std::mutex> lock(warned_mutex());
+    if (!warned().insert(name).second) return;
+  }
+  std::fprintf(stderr, "greenscope: %s\n", text.c_str());
+}
+
+// shown() is a value as the warning quotes it: control characters (a
+// terminal's escapes) as \xNN, and at most 80 bytes.
+std::string shown(const std::string& v) {
+  std::string out;
+  for (const char c : v.substr(0, 80)) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", u);
+      out += hex;
+    } else {
+      out += c;
+    }
+  }
+  if (v.size() > 80) out += "...";
+  return out;
+}
+
+std::optional<long> env_number(const char* name, long min, long max, const char* wanted, const char* instead) {
+  const std::string v = env_value(name);
+  if (v.empty()) return std::nullopt;
+  errno = 0;
+  char* end = nullptr;
+  const long n = std::strtol(v.c_str(), &end, 10);
+  if (end != v.c_str() && *end == '\0' && errno == 0 && n >= min && n <= max) return n;
+  env_warn_once(name, std::string(name) + "='" + shown(v) + "' is not " + wanted + "; " + instead);
+  return std::nullopt;
+}
+
+std::optional<bool> env_flag(const char* name, const char* instead) {
+  const std::string v = env_value(name);
+  if (v.empty()) return std::nullopt;
+  if (is_any_of(v, {"1", "true", "yes", "on"})) return true;
+  if (is_any_of(v, {"0", "false", "no", "off"})) return false;
+  env_warn_once(name, std::string(name) + "='" + shown(v) + "' is not 1 or 0 (true/false, yes/no, on/off); " + instead);
+  return std::nullopt;
+}
+
+}  // namespace gs::detail
