@@ -1,6 +1,8 @@
 // env.cpp: reading GREENSCOPE_* variables (greenscope/detail/env.h).
 #include "greenscope/detail/env.h"
 
+#include <signal.h>
+#include <string.h>
 #include <strings.h>
 
 #include <cerrno>
@@ -21,6 +23,20 @@ std::mutex& warned_mutex() {
 std::set<std::string>& warned() {
   static auto* names = new std::set<std::string>();
   return *names;
+}
+
+// parse_signal() is the signal "SIGUSR1", "USR1" or "10" names; 0 if none.
+int parse_signal(const std::string& text) {
+  if (text.find_first_not_of("0123456789") == std::string::npos) {
+    const long n = std::strtol(text.c_str(), nullptr, 10);
+    return n > 0 && n < NSIG ? static_cast<int>(n) : 0;
+  }
+  const std::string name = text.rfind("SIG", 0) == 0 ? text.substr(3) : text;
+  for (int sig = 1; sig < NSIG; ++sig) {
+    const char* abbrev = sigabbrev_np(sig);
+    if (abbrev != nullptr && name == abbrev) return sig;
+  }
+  return 0;
 }
 
 bool is_any_of(const std::string& v, std::initializer_list<const char*> words) {
@@ -80,6 +96,16 @@ std::optional<bool> env_flag(const char* name, const char* instead) {
   if (is_any_of(v, {"0", "false", "no", "off"})) return false;
   env_warn_once(name, std::string(name) + "='" + shown(v) + "' is not 1 or 0 (true/false, yes/no, on/off); " + instead);
   return std::nullopt;
+}
+
+int env_signal(const char* name, const char* instead) {
+  const std::string v = env_value(name);
+  if (v.empty()) return 0;
+  const int sig = parse_signal(v);
+  if (sig > 0 && sig != SIGKILL && sig != SIGSTOP) return sig;
+  env_warn_once(name, std::string(name) + "='" + shown(v) +
+                          "' is not a signal that can be caught (a name like SIGUSR1, or a number); " + instead);
+  return -1;
 }
 
 }  // namespace gs::detail

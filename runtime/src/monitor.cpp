@@ -1028,7 +1028,8 @@ void note_blocking_call(const char* call, int fd, std::int64_t ns, const std::ui
 void start_monitor_from_environment() {
   static std::once_flag once;
   std::call_once(once, [] {
-    if (const char* sig = std::getenv("GREENSCOPE_DUMP_SIGNAL")) install_dump_signal(sig);
+    if (const int sig = env_signal("GREENSCOPE_DUMP_SIGNAL", "no run-info dumps on a signal"); sig > 0)
+      install_dump_signal(sig);
     if (std::getenv("GREENSCOPE_STALL_MS") != nullptr) gs::start_stall_monitor();
   });
 }

@@ -26,9 +26,9 @@ void wake_monitor();
 // format_run_info() to stderr and record it, naming `signal_number`.
 void request_dump(int signal_number);
 
-// install_dump_signal() makes signal `name` ("SIGUSR1", "USR1", "10") print
-// format_run_info() to stderr and record it (GREENSCOPE_DUMP_SIGNAL).
-void install_dump_signal(const char* name);
+// install_dump_signal() makes signal `sig` print format_run_info() to
+// stderr and record it (GREENSCOPE_DUMP_SIGNAL, read by env_signal()).
+void install_dump_signal(int sig);
 bool dump_signal_installed();
 
 // CrashRequest: filled by the crash handler (crash_handler.cpp), served by

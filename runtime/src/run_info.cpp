@@ -17,7 +17,6 @@
 #include <mutex>
 #include <string>
 
-#include "greenscope/detail/env.h"
 #include "greenscope/observer.h"
 #include "greenscope/stacks.h"
 #include "hidden_frames.h"
@@ -138,28 +137,9 @@ std::string describe(Beat& b) {
 
 void on_dump_signal(int sig) { request_dump(sig); }
 
-int parse_signal(const char* text) {
-  std::string s = text;
-  if (s.empty()) return 0;
-  if (s.find_first_not_of("0123456789") == std::string::npos) return std::atoi(s.c_str());
-  if (s.rfind("SIG", 0) == 0) s = s.substr(3);
-  for (int sig = 1; sig < NSIG; ++sig) {
-    const char* abbrev = sigabbrev_np(sig);
-    if (abbrev != nullptr && s == abbrev) return sig;
-  }
-  return 0;
-}
-
 }  // namespace
 
-void install_dump_signal(const char* name) {
-  const int sig = parse_signal(name);
-  if (sig <= 0 || sig >= NSIG || sig == SIGKILL || sig == SIGSTOP) {
-    env_warn_once("GREENSCOPE_DUMP_SIGNAL", "GREENSCOPE_DUMP_SIGNAL='" + shown(name) +
-                                                "' is not a signal that can be caught (a name like SIGUSR1, or a "
-                                                "number); no run-info dumps on a signal");
-    return;
-  }
+void install_dump_signal(int sig) {
   ensure_monitor_thread();
   struct sigaction sa {};
   sa.sa_handler = &on_dump_signal;

@@ -137,15 +137,13 @@ TEST(ProcessTraceTest, EnvironmentVariableTracesAnUnchangedProgram) {
 // runs (untraced, saying why on stderr) and the link's target is untouched.
 TEST(ProcessTraceTest, AnEnvironmentTracePathThatIsASymbolicLinkIsNotWrittenThrough) {
   const std::string target = temp_trace_path("env-victim"), path = temp_trace_path("env-planted");
-  { std::ofstream(target) << "precious"; }
+  write_file(target, "precious");
   ASSERT_EQ(::symlink(target.c_str(), path.c_str()), 0);
   Victim v("exit", {"GREENSCOPE_TRACE=" + path, "GREENSCOPE_TRACE_QUIET=1"});
   const int status = v.wait();
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
-  std::string contents;
-  std::getline(std::ifstream(target), contents);
-  EXPECT_EQ(contents, "precious");
+  EXPECT_EQ(read_all(target), "precious");
   ::unlink(path.c_str());
   ::unlink(target.c_str());
 }

@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <atomic>
 #include <thread>
 
@@ -46,24 +45,6 @@ TEST_F(SessionTest, UncreatableFileIsAnErrorNamingIt) {
   EXPECT_NE(error.find("/nonexistent-dir/x.gstrace"), std::string::npos) << error;
   EXPECT_NE(error.find("No such file"), std::string::npos) << error;
   EXPECT_FALSE(trace::active());
-}
-
-// read_all() is a file's contents ("" if it cannot be read).
-std::string read_all(const std::string& path) {
-  std::string out;
-  if (FILE* f = std::fopen(path.c_str(), "rb")) {
-    char buf[4096];
-    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) out.append(buf, n);
-    std::fclose(f);
-  }
-  return out;
-}
-
-void write_file(const std::string& path, const std::string& text) {
-  FILE* f = std::fopen(path.c_str(), "wb");
-  ASSERT_NE(f, nullptr) << path;
-  std::fputs(text.c_str(), f);
-  std::fclose(f);
 }
 
 // A trace holds arguments, environment, host name and stacks: only its

@@ -105,19 +105,6 @@ void after_fork_in_child() { forget_session_after_fork(); }
 // number is a typo.
 constexpr long kMaxFlightMib = 65536;
 
-// signal_from_env() is the catchable signal variable `name` names, 0 if it
-// is unset, or -1 (said once) if it names none.
-int signal_from_env(const char* name, const char* instead) {
-  const std::string v = gs::detail::env_value(name);
-  if (v.empty()) return 0;
-  const int sig = trace_env::parse_signal(v);
-  if (sig > 0 && sig != SIGKILL && sig != SIGSTOP) return sig;
-  gs::detail::env_warn_once(name, std::string(name) + "='" + gs::detail::shown(v) +
-                                      "' is not a signal that can be caught (a name like SIGUSR2, or a number); " +
-                                      instead);
-  return -1;
-}
-
 [[gnu::constructor]] void autostart() {
   const char* trace = std::getenv(trace_env::kTrace);
   const bool has_toggle = !gs::detail::env_value(trace_env::kSignal).empty();
@@ -135,13 +122,13 @@ int signal_from_env(const char* name, const char* instead) {
     if (!mib) return;  // a flight recorder of no known size: record nothing rather than guess
     env_options().flight_recorder_mib = static_cast<std::size_t>(*mib);
   }
-  const int toggle = signal_from_env(trace_env::kSignal, "tracing stays off");
+  const int toggle = gs::detail::env_signal(trace_env::kSignal, "tracing stays off");
   if (toggle < 0) return;  // the program meant to choose when to trace: never start it unasked
   if (toggle > 0) {
     install_handler(toggle, &on_toggle_signal);
     gs::detail::quiet_thread(&toggle_loop).detach();
   }
-  if (const int dump = signal_from_env(trace_env::kDumpSignal, "no dumps on a signal"); dump > 0)
+  if (const int dump = gs::detail::env_signal(trace_env::kDumpSignal, "no dumps on a signal"); dump > 0)
     install_handler(dump, &on_dump_signal);
   // With a toggle signal, tracing waits for the first signal.
   if (toggle == 0) start_from_env();

@@ -21,6 +21,10 @@ std::optional<long> env_number(const char* name, long min, long max, const char*
 // case). Unset or empty: nullopt; anything else: nullopt and one line.
 std::optional<bool> env_flag(const char* name, const char* instead);
 
+// env_signal() reads a signal that can be caught: a name ("SIGUSR1",
+// "USR1") or a number. Unset or empty: 0. Anything else: -1 and one line.
+int env_signal(const char* name, const char* instead);
+
 // shown() is `value` fit to quote in a line on a terminal: control
 // characters as \xNN, at most 80 bytes.
 std::string shown(const std::string& value);
