@@ -13,6 +13,12 @@
 //       and the process's VmHWM/VmRSS over the events).
 //   gs_model_load_bench decode FILE [THREADS]     time traceio::load() alone with
 //       LoadOptions::decode_threads = THREADS (0: automatic).
+//   gs_model_load_bench follow FILE [PIECE_KIB]    follow FILE with
+//       analysis::Follow from its start, PIECE_KIB (default 2048, what the
+//       viewer asks for per frame) per update(), as a viewer catching up
+//       with a live trace does: the whole time, each update's time in the
+//       first and the last tenth of the file (the same when nothing is read
+//       twice), the model's bytes per event and the peak RSS.
 #include <algorithm>
 #include <malloc.h>
 
@@ -232,6 +238,44 @@ int decode(const std::string& path, unsigned threads) {
   return 0;
 }
 
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+int follow(const std::string& path, std::uint64_t piece_kib) {
+  gs::analysis::Model model;
+  gs::analysis::Follow f(model, path);
+  std::vector<double> ms;
+  const auto start = std::chrono::steady_clock::now();
+  do {
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::string error = f.update(piece_kib << 10);
+    if (!error.empty()) {
+      std::fprintf(stderr, "%s\n", error.c_str());
+      return 1;
+    }
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  } while (!f.at_end());
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const auto events = static_cast<double>(model.processes.at(0).stats.events);
+  const std::size_t tenth = std::max<std::size_t>(1, ms.size() / 10);
+  const std::vector<double> first(ms.begin(), ms.begin() + static_cast<std::ptrdiff_t>(tenth));
+  const std::vector<double> last(ms.end() - static_cast<std::ptrdiff_t>(tenth), ms.end());
+  std::printf("events            %.0f\n", events);
+  std::printf("follow            %.3f s (%.1f M events/s), %zu updates of %llu KiB\n", seconds,
+              events / seconds / 1e6, ms.size(), static_cast<unsigned long long>(piece_kib));
+  std::printf("update, median    first tenth %.2f ms, last tenth %.2f ms; slowest %.2f ms\n", median(first),
+              median(last), *std::max_element(ms.begin(), ms.end()));
+  std::printf("spans             %zu (%.2f per event)\n", model.span_count(), static_cast<double>(model.span_count()) / events);
+  std::printf("resident_bytes    %zu (%.2f B/event)\n", model.resident_bytes(),
+              static_cast<double>(model.resident_bytes()) / events);
+  std::printf("VmHWM (peak)      %ld KiB (%.2f B/event)\n", status_kib("VmHWM"),
+              static_cast<double>(status_kib("VmHWM")) * 1024 / events);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -239,6 +283,8 @@ int main(int argc, char** argv) {
   if (mode == "generate") return generate(argv[2], argc > 3 ? std::strtoull(argv[3], nullptr, 10) : 10'000'000);
   if (mode == "load") return load(argv[2]);
   if (mode == "decode") return decode(argv[2], argc > 3 ? static_cast<unsigned>(std::atoi(argv[3])) : 0);
-  std::fprintf(stderr, "usage: %s generate FILE [EVENTS] | load FILE | decode FILE [THREADS]\n", argv[0]);
+  if (mode == "follow") return follow(argv[2], argc > 3 ? std::strtoull(argv[3], nullptr, 10) : 2048);
+  std::fprintf(stderr, "usage: %s generate FILE [EVENTS] | load FILE | decode FILE [THREADS] | follow FILE [PIECE_KIB]\n",
+               argv[0]);
   return 2;
 }

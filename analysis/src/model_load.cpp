@@ -103,6 +103,28 @@ bool Model::load(const std::string& path, std::string* error, const LoadProgress
   return true;
 }
 
+std::uint32_t Model::add_live_process(std::shared_ptr<const traceio::Trace> trace) {
+  Impl& impl = *impl_;
+  const Sizes before{processes.size(), threads.size(), tracks.size(), greenlets.size(),
+                     infos.size(),     stalls.size(),  crashes.size(), run_infos.size()};
+  const std::int64_t wall = trace->process().start_wall_ns;
+  const bool known = wall > 0;
+  const std::int64_t offset = known && impl.have_base && wall > impl.base_wall_ns ? wall - impl.base_wall_ns : 0;
+  const std::int64_t shift = known && impl.have_base && wall < impl.base_wall_ns ? impl.base_wall_ns - wall : 0;
+  if (shift > 0) shift_first(*this, impl.switches, before, shift);
+  if (known && (!impl.have_base || wall < impl.base_wall_ns)) {
+    impl.have_base = true;
+    impl.base_wall_ns = wall;
+  }
+  ProcessSummary p;
+  p.path = trace->path();
+  p.info = trace->process();
+  p.offset_ns = offset;
+  processes.push_back(std::move(p));
+  impl.processes.push_back(Impl::Process{std::move(trace), nullptr});
+  return static_cast<std::uint32_t>(processes.size() - 1);
+}
+
 // add_trace() places the trace by its wall-clock start: after the axis'
 // 0, or, starting earlier, as the new 0 with everything before moved later.
 bool Model::add_trace(const traceio::Trace& trace,

@@ -13,11 +13,6 @@ namespace {
 using traceio::Event;
 using traceio::EventType;
 
-bool is_phase(SpanKind kind) {
-  return kind == SpanKind::Poll || kind == SpanKind::Callbacks || kind == SpanKind::Watcher ||
-         kind == SpanKind::Callback;
-}
-
 // ThreadTrackBuilder is build_thread()'s state.
 class ThreadTrackBuilder {
  public:
@@ -99,20 +94,7 @@ class ThreadTrackBuilder {
     p.code = s.code;
     p.clipped = s.clipped;
     p.order = s.seq;
-    SpanInfo i;
-    if (s.kind == SpanKind::Waiting) {
-      i.stack = s.stack;
-      i.key = s.key;
-      i.fd = s.fd;
-      i.what = s.what;
-      i.events = s.events;
-    } else if (s.kind == SpanKind::Watcher) {
-      i.fd = s.fd;
-      i.events = s.events;
-    } else if (s.kind == SpanKind::Job) {
-      i.key = s.key;
-    }
-    p.info = info(i);
+    p.info = info(span_extras(s));
     if (is_phase(s.kind)) p.level = s.depth;
     return p;
   }
@@ -209,6 +191,28 @@ class ThreadTrackBuilder {
 };
 
 }  // namespace
+
+bool is_phase(SpanKind kind) {
+  return kind == SpanKind::Poll || kind == SpanKind::Callbacks || kind == SpanKind::Watcher ||
+         kind == SpanKind::Callback;
+}
+
+SpanInfo span_extras(const Span& s) {
+  SpanInfo i;
+  if (s.kind == SpanKind::Waiting) {
+    i.stack = s.stack;
+    i.key = s.key;
+    i.fd = s.fd;
+    i.what = s.what;
+    i.events = s.events;
+  } else if (s.kind == SpanKind::Watcher) {
+    i.fd = s.fd;
+    i.events = s.events;
+  } else if (s.kind == SpanKind::Job) {
+    i.key = s.key;
+  }
+  return i;
+}
 
 ThreadBuild build_thread(const Model& m, const traceio::ThreadInfo& thread, std::int64_t offset_ns,
                          const std::vector<std::uint32_t>& stalls, const std::vector<std::uint32_t>& crashes) {

@@ -60,6 +60,14 @@ struct ThreadBuild {
   SwitchStore switches;
 };
 
+// is_phase() is true for the hub loop's phases (Poll, Callbacks, Watcher,
+// Callback): the spans of the Hub track's own levels, by depth.
+bool is_phase(SpanKind kind);
+
+// span_extras() is what a timeline span carries beyond time and kind, as
+// the model keeps it (`what` still the trace's text id).
+SpanInfo span_extras(const Span& s);
+
 // build_thread() makes one thread's tracks. It reads the model's stalls and
 // crashes (already in place) and nothing else of the model: any number run
 // at once. `stalls` and `crashes` index Model::stalls/crashes on this thread.

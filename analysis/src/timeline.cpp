@@ -22,17 +22,27 @@ bool loop_event(EventType type) {
   return type >= EventType::CallbacksBegin && type <= EventType::CallbackEnd && type != EventType::CallbackEnqueue;
 }
 
-// Builder holds the state of the walk: who runs, who waits, which loop
-// phases are open.
-class Builder {
+}  // namespace
+
+namespace detail {
+
+// TimelineBuilder holds the state of the walk: who runs, who waits, which
+// loop phases are open.
+class TimelineBuilder {
  public:
   // `on_span`, if set, takes each span instead of Timeline::spans.
-  Builder(const traceio::ThreadInfo& thread, const TimelineOptions& options,
-          const std::function<void(const Span&)>* on_span = nullptr)
-      : options_(options), on_span_(on_span), out_(timeline_head(thread)) {}
+  TimelineBuilder(Timeline head, const TimelineOptions& options,
+                  const std::function<void(const Span&)>* on_span = nullptr)
+      : options_(options), on_span_(on_span), out_(std::move(head)) {}
 
   void on_event(const Event& e);
+  // open_spans() is what finish() would emit now, left open.
+  void open_spans(const std::function<void(const Span&)>& out) const;
   Timeline finish();
+  Timeline& timeline() { return out_; }
+  // grow_bounds(): begin_ns and end_ns follow the events added (a walker's),
+  // rather than the thread's whole list given up front.
+  void grow_bounds() { grow_bounds_ = true; }
 
  private:
   bool hub_running() const { return out_.hub != 0 && current_ == out_.hub; }
@@ -53,6 +63,7 @@ class Builder {
   std::uint64_t seq_ = 0;
   std::uint64_t current_ = 0;
   bool started_ = false;
+  bool grow_bounds_ = false, any_event_ = false;
   bool run_open_ = false;
   Span run_;
   int polls_open_ = 0;
@@ -63,7 +74,7 @@ class Builder {
   std::uint64_t wait_stack_greenlet_ = 0, wait_stack_ = 0;
 };
 
-void Builder::emit(Span span, std::int64_t end, bool clipped) {
+void TimelineBuilder::emit(Span span, std::int64_t end, bool clipped) {
   span.end_ns = std::max(end, span.begin_ns);
   span.clipped = clipped;
   if (on_span_ != nullptr) {
@@ -73,7 +84,7 @@ void Builder::emit(Span span, std::int64_t end, bool clipped) {
   }
 }
 
-void Builder::open_run(std::int64_t t, bool switch_in, std::uint8_t code) {
+void TimelineBuilder::open_run(std::int64_t t, bool switch_in, std::uint8_t code) {
   if (current_ == 0 || run_open_ || (hub_running() && polls_open_ > 0)) return;
   run_ = Span{};
   run_.kind = SpanKind::Running;
@@ -85,7 +96,7 @@ void Builder::open_run(std::int64_t t, bool switch_in, std::uint8_t code) {
   run_open_ = true;
 }
 
-void Builder::close_run(std::int64_t t, bool switch_out) {
+void TimelineBuilder::close_run(std::int64_t t, bool switch_out) {
   if (!run_open_) return;
   run_open_ = false;
   run_.switch_out = switch_out;
@@ -94,7 +105,7 @@ void Builder::close_run(std::int64_t t, bool switch_out) {
 
 // sync_current() trusts the decoder's idea of the running greenlet: after
 // lost events it may differ from what the switches so far said.
-void Builder::sync_current(const Event& e) {
+void TimelineBuilder::sync_current(const Event& e) {
   if (!started_) {
     started_ = true;
     current_ = e.greenlet != 0 ? e.greenlet : loop_event(e.type) ? out_.hub : 0;
@@ -113,7 +124,7 @@ void Builder::sync_current(const Event& e) {
   open_run(e.time_ns, false, 0);
 }
 
-void Builder::on_switch(const Event& e) {
+void TimelineBuilder::on_switch(const Event& e) {
   const std::uint64_t from = e.a, to = e.b;
   if (current_ != from) ++out_.mismatched;
   close_run(e.time_ns, true);
@@ -142,7 +153,7 @@ void Builder::on_switch(const Event& e) {
   open_run(e.time_ns, true, from == out_.hub ? e.code : 0);
 }
 
-void Builder::phase_begin(SpanKind kind, const Event& e) {
+void TimelineBuilder::phase_begin(SpanKind kind, const Event& e) {
   const bool cut = hub_running() && (options_.split_hub_at_phases || kind == SpanKind::Poll);
   if (cut) close_run(e.time_ns, false);
   Span p;
@@ -163,7 +174,7 @@ void Builder::phase_begin(SpanKind kind, const Event& e) {
 
 // phase_end() closes the innermost open phase of `kind`, and any phases
 // still open inside it (their end events are missing: clipped).
-void Builder::phase_end(SpanKind kind, const Event& e) {
+void TimelineBuilder::phase_end(SpanKind kind, const Event& e) {
   auto it = std::find_if(phases_.rbegin(), phases_.rend(), [&](const Span& p) { return p.kind == kind; });
   if (it == phases_.rend()) {
     ++out_.mismatched;
@@ -182,7 +193,7 @@ void Builder::phase_end(SpanKind kind, const Event& e) {
   if (cut || kind == SpanKind::Poll) open_run(e.time_ns, false, 0);
 }
 
-void Builder::job_begin(const Event& e) {
+void TimelineBuilder::job_begin(const Event& e) {
   Span j;
   j.kind = SpanKind::Job;
   j.begin_ns = e.time_ns;
@@ -192,7 +203,7 @@ void Builder::job_begin(const Event& e) {
   jobs_[e.a] = j;
 }
 
-void Builder::job_end(const Event& e) {
+void TimelineBuilder::job_end(const Event& e) {
   const auto it = jobs_.find(e.a);
   if (it == jobs_.end()) {
     ++out_.mismatched;
@@ -202,7 +213,12 @@ void Builder::job_end(const Event& e) {
   jobs_.erase(it);
 }
 
-void Builder::on_event(const Event& e) {
+void TimelineBuilder::on_event(const Event& e) {
+  if (grow_bounds_) {  // a walker's events arrive as the walk goes: the bounds grow with them
+    if (!any_event_) out_.begin_ns = e.time_ns;
+    any_event_ = true;
+    out_.end_ns = e.time_ns;
+  }
   // A WaitStack belongs to the switch right after it (traceio.h), and runs
   // nothing: it leaves the walk as it is.
   if (e.type == EventType::WaitStack) {
@@ -215,7 +231,7 @@ void Builder::on_event(const Event& e) {
   wait_stack_greenlet_ = wait_stack_ = 0;
 }
 
-void Builder::dispatch(const Event& e) {
+void TimelineBuilder::dispatch(const Event& e) {
   switch (e.type) {
     case EventType::Switch: return on_switch(e);
     case EventType::PollBegin: return phase_begin(SpanKind::Poll, e);
@@ -232,22 +248,32 @@ void Builder::dispatch(const Event& e) {
   }
 }
 
-Timeline Builder::finish() {
+void TimelineBuilder::open_spans(const std::function<void(const Span&)>& out) const {
   const std::int64_t end = out_.end_ns;
-  if (run_open_) {
-    run_open_ = false;
-    emit(run_, end, true);  // still running when the trace ended
-  }
-  while (!phases_.empty()) {
-    emit(phases_.back(), end, true);
-    phases_.pop_back();
-  }
-  for (const auto& [id, w] : waits_) emit(w, end, true);
-  for (const auto& [key, j] : jobs_) emit(j, end, true);
+  const auto clip = [&out, end](Span span) {
+    span.end_ns = std::max(end, span.begin_ns);
+    span.clipped = true;
+    out(span);
+  };
+  if (run_open_) clip(run_);  // still running when the trace ended
+  for (auto it = phases_.rbegin(); it != phases_.rend(); ++it) clip(*it);
+  for (const auto& [id, w] : waits_) clip(w);
+  for (const auto& [key, j] : jobs_) clip(j);
+}
+
+Timeline TimelineBuilder::finish() {
+  open_spans([this](const Span& s) { emit(s, s.end_ns, true); });
+  run_open_ = false;
+  phases_.clear();
+  polls_open_ = 0;
+  waits_.clear();
+  jobs_.clear();
   return std::move(out_);
 }
 
-}  // namespace
+}  // namespace detail
+
+using detail::TimelineBuilder;
 
 Timeline timeline_head(const traceio::ThreadInfo& thread) {
   Timeline t;
@@ -261,17 +287,41 @@ Timeline timeline_head(const traceio::ThreadInfo& thread) {
 }
 
 Timeline build_timeline(const traceio::ThreadInfo& thread, const TimelineOptions& options) {
-  Builder builder(thread, options);
+  TimelineBuilder builder(timeline_head(thread), options);
   for (const Event& e : thread.events) builder.on_event(e);
   return builder.finish();
 }
 
 Timeline walk_timeline(const traceio::ThreadInfo& thread, const std::function<void(const Span&)>& on_span,
                        const TimelineOptions& options) {
-  Builder builder(thread, options, &on_span);
+  TimelineBuilder builder(timeline_head(thread), options, &on_span);
   for (const Event& e : thread.events) builder.on_event(e);
   return builder.finish();
 }
+
+TimelineWalker::TimelineWalker(std::uint32_t thread, std::uint64_t hub, std::function<void(const Span&)> on_span,
+                               const TimelineOptions& options)
+    : options_(options), on_span_(std::move(on_span)) {
+  Timeline head;
+  head.thread = thread;
+  head.hub = hub;
+  builder_ = std::make_unique<TimelineBuilder>(std::move(head), options_, &on_span_);
+  builder_->grow_bounds();
+}
+
+TimelineWalker::~TimelineWalker() = default;
+
+void TimelineWalker::set_hub(std::uint64_t hub) {
+  if (builder_->timeline().hub == 0) builder_->timeline().hub = hub;
+}
+
+void TimelineWalker::add(const Event& e) { builder_->on_event(e); }
+
+void TimelineWalker::open_spans(const std::function<void(const Span&)>& out) const { builder_->open_spans(out); }
+
+const Timeline& TimelineWalker::timeline() const { return builder_->timeline(); }
+
+Timeline TimelineWalker::finish() { return builder_->finish(); }
 
 std::vector<Job> pair_jobs(const traceio::Trace& trace) {
   std::vector<Job> jobs;

@@ -371,8 +371,14 @@ def check_follow(args):
         print("first part: %d spans, %d greenlets" % (before_spans, before_greenlets))
         with open(grow, "ab") as f:
             f.write(data[first:])
-        s = v.dump(lambda s: loaded(s) and int(s["spans"]) > before_spans, "the rest shown")
-        print("whole: %s spans, %s greenlets, %s re-reads" % (s["spans"], s["greenlets"], s["follow_reloads"]))
+        s = v.dump(lambda s: loaded(s) and int(s.get("follow_offset", "0")) == len(data), "the rest read")
+        print("whole: %s spans, %s greenlets, %s updates, %s re-reads, %s bytes read" %
+              (s["spans"], s["greenlets"], s["follow_updates"], s["follow_reloads"], s["follow_offset"]))
+        if int(s["spans"]) <= before_spans or int(s["greenlets"]) < before_greenlets:
+            fail("the model did not grow with the file: %r" % s)
+        # The growth was appended to the model, not read again from the start.
+        if s["follow_reloads"] != "0" or int(s["follow_updates"]) < 1:
+            fail("the followed file was read again rather than extended: %r" % s)
         if int(s["view_end_ns"]) < int(s["model_end_ns"]):
             fail("the pinned view does not show the newest events: %r" % s)
         screen(x, args, "follow.png")

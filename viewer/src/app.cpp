@@ -59,7 +59,7 @@ void App::start() {
 void App::begin_load(bool keep_view) {
   loader = std::make_unique<Loader>();
   loader_keeps_view = keep_view;
-  loader->start(files);
+  loader->start(files, follow.enabled);
 }
 
 void App::open_files(const std::vector<std::string>& paths) {
@@ -71,6 +71,7 @@ void App::open_files(const std::vector<std::string>& paths) {
 
 void App::close_all() {
   loader.reset();  // cancels a load under way
+  live.reset();
   files.clear();
   follow.enabled = false;
   model = std::make_unique<analysis::Model>();
@@ -96,6 +97,7 @@ void App::take_model() {
   const bool first = model == nullptr;
   std::vector<LoadError> errors;
   model = loader->take(&errors);
+  live = loader->take_follow();
   loader.reset();
   ++generation;
   load_errors = std::move(errors);  // a followed file not written yet: shown until it is
@@ -109,6 +111,13 @@ void App::take_model() {
   on_loaded(*this);
   if (follow.enabled) follow_on_reloaded(*this);
   if (first && !options.drop.empty()) dropped = options.drop;  // --drop: the drop handler's path
+}
+
+void App::model_grew() {
+  ++generation;
+  set_limits(*this);
+  longest_stall = find_longest_stall(*model);
+  if (!selection_valid(*model, selection)) selection = {};
 }
 
 void App::show(std::unique_ptr<analysis::Model> m) {

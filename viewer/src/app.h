@@ -48,15 +48,15 @@ struct SearchState {
   bool more = false;             // hits were left off (kMaxHits)
 };
 
-// FollowState is --follow's: the file's size when last read, and whether
+// FollowState is --follow's: when to look at the file next, and whether
 // the view is pinned to the newest events.
 struct FollowState {
   bool enabled = false;
   bool pinned = true;            // the "follow" toggle; panning away clears it
   Range pinned_range;            // the range the pin last set (a different one: the user moved)
   double next_check = 0;         // seconds (steady clock) of the next look at the file
-  std::int64_t seen_size = -1, seen_mtime_ns = -1;
-  std::uint64_t reloads = 0;
+  std::uint64_t updates = 0;     // times the model grew in place (analysis::Follow)
+  std::uint64_t reloads = 0;     // times the file was read again from its start (it was replaced)
 };
 
 // TimelineState is the timeline's input state between frames.
@@ -77,6 +77,8 @@ struct App {
   std::unique_ptr<Loader> loader;
   bool loader_keeps_view = false;          // a --follow re-read: keep view and selection
   std::unique_ptr<analysis::Model> model;  // null until the first load is done
+  // live extends `model` as the followed file grows (--follow; null otherwise).
+  std::unique_ptr<analysis::Follow> live;
   std::uint64_t generation = 0;            // bumped per model swapped in (panels' caches key on it)
   std::vector<LoadError> load_errors;
   TimeView view;
@@ -113,6 +115,9 @@ struct App {
   // begin_load() reads `files` into a new model in the background;
   // keep_view: a --follow re-read (view and selection stay).
   void begin_load(bool keep_view);
+  // model_grew() is told that `live` extended the model in place: the
+  // panels' caches and the view's limits follow it.
+  void model_grew();
 
  private:
   void take_model();
@@ -130,8 +135,8 @@ void draw_callbacks_panel(App& app);
 void draw_histogram_panel(App& app);
 // draw_main_menu() is the File menu (Open..., Close all, Quit) and its dialog.
 void draw_main_menu(App& app);
-// follow_tick() re-reads a followed trace when it grew and keeps the view
-// pinned to its end (follow.cpp).
+// follow_tick() extends the model with what the followed trace gained and
+// keeps the view pinned to its end (follow.cpp).
 void follow_tick(App& app);
 void follow_on_reloaded(App& app);
 

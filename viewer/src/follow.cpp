@@ -1,11 +1,10 @@
-// follow.cpp: live mode (--follow FILE, -- PROGRAM). About every 0.5 s the
-// followed file is looked at; when it grew, every shown file is read again
-// into a new Model in the background and swapped in (App::take_model()).
-// The Model has no incremental API yet (another engineer is adding one):
-// until then a re-read is a full load, which is fine for traces of a few
-// hundred MB and is what to replace with an append once the API exists.
-#include <sys/stat.h>
-
+// follow.cpp: live mode (--follow FILE, -- PROGRAM). The first load reads
+// the followed file through an analysis::Follow (loader.cpp); from then on,
+// every kCheckEverySeconds, or every frame while it is still catching up,
+// the frame asks it for what the file gained (at most kPieceBytes a frame,
+// so that a burst of events cannot freeze the window) and the model grows
+// in place: nothing already read is read again. A file replaced under its
+// path (the program ran again) is read anew from its start.
 #include <chrono>
 
 #include "app.h"
@@ -13,25 +12,11 @@
 namespace gs::viewer {
 namespace {
 
-constexpr double kCheckEverySeconds = 0.5;
+constexpr double kCheckEverySeconds = 0.25;
+constexpr std::uint64_t kPieceBytes = 2u << 20;
 
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-// file_changed() notes the file's size and mtime; true if either moved
-// since the last look (a missing file is size -1).
-bool file_changed(FollowState& f, const std::string& path) {
-  struct stat st {};
-  std::int64_t size = -1, mtime = -1;
-  if (::stat(path.c_str(), &st) == 0) {
-    size = static_cast<std::int64_t>(st.st_size);
-    mtime = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
-  }
-  const bool changed = size != f.seen_size || mtime != f.seen_mtime_ns;
-  f.seen_size = size;
-  f.seen_mtime_ns = mtime;
-  return changed;
 }
 
 // pin_to_end() shows the newest events: the current width, ending a little
@@ -50,18 +35,30 @@ void follow_tick(App& app) {
   app.recorder.poll();
   // follow_tick() runs before the panels: a range other than the one the
   // pin set means the user panned or zoomed in the last frame.
-  if (f.pinned && app.loaded() && app.view.range() != f.pinned_range && f.reloads > 0) f.pinned = false;
+  if (f.pinned && app.loaded() && app.view.range() != f.pinned_range && f.pinned_range.length() > 0) f.pinned = false;
+  if (app.live == nullptr || app.reloading() || !app.loaded()) return;
   const double now = now_seconds();
-  if (now < f.next_check || app.reloading() || app.files.empty()) return;
+  if (app.live->at_end() && now < f.next_check) return;
   f.next_check = now + kCheckEverySeconds;
-  if (file_changed(f, app.files.front()) && app.loaded()) {
+  const std::string error = app.live->update(kPieceBytes);
+  if (app.live->replaced()) {
+    app.live.reset();
     ++f.reloads;
     app.begin_load(true);
+    return;
   }
+  if (!error.empty()) {
+    app.load_errors.push_back({app.files.front(), error});
+    app.live.reset();
+    return;
+  }
+  if (!app.live->changed()) return;
+  ++f.updates;
+  app.model_grew();
+  if (f.pinned) pin_to_end(app);
 }
 
 void follow_on_reloaded(App& app) {
-  if (app.follow.reloads == 0) ++app.follow.reloads;  // the first load counts: the pin holds from here
   if (app.follow.pinned) pin_to_end(app);
 }
 

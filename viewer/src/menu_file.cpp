@@ -57,7 +57,12 @@ void draw_status(App& app) {
     ImGui::Separator();
     if (ImGui::Checkbox("follow", &app.follow.pinned) && app.follow.pinned) follow_on_reloaded(app);
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("keep the view on the newest events (panning away turns it off)");
-    ImGui::TextDisabled("live, %llu re-reads", static_cast<unsigned long long>(app.follow.reloads));
+    if (app.live != nullptr) {
+      ImGui::TextDisabled("live: %.1f MiB read, %llu updates", static_cast<double>(app.live->offset()) / (1 << 20),
+                          static_cast<unsigned long long>(app.follow.updates));
+    } else {
+      ImGui::TextDisabled("not following (see the load errors)");
+    }
   }
   if (!app.recorder.status().empty()) {
     ImGui::Separator();

@@ -38,6 +38,8 @@ std::string state_text(const App& app) {
   out << "follow=" << (app.follow.enabled ? 1 : 0) << "\n";
   out << "follow_pinned=" << (app.follow.pinned ? 1 : 0) << "\n";
   out << "follow_reloads=" << app.follow.reloads << "\n";
+  out << "follow_updates=" << app.follow.updates << "\n";
+  out << "follow_offset=" << (app.live != nullptr ? app.live->offset() : 0) << "\n";
   out << "search=" << app.search.searched << "\n";
   out << "search_hits=" << app.search.hits.size() << "\n";
   if (!app.search.hits.empty()) out << "search_first=" << app.search.hits.front().text << "\n";

@@ -71,32 +71,49 @@ constexpr auto kResume = static_cast<std::uint8_t>(Tag::ResumeBase);
 
 class BlockDecoder {
  public:
-  BlockDecoder(const BlockBytes& block, const ClockFit& clock, LoadState& state)
+  BlockDecoder(const BlockBytes& block, const ClockFit& clock, LoadState& state, DecoderState& ds)
       : block_(block),
         clock_(clock),
         state_(state),
         thread_(state.thread(block.thread)),
         in_(block.data, block.data + block.size),
-        extensions_(state.process.major >= 2) {}
+        extensions_(state.process.major >= 2),
+        ds_(ds),
+        ticks_(ds.ticks),
+        current_(ds.current),
+        hub_(ds.hub),
+        last_resumed_(ds.last_resumed) {}
 
-  void run() {
+  // run() decodes the bytes; `at_start`: they must open with BlockStart.
+  // The caller's DecoderState is then where they leave the block.
+  bool run(bool at_start) {
+    const bool ok = decode(at_start);
+    ds_ = DecoderState{ticks_, current_, hub_, last_resumed_};
+    return ok;
+  }
+
+ private:
+  bool decode(bool at_start) {
     std::uint8_t tag = 0;
-    if (!in_.u8(tag) || tag != static_cast<std::uint8_t>(Tag::BlockStart) || !start()) {
-      return fail(0, "no block header", "; the whole block is skipped");
+    if (at_start && (!in_.u8(tag) || tag != static_cast<std::uint8_t>(Tag::BlockStart) || !start())) {
+      fail(0, "no block header", "; the whole block is skipped");
+      return false;
     }
     while (!in_.at_end()) {
       const std::size_t begin = in_.position();
       tag = block_.data[begin];
       if (!known(tag) && !(extensions_ && is_extension(tag))) {
-        return fail(begin, "unknown event tag " + hex(tag), kSkipped);
+        fail(begin, "unknown event tag " + hex(tag), kSkipped);
+        return false;
       }
       if (!event(begin)) {
-        return fail(begin, "event " + hex(tag) + " cut short or malformed", kSkipped);
+        fail(begin, "event " + hex(tag) + " cut short or malformed", kSkipped);
+        return false;
       }
     }
+    return true;
   }
 
- private:
   static bool known(std::uint8_t tag) {
     return (tag >= static_cast<std::uint8_t>(Tag::BlockStart) && tag < kFirstTag + kSpecs.size()) ||
            (tag >= kSuspend && tag <= (kSuspend | tf::kReasonMask)) ||
@@ -312,7 +329,10 @@ class BlockDecoder {
   ThreadInfo& thread_;
   ByteReader in_;
   bool extensions_;  // format 2.0 and later: tags 0x20..0x3F are length-prefixed
-  std::uint64_t ticks_ = 0, current_ = 0, hub_ = 0, last_resumed_ = 0;
+  // Copies of the caller's DecoderState (ds_), written back by run(): in
+  // registers, not behind a reference, on the decoding's hot path.
+  DecoderState& ds_;
+  std::uint64_t ticks_, current_, hub_, last_resumed_;
 };
 
 }  // namespace
@@ -327,7 +347,13 @@ std::uint64_t BlockBytes::file_offset(std::size_t pos) const {
 }
 
 void decode_block(const BlockBytes& block, const ClockFit& clock, LoadState& state) {
-  BlockDecoder(block, clock, state).run();
+  DecoderState ds;
+  BlockDecoder(block, clock, state, ds).run(true);
+}
+
+bool decode_block_part(const BlockBytes& bytes, bool at_start, const ClockFit& clock, LoadState& state,
+                       DecoderState& ds) {
+  return BlockDecoder(bytes, clock, state, ds).run(at_start);
 }
 
 bool block_start_ticks(const std::uint8_t* data, std::size_t size, std::uint64_t& ticks) {

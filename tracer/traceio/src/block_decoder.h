@@ -34,6 +34,21 @@ struct BlockBytes {
 // of the block cannot be decoded.
 void decode_block(const BlockBytes& block, const ClockFit& clock, LoadState& state);
 
+// DecoderState is where decoding a block stands between two of its pieces:
+// the tick count and the greenlets the decoder tracks.
+struct DecoderState {
+  std::uint64_t ticks = 0, current = 0, hub = 0, last_resumed = 0;
+};
+
+// decode_block_part() decodes bytes that go on from where `ds` left a
+// block, or that begin one (`at_start`: they open with BlockStart), as
+// decode_block() does the whole block; `ds` is then where they end. A
+// followed file's blocks arrive a slice at a time (the writer ships whole
+// events), so each slice is decoded once, as it comes. False when the bytes
+// were malformed (reported): the rest of the block cannot be decoded.
+bool decode_block_part(const BlockBytes& bytes, bool at_start, const ClockFit& clock, LoadState& state,
+                       DecoderState& ds);
+
 // block_start_ticks() peeks at the BlockStart's absolute ticks; false if
 // `data` does not start with one.
 bool block_start_ticks(const std::uint8_t* data, std::size_t size, std::uint64_t& ticks);

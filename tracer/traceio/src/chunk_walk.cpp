@@ -21,13 +21,20 @@ constexpr std::size_t kHeader = sizeof(ChunkHeader);
 constexpr std::array<char, 4> kSyncBytes = {'G', 'S', 'C', 'K'};
 static_assert(std::bit_cast<std::uint32_t>(kSyncBytes) == trace_format::kChunkSync);
 
+// ChunkWalker walks file bytes [base, size) held at `data`. Offsets are
+// the file's; at() is where one is held.
 class ChunkWalker {
  public:
-  ChunkWalker(const std::uint8_t* file, LoadState& state)
-      : file_(file), size_(state.file_size), state_(state) {}
+  ChunkWalker(const std::uint8_t* data, std::size_t base, std::size_t size, LoadState& state, bool growing)
+      : data_(data), base_(base), size_(size), state_(state), growing_(growing) {}
 
-  void run(std::size_t offset) {
-    while (offset < size_) offset = step(offset);
+  std::size_t run(std::size_t offset) {
+    while (offset < size_) {
+      const std::size_t next = step(offset);
+      if (next == kWait) return offset;
+      offset = next;
+    }
+    return offset;
   }
 
  private:
@@ -35,7 +42,7 @@ class ChunkWalker {
   // sync word and its checksum hold.
   bool header_at(std::size_t offset, ChunkHeader& h) const {
     if (size_ - offset < kHeader) return false;
-    std::memcpy(&h, file_ + offset, kHeader);
+    std::memcpy(&h, at(offset), kHeader);
     return h.sync == trace_format::kChunkSync && h.header_crc == trace_format::header_crc(h);
   }
 
@@ -43,20 +50,40 @@ class ChunkWalker {
   // `from`, or the file size if there is none.
   std::size_t resync(std::size_t from) const {
     ChunkHeader h;
-    for (std::size_t at = from; at < size_ && size_ - at >= kHeader; ++at) {
-      const void* hit = ::memmem(file_ + at, size_ - at, kSyncBytes.data(), kSyncBytes.size());
+    for (std::size_t pos = from; pos < size_ && size_ - pos >= kHeader; ++pos) {
+      const void* hit = ::memmem(at(pos), size_ - pos, kSyncBytes.data(), kSyncBytes.size());
       if (hit == nullptr) break;
-      at = static_cast<std::size_t>(static_cast<const std::uint8_t*>(hit) - file_);
-      if (header_at(at, h)) return at;
+      pos = base_ + static_cast<std::size_t>(static_cast<const std::uint8_t*>(hit) - data_);
+      if (header_at(pos, h)) return pos;
     }
     return size_;
   }
 
+  // kWait: step() met the end of a growing file inside a chunk.
+  static constexpr std::size_t kWait = SIZE_MAX;
+
+  // incomplete() is true when the bytes at `offset` can be the start of a
+  // chunk the writer has not finished: the file's last bytes, a header that
+  // does not hold yet or one whose payload goes past the end.
+  bool incomplete(std::size_t offset) const {
+    if (!growing_) return false;
+    if (size_ - offset < kHeader) return true;
+    ChunkHeader h;
+    std::memcpy(&h, at(offset), kHeader);
+    if (h.sync != trace_format::kChunkSync || h.header_crc != trace_format::header_crc(h)) {
+      // A writer appends whole chunks: a bad header mid-file is damage, but
+      // the bytes just written may not all be visible yet.
+      return resync(offset + 1) == size_;
+    }
+    return h.length <= trace_format::kMaxChunkLength && h.length > size_ - offset - kHeader;
+  }
+
   // step() handles the chunk at `offset` and returns where the next begins.
   std::size_t step(std::size_t offset) {
+    if (incomplete(offset)) return kWait;
     if (size_ - offset < kHeader) return tail(offset);
     ChunkHeader h;
-    std::memcpy(&h, file_ + offset, kHeader);
+    std::memcpy(&h, at(offset), kHeader);
     if (h.sync != trace_format::kChunkSync) {
       return damaged(offset, "no chunk header where one should be");
     }
@@ -68,9 +95,11 @@ class ChunkWalker {
                      "length " + std::to_string(h.length) + " exceeds the 16 MiB chunk limit");
     }
     if (h.length > size_ - offset - kHeader) return truncated(offset);
-    const std::uint8_t* payload = file_ + offset + kHeader;
+    const std::uint8_t* payload = at(offset + kHeader);
     const std::size_t next = offset + kHeader + h.length;
     if (trace_format::crc32c(payload, h.length) != h.payload_crc) {
+      // The file's last chunk may be visible before all its bytes are.
+      if (growing_ && next == size_) return kWait;
       state_.problem(offset, "chunk at offset " + std::to_string(offset) +
                                  ": payload checksum mismatch; its contents are skipped");
       return next;
@@ -84,7 +113,7 @@ class ChunkWalker {
   // the start of a header means the writer was cut off, anything else is damage.
   std::size_t tail(std::size_t offset) {
     const std::size_t n = std::min(size_ - offset, kSyncBytes.size());
-    if (std::memcmp(file_ + offset, kSyncBytes.data(), n) == 0) return truncated(offset);
+    if (std::memcmp(at(offset), kSyncBytes.data(), n) == 0) return truncated(offset);
     state_.problem(offset, "offset " + std::to_string(offset) + ": " +
                                std::to_string(size_ - offset) +
                                " bytes at the end of the file are not a chunk; they are skipped");
@@ -124,15 +153,23 @@ class ChunkWalker {
     ++state.stats.chunks_skipped_unknown;
   }
 
-  const std::uint8_t* file_;
+  const std::uint8_t* at(std::size_t offset) const { return data_ + (offset - base_); }
+
+  const std::uint8_t* data_;
+  std::size_t base_;
   std::size_t size_;
   LoadState& state_;
+  bool growing_;
 };
 
 }  // namespace
 
 void walk_chunks(const std::uint8_t* file, std::size_t offset, LoadState& state) {
-  ChunkWalker(file, state).run(offset);
+  ChunkWalker(file, 0, state.file_size, state, false).run(offset);
+}
+
+std::size_t walk_new_chunks(const std::uint8_t* data, std::size_t base, std::size_t size, LoadState& state) {
+  return ChunkWalker(data, base, size, state, true).run(base);
 }
 
 }  // namespace gs::traceio::detail

@@ -25,16 +25,6 @@ bool same_block(const Slice& x, const Slice& y) {
   return x.thread == y.thread && x.block_seq == y.block_seq;
 }
 
-// time_anchor() is the smallest BlockStart tick count: time zero for a file
-// with neither a Process record nor calibration.
-std::uint64_t time_anchor(const std::vector<Slice>& slices) {
-  std::uint64_t anchor = UINT64_MAX;
-  for (const Slice& s : slices) {
-    std::uint64_t ticks = 0;
-    if (s.offset == 0 && block_start_ticks(s.data, s.size, ticks)) anchor = std::min(anchor, ticks);
-  }
-  return anchor == UINT64_MAX ? 0 : anchor;
-}
 
 // BlockAssembler concatenates one block's slices (sorted by offset).
 class BlockAssembler {
@@ -128,6 +118,15 @@ void reserve_events(LoadState& state, std::size_t from, std::size_t to) {
 }
 
 }  // namespace
+
+std::uint64_t time_anchor(const std::vector<Slice>& slices) {
+  std::uint64_t anchor = UINT64_MAX;
+  for (const Slice& s : slices) {
+    std::uint64_t ticks = 0;
+    if (s.offset == 0 && block_start_ticks(s.data, s.size, ticks)) anchor = std::min(anchor, ticks);
+  }
+  return anchor == UINT64_MAX ? 0 : anchor;
+}
 
 std::vector<std::size_t> block_starts(const std::vector<Slice>& slices) {
   std::vector<std::size_t> starts;

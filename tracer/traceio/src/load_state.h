@@ -104,9 +104,19 @@ struct LoadState {
   std::uint64_t add_synthetic_stack(std::vector<std::uint64_t> frames);
 };
 
+// check_header() returns "" for a file header this reader can follow, or
+// why not (without the path).
+std::string check_header(const std::uint8_t* data, std::size_t size, trace_format::FileHeader& h);
+
 // walk_chunks() validates every chunk from `offset` on, resyncing past
 // damage, and files each chunk's contents into `state`.
 void walk_chunks(const std::uint8_t* file, std::size_t offset, LoadState& state);
+
+// walk_new_chunks() walks file bytes [base, size), held at `data`, of a file
+// still being written: it stops before a chunk the writer has not finished
+// (and returns its offset, where the next walk starts); damage before that
+// is reported and skipped as walk_chunks() does.
+std::size_t walk_new_chunks(const std::uint8_t* data, std::size_t base, std::size_t size, LoadState& state);
 
 class ClockFit;
 
@@ -118,6 +128,10 @@ void decode_events(LoadState& state, Progress& progress, const LoadOptions& opti
 // kParallelEventBytes: below this many event bytes, decode_threads = 0
 // decodes on the calling thread (a thread costs more than it saves).
 inline constexpr std::uint64_t kParallelEventBytes = 4u << 20;
+
+// time_anchor() is the smallest BlockStart tick count of the slices: time
+// zero for a file with neither a Process record nor calibration.
+std::uint64_t time_anchor(const std::vector<Slice>& slices);
 
 // block_starts() lists the index of each block's first slice in the sorted
 // slices, and slices.size() last.
@@ -142,5 +156,11 @@ std::map<std::uint64_t, GreenletInfo> build_greenlets(const LoadState& state);
 // one's known duration; `trace_end_ns` bounds the ones that never ended.
 // It also reports the stack ids no Stacks chunk defined.
 std::vector<StallInfo> finish_stalls(LoadState& state, std::int64_t trace_end_ns);
+
+// stall_list() is finish_stalls() for a copy of the stalls (a Follower's,
+// which go on growing), without the problem report.
+std::vector<StallInfo> stall_list(std::map<std::uint64_t, StallInfo> by_id,
+                                  const std::map<std::uint64_t, std::int64_t>& end_records,
+                                  std::int64_t trace_end_ns);
 
 }  // namespace gs::traceio::detail

@@ -15,19 +15,25 @@ namespace {
 
 namespace tf = trace_format;
 
-// check_header() returns "" for a file header this reader can follow, or
-// why not (without the path).
 std::string check_header(const detail::FileBytes& file, tf::FileHeader& h) {
-  if (file.size == 0) return "the file is empty (was the program killed before tracing started?)";
-  const std::size_t magic = std::min(file.size, sizeof(tf::kFileMagic));
-  if (std::memcmp(file.data.get(), tf::kFileMagic, magic) != 0) {
+  return detail::check_header(file.data.get(), file.size, h);
+}
+
+}  // namespace
+
+namespace detail {
+
+std::string check_header(const std::uint8_t* data, std::size_t size, tf::FileHeader& h) {
+  if (size == 0) return "the file is empty (was the program killed before tracing started?)";
+  const std::size_t magic = std::min(size, sizeof(tf::kFileMagic));
+  if (std::memcmp(data, tf::kFileMagic, magic) != 0) {
     return "not a greenscope trace (it does not start with the GSTRACE magic; is it the right "
            "file?)";
   }
-  if (file.size < sizeof(h)) {
+  if (size < sizeof(h)) {
     return "truncated: the file ends inside its " + std::to_string(sizeof(h)) + "-byte header";
   }
-  std::memcpy(&h, file.data.get(), sizeof(h));
+  std::memcpy(&h, data, sizeof(h));
   const std::string version = std::to_string(h.major) + "." + std::to_string(h.minor);
   if (h.major > tf::kFormatMajor) {
     return "written by a newer greenscope (format " + version +
@@ -45,7 +51,7 @@ std::string check_header(const detail::FileBytes& file, tf::FileHeader& h) {
   return "";
 }
 
-}  // namespace
+}  // namespace detail
 
 // Loader turns a LoadState into a Trace; it is the only code that sees
 // Trace's insides.

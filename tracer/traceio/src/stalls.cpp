@@ -13,10 +13,11 @@ namespace {
 // ended; else its StallEnd record (the monitor stopped while it went on),
 // else the end of the trace (the process died or was cut off stalled); and
 // at least its last sample.
-std::int64_t known_end(const StallInfo& s, const LoadState& state, std::int64_t trace_end_ns) {
+std::int64_t known_end(const StallInfo& s, const std::map<std::uint64_t, std::int64_t>& end_records,
+                       std::int64_t trace_end_ns) {
   if (s.ended()) return s.end_ns;
-  const auto record = state.stall_end_records.find(s.id);
-  std::int64_t end = record != state.stall_end_records.end() ? record->second : trace_end_ns;
+  const auto record = end_records.find(s.id);
+  std::int64_t end = record != end_records.end() ? record->second : trace_end_ns;
   if (!s.samples.empty()) end = std::max(end, s.samples.back().time_ns);
   return end;
 }
@@ -35,13 +36,19 @@ void report_missing_stacks(LoadState& state) {
 
 std::vector<StallInfo> finish_stalls(LoadState& state, std::int64_t trace_end_ns) {
   report_missing_stacks(state);
+  return stall_list(std::move(state.stalls), state.stall_end_records, trace_end_ns);
+}
+
+std::vector<StallInfo> stall_list(std::map<std::uint64_t, StallInfo> by_id,
+                                  const std::map<std::uint64_t, std::int64_t>& end_records,
+                                  std::int64_t trace_end_ns) {
   std::vector<StallInfo> stalls;
-  stalls.reserve(state.stalls.size());
-  for (auto& [id, s] : state.stalls) {
+  stalls.reserve(by_id.size());
+  for (auto& [id, s] : by_id) {
     std::stable_sort(s.samples.begin(), s.samples.end(),
                      [](const StallSampleInfo& x, const StallSampleInfo& y) { return x.time_ns < y.time_ns; });
     if (!s.has_begin && !s.samples.empty()) s.start_ns = std::min(s.start_ns, s.samples.front().time_ns);
-    s.duration_ns = std::max<std::int64_t>(0, known_end(s, state, trace_end_ns) - s.start_ns);
+    s.duration_ns = std::max<std::int64_t>(0, known_end(s, end_records, trace_end_ns) - s.start_ns);
     stalls.push_back(std::move(s));
   }
   std::stable_sort(stalls.begin(), stalls.end(),

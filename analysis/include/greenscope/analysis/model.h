@@ -196,8 +196,57 @@ class Model {
   bool add_trace(const traceio::Trace& trace, const std::function<std::shared_ptr<const traceio::Trace>()>& keep,
                  const LoadProgress& progress, const std::function<void(std::uint32_t)>& thread_done = {});
 
+  // add_live_process() places a followed trace on the axis as add_trace()
+  // places one (it may move what is there), with no threads yet; Follow
+  // fills it in. Returns its index in processes.
+  std::uint32_t add_live_process(std::shared_ptr<const traceio::Trace> trace);
+
+  friend class Follow;
   struct Impl;
   std::shared_ptr<Impl> impl_;  // stacks, symbols, string table
+};
+
+// Follow keeps a Model up to date with a trace file that a running program
+// is still writing (greenscope-viewer --follow): each update() reads what
+// the file gained (traceio::Follower) and extends the model with it,
+// without reading again what it holds. Each thread's walk goes on where the
+// last update left it; a span is added once it ends. Spans still open (the
+// greenlet running now, waits not over, a poll under way) are shown as a
+// load of the file so far shows them, clipped at the thread's latest event,
+// and the next update() puts them where they end. Stalls grow in place.
+//
+// On an undamaged file the model is then what Model::load() makes of the
+// same bytes, but for times: see traceio::Follower on the clock. Track
+// numbers differ: a followed thread's tracks are added as its greenlets
+// appear (ThreadSummary lists them in load()'s order).
+class Follow {
+ public:
+  // Follow() follows `path` into `model`, which must outlive it; the file
+  // becomes the model's next process once its first chunks are read.
+  Follow(Model& model, std::string path);
+  ~Follow();
+  Follow(const Follow&) = delete;
+  Follow& operator=(const Follow&) = delete;
+
+  // update() reads about `max_bytes` of what the file gained (at least one
+  // chunk) into the model. It returns "" or why the file cannot be followed
+  // (traceio::Follower::poll()); a file not written yet is "".
+  std::string update(std::uint64_t max_bytes = UINT64_MAX);
+  // changed(): the last update() changed the model.
+  bool changed() const;
+  // at_end(): the last update() read everything the file had.
+  bool at_end() const;
+  // replaced(): the path names a new file now (the program ran again):
+  // load it anew; this Follow reads no more.
+  bool replaced() const;
+  // process() is the file's index in Model::processes, UINT32_MAX before
+  // its first chunks; offset() the bytes of the file read.
+  std::uint32_t process() const;
+  std::uint64_t offset() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
 };
 
 }  // namespace gs::analysis

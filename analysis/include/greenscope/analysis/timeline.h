@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "greenscope/analysis/span_kind.h"
@@ -65,6 +66,41 @@ Timeline timeline_head(const traceio::ThreadInfo& thread);
 // sums them (greenscope report) needs none of that memory.
 Timeline walk_timeline(const traceio::ThreadInfo& thread, const std::function<void(const Span&)>& on_span,
                        const TimelineOptions& options = {});
+
+namespace detail {
+class TimelineBuilder;
+}
+
+// TimelineWalker is walk_timeline() for a thread whose events arrive a
+// piece at a time (a trace still being written: traceio::Follower): add()
+// them in time order as they come, and each span goes to `on_span` as it
+// ends, exactly as walk_timeline() would send it. open_spans() lists the
+// spans still open as finish() would close them at the latest event
+// (clipped), leaving them open.
+class TimelineWalker {
+ public:
+  // `hub`: the thread's hub greenlet, 0 if it has none or it is not known yet.
+  TimelineWalker(std::uint32_t thread, std::uint64_t hub, std::function<void(const Span&)> on_span,
+                 const TimelineOptions& options = {});
+  ~TimelineWalker();
+  TimelineWalker(const TimelineWalker&) = delete;
+  TimelineWalker& operator=(const TimelineWalker&) = delete;
+
+  // set_hub() names the hub once it is known, if it was 0 until then.
+  void set_hub(std::uint64_t hub);
+  void add(const traceio::Event& e);
+  void open_spans(const std::function<void(const Span&)>& out) const;
+  // timeline() is the walk so far, without spans: thread, hub, the first
+  // and latest event's times, mismatches.
+  const Timeline& timeline() const;
+  // finish() closes the open spans (to on_span) and ends the walk.
+  Timeline finish();
+
+ private:
+  TimelineOptions options_;
+  std::function<void(const Span&)> on_span_;
+  std::unique_ptr<detail::TimelineBuilder> builder_;
+};
 
 // is_wait_reason() is true for the reasons that make a greenlet wait
 // (yield, sleep, io, event, lock, queue, join, idle, wait).

@@ -304,6 +304,7 @@ class Trace {
 
  private:
   friend class Loader;
+  friend class Follower;
   std::string path_;
   ProcessInfo process_;
   std::vector<ThreadInfo> threads_;
@@ -329,6 +330,64 @@ struct LoadResult {
 };
 
 LoadResult load(const std::string& path, const LoadOptions& options = {});
+
+// Follower reads a trace file that a running program is still writing
+// (greenscope-viewer --follow), a piece at a time: each poll() reads only
+// the chunks the file gained since the last one and decodes their events
+// once. Whole chunks only: one the writer has not finished is read by a
+// later poll. Damage is handled as load() handles it.
+//
+// Times: the clock is fitted from the calibration known when events first
+// arrive and refitted as more arrives, from the latest decoded tick on, so
+// that no time already handed out moves. They can differ from a load() of
+// the finished file, which fits one line through all of it, by the clock
+// rate's error over the time followed (a few parts per million with the TSC).
+class Follower {
+ public:
+  explicit Follower(std::string path);
+  ~Follower();
+  Follower(const Follower&) = delete;
+  Follower& operator=(const Follower&) = delete;
+
+  // poll() reads the whole chunks the file gained, about `max_bytes` of
+  // them at most (always at least one), and decodes their events. It
+  // returns "" or, when the file cannot be followed at all (not a trace, a
+  // newer format, unreadable), load()'s message with the path; a file not
+  // created yet or still shorter than its header is "": poll again.
+  std::string poll(std::uint64_t max_bytes = UINT64_MAX);
+
+  // trace() is what has been read: every table is up to date (process,
+  // threads, greenlets, stalls, crashes, run infos, modules, stacks,
+  // symbols, problems, stats, bounds), but each thread's `events` holds the
+  // events the last poll() decoded only; earlier polls handed out theirs.
+  // shared() is the same Trace, kept up to date by later polls. A file
+  // without an End chunk is not listed as a problem: it is still growing.
+  const Trace& trace() const { return *trace_; }
+  std::shared_ptr<const Trace> shared() const { return trace_; }
+  // started(): the file header has been read. offset(): bytes of the file
+  // read. at_end(): the last poll read every whole chunk there was.
+  bool started() const;
+  std::uint64_t offset() const;
+  bool at_end() const;
+  // replaced(): the path now names another file, or this one shrank (the
+  // program started again and began a new trace): follow it anew.
+  bool replaced() const;
+  // touched_greenlets() are the ids of the greenlets whose GreenletInfo the
+  // last poll created or changed; tables_changed() is true when it added
+  // modules, stacks or symbols.
+  const std::vector<std::uint64_t>& touched_greenlets() const;
+  bool tables_changed() const;
+
+ private:
+  struct State;
+  std::string read_header();
+  void decode_new();
+  void update_trace();
+  void update_tables();
+
+  std::unique_ptr<State> s_;
+  std::shared_ptr<Trace> trace_;
+};
 
 std::string_view to_string(EventType type);
 std::string_view to_string(Reason reason);
