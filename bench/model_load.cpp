@@ -14,7 +14,7 @@
 //   gs_model_load_bench decode FILE [THREADS]     time traceio::load() alone with
 //       LoadOptions::decode_threads = THREADS (0: automatic).
 //   gs_model_load_bench follow FILE [PIECE_KIB]    follow FILE with
-//       analysis::Follow from its start, PIECE_KIB (default 2048, what the
+//       analysis::Follow from its start, PIECE_KIB (default 512, what the
 //       viewer asks for per frame) per update(), as a viewer catching up
 //       with a live trace does: the whole time, each update's time in the
 //       first and the last tenth of the file (the same when nothing is read
@@ -283,7 +283,7 @@ int main(int argc, char** argv) {
   if (mode == "generate") return generate(argv[2], argc > 3 ? std::strtoull(argv[3], nullptr, 10) : 10'000'000);
   if (mode == "load") return load(argv[2]);
   if (mode == "decode") return decode(argv[2], argc > 3 ? static_cast<unsigned>(std::atoi(argv[3])) : 0);
-  if (mode == "follow") return follow(argv[2], argc > 3 ? std::strtoull(argv[3], nullptr, 10) : 2048);
+  if (mode == "follow") return follow(argv[2], argc > 3 ? std::strtoull(argv[3], nullptr, 10) : 512);
   std::fprintf(stderr, "usage: %s generate FILE [EVENTS] | load FILE | decode FILE [THREADS] | follow FILE [PIECE_KIB]\n",
                argv[0]);
   return 2;

@@ -53,6 +53,7 @@ struct LiveThread {
   // extra_events: blocking calls, loop lag and losses, in the trace's time.
   std::vector<detail::PendingSpan> extra_events;
   std::uint64_t events = 0;  // events walked (an extra's order, as in build_thread())
+  std::int64_t last_switch_ns = INT64_MIN;  // the switch store's latest (its times may not go down)
   bool extras_dirty = false;
   // provisional: (track, level) of each open span filed, in filing order.
   std::vector<std::pair<std::uint32_t, std::uint32_t>> provisional;
@@ -332,6 +333,10 @@ void Follow::State::link_switches(LiveThread& lt, const traceio::ThreadInfo& th)
     if (e.type != EventType::Switch) continue;
     const auto from = lt.track_of.find(e.a), to = lt.track_of.find(e.b);
     if (from == lt.track_of.end() || to == lt.track_of.end()) continue;
+    // A damaged file can put a thread's events out of time order; a load
+    // sorts them, a follow cannot go back: such a switch is not linked.
+    if (e.time_ns < lt.last_switch_ns) continue;
+    lt.last_switch_ns = e.time_ns;
     store.add(at(e.time_ns), from->second, to->second);
   }
 }

@@ -89,6 +89,31 @@ bool in_range(std::uintptr_t pc, const std::atomic<std::uintptr_t>& lo, const st
   return pc - l < hi.load(std::memory_order_relaxed) - l;
 }
 
+// backtrace_ips() is unw_backtrace(): the return addresses from its
+// caller's frame up. Under ThreadSanitizer it is the same walk done with
+// unw_step(): unw_backtrace() keeps a per-thread trace cache whose
+// thread-exit destructor locks a mutex after TSan has let the thread go, and
+// every thread that took a stack then dies of SIGSEGV as it exits (Debian 12's
+// libunwind 1.6 with GCC 12's TSan; a plain std::thread that calls
+// unw_backtrace() once reproduces it). The walk without the cache is slower,
+// which only a TSan build pays.
+#if defined(__SANITIZE_THREAD__)
+[[gnu::noinline]] int backtrace_ips(void** buffer, int size) {
+  unw_context_t context;
+  unw_cursor_t cursor;
+  if (unw_getcontext(&context) != 0 || unw_init_local(&cursor, &context) != 0) return 0;
+  int n = 0;
+  while (n < size && unw_step(&cursor) > 0) {
+    unw_word_t ip = 0;
+    if (unw_get_reg(&cursor, UNW_REG_IP, &ip) != 0) break;
+    buffer[n++] = reinterpret_cast<void*>(ip);
+  }
+  return n;
+}
+#else
+[[gnu::always_inline]] inline int backtrace_ips(void** buffer, int size) { return unw_backtrace(buffer, size); }
+#endif
+
 }  // namespace
 
 void copy_stack_bytes(void* dst, const void* src, std::size_t n) noexcept {
@@ -99,7 +124,7 @@ void init_unwinding() {
   std::call_once(g_init_once, [] {
     read_fcontext_facts();
     void* warm[4];
-    (void)unw_backtrace(warm, 4);  // maps libunwind's per-thread cache, reads our FDEs
+    (void)backtrace_ips(warm, 4);  // maps libunwind's per-thread cache, reads our FDEs
     init_remote_unwinding();
     g_ready.store(true, std::memory_order_release);
   });
@@ -126,7 +151,7 @@ namespace {
   if (!g_ready.load(std::memory_order_acquire)) init_unwinding();
   void* raw[kRaw];
   const std::size_t want = std::min(kRaw, std::min(max, kRaw) + std::min(skip, kRaw) + kOwn);
-  const int got = unw_backtrace(raw, static_cast<int>(want));
+  const int got = backtrace_ips(raw, static_cast<int>(want));
   const std::size_t n = got > 0 ? static_cast<std::size_t>(got) : 0;
   const std::uintptr_t finish = g_finish.load(std::memory_order_relaxed);
   reached_bottom = n < want;

@@ -1,7 +1,8 @@
 // fuzz_model_load.cpp: libFuzzer over the loading path the viewer and the
 // CLI take: Model::load() (inputs framed as tests/traceio/fuzz_frame.h
 // does), then every query the viewer makes of a loaded model, and the CLI's
-// report and stall models over traceio::load(). Nothing may crash, and a
+// report and stall models over traceio::load(), and the viewer's live path:
+// analysis::Follow reading the same file in 4 KiB pieces. Nothing may crash, and a
 // loaded model must keep the invariants the timeline's binary searches rely
 // on (model.h): on every level, begins and ends sorted, no overlap, every
 // index in range. A broken invariant traps, as a crash would.
@@ -80,6 +81,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check_model(m);
   } else {
     check(!error.empty() && m.tracks.empty() && m.processes.empty());
+  }
+  // The live path: the file followed a piece at a time, as --follow reads a
+  // growing one; its model keeps the same invariants.
+  {
+    Model followed;
+    gs::analysis::Follow follow(followed, path);
+    for (int polls = 0; polls < 100000; ++polls) {
+      if (!follow.update(4096).empty() || follow.at_end()) break;
+    }
+    check_model(followed);
   }
   // The CLI's models, over the same file.
   const gs::traceio::LoadResult r = gs::traceio::load(path);

@@ -13,7 +13,7 @@ namespace gs::viewer {
 namespace {
 
 constexpr double kCheckEverySeconds = 0.25;
-constexpr std::uint64_t kPieceBytes = 2u << 20;
+constexpr std::uint64_t kPieceBytes = 512u << 10;
 
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
