@@ -14,7 +14,6 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 
 #include "greenscope/stall.h"
 #include "ticks.h"
@@ -114,12 +113,6 @@ struct Beat {
   BlockingFrame blocking;                            // (hub)
   MissedRing missed;
   SampleSlot sample;
-
-  // Reading the hub from outside (a run-info dump of a stalled hub) holds
-  // outside_mutex; the hub takes it before it tears its greenlets down and
-  // sets `leaving`, so that such a read never meets freed greenlets.
-  std::mutex outside_mutex;
-  bool leaving = false;                              // (hub, under outside_mutex)
 
   // Identity, set at registration (ro afterwards).
   HubImpl* hub = nullptr;

@@ -115,12 +115,6 @@ HubImpl::~HubImpl() {
   // stack is in use: then leave greenlets, stacks and loop as they are; the
   // process is ending anyway.
   const bool from_main_greenlet = current_ == main_.get();
-  {
-    // A dump reading this hub from outside finishes first; later ones see
-    // it leaving (run_info.cpp).
-    const std::lock_guard<std::mutex> lock(beat_->outside_mutex);
-    beat_->leaving = true;
-  }
   if (from_main_greenlet) teardown();
   if (from_main_greenlet) {
     default_pool_.reset();  // joins its threads; its watcher is on the loop

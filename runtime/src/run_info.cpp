@@ -1,12 +1,9 @@
 // run_info.cpp: gs::format_run_info(), gs::dump_run_info() and the dump
 // signal (GREENSCOPE_DUMP_SIGNAL). Each hub describes itself on its own
 // thread (posted as a thread-safe callback), because only that thread may
-// read its greenlets. A hub that has not begun its answer within 200 ms has
-// not turned its loop for that long: it is stalled, and is then read from
-// outside: its running greenlet sampled by signal, its suspended greenlets
-// unwound from copies of their stacks. One that has begun is waited for,
-// however long thousands of stacks take: it is busy, not stalled, and
-// reading its greenlets while it runs them would race with it.
+// read its greenlets. A hub that does not answer within 200 ms is stalled,
+// and is then read from outside: its running greenlet sampled by signal, its
+// suspended greenlets unwound from copies of their stacks.
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -83,8 +80,6 @@ std::string describe_here(HubImpl& hub, pid_t tid) {
 // thread is stuck in one greenlet or callback, so its greenlet list holds
 // still; the reads are deliberately unsynchronized (TSan-exempt).
 [[gnu::no_sanitize("thread")]] std::string describe_outside(Beat& b) {
-  const std::lock_guard<std::mutex> lock(b.outside_mutex);
-  if (b.leaving) return thread_header(b.tid, "hub shutting down; not read");
   std::string out = thread_header(b.tid, "hub not answering for 200 ms (stalled); read from outside");
   std::uintptr_t pcs[kMaxStackDepth];
   out += "  Running now (sampled):\n";
@@ -116,32 +111,18 @@ std::string describe_here(HubImpl& hub, pid_t tid) {
   return out;
 }
 
-// Answer is a hub's reply to describe(): `started` once its thread took
-// the request (its loop turns), `text` when done.
 struct Answer {
   std::mutex mutex;
   std::condition_variable cv;
-  bool started = false;
   bool done = false;
   std::string text;
 };
-
-// kAnswerStartMs: how long a hub's loop may go without turning before it is
-// called stalled (and read from outside). kAnswerDoneMs: how long a hub that
-// has begun its answer gets to finish it (a very slow one is named so).
-constexpr auto kAnswerStartMs = std::chrono::milliseconds(200);
-constexpr auto kAnswerDoneMs = std::chrono::seconds(60);
 
 std::string describe(Beat& b) {
   if (b.hub == HubImpl::current_if_any()) return describe_here(*b.hub, b.tid);
   auto answer = std::make_shared<Answer>();
   const pid_t tid = b.tid;
   b.hub->post_threadsafe([answer, tid] {
-    {
-      std::lock_guard<std::mutex> lock(answer->mutex);
-      answer->started = true;
-      answer->cv.notify_all();
-    }
     std::string text = describe_here(HubImpl::current(), tid);
     std::lock_guard<std::mutex> lock(answer->mutex);
     answer->text = std::move(text);
@@ -149,12 +130,9 @@ std::string describe(Beat& b) {
     answer->cv.notify_all();
   });
   std::unique_lock<std::mutex> lock(answer->mutex);
-  if (!answer->cv.wait_for(lock, kAnswerStartMs, [&] { return answer->started; })) {
-    lock.unlock();
-    return describe_outside(b);
-  }
-  if (answer->cv.wait_for(lock, kAnswerDoneMs, [&] { return answer->done; })) return answer->text;
-  return thread_header(tid, "hub busy: it began describing itself but had not finished after 60 s");
+  if (answer->cv.wait_for(lock, std::chrono::milliseconds(200), [&] { return answer->done; })) return answer->text;
+  lock.unlock();
+  return describe_outside(b);
 }
 
 void on_dump_signal(int sig) { request_dump(sig); }

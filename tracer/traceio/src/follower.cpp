@@ -24,8 +24,8 @@ namespace tf = trace_format;
 
 namespace {
 
-// kFirstWindow: a poll without a limit still reads in windows this big at
-// first, growing while a chunk does not fit.
+// kMinWindow: the least a poll reads at once; the window doubles while not
+// one whole chunk fits in it (a chunk can be 16 MiB).
 constexpr std::uint64_t kMinWindow = 64u << 10;
 
 }  // namespace
