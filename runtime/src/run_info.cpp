@@ -16,6 +16,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "greenscope/observer.h"
 #include "greenscope/stacks.h"
@@ -58,22 +60,43 @@ std::string thread_header(pid_t tid, const std::string& status) {
   return "Thread " + std::to_string(tid) + " '" + thread_name_of(tid) + "': " + status + "\n";
 }
 
-// describe_here() is a hub's own account; on its thread.
-std::string describe_here(HubImpl& hub, pid_t tid) {
-  std::string out = thread_header(tid, "hub, " + std::to_string(hub.live_count()) + " live greenlet(s)");
-  const GreenletBase* running = hub.running();
-  const auto one = [&](const GreenletInfo& g) {
-    const bool is_running = &g == running;
-    out += greenlet_line(g, is_running);
-    if (g.started() && g.state() != GreenletState::Dead) {
-      const StackTrace stack = greenlet_stack(g);
+// HubAccount is what a hub says of itself on its own thread: a line per
+// greenlet and its raw stack. Its stacks are symbolized where format()
+// runs: libdw reading a module's line table takes far more stack than a
+// greenlet has (over 96 KiB; the hub greenlet's is 128 KiB by default, and
+// a dump overflowed it), so a hub answering a dump collects only, and the
+// monitor thread, on a thread's full stack, formats.
+struct HubAccount {
+  std::string header;
+  std::vector<std::pair<std::string, StackTrace>> greenlets;  // line, stack (empty: none)
+  std::vector<bool> has_stack;                                // per greenlet: started and not dead
+
+  std::string format() const {
+    std::string out = header;
+    for (std::size_t i = 0; i < greenlets.size(); ++i) {
+      out += greenlets[i].first;
+      if (!has_stack[i]) continue;
+      const StackTrace& stack = greenlets[i].second;
       out += stack.empty() ? "      (no stack)\n" : format_stack(stack, "      ");
     }
+    return out;
+  }
+};
+
+// collect_here() is a hub's own account; on its thread.
+HubAccount collect_here(HubImpl& hub, pid_t tid) {
+  HubAccount a;
+  a.header = thread_header(tid, "hub, " + std::to_string(hub.live_count()) + " live greenlet(s)");
+  const GreenletBase* running = hub.running();
+  const auto one = [&](const GreenletInfo& g) {
+    const bool live = g.started() && g.state() != GreenletState::Dead;
+    a.greenlets.emplace_back(greenlet_line(g, &g == running), live ? greenlet_stack(g) : StackTrace{});
+    a.has_stack.push_back(live);
   };
   one(hub.main());
   one(hub.hub_greenlet_base());
   hub.visit_live(one);
-  return out;
+  return a;
 }
 
 // describe_outside() reads a stalled hub from another thread. The hub's
@@ -115,22 +138,26 @@ struct Answer {
   std::mutex mutex;
   std::condition_variable cv;
   bool done = false;
-  std::string text;
+  HubAccount account;
 };
 
 std::string describe(Beat& b) {
-  if (b.hub == HubImpl::current_if_any()) return describe_here(*b.hub, b.tid);
+  if (b.hub == HubImpl::current_if_any()) return collect_here(*b.hub, b.tid).format();
   auto answer = std::make_shared<Answer>();
   const pid_t tid = b.tid;
   b.hub->post_threadsafe([answer, tid] {
-    std::string text = describe_here(HubImpl::current(), tid);
+    HubAccount account = collect_here(HubImpl::current(), tid);
     std::lock_guard<std::mutex> lock(answer->mutex);
-    answer->text = std::move(text);
+    answer->account = std::move(account);
     answer->done = true;
     answer->cv.notify_all();
   });
   std::unique_lock<std::mutex> lock(answer->mutex);
-  if (answer->cv.wait_for(lock, std::chrono::milliseconds(200), [&] { return answer->done; })) return answer->text;
+  if (answer->cv.wait_for(lock, std::chrono::milliseconds(200), [&] { return answer->done; })) {
+    HubAccount account = std::move(answer->account);
+    lock.unlock();
+    return account.format();  // here, on the caller's (the monitor's) stack
+  }
   lock.unlock();
   return describe_outside(b);
 }

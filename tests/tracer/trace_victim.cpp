@@ -5,6 +5,9 @@
 //   trace_victim exit N      runs briefly, then exits with status N
 //   trace_victim crash       runs briefly, then dereferences null
 //   trace_victim fork        runs briefly, forks a child that also yields
+//   trace_victim crowd N KB  N greenlets yield forever on each of two hub
+//                            threads, every stack KB KiB; prints "running"
+//                            once all run
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,7 +16,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <atomic>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "greenscope/runtime.h"
 
@@ -42,6 +48,17 @@ void spin_for(std::chrono::milliseconds d) {
   b.set_name("spinner-b");
   a.join();
   b.join();
+}
+
+// crowd() spawns `n` greenlets that yield forever on this thread's hub,
+// counts itself in `ready`, and joins them (never returns).
+void crowd(int n, std::atomic<int>& ready) {
+  std::vector<gs::Greenlet<void>> all;
+  for (int i = 0; i < n; ++i) all.push_back(gs::spawn([] {
+    for (;;) gs::yield();
+  }));
+  ready.fetch_add(1);
+  for (auto& g : all) g.join();
 }
 
 }  // namespace
@@ -74,6 +91,22 @@ int main(int argc, char** argv) {
     ::waitpid(child, &status, 0);
     spin_for(20ms);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+  }
+  if (mode == "crowd") {
+    const int n = argc > 2 ? std::atoi(argv[2]) : 100;
+    gs::RuntimeOptions options;
+    if (argc > 3) options.stack_size = static_cast<std::size_t>(std::atoi(argv[3])) * 1024;
+    gs::configure(options);
+    std::atomic<int> ready{0};
+    std::thread other([n, &ready] { crowd(n, ready); });
+    other.detach();
+    auto herald = gs::spawn([&ready] {
+      while (ready.load() < 2) gs::yield();
+      std::printf("running\n");
+      std::fflush(stdout);
+    });
+    crowd(n, ready);
+    return 0;
   }
   std::fprintf(stderr, "trace_victim: unknown mode '%s'\n", mode.c_str());
   return 2;
