@@ -127,15 +127,6 @@ void pop_column(SpanColumns& c) {
   c.clipped.pop_back();
 }
 
-void push_column(SpanColumns& c, const detail::PendingSpan& p) {
-  c.begin.push_back(p.begin);
-  c.end.push_back(p.end);
-  c.kind.push_back(p.kind);
-  c.code.push_back(p.code);
-  c.info.push_back(p.info);
-  c.clipped.push_back(p.clipped);
-}
-
 }  // namespace
 
 // start_process() adds the file to the model once there is something to
@@ -234,7 +225,7 @@ void Follow::State::place(LiveThread& lt, std::uint32_t track_number, const deta
     track.levels.insert(track.levels.begin() + track.own_levels, SpanColumns{});
     ++track.own_levels;
   }
-  push_column(track.levels[level], p);
+  detail::append_span(track.levels[level], p);
   if (open) lt.provisional.emplace_back(track_number, level);
   changed = true;
 }
@@ -302,23 +293,9 @@ void Follow::State::walk(LiveThread& lt, const traceio::ThreadInfo& th) {
   for (const Event& e : th.events) {
     lt.walker->add(e);
     detail::PendingSpan p;
-    p.end = e.time_ns;
-    p.order = lt.events++;
-    if (e.type == EventType::BlockingCall) {
-      p.kind = SpanKind::BlockingCall;
-      p.begin = p.end - static_cast<std::int64_t>(e.b);
-      p.info = info(SpanInfo{e.a, 0, e.c, e.str, 0});
-    } else if (e.type == EventType::LoopLag) {
-      p.kind = SpanKind::LoopLag;
-      p.begin = p.end - e.c;
-    } else if (e.type == EventType::Dropped) {
-      p.kind = SpanKind::Dropped;
-      p.begin = p.end - e.c;
-      p.info = info(SpanInfo{0, e.a, -1, 0, 0});
-    } else {
-      continue;
-    }
-    p.begin = std::min(p.begin, p.end);
+    SpanInfo extras;
+    if (!detail::event_extra(e, lt.events++, p, extras)) continue;
+    p.info = info(extras);
     lt.extra_events.push_back(p);
     lt.extras_dirty = true;
   }
@@ -465,17 +442,10 @@ void Follow::State::rebuild_extras(LiveThread& lt) {
   if (!lt.extras_dirty) return;
   lt.extras_dirty = false;
   std::vector<detail::PendingSpan> extras;
-  for (const std::uint32_t k : stalls_on[lt.index]) {
-    const traceio::StallInfo& s = m.stalls[k];
-    extras.push_back(detail::PendingSpan{s.start_ns, s.start_ns + s.duration_ns, SpanKind::Stall,
-                                         static_cast<std::uint8_t>(s.kind), !s.ended(), info(SpanInfo{0, k, -1, 0, 0}),
-                                         0, k});
-  }
-  for (const std::uint32_t k : crashes_on[lt.index]) {
-    const traceio::CrashInfo& c = m.crashes[k];
-    extras.push_back(detail::PendingSpan{c.time_ns, c.time_ns, SpanKind::Crash, static_cast<std::uint8_t>(c.signal),
-                                         false, info(SpanInfo{c.stack, k, -1, 0, 0}), 0, k});
-  }
+  for (const std::uint32_t k : stalls_on[lt.index])
+    extras.push_back(detail::stall_extra(m.stalls[k], k, info(detail::stall_info(k))));
+  for (const std::uint32_t k : crashes_on[lt.index])
+    extras.push_back(detail::crash_extra(m.crashes[k], k, info(detail::crash_info(m.crashes[k], k))));
   for (detail::PendingSpan p : lt.extra_events) {
     p.begin = at(p.begin);
     p.end = at(p.end);

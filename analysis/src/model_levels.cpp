@@ -25,15 +25,6 @@ bool by_time(const PendingSpan& x, const PendingSpan& y) {
   return std::tie(x.begin, x.end, x.order) < std::tie(y.begin, y.end, y.order);
 }
 
-void append(SpanColumns& c, const PendingSpan& s) {
-  c.begin.push_back(s.begin);
-  c.end.push_back(s.end);
-  c.kind.push_back(s.kind);
-  c.code.push_back(s.code);
-  c.info.push_back(s.info);
-  c.clipped.push_back(s.clipped);
-}
-
 void shrink(std::vector<SpanColumns>& levels) {
   for (SpanColumns& c : levels) {
     c.begin.shrink_to_fit();
@@ -64,6 +55,15 @@ class BusyLevel {
 
 }  // namespace
 
+void append_span(SpanColumns& c, const PendingSpan& s) {
+  c.begin.push_back(s.begin);
+  c.end.push_back(s.end);
+  c.kind.push_back(s.kind);
+  c.code.push_back(s.code);
+  c.info.push_back(s.info);
+  c.clipped.push_back(s.clipped);
+}
+
 std::vector<SpanColumns> pack_own_levels(std::vector<PendingSpan> spans) {
   // In begin order a level's latest end is its last span's: one compare.
   // A greenlet's runs and waits come sorted already (they alternate).
@@ -73,7 +73,7 @@ std::vector<SpanColumns> pack_own_levels(std::vector<PendingSpan> spans) {
     std::size_t level = s.level;
     while (level < levels.size() && !levels[level].end.empty() && levels[level].end.back() > s.begin) ++level;
     if (level >= levels.size()) levels.resize(level + 1);
-    append(levels[level], s);
+    append_span(levels[level], s);
   }
   shrink(levels);
   return levels;
@@ -99,7 +99,7 @@ std::vector<SpanColumns> pack_extra_levels(std::vector<PendingSpan> spans) {
   std::vector<SpanColumns> levels(placed.size());
   for (std::size_t i = 0; i < placed.size(); ++i) {
     std::sort(placed[i].begin(), placed[i].end(), by_time);
-    for (const PendingSpan& s : placed[i]) append(levels[placed.size() - 1 - i], s);
+    for (const PendingSpan& s : placed[i]) append_span(levels[placed.size() - 1 - i], s);
   }
   shrink(levels);
   return levels;

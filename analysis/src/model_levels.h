@@ -23,6 +23,10 @@ struct PendingSpan {
   std::uint64_t order = 0;    // ties: the order the timeline began them
 };
 
+// append_span() adds a span at the end of a level's columns (the caller
+// keeps SpanColumns' order).
+void append_span(SpanColumns& c, const PendingSpan& s);
+
 // pack_own_levels() puts each span on its wanted level, or the first one
 // above it where it overlaps nothing, and returns the levels' columns.
 std::vector<SpanColumns> pack_own_levels(std::vector<PendingSpan> spans);

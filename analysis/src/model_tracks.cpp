@@ -124,37 +124,15 @@ class ThreadTrackBuilder {
   // add_extras() adds the stall level's spans of one thread: its stalls and
   // crashes, and the blocking calls, loop lag and losses its events record.
   void add_extras(const traceio::ThreadInfo& thread, std::vector<PendingSpan>& out) {
-    for (const std::uint32_t k : stalls_) {
-      const traceio::StallInfo& s = m_.stalls[k];
-      PendingSpan p{s.start_ns, s.start_ns + s.duration_ns, SpanKind::Stall, static_cast<std::uint8_t>(s.kind),
-                    !s.ended(), info(SpanInfo{0, k, -1, 0, 0}), 0, k};
-      out.push_back(p);
-    }
-    for (const std::uint32_t k : crashes_) {
-      const traceio::CrashInfo& c = m_.crashes[k];
-      out.push_back(PendingSpan{c.time_ns, c.time_ns, SpanKind::Crash, static_cast<std::uint8_t>(c.signal), false,
-                                info(SpanInfo{c.stack, k, -1, 0, 0}), 0, k});
-    }
+    for (const std::uint32_t k : stalls_) out.push_back(stall_extra(m_.stalls[k], k, info(stall_info(k))));
+    for (const std::uint32_t k : crashes_) out.push_back(crash_extra(m_.crashes[k], k, info(crash_info(m_.crashes[k], k))));
     for (std::size_t n = 0; n < thread.events.size(); ++n) {
-      const Event& e = thread.events[n];
       PendingSpan p;
-      p.end = at(e.time_ns);
-      p.order = n;
-      if (e.type == EventType::BlockingCall) {
-        p.kind = SpanKind::BlockingCall;
-        p.begin = p.end - static_cast<std::int64_t>(e.b);
-        p.info = info(SpanInfo{e.a, 0, e.c, e.str, 0});
-      } else if (e.type == EventType::LoopLag) {
-        p.kind = SpanKind::LoopLag;
-        p.begin = p.end - e.c;
-      } else if (e.type == EventType::Dropped) {
-        p.kind = SpanKind::Dropped;
-        p.begin = p.end - e.c;
-        p.info = info(SpanInfo{0, e.a, -1, 0, 0});
-      } else {
-        continue;
-      }
-      p.begin = std::min(p.begin, p.end);
+      SpanInfo extras;
+      if (!event_extra(thread.events[n], n, p, extras)) continue;
+      p.begin = at(p.begin);
+      p.end = at(p.end);
+      p.info = info(extras);
       out.push_back(p);
     }
   }
@@ -195,6 +173,38 @@ class ThreadTrackBuilder {
 bool is_phase(SpanKind kind) {
   return kind == SpanKind::Poll || kind == SpanKind::Callbacks || kind == SpanKind::Watcher ||
          kind == SpanKind::Callback;
+}
+
+PendingSpan stall_extra(const traceio::StallInfo& s, std::uint32_t k, std::uint32_t info) {
+  return PendingSpan{s.start_ns, s.start_ns + s.duration_ns, SpanKind::Stall, static_cast<std::uint8_t>(s.kind),
+                     !s.ended(), info, 0, k};
+}
+
+PendingSpan crash_extra(const traceio::CrashInfo& c, std::uint32_t k, std::uint32_t info) {
+  return PendingSpan{c.time_ns, c.time_ns, SpanKind::Crash, static_cast<std::uint8_t>(c.signal), false, info, 0, k};
+}
+
+bool event_extra(const Event& e, std::uint64_t order, PendingSpan& p, SpanInfo& extras) {
+  p = PendingSpan{};
+  extras = SpanInfo{};
+  p.end = e.time_ns;
+  p.order = order;
+  if (e.type == EventType::BlockingCall) {
+    p.kind = SpanKind::BlockingCall;
+    p.begin = p.end - static_cast<std::int64_t>(e.b);
+    extras = SpanInfo{e.a, 0, e.c, e.str, 0};
+  } else if (e.type == EventType::LoopLag) {
+    p.kind = SpanKind::LoopLag;
+    p.begin = p.end - e.c;
+  } else if (e.type == EventType::Dropped) {
+    p.kind = SpanKind::Dropped;
+    p.begin = p.end - e.c;
+    extras = SpanInfo{0, e.a, -1, 0, 0};
+  } else {
+    return false;
+  }
+  p.begin = std::min(p.begin, p.end);
+  return true;
 }
 
 SpanInfo span_extras(const Span& s) {

@@ -68,6 +68,20 @@ bool is_phase(SpanKind kind);
 // the model keeps it (`what` still the trace's text id).
 SpanInfo span_extras(const Span& s);
 
+// stall_extra() and crash_extra() are the stall level's spans of
+// Model::stalls[k] and Model::crashes[k] (times as the model holds them),
+// `info` their SpanInfo index: stall_info(k) or crash_info(c, k), interned.
+PendingSpan stall_extra(const traceio::StallInfo& s, std::uint32_t k, std::uint32_t info);
+PendingSpan crash_extra(const traceio::CrashInfo& c, std::uint32_t k, std::uint32_t info);
+inline SpanInfo stall_info(std::uint32_t k) { return SpanInfo{0, k, -1, 0, 0}; }
+inline SpanInfo crash_info(const traceio::CrashInfo& c, std::uint32_t k) { return SpanInfo{c.stack, k, -1, 0, 0}; }
+
+// event_extra() is the stall level's span an event records (a blocking
+// call, loop lag, a loss), in the trace's time, `order` its place among
+// the thread's events, `extras` its SpanInfo (`what` the trace's text id,
+// for the caller to intern); false for any other event.
+bool event_extra(const traceio::Event& e, std::uint64_t order, PendingSpan& p, SpanInfo& extras);
+
 // build_thread() makes one thread's tracks. It reads the model's stalls and
 // crashes (already in place) and nothing else of the model: any number run
 // at once. `stalls` and `crashes` index Model::stalls/crashes on this thread.
