@@ -499,9 +499,13 @@ Follow::~Follow() = default;
 std::string Follow::update(std::uint64_t max_bytes) {
   State& s = *s_;
   s.changed = false;
+  const std::uint64_t before = s.follower.offset();
   std::string error = s.follower.poll(max_bytes);
   if (!error.empty()) return error;
-  if (s.follower.replaced() || !s.start_process()) return "";
+  if (s.follower.replaced()) return "";
+  // Nothing new read: the model stays as it is (its open spans too).
+  if (s.process != UINT32_MAX && s.follower.offset() == before) return "";
+  if (!s.start_process()) return "";
   s.run();
   return "";
 }
