@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 
 #include "greenscope/stall.h"
 #include "ticks.h"
@@ -113,6 +114,15 @@ struct Beat {
   BlockingFrame blocking;                            // (hub)
   MissedRing missed;
   SampleSlot sample;
+
+  // Run-info dumps (run_info.cpp). `turns` counts the loop's iterations
+  // whether or not the monitor is on: a dump waiting for the hub's answer
+  // tells a busy hub (turning) from a stalled one (not). A read of a stalled
+  // hub from outside holds outside_mutex; the hub takes it to set `leaving`
+  // before it tears its greenlets down, so that no read meets freed ones.
+  std::atomic<std::uint64_t> turns{0};               // (hub)
+  std::mutex outside_mutex;
+  bool leaving = false;                              // (hub, under outside_mutex)
 
   // Identity, set at registration (ro afterwards).
   HubImpl* hub = nullptr;

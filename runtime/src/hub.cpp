@@ -115,6 +115,10 @@ HubImpl::~HubImpl() {
   // stack is in use: then leave greenlets, stacks and loop as they are; the
   // process is ending anyway.
   const bool from_main_greenlet = current_ == main_.get();
+  {
+    const std::lock_guard<std::mutex> lock(beat_->outside_mutex);  // a dump reading it finishes first
+    beat_->leaving = true;
+  }
   if (from_main_greenlet) teardown();
   if (from_main_greenlet) {
     default_pool_.reset();  // joins its threads; its watcher is on the loop
@@ -343,6 +347,8 @@ void HubImpl::run_callback_item(std::function<void()>* raw) {
 void HubImpl::on_prepare(struct ev_loop* loop, ev_prepare* w, int) {
   HubImpl& hub = hub_of(loop);
   WatcherScope scope(hub, WatcherKind::Prepare, w);
+  Beat& beat = *hub.beat_;
+  beat.turns.store(beat.turns.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   hub.run_ready_items();
 }
 

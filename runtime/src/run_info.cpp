@@ -101,9 +101,13 @@ HubAccount collect_here(HubImpl& hub, pid_t tid) {
 
 // describe_outside() reads a stalled hub from another thread. The hub's
 // thread is stuck in one greenlet or callback, so its greenlet list holds
-// still; the reads are deliberately unsynchronized (TSan-exempt).
-[[gnu::no_sanitize("thread")]] std::string describe_outside(Beat& b) {
-  std::string out = thread_header(b.tid, "hub not answering for 200 ms (stalled); read from outside");
+// still; the reads are deliberately unsynchronized (TSan-exempt). A stall
+// that ends while it reads is the one race left: the text may then mix
+// before and after. Holds outside_mutex: the hub cannot tear down meanwhile.
+[[gnu::no_sanitize("thread")]] std::string describe_outside(Beat& b, const char* status) {
+  const std::lock_guard<std::mutex> lock(b.outside_mutex);
+  if (b.leaving) return thread_header(b.tid, "hub shutting down; not read");
+  std::string out = thread_header(b.tid, status);
   std::uintptr_t pcs[kMaxStackDepth];
   out += "  Running now (sampled):\n";
   if (sample_thread(b, 50)) {
@@ -134,32 +138,72 @@ HubAccount collect_here(HubImpl& hub, pid_t tid) {
   return out;
 }
 
+// Answer is a hub's reply to describe(). The hub's callback marks it
+// `started` when it takes the request, unless the dump has `abandoned` it
+// (to read the hub from outside): then it does nothing.
 struct Answer {
   std::mutex mutex;
   std::condition_variable cv;
-  bool done = false;
+  bool started = false, abandoned = false, done = false;
   HubAccount account;
 };
 
-std::string describe(Beat& b) {
-  if (b.hub == HubImpl::current_if_any()) return collect_here(*b.hub, b.tid).format();
+// kStallMs: a hub whose loop has not turned for this long and has not taken
+// the request is stalled. kTurningMs: how long one that turns its loop but
+// has not yet reached the request (thousands of ready greenlets ahead of
+// it) is waited for; kAnsweringMs: one that has begun its answer. Neither
+// busy kind is read from outside: it runs its greenlets meanwhile.
+constexpr auto kStallMs = std::chrono::milliseconds(200);
+constexpr auto kTurningMs = std::chrono::seconds(20);
+constexpr auto kAnsweringMs = std::chrono::seconds(60);
+
+// ask_hub() posts the request to b's hub and waits for its account. A hub
+// that stops turning its loop before it took the request is abandoned to
+// describe_outside(); a busy one is waited for, since reading its greenlets
+// from here while it runs them would race with it.
+std::string ask_hub(Beat& b) {
   auto answer = std::make_shared<Answer>();
   const pid_t tid = b.tid;
   b.hub->post_threadsafe([answer, tid] {
+    {
+      std::lock_guard<std::mutex> lock(answer->mutex);
+      if (answer->abandoned) return;
+      answer->started = true;
+    }
     HubAccount account = collect_here(HubImpl::current(), tid);
     std::lock_guard<std::mutex> lock(answer->mutex);
     answer->account = std::move(account);
     answer->done = true;
     answer->cv.notify_all();
   });
+  const auto begun = std::chrono::steady_clock::now();
+  std::uint64_t turns = b.turns.load(std::memory_order_relaxed);
   std::unique_lock<std::mutex> lock(answer->mutex);
-  if (answer->cv.wait_for(lock, std::chrono::milliseconds(200), [&] { return answer->done; })) {
-    HubAccount account = std::move(answer->account);
+  while (!answer->cv.wait_for(lock, kStallMs, [&] { return answer->done; })) {
+    if (answer->started) {
+      if (answer->cv.wait_for(lock, kAnsweringMs, [&] { return answer->done; })) break;
+      return thread_header(tid, "hub busy: began describing itself but had not finished after 60 s");
+    }
+    const std::uint64_t now = b.turns.load(std::memory_order_relaxed);
+    const bool turning = now != turns;
+    turns = now;
+    if (turning && std::chrono::steady_clock::now() - begun < kTurningMs) continue;
+    answer->abandoned = true;
     lock.unlock();
-    return account.format();  // here, on the caller's (the monitor's) stack
+    if (turning) return thread_header(tid, "hub busy: turning its loop but had not reached the request after 20 s");
+    return describe_outside(b, "hub not answering, its loop stopped for 200 ms (stalled); read from outside");
   }
+  HubAccount account = std::move(answer->account);
   lock.unlock();
-  return describe_outside(b);
+  return account.format();  // here, on the caller's stack (the monitor's: a full one)
+}
+
+std::string describe(Beat& b) {
+  if (b.hub == HubImpl::current_if_any()) {
+    const HubAccount account = collect_here(*b.hub, b.tid);  // here: only this thread may read its greenlets
+    return on_full_stack([&] { return account.format(); });
+  }
+  return ask_hub(b);
 }
 
 void on_dump_signal(int sig) { request_dump(sig); }

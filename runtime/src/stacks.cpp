@@ -5,12 +5,14 @@
 #include <atomic>
 #include <memory>
 
+#include "greenscope/detail/quiet_thread.h"
 #include "greenscope/errors.h"
 #include "greenscope/stacks.h"
 #include "greenscope/symbols.h"
 #include "hidden_frames.h"
 #include "hub_impl.h"
 #include "stack_access.h"
+#include "stall_text.h"
 #include "unwind.h"
 
 namespace gs {
@@ -34,6 +36,15 @@ std::uint8_t* snapshot_buffer() {
 std::string describe(const GreenletInfo& g) { return "'" + g.name() + "' (id " + std::to_string(g.id()) + ")"; }
 
 }  // namespace
+
+std::string on_full_stack(const std::function<std::string()>& fn) {
+  const HubImpl* hub = HubImpl::current_if_any();
+  if (hub == nullptr || hub->running() == &hub->main()) return fn();
+  std::string out;
+  quiet_thread([&] { out = fn(); }).join();
+  return out;
+}
+
 }  // namespace detail
 
 // capture_stack(): one unw_backtrace of max + skip + the expected number of
@@ -91,16 +102,18 @@ StackTrace greenlet_stack(const GreenletInfo& g) {
 }
 
 std::string format_stack(const StackTrace& stack, const std::string& indent) {
-  std::string text;
-  if (stack.empty()) return text;
-  const std::shared_ptr<symbols::Symbolizer> symbolizer = symbols::for_this_process();
-  for (std::size_t i = 0; i < stack.size(); ++i) {
-    const std::uintptr_t pc = stack[i];
-    text += indent + "#" + std::to_string(i) + " ";
-    text += symbolizer ? symbols::describe(pc, symbolizer->lookup(pc)) : symbols::describe(pc, {});
-    text += '\n';
-  }
-  return text;
+  if (stack.empty()) return {};
+  return detail::on_full_stack([&] {
+    std::string text;
+    const std::shared_ptr<symbols::Symbolizer> symbolizer = symbols::for_this_process();
+    for (std::size_t i = 0; i < stack.size(); ++i) {
+      const std::uintptr_t pc = stack[i];
+      text += indent + "#" + std::to_string(i) + " ";
+      text += symbolizer ? symbols::describe(pc, symbolizer->lookup(pc)) : symbols::describe(pc, {});
+      text += '\n';
+    }
+    return text;
+  });
 }
 
 // format_run_info() lives in run_info.cpp.

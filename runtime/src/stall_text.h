@@ -3,12 +3,19 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace gs::detail {
 
 // stack_text() symbolizes `n` lookup addresses, one "#i ..." line each.
 std::string stack_text(const std::uintptr_t* pcs, std::size_t n, const char* indent);
+
+// on_full_stack() returns fn(), run where a thread's full stack is under
+// it: inline on a thread's own stack, on a short-lived helper thread when
+// the caller runs on a greenlet's. Symbolizing needs it: libdw reading a
+// module's line table takes over 96 KiB of stack, more than a greenlet has.
+std::string on_full_stack(const std::function<std::string()>& fn);
 
 // duration_text() is "52.3 ms", "2.41 s", "870 us".
 std::string duration_text(std::int64_t ns);

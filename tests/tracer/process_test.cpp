@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -342,6 +343,90 @@ TEST(ProcessTraceTest, ADumpDoesNotSymbolizeOnTheHubsStack) {
   ::kill(v.pid(), SIGKILL);
   v.wait();
   ::unlink(err.c_str());
+}
+
+// A greenlet that asks for the run info itself gets it: its own hub's
+// stacks are symbolized on a helper thread's full stack, not on the
+// greenlet's 64 KiB (libdw overflowed it: SIGSEGV in the old code).
+TEST(ProcessTraceTest, AGreenletsOwnRunInfoDoesNotSymbolizeOnItsStack) {
+  Victim v("selfdump", {}, false, "/dev/null", {"64"});
+  const std::string line = v.read_line();
+  const int status = v.wait();
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(line.rfind("dumped ", 0), 0u) << line;
+}
+
+// account_headers() is the "Thread ..." line of every hub account in `path`.
+std::vector<std::string> account_headers(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> out;
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("Thread ", 0) == 0) out.push_back(line);
+  return out;
+}
+
+// kBigCrowd: waiting greenlets per hub, each 40 calls deep, that take a
+// hub well over 200 ms to collect (unwinding every stack: 10,000 did on an
+// idle machine, 3,000 did not); sanitizer builds unwind slower and get
+// there with fewer. Waiting, they cost the loop nothing: it turns at once.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr const char* kBigCrowd = "2000";
+#else
+constexpr const char* kBigCrowd = "10000";
+#endif
+
+// A hub busy answering a dump, or busy turning its loop, is not stalled: a
+// dump waits for its own account instead of reading its greenlets from
+// outside while it runs them (which raced with it). The old code called
+// every hub that took over 200 ms "not answering (stalled)" and read it
+// from outside.
+TEST(ProcessTraceTest, ABusyHubDescribesItselfRatherThanBeingReadFromOutside) {
+  const std::string err = temp_trace_path("busy-dump") + ".err";
+  Victim v("waiters", {"GREENSCOPE_DUMP_SIGNAL=SIGUSR1"}, false, err, {kBigCrowd});
+  ASSERT_EQ(v.read_line(), "running");
+  ASSERT_EQ(::kill(v.pid(), SIGUSR1), 0);
+  // Both hubs' accounts written (a deadline for progress, not a timing assertion).
+  ASSERT_TRUE(wait_for([&] { return account_headers(err).size() >= 2; })) << read_all(err).substr(0, 300);
+  for (const std::string& h : account_headers(err)) {
+    EXPECT_EQ(h.find("stalled"), std::string::npos) << h;
+    EXPECT_NE(h.find("live greenlet(s)"), std::string::npos) << h;
+  }
+  ::kill(v.pid(), SIGKILL);
+  v.wait();
+  ::unlink(err.c_str());
+}
+
+// kStormCrowd: yielding greenlets per hub in the dump storm.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr const char* kStormCrowd = "500";
+#else
+constexpr const char* kStormCrowd = "2000";
+#endif
+
+// A storm of run-info dump signals (one every 5 ms) while thousands of
+// greenlets on two hub threads yield and one spawns and joins without end,
+// traced: every dump is served or coalesced with one under way, and the
+// program survives them all (it died of SIGSEGV within a few hundred).
+TEST(ProcessTraceTest, ADumpSignalStormIsSurvived) {
+  const std::string path = temp_trace_path("dump-storm");
+  Victim v("crowd", {"GREENSCOPE_TRACE=" + path, "GREENSCOPE_DUMP_SIGNAL=SIGUSR1", "GREENSCOPE_TRACE_QUIET=1"},
+           false, "/dev/null", {kStormCrowd});
+  ASSERT_EQ(v.read_line(), "running");
+  for (int i = 0; i < 400; ++i) {
+    ASSERT_EQ(::kill(v.pid(), SIGUSR1), 0) << "signal " << i << ": the program is gone";
+    std::this_thread::sleep_for(5ms);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(v.pid(), &status, WNOHANG), 0)
+      << "the program died in the storm: " << (WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "exit");
+  ASSERT_TRUE(wait_for([&] {
+    traceio::LoadResult r = traceio::load(path);
+    return r.trace != nullptr && !r.trace->run_infos().empty();
+  })) << "no run-info dump reached the trace";
+  ::kill(v.pid(), SIGKILL);
+  v.wait();
+  ::unlink(path.c_str());
 }
 
 // blocked_signals() is the SigBlk mask of each thread of `pid`, by name.

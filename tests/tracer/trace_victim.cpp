@@ -6,12 +6,21 @@
 //   trace_victim crash       runs briefly, then dereferences null
 //   trace_victim fork        runs briefly, forks a child that also yields
 //   trace_victim crowd N KB  N greenlets yield forever on each of two hub
-//                            threads, every stack KB KiB; prints "running"
+//                            threads, beside one that spawns and joins
+//                            short-lived greenlets without end (a server's
+//                            churn), every stack KB KiB; prints "running"
 //                            once all run
+//   trace_victim waiters N   the same with N greenlets per hub waiting, 40
+//                            calls deep, on an Event never set, and one
+//                            yielding (a dump must unwind them all; the
+//                            loop turns at once)
+//   trace_victim selfdump KB a greenlet with a KB KiB stack calls
+//                            gs::format_run_info(); prints "dumped N lines"
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -22,6 +31,7 @@
 #include <vector>
 
 #include "greenscope/runtime.h"
+#include "greenscope/stacks.h"
 
 using namespace std::chrono_literals;
 
@@ -50,15 +60,45 @@ void spin_for(std::chrono::milliseconds d) {
   b.join();
 }
 
-// crowd() spawns `n` greenlets that yield forever on this thread's hub,
-// counts itself in `ready`, and joins them (never returns).
-void crowd(int n, std::atomic<int>& ready) {
+// wait_deep() waits on `never` from `depth` calls down: a stack a dump
+// takes a while to unwind and print.
+[[gnu::noinline]] void wait_deep(int depth, gs::Event& never) {
+  if (depth > 0) {
+    wait_deep(depth - 1, never);
+    asm volatile("" ::: "memory");  // not a tail call: each level keeps its frame
+    return;
+  }
+  never.wait();
+}
+
+// crowd() spawns `n` greenlets that yield forever on this thread's hub
+// (`waiting`: that wait on an Event never set, beside one that yields) and
+// one that spawns and joins short-lived greenlets, counts itself in
+// `ready`, and joins them (never returns).
+void crowd(int n, bool waiting, std::atomic<int>& ready) {
   std::vector<gs::Greenlet<void>> all;
-  for (int i = 0; i < n; ++i) all.push_back(gs::spawn([] {
+  gs::Event never;
+  for (int i = 0; i < n; ++i) all.push_back(gs::spawn([waiting, &never] {
+    if (waiting) wait_deep(40, never);
     for (;;) gs::yield();
+  }));
+  if (waiting) all.push_back(gs::spawn([] {
+    for (;;) gs::yield();
+  }));
+  all.push_back(gs::spawn([] {
+    for (;;) {
+      auto child = gs::spawn([] { gs::yield(); });
+      child.join();
+    }
   }));
   ready.fetch_add(1);
   for (auto& g : all) g.join();
+}
+
+void set_stack_kib(const char* kib) {
+  gs::RuntimeOptions options;
+  options.stack_size = static_cast<std::size_t>(std::atoi(kib)) * 1024;
+  gs::configure(options);
 }
 
 }  // namespace
@@ -92,20 +132,29 @@ int main(int argc, char** argv) {
     spin_for(20ms);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
   }
-  if (mode == "crowd") {
+  if (mode == "crowd" || mode == "waiters") {
     const int n = argc > 2 ? std::atoi(argv[2]) : 100;
-    gs::RuntimeOptions options;
-    if (argc > 3) options.stack_size = static_cast<std::size_t>(std::atoi(argv[3])) * 1024;
-    gs::configure(options);
+    if (argc > 3) set_stack_kib(argv[3]);
+    const bool waiting = mode == "waiters";
     std::atomic<int> ready{0};
-    std::thread other([n, &ready] { crowd(n, ready); });
+    std::thread other([n, waiting, &ready] { crowd(n, waiting, ready); });
     other.detach();
     auto herald = gs::spawn([&ready] {
       while (ready.load() < 2) gs::yield();
       std::printf("running\n");
       std::fflush(stdout);
     });
-    crowd(n, ready);
+    crowd(n, waiting, ready);
+    return 0;
+  }
+  if (mode == "selfdump") {
+    if (argc > 2) set_stack_kib(argv[2]);
+    spin_for(20ms);
+    auto dumper = gs::spawn([] {
+      const std::string text = gs::format_run_info();
+      std::printf("dumped %zu lines\n", static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')));
+    });
+    dumper.join();
     return 0;
   }
   std::fprintf(stderr, "trace_victim: unknown mode '%s'\n", mode.c_str());

@@ -44,7 +44,8 @@ StackTrace current_stack(std::size_t skip = 0);
 // started or is dead. Precondition: called on g's hub thread.
 StackTrace greenlet_stack(const GreenletInfo& g);
 
-// format_stack() symbolizes `stack`, one frame per line:
+// format_stack() symbolizes `stack`, one frame per line (from a greenlet,
+// on a short-lived helper thread: libdw needs over 96 KiB of stack):
 //   "    #0 function (file:line)" or "    #0 module+0xoffset".
 // `indent` prefixes every line.
 std::string format_stack(const StackTrace& stack, const std::string& indent = "    ");
@@ -52,9 +53,11 @@ std::string format_stack(const StackTrace& stack, const std::string& indent = " 
 // format_run_info() describes every thread's hub and every greenlet of the
 // process: id, name, state, what it waits on, its spawner, and its current
 // symbolized stack. Hubs on other threads are asked to describe themselves;
-// one that does not answer within 200 ms (it is stalled) is read from here,
-// with its running greenlet sampled by signal. Callable from any thread,
-// including one without a hub.
+// one whose loop stops turning for 200 ms before it takes the request (it
+// is stalled) is read from here, with its running greenlet sampled by
+// signal; a busy one is waited for. Callable from any thread, including one
+// without a hub; from a greenlet, symbols are looked up on a helper thread
+// (they need more stack than a greenlet has).
 std::string format_run_info();
 
 namespace detail {
