@@ -115,12 +115,14 @@ struct Beat {
   MissedRing missed;
   SampleSlot sample;
 
-  // Run-info dumps (run_info.cpp). `turns` counts the loop's iterations
-  // whether or not the monitor is on: a dump waiting for the hub's answer
-  // tells a busy hub (turning) from a stalled one (not). A read of a stalled
-  // hub from outside holds outside_mutex; the hub takes it to set `leaving`
-  // before it tears its greenlets down, so that no read meets freed ones.
-  std::atomic<std::uint64_t> turns{0};               // (hub)
+  // Run-info dumps (run_info.cpp). `progress` counts the loop's turns, the
+  // greenlets it starts and every 64th ready item it runs, whether or not
+  // the monitor is on (never per switch: that path stays as it is): a dump
+  // waiting for the hub's answer tells a busy hub (counting) from a stalled
+  // one (not). A read of a stalled hub from outside holds outside_mutex; the
+  // hub takes it to set `leaving` before it tears its greenlets down, so
+  // that no read meets freed ones.
+  std::atomic<std::uint64_t> progress{0};            // (hub)
   std::mutex outside_mutex;
   bool leaving = false;                              // (hub, under outside_mutex)
 
@@ -131,6 +133,11 @@ struct Beat {
   clockid_t cpu_clock{};
   std::uint64_t hub_greenlet = 0, main_greenlet = 0;
 };
+
+// count_progress() tells a waiting dump the hub moves on. Hub thread only.
+inline void count_progress(Beat& b) {
+  b.progress.store(b.progress.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
 
 // stamp() records a new segment. Hub thread only, with monitor_on().
 inline void stamp(Beat& b, StallOwner owner, std::uint64_t greenlet, std::uint8_t watcher = 0);

@@ -257,6 +257,7 @@ void HubImpl::resume(GreenletBase& g) {
                                &HubImpl::entry);
     g.tsan_fiber_ = sanitizer_create(false);
     g.started_ = true;
+    count_progress(*beat_);
   }
   g.set_state(GreenletState::Running);
   switch_to(*hub_, g, g.pending_ ? g.pending_reason_ : SwitchReason::Resume);
@@ -318,7 +319,10 @@ void HubImpl::run_ready_items() {
       run_callback_item(item.callback);
     }
     // Ready work could starve I/O forever; poll between budget-sized slices.
-    if ((n & 63) == 0 && !tearing_down_ && monotonic_ns() - start > budget_ns_) break;
+    if ((n & 63) == 0) {
+      count_progress(*beat_);
+      if (!tearing_down_ && monotonic_ns() - start > budget_ns_) break;
+    }
   }
   if (tearing_down_) {
     ev_break(loop_, EVBREAK_ALL);
@@ -347,8 +351,7 @@ void HubImpl::run_callback_item(std::function<void()>* raw) {
 void HubImpl::on_prepare(struct ev_loop* loop, ev_prepare* w, int) {
   HubImpl& hub = hub_of(loop);
   WatcherScope scope(hub, WatcherKind::Prepare, w);
-  Beat& beat = *hub.beat_;
-  beat.turns.store(beat.turns.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  count_progress(*hub.beat_);
   hub.run_ready_items();
 }
 

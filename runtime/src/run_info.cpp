@@ -148,17 +148,18 @@ struct Answer {
   HubAccount account;
 };
 
-// kStallMs: a hub whose loop has not turned for this long and has not taken
-// the request is stalled. kTurningMs: how long one that turns its loop but
+// kStallMs: a hub that has made no progress (beat.h: no loop turn, no
+// greenlet started, not 64 ready items run) for this long and has not
+// taken the request is stalled. kMovingMs: how long one that moves on but
 // has not yet reached the request (thousands of ready greenlets ahead of
 // it) is waited for; kAnsweringMs: one that has begun its answer. Neither
 // busy kind is read from outside: it runs its greenlets meanwhile.
 constexpr auto kStallMs = std::chrono::milliseconds(200);
-constexpr auto kTurningMs = std::chrono::seconds(20);
+constexpr auto kMovingMs = std::chrono::seconds(20);
 constexpr auto kAnsweringMs = std::chrono::seconds(60);
 
 // ask_hub() posts the request to b's hub and waits for its account. A hub
-// that stops turning its loop before it took the request is abandoned to
+// that stops making progress before it took the request is abandoned to
 // describe_outside(); a busy one is waited for, since reading its greenlets
 // from here while it runs them would race with it.
 std::string ask_hub(Beat& b) {
@@ -177,21 +178,21 @@ std::string ask_hub(Beat& b) {
     answer->cv.notify_all();
   });
   const auto begun = std::chrono::steady_clock::now();
-  std::uint64_t turns = b.turns.load(std::memory_order_relaxed);
+  std::uint64_t progress = b.progress.load(std::memory_order_relaxed);
   std::unique_lock<std::mutex> lock(answer->mutex);
   while (!answer->cv.wait_for(lock, kStallMs, [&] { return answer->done; })) {
     if (answer->started) {
       if (answer->cv.wait_for(lock, kAnsweringMs, [&] { return answer->done; })) break;
       return thread_header(tid, "hub busy: began describing itself but had not finished after 60 s");
     }
-    const std::uint64_t now = b.turns.load(std::memory_order_relaxed);
-    const bool turning = now != turns;
-    turns = now;
-    if (turning && std::chrono::steady_clock::now() - begun < kTurningMs) continue;
+    const std::uint64_t now = b.progress.load(std::memory_order_relaxed);
+    const bool moving = now != progress;
+    progress = now;
+    if (moving && std::chrono::steady_clock::now() - begun < kMovingMs) continue;
     answer->abandoned = true;
     lock.unlock();
-    if (turning) return thread_header(tid, "hub busy: turning its loop but had not reached the request after 20 s");
-    return describe_outside(b, "hub not answering, its loop stopped for 200 ms (stalled); read from outside");
+    if (moving) return thread_header(tid, "hub busy: running greenlets but had not reached the request after 20 s");
+    return describe_outside(b, "hub not answering, stuck for 200 ms (stalled); read from outside");
   }
   HubAccount account = std::move(answer->account);
   lock.unlock();

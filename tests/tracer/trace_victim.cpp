@@ -62,24 +62,27 @@ void spin_for(std::chrono::milliseconds d) {
 
 // wait_deep() waits on `never` from `depth` calls down: a stack a dump
 // takes a while to unwind and print.
-[[gnu::noinline]] void wait_deep(int depth, gs::Event& never) {
+// `waiting` counts the greenlets that got there.
+[[gnu::noinline]] void wait_deep(int depth, gs::Event& never, int& waiting) {
   if (depth > 0) {
-    wait_deep(depth - 1, never);
+    wait_deep(depth - 1, never, waiting);
     asm volatile("" ::: "memory");  // not a tail call: each level keeps its frame
     return;
   }
+  ++waiting;
   never.wait();
 }
 
 // crowd() spawns `n` greenlets that yield forever on this thread's hub
 // (`waiting`: that wait on an Event never set, beside one that yields) and
 // one that spawns and joins short-lived greenlets, counts itself in
-// `ready`, and joins them (never returns).
+// `ready` (once all wait, if `waiting`), and joins them (never returns).
 void crowd(int n, bool waiting, std::atomic<int>& ready) {
   std::vector<gs::Greenlet<void>> all;
   gs::Event never;
-  for (int i = 0; i < n; ++i) all.push_back(gs::spawn([waiting, &never] {
-    if (waiting) wait_deep(40, never);
+  int at_wait = 0;
+  for (int i = 0; i < n; ++i) all.push_back(gs::spawn([waiting, &never, &at_wait] {
+    if (waiting) wait_deep(40, never, at_wait);
     for (;;) gs::yield();
   }));
   if (waiting) all.push_back(gs::spawn([] {
@@ -91,6 +94,7 @@ void crowd(int n, bool waiting, std::atomic<int>& ready) {
       child.join();
     }
   }));
+  while (waiting && at_wait < n) gs::yield();  // all started and waiting first
   ready.fetch_add(1);
   for (auto& g : all) g.join();
 }
