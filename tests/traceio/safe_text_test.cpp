@@ -30,7 +30,8 @@ TEST(SafeText, BytesThatAreNotUtf8BecomeEscapesOrReplacements) {
   EXPECT_EQ(terminal_text("cut \xe2\x82"), "cut \\xe2\\x82");      // a sequence cut short
   EXPECT_EQ(valid_utf8("a\xff" "b\xe2\x82"), "a\xef\xbf\xbd" "b\xef\xbf\xbd\xef\xbf\xbd");
   EXPECT_EQ(valid_utf8("esc\x1b[31m\xc2\x85"), "esc\xef\xbf\xbd[31m\xef\xbf\xbd");
-  EXPECT_EQ(valid_utf8("keeps\ttab\nand newline"), "keeps\ttab\nand newline");
+  EXPECT_EQ(valid_utf8("tab\tnew\nline"), "tab\xef\xbf\xbdnew\xef\xbf\xbdline");
+  EXPECT_EQ(valid_utf8("keeps\ttab\nand newline", /*multiline=*/true), "keeps\ttab\nand newline");
 }
 
 }  // namespace

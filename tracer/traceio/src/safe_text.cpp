@@ -40,12 +40,12 @@ std::size_t utf8_length(std::string_view text, std::size_t i) {
   return n;
 }
 
-std::string valid_utf8(std::string_view text) {
+std::string valid_utf8(std::string_view text, bool multiline) {
   std::string out;
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size();) {
     const auto c = static_cast<unsigned char>(text[i]);
-    if (plain(c, /*multiline=*/true)) {
+    if (plain(c, multiline)) {
       out += static_cast<char>(c);
       ++i;
       continue;

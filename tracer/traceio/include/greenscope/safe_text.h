@@ -18,9 +18,9 @@ namespace gs::traceio {
 std::size_t utf8_length(std::string_view text, std::size_t i);
 
 // valid_utf8() is `text` with every byte that starts no well-formed sequence
-// replaced by U+FFFD, and NUL and the other C0 controls but tab and newline,
-// DEL and the C1 controls (U+0080-U+009F) too.
-std::string valid_utf8(std::string_view text);
+// replaced by U+FFFD, and each C0 control, DEL and C1 control (U+0080 to
+// U+009F) too; with `multiline`, newline and tab are kept.
+std::string valid_utf8(std::string_view text, bool multiline = false);
 
 // terminal_text() is `text` fit to print on a terminal: every byte of an
 // ill-formed sequence, C0 control, DEL and C1 control becomes \xNN (the C1
