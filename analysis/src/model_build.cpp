@@ -8,9 +8,15 @@
 #include <mutex>
 #include <thread>
 
+#include "greenscope/safe_text.h"
 #include "model_tracks.h"
 
 namespace gs::analysis::detail {
+
+void valid_text(traceio::RunInfoDump& dump) {
+  dump.trigger = traceio::valid_utf8(dump.trigger);
+  dump.text = traceio::valid_utf8(dump.text, /*multiline=*/true);
+}
 
 namespace {
 
@@ -68,6 +74,7 @@ void TraceBuilder::add_tables() {
   }
   for (traceio::RunInfoDump r : t_.run_infos()) {
     r.time_ns = at(r.time_ns);
+    valid_text(r);
     m_.run_infos.push_back(std::move(r));
     m_.run_info_process.push_back(process_);
   }

@@ -27,4 +27,9 @@ using BuildProgress = std::function<bool(double done)>;
 bool build_trace(Model& model, const traceio::Trace& trace, std::int64_t offset_ns, const BuildProgress& progress,
                  std::vector<SwitchStore>* switches, const std::function<void(std::uint32_t)>& thread_done = {});
 
+// valid_text() makes a run-info dump's trigger and text valid UTF-8 to draw
+// (traceio::valid_utf8(); the text keeps its lines), as Model::intern()
+// does for names. Load and follow both call it.
+void valid_text(traceio::RunInfoDump& dump);
+
 }  // namespace gs::analysis::detail

@@ -12,6 +12,7 @@
 
 #include "greenscope/analysis/timeline.h"
 #include "model_impl.h"
+#include "model_build.h"
 #include "model_levels.h"
 #include "model_tracks.h"
 
@@ -429,6 +430,7 @@ void Follow::State::update_crashes_and_dumps() {
   for (; run_infos_seen < t.run_infos().size(); ++run_infos_seen) {
     traceio::RunInfoDump r = t.run_infos()[run_infos_seen];
     r.time_ns = at(r.time_ns);
+    detail::valid_text(r);
     m.run_infos.push_back(std::move(r));
     m.run_info_process.push_back(process);
     changed = true;

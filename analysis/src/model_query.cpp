@@ -4,6 +4,7 @@
 #include <climits>
 #include <tuple>
 
+#include "greenscope/safe_text.h"
 #include "model_impl.h"
 
 namespace gs::analysis {
@@ -54,7 +55,20 @@ const std::string& Model::text(std::uint32_t id) const {
   return id < impl_->texts.size() ? impl_->texts[id] : impl_->texts.front();
 }
 
-std::uint32_t Model::intern(const std::string& s) {
+namespace {
+// printable_ascii() is true when `s` holds only ' ' to '~': nothing to fix.
+bool printable_ascii(const std::string& s) {
+  for (const char c : s)
+    if (static_cast<unsigned char>(c) - 0x20u >= 0x5Fu) return false;
+  return true;
+}
+}  // namespace
+
+std::uint32_t Model::intern(const std::string& raw) {
+  // The table holds text to draw (Dear ImGui wants UTF-8, and a name is one
+  // line): what is not printable UTF-8 is stored as U+FFFD.
+  std::string fixed;
+  const std::string& s = printable_ascii(raw) ? raw : (fixed = traceio::valid_utf8(raw));
   Impl& impl = *impl_;
   if (const auto it = impl.ids.find(s); it != impl.ids.end()) return it->second;
   const auto id = static_cast<std::uint32_t>(impl.texts.size());
@@ -81,7 +95,10 @@ std::vector<std::string> Model::frame_lines(std::uint32_t process, std::uint64_t
   const std::lock_guard lock(impl_->names_mutex);
   Impl::Process& p = impl_->processes[process];
   if (p.names == nullptr) p.names = std::make_unique<StackNames>(*p.trace);
-  return p.names->lines(stack_id);
+  std::vector<std::string> lines = p.names->lines(stack_id);
+  for (std::string& line : lines)  // function names and paths from the trace, drawn as text
+    if (!printable_ascii(line)) line = traceio::valid_utf8(line);
+  return lines;
 }
 
 std::vector<SwitchLink> Model::switch_links(std::int64_t from, std::int64_t to) const {

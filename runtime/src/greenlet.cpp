@@ -144,6 +144,12 @@ std::shared_ptr<void>& GreenletBase::local_slot(std::size_t key) {
   return locals_[key];
 }
 
+void throw_empty_function(const char* call) {
+  throw UsageError(std::string("greenscope: ") + call +
+                   " was given an empty function (a null function pointer or an empty "
+                   "std::function); pass the function the greenlet should run");
+}
+
 void throw_result_of(const GreenletBase& g) {
   if (g.error()) std::rethrow_exception(g.error());
   if (g.killed()) throw GreenletExit();
@@ -173,7 +179,12 @@ bool GreenletRef::killed() const { return checked("killed()").killed(); }
 std::exception_ptr GreenletRef::exception() const { return checked("exception()").error(); }
 GreenletState GreenletRef::state() const { return checked("state()").state(); }
 void GreenletRef::link(std::function<void(GreenletRef)> callback) const {
-  checked("link()").link(std::move(callback));
+  auto& g = checked("link()");
+  if (!callback) {
+    throw UsageError("greenscope: link() on greenlet '" + g.name() + "' (id " + std::to_string(g.id()) +
+                     ") was given an empty function; pass the function to call when it dies");
+  }
+  g.link(std::move(callback));
 }
 std::string GreenletRef::name() const { return checked("name()").name(); }
 void GreenletRef::set_name(std::string name) const { checked("set_name()").set_name(std::move(name)); }
@@ -185,7 +196,7 @@ const GreenletInfo& GreenletRef::info() const { return checked("info()"); }
 
 std::vector<GreenletRef> joinall(const std::vector<GreenletRef>& greenlets, Duration timeout,
                                  bool raise_error) {
-  const detail::Deadline deadline(timeout);
+  const detail::Deadline deadline(timeout, "gs::joinall()");
   for (const GreenletRef& g : greenlets) {
     if (deadline.expired()) break;
     if (!g.join(deadline.remaining())) break;

@@ -200,7 +200,8 @@ class WatcherScope {
   const void* watcher_;
 };
 
-// DelayTimer starts a greenlet after a delay (spawn_later).
+// DelayTimer starts a greenlet after a delay (spawn_later), which
+// start_greenlet_later() made 0 <= delay < kNoLimitSeconds.
 class DelayTimer {
  public:
   DelayTimer(HubImpl& hub, GreenletBase& g, Duration delay);

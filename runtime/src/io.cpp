@@ -262,7 +262,10 @@ IoWaitResult ParkedWatcher::wait(Duration timeout, const char* what) {
 namespace gs {
 
 int wait_io(int fd, int events, Duration timeout) {
-  if (fd < 0) throw IoError(EBADF, "gs::wait_io(fd " + std::to_string(fd) + ")");
+  // libev aborts (or, for a huge number, crashes) on an fd that is not open.
+  if (fd < 0 || ::fcntl(fd, F_GETFD) == -1) {
+    throw IoError(EBADF, "gs::wait_io(fd " + std::to_string(fd) + "): not an open file descriptor");
+  }
   if ((events & (kIoRead | kIoWrite)) == 0) {
     throw UsageError("gs::wait_io(): pass kIoRead, kIoWrite or both as events");
   }
@@ -345,11 +348,23 @@ bool fd_ready(int fd, short events) {
 }
 }  // namespace
 
+namespace {
+// check_open() throws IoError(EBADF) for an fd that is not open now: its
+// wait would otherwise fail in a helper greenlet, not in the caller.
+void check_open(int fd, const char* call) {
+  if (fd < 0 || ::fcntl(fd, F_GETFD) == -1) {
+    throw IoError(EBADF, std::string(call) + "(fd " + std::to_string(fd) + "): not an open file descriptor");
+  }
+}
+}  // namespace
+
 Waitable Waitable::readable(int fd) {
+  check_open(fd, "gs::Waitable::readable");
   return Waitable([fd] { return fd_ready(fd, POLLIN); }, [fd] { wait_read(fd); });
 }
 
 Waitable Waitable::writable(int fd) {
+  check_open(fd, "gs::Waitable::writable");
   return Waitable([fd] { return fd_ready(fd, POLLOUT); }, [fd] { wait_write(fd); });
 }
 
@@ -357,12 +372,12 @@ struct Iwait::State {
   Queue<std::size_t> ready;
   std::vector<GreenletRef> watchers;
   std::size_t remaining = 0;
-  detail::Deadline deadline{kForever};
+  detail::Deadline deadline{kForever, "gs::Iwait"};
 };
 
 Iwait::Iwait(const std::vector<Waitable>& objects, Duration timeout) : state_(std::make_shared<State>()) {
   state_->remaining = objects.size();
-  state_->deadline = detail::Deadline(timeout);
+  state_->deadline = detail::Deadline(timeout, "gs::Iwait / gs::wait()");
   for (std::size_t i = 0; i < objects.size(); ++i) {
     if (objects[i].ready()) {
       state_->ready.put(i);

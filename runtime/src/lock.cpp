@@ -1,11 +1,26 @@
 #include "greenscope/lock.h"
 
+#include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "greenscope/errors.h"
 #include "hub_impl.h"
 
 namespace gs {
+
+std::size_t detail::checked_count(std::size_t value, const char* what) {
+  if (value > static_cast<std::size_t>(PTRDIFF_MAX)) [[unlikely]] {
+    const std::string name(what, std::string_view(what).find('.') == std::string_view::npos
+                                     ? std::string_view(what).size()
+                                     : std::string_view(what).find('.'));
+    throw UsageError("greenscope: " + name + "(" + std::to_string(value) +
+                     "): a count this large is a negative number passed as std::size_t; pass a count "
+                     "of 0 or more");
+  }
+  return value;
+}
+
 namespace {
 std::uint64_t running_id() { return detail::HubImpl::current().running()->id(); }
 }  // namespace

@@ -1047,6 +1047,17 @@ void start_stall_monitor(const StallOptions& requested) {
                      " ms is below the 1 ms minimum; pass at least std::chrono::milliseconds(1)");
   }
   if (o.sample_interval < std::chrono::milliseconds(1)) o.sample_interval = std::chrono::milliseconds(1);
+  // Past an hour (as for the variables) the tick arithmetic would overflow.
+  const std::chrono::milliseconds most(detail::kMaxEnvMs);
+  auto check = [&](std::chrono::milliseconds value, const char* name, const char* least) {
+    if (value >= std::chrono::milliseconds::zero() && value <= most) return;
+    throw UsageError(std::string("greenscope: start_stall_monitor(): ") + name + " " +
+                     std::to_string(value.count()) + " ms is out of range; pass " + least +
+                     " to 1 h (3600000 ms)");
+  };
+  check(o.threshold, "threshold", "1 ms");
+  check(o.sample_interval, "sample_interval", "1 ms");
+  check(o.blocking_threshold, "blocking_threshold", "0 ms");
   if (o.prints_per_minute < 1) o.prints_per_minute = 1;
   {
     std::lock_guard<std::mutex> lock(detail::g_config_mutex);

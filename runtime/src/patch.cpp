@@ -251,7 +251,7 @@ ssize_t retry_on_socket(int fd, int events, int timeout_option, const char* what
       errno = EAGAIN;
       return -1;
     }
-    if (!deadline) deadline.emplace(socket_timeout(fd, timeout_option));
+    if (!deadline) deadline.emplace(socket_timeout(fd, timeout_option), what);
     if (wait_within(fd, events, *deadline, what) != 0) return -1;
   }
 }
@@ -277,7 +277,7 @@ int wait_until_ready(int fd, short poll_events, int events, const char* what) {
       socklen_t len = sizeof type;
       const bool socket = ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0;
       if (socket) set_kind(fd, kSocket);
-      deadline.emplace(socket ? socket_timeout(fd, (events & kIoWrite) ? SO_SNDTIMEO : SO_RCVTIMEO) : kForever);
+      deadline.emplace(socket ? socket_timeout(fd, (events & kIoWrite) ? SO_SNDTIMEO : SO_RCVTIMEO) : kForever, what);
     }
     if (wait_within(fd, events, *deadline, what) != 0) return -1;
   }
@@ -470,7 +470,7 @@ int coop_accept(int fd, sockaddr* addr, socklen_t* len, int flags, bool is_accep
   // accept() has no MSG_DONTWAIT: wait until a connection is queued. Another
   // process sharing the listening socket may still take it first; then this
   // accept blocks like the unpatched one would.
-  Deadline deadline(socket_timeout(fd, SO_RCVTIMEO));
+  Deadline deadline(socket_timeout(fd, SO_RCVTIMEO), is_accept4 ? "accept4()" : "accept()");
   for (;;) {
     pollfd p{fd, POLLIN, 0};
     const int r = libc().poll(&p, 1, 0);
@@ -482,7 +482,7 @@ int coop_accept(int fd, sockaddr* addr, socklen_t* len, int flags, bool is_accep
 int coop_connect(int fd, const sockaddr* addr, socklen_t len) {
   const int flags = ::fcntl(fd, F_GETFL);
   if (flags == -1 || (flags & O_NONBLOCK)) return libc().connect(fd, addr, len);
-  Deadline deadline(socket_timeout(fd, SO_SNDTIMEO));
+  Deadline deadline(socket_timeout(fd, SO_SNDTIMEO), "connect()");
   for (;;) {
     ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
     int r = libc().connect(fd, addr, len);
@@ -521,7 +521,7 @@ Duration from_ms(int ms) { return ms < 0 ? kForever : Duration(ms / 1000.0); }
 int coop_poll(pollfd* fds, nfds_t n, int timeout_ms) {
   int r = libc().poll(fds, n, 0);
   if (r != 0 || timeout_ms == 0) return r;
-  Deadline deadline(from_ms(timeout_ms));
+  Deadline deadline(from_ms(timeout_ms), "poll()");
   for (;;) {
     {
       PatchedWaitScope scope("poll()", n == 1 ? fds[0].fd : -1);
@@ -533,7 +533,8 @@ int coop_poll(pollfd* fds, nfds_t n, int timeout_ms) {
 }
 
 int coop_select(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, timeval* tv) {
-  if (nfds < 0 || nfds > FD_SETSIZE) return libc().select(nfds, rd, wr, ex, tv);
+  const bool bad_tv = tv != nullptr && (tv->tv_sec < 0 || tv->tv_usec < 0 || tv->tv_usec >= 1000000);
+  if (nfds < 0 || nfds > FD_SETSIZE || bad_tv) return libc().select(nfds, rd, wr, ex, tv);  // libc's EINVAL
   const fd_set rd0 = rd ? *rd : fd_set{}, wr0 = wr ? *wr : fd_set{}, ex0 = ex ? *ex : fd_set{};
   timeval zero{0, 0};
   int r = libc().select(nfds, rd, wr, ex, &zero);
@@ -547,8 +548,8 @@ int coop_select(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, timeval* tv) {
     if (ex && FD_ISSET(fd, &ex0)) events |= POLLPRI;
     if (events != 0) fds.push_back(pollfd{fd, events, 0});
   }
-  Deadline deadline(tv == nullptr ? kForever
-                                  : Duration(static_cast<double>(tv->tv_sec) + tv->tv_usec / 1e6));
+  Deadline deadline(tv == nullptr ? kForever : Duration(static_cast<double>(tv->tv_sec) + tv->tv_usec / 1e6),
+                    "select()");
   for (;;) {
     {
       PatchedWaitScope scope("select()", fds.size() == 1 ? fds[0].fd : -1);
@@ -561,7 +562,7 @@ int coop_select(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, timeval* tv) {
     r = libc().select(nfds, rd, wr, ex, &zero);
     if (r != 0 || deadline.expired()) break;
   }
-  if (tv != nullptr) {  // Linux reports the time left
+  if (tv != nullptr && !deadline.forever()) {  // Linux reports the time left
     const double left = deadline.remaining().count();
     tv->tv_sec = static_cast<time_t>(left);
     tv->tv_usec = static_cast<suseconds_t>((left - static_cast<double>(tv->tv_sec)) * 1e6);

@@ -33,7 +33,7 @@ bool Group::contains(const GreenletRef& g) const {
 }
 
 bool Group::join(Duration timeout, bool raise_error) {
-  const detail::Deadline deadline(timeout);
+  const detail::Deadline deadline(timeout, "Group.join()");
   auto state = state_;
   while (!state->members.empty()) {
     if (raise_error) {
@@ -53,7 +53,7 @@ void Group::kill(bool block, Duration timeout) {
   if (block) join(timeout);
 }
 
-Pool::Pool(std::size_t size) : capacity_(size), slots_(size) {
+Pool::Pool(std::size_t size) : capacity_(size), slots_(detail::checked_count(size, "gs::Pool")) {
   if (size == 0) throw UsageError("greenscope: Pool(0) could never run anything; use a size >= 1 or a Group");
   state_->slots = &slots_;
 }

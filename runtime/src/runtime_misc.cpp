@@ -1,4 +1,6 @@
 // runtime_misc.cpp: names of enum values, error types, options, observer.
+#include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <mutex>
 
@@ -72,6 +74,13 @@ std::string timeout_message(Duration seconds) {
   return buf;
 }
 
+// number_text() is a double as "%.6g".
+std::string number_text(double value) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", value);
+  return buf;
+}
+
 RuntimeOptions g_options;
 std::mutex g_options_mutex;
 }  // namespace
@@ -79,7 +88,38 @@ std::mutex g_options_mutex;
 TimeoutError::TimeoutError(Duration seconds, const void* source)
     : std::runtime_error(timeout_message(seconds)), seconds_(seconds), source_(source) {}
 
+namespace detail {
+void throw_nan_timeout(const char* what) {
+  throw UsageError(std::string("greenscope: ") + (what != nullptr && *what ? what : "a wait") +
+                   ": the timeout is NaN (not a number); pass a duration >= 0 s (0 or less: do not "
+                   "wait), or gs::kForever to wait without a limit");
+}
+}  // namespace detail
+
+namespace {
+// check_options() throws UsageError for the first option out of range.
+void check_options(const RuntimeOptions& o) {
+  auto refuse = [](const std::string& what, const char* how) {
+    throw UsageError("greenscope: gs::configure(): " + what + "; " + how);
+  };
+  if (o.stack_size > kMaxStackSize) {
+    refuse("stack_size " + std::to_string(o.stack_size) + " bytes is more than 1 GiB",
+           "every greenlet reserves that much address space: 128 KiB is the default, 8 MiB a thread's");
+  }
+  if (o.threadpool_size == 0 || o.threadpool_size > static_cast<std::size_t>(PTRDIFF_MAX)) {
+    refuse("threadpool_size " + std::to_string(o.threadpool_size) + " (0, or a negative number as std::size_t)",
+           "the default ThreadPool needs at least 1 thread");
+  }
+  const double budget = o.callback_budget.count();
+  if (!(budget >= 0 && budget <= 60)) {
+    refuse("callback_budget " + number_text(budget) + " s is out of range",
+           "pass 0 to 60 s (default 1 ms): how long the hub runs ready greenlets before it polls again");
+  }
+}
+}  // namespace
+
 void configure(const RuntimeOptions& opts) {
+  check_options(opts);
   std::lock_guard<std::mutex> lock(g_options_mutex);
   g_options = opts;
 }

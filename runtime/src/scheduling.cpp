@@ -1,8 +1,10 @@
 // scheduling.cpp: blocking, waking, yielding, and the public Hub API.
 #include <cxxabi.h>
 
+#include <cstdio>
 #include <cstdlib>
 
+#include "greenscope/detail/deadline.h"
 #include "greenscope/errors.h"
 #include "greenscope/greenlet.h"
 #include "hub_impl.h"
@@ -75,10 +77,11 @@ bool HubImpl::block_current(const WaitInfo& info, Duration timeout) {
   self.wait_ = info;
   self.timed_out_ = false;
   ev_timer timer;
-  const bool timed = timeout.count() >= 0;
+  const double seconds = timeout_seconds(timeout, info.what);
+  const bool timed = seconds < kNoLimitSeconds;
   if (timed) {
     ev_now_update(loop_);
-    ev_timer_init(&timer, &on_block_timeout, timeout.count(), 0.);
+    ev_timer_init(&timer, &on_block_timeout, seconds, 0.);
     timer.data = &self;
     ev_timer_start(loop_, &timer);
   }
@@ -158,16 +161,24 @@ void start_greenlet(const std::shared_ptr<GreenletBase>& g) {
 }
 
 void start_greenlet_later(const std::shared_ptr<GreenletBase>& g, Duration delay) {
+  const double seconds = timeout_seconds(delay, "gs::spawn_later()");
+  if (seconds >= kNoLimitSeconds) {
+    char value[32];
+    std::snprintf(value, sizeof value, "%.6g", delay.count());
+    throw UsageError(std::string("greenscope: gs::spawn_later(): a delay of ") + value +
+                     " s never ends and would leave a greenlet that never runs; pass the delay after "
+                     "which it should start (under 1e9 s), or spawn it when it should start");
+  }
   HubImpl& hub = *static_cast<HubImpl*>(&g->hub());
   g->self_ref_ = g;
   hub.add_live(*g);
   if (Observer* o = observer_if_any()) [[unlikely]] o->on_spawn(*g, *hub.running());
-  g->start_timer_ = std::make_unique<DelayTimer>(hub, *g, delay);
+  g->start_timer_ = std::make_unique<DelayTimer>(hub, *g, Duration(seconds));
 }
 
 DelayTimer::DelayTimer(HubImpl& hub, GreenletBase& g, Duration delay) : hub_(hub), greenlet_(g) {
   ev_now_update(hub.ev());
-  ev_timer_init(&timer_, &DelayTimer::on_timer, delay.count() > 0 ? delay.count() : 0., 0.);
+  ev_timer_init(&timer_, &DelayTimer::on_timer, delay.count(), 0.);
   timer_.data = this;
   ev_timer_start(hub.ev(), &timer_);
 }
@@ -191,7 +202,19 @@ const detail::HubImpl& impl(const Hub* h) { return *static_cast<const detail::Hu
 struct ev_loop* Hub::loop() const { return impl(this).ev(); }
 std::thread::id Hub::thread_id() const { return impl(this).thread(); }
 
+namespace {
+// check_function() refuses an empty function where it is passed, not later
+// in the hub where calling it would fail far from the mistake.
+void check_function(const std::function<void()>& fn, const char* call) {
+  if (!fn) [[unlikely]] {
+    throw UsageError(std::string("greenscope: ") + call + " was given an empty function; pass the "
+                     "function the hub should call");
+  }
+}
+}  // namespace
+
 void Hub::run_callback(std::function<void()> fn) {
+  check_function(fn, "run_callback()");
   if (detail::HubImpl::current_if_any() != &impl(this)) {
     throw UsageError("greenscope: Hub::run_callback() called from another thread; use "
                      "run_callback_threadsafe() to reach a hub from outside its thread");
@@ -199,7 +222,10 @@ void Hub::run_callback(std::function<void()> fn) {
   impl(this).enqueue_callback(std::move(fn));
 }
 
-void Hub::run_callback_threadsafe(std::function<void()> fn) { impl(this).post_threadsafe(std::move(fn)); }
+void Hub::run_callback_threadsafe(std::function<void()> fn) {
+  check_function(fn, "run_callback_threadsafe()");
+  impl(this).post_threadsafe(std::move(fn));
+}
 void Hub::set_error_handler(ErrorHandler handler) { impl(this).set_handler(std::move(handler)); }
 const GreenletInfo& Hub::main_greenlet() const { return impl(this).main(); }
 const GreenletInfo& Hub::hub_greenlet() const { return impl(this).hub_greenlet_base(); }
@@ -260,6 +286,7 @@ void idle() {
 void run_callback(std::function<void()> fn) { get_hub().run_callback(std::move(fn)); }
 
 void run_callback_threadsafe(std::function<void()> fn) {
+  check_function(fn, "run_callback_threadsafe()");
   if (!detail::HubImpl::post_to_main_hub(std::move(fn))) {
     throw UsageError("greenscope: run_callback_threadsafe(fn) found no hub on the main thread; "
                      "create it there first (gs::get_hub()) or pass the target hub: "

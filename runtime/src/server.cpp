@@ -101,6 +101,7 @@ void StreamServer::serve_forever() {
 }
 
 void StreamServer::stop(Duration grace) {
+  detail::timeout_seconds(grace, "gs::StreamServer::stop()");  // NaN: UsageError before anything stops
   if (state_->stopping) return;
   state_->stopping = true;
   state_->listener.close();  // wakes an acceptor waiting in accept() with EBADF

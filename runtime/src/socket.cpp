@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <stdexcept>
 
@@ -25,6 +26,9 @@ namespace gs {
 Address Address::ip(std::string_view host, unsigned short port) {
   Address a;
   const std::string h(host);
+  if (h.find('\0') != std::string::npos) {
+    throw std::invalid_argument("gs::Address::ip(): the host holds a NUL byte; pass a numeric IPv4 or IPv6 address");
+  }
   auto* v4 = reinterpret_cast<sockaddr_in*>(&a.storage_);
   if (::inet_pton(AF_INET, h.c_str(), &v4->sin_addr) == 1) {
     v4->sin_family = AF_INET;
@@ -51,6 +55,11 @@ Address Address::unix_path(std::string_view path) {
   if (path.empty() || path.size() >= sizeof un->sun_path) {
     throw std::invalid_argument("gs::Address::unix_path(): the path must have 1 to " +
                                 std::to_string(sizeof un->sun_path - 1) + " characters");
+  }
+  if (path[0] != '@' && path.find('\0') != std::string_view::npos) {
+    // The kernel would cut a file path at the NUL and bind another file.
+    throw std::invalid_argument("gs::Address::unix_path(): the path holds a NUL byte; only an abstract "
+                                "address ('@name') may");
   }
   un->sun_family = AF_UNIX;
   std::memcpy(un->sun_path, path.data(), path.size());
@@ -127,7 +136,23 @@ using detail::sys::libc;
 }
 
 bool would_block() { return errno == EAGAIN || errno == EWOULDBLOCK; }
+
+// check_socket_timeout() refuses what Python's socket.settimeout() refuses:
+// a negative or NaN timeout.
+void check_socket_timeout(Duration timeout, const char* call) {
+  if (timeout.count() >= 0) return;
+  char value[32];
+  std::snprintf(value, sizeof value, "%.6g", timeout.count());
+  throw UsageError(std::string("greenscope: gs::Socket::") + call + "(): timeout " + value +
+                   " s; a socket timeout is >= 0 s (0: never wait, TimeoutError at once) or "
+                   "gs::kForever (no limit)");
+}
 }  // namespace
+
+void Socket::set_timeout(Duration timeout) {
+  check_socket_timeout(timeout, "set_timeout");
+  timeout_ = timeout;
+}
 
 Socket::Socket(int family, int type, int protocol) {
   fd_ = ::socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
@@ -165,6 +190,7 @@ Socket& Socket::operator=(Socket&& other) noexcept {
 }
 
 Socket Socket::create_connection(const Address& address, Duration timeout) {
+  check_socket_timeout(timeout, "create_connection");
   Socket s(address.family(), SOCK_STREAM);
   if (address.family() != AF_UNIX) s.set_option(IPPROTO_TCP, TCP_NODELAY, 1);
   s.connect(address, timeout);
@@ -199,7 +225,7 @@ template <class Call>
 ssize_t Socket::retry(int events, const char* call_name, const char* wait_what, const Address* target,
                       bool may_wait, bool wait_first, Call call) {
   const int fd = open_fd(call_name);
-  detail::Deadline deadline(timeout_);
+  detail::Deadline deadline(timeout_, wait_what);
   if (wait_first) wait_ready(events, deadline.remaining(), wait_what);
   for (;;) {
     const ssize_t r = call(fd);
@@ -213,8 +239,9 @@ ssize_t Socket::retry(int events, const char* call_name, const char* wait_what, 
 void Socket::connect(const Address& address) { connect(address, timeout_); }
 
 void Socket::connect(const Address& address, Duration timeout) {
+  check_socket_timeout(timeout, "connect");
   const int fd = open_fd("connect");
-  detail::Deadline deadline(timeout);
+  detail::Deadline deadline(timeout, "gs::Socket::connect()");
   for (;;) {
     if (libc().connect(fd, address.data(), address.size()) == 0) return;
     if (errno == EINTR) continue;
@@ -237,12 +264,14 @@ void Socket::bind(const Address& address) {
 }
 
 void Socket::listen(int backlog) {
-  if (::listen(open_fd("listen"), backlog) != 0) fail("listen", "fd " + std::to_string(fd_));
+  // Python's rule: a negative backlog is 0 (the kernel would take it as its
+  // maximum).
+  if (::listen(open_fd("listen"), backlog < 0 ? 0 : backlog) != 0) fail("listen", "fd " + std::to_string(fd_));
 }
 
 std::pair<Socket, Address> Socket::accept() {
   const int fd = open_fd("accept");
-  detail::Deadline deadline(timeout_);
+  detail::Deadline deadline(timeout_, "gs::Socket::accept()");
   for (;;) {
     Address peer;
     socklen_t len = sizeof(sockaddr_storage);
@@ -257,7 +286,21 @@ std::pair<Socket, Address> Socket::accept() {
   }
 }
 
+namespace {
+// check_read_size() refuses a read of 0 bytes, whose empty result reads as
+// the end of the stream (and which waits for data it does not take), and a
+// size that was a negative number.
+void check_read_size(std::size_t len, const char* call) {
+  if (len != 0 && len <= static_cast<std::size_t>(PTRDIFF_MAX)) [[likely]] return;
+  throw UsageError(std::string("greenscope: ") + call + "(" + std::to_string(len) + "): " +
+                   (len == 0 ? "0 bytes cannot tell data from the end of the stream"
+                             : "a negative number passed as std::size_t") +
+                   "; ask for at least 1 byte (e.g. 65536)");
+}
+}  // namespace
+
 std::size_t Socket::recv_into(void* buf, std::size_t len, int flags) {
+  check_read_size(len, "gs::Socket::recv_into");
   const bool may_wait = !(flags & MSG_DONTWAIT);
   const bool wait_first = drained_ && timeout_.count() != 0 && may_wait;
   const ssize_t r = retry(kIoRead, "recv", "gs::Socket::recv()", nullptr, may_wait, wait_first,
@@ -267,6 +310,7 @@ std::size_t Socket::recv_into(void* buf, std::size_t len, int flags) {
 }
 
 std::string Socket::recv(std::size_t max, int flags) {
+  check_read_size(max, "gs::Socket::recv");
   std::string out(max, '\0');
   out.resize(recv_into(out.data(), max, flags));
   return out;

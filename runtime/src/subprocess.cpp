@@ -60,6 +60,12 @@ void PipeEnd::close() {
 }
 
 std::string PipeEnd::read(std::size_t max) {
+  if (max == 0 || max > static_cast<std::size_t>(PTRDIFF_MAX)) {
+    throw UsageError("greenscope: gs::PipeEnd::read(" + std::to_string(max) + "): " +
+                     (max == 0 ? "0 bytes cannot tell data from the end of the file"
+                               : "a negative number passed as std::size_t") +
+                     "; ask for at least 1 byte (the default is 65536)");
+  }
   if (fd_ < 0) throw IoError(EBADF, "gs::PipeEnd::read(): the pipe is closed");
   std::string out(max, '\0');
   for (;;) {
@@ -150,7 +156,7 @@ struct Subprocess::Exit {
   // A lost SIGCHLD (blocked, taken by another library's handler, or lost
   // inside ThreadSanitizer, seen once in 300 runs) used to hang wait().
   void wait_for_watcher(Duration timeout) {
-    detail::Deadline deadline(timeout);
+    detail::Deadline deadline(timeout, "gs::Subprocess::wait()");
     detail::throw_unless_ready(detail::wait_fd(pidfd, kIoRead, deadline.remaining(), "gs::Subprocess::wait()"),
                                timeout, "gs::Subprocess::wait(pidfd)");
     if (!returncode) ev_feed_signal(SIGCHLD);
@@ -159,7 +165,7 @@ struct Subprocess::Exit {
 
   // reap_with_pidfd() waits for the child through its pidfd (non-main hubs).
   void reap_with_pidfd(Duration timeout) {
-    detail::Deadline deadline(timeout);
+    detail::Deadline deadline(timeout, "gs::Subprocess::wait()");
     while (!returncode) {
       int status = 0;
       const pid_t r = ::waitpid(pid, &status, WNOHANG);
@@ -181,10 +187,34 @@ struct Subprocess::Exit {
   }
 };
 
+namespace {
+// check_strings() refuses what exec would silently cut short: a NUL byte in
+// an argument, an environment entry or the directory; and an environment
+// entry that is not NAME=value.
+void check_strings(const std::vector<std::string>& argv, const Subprocess::Options& options) {
+  auto refuse = [](const std::string& what) {
+    throw UsageError("greenscope: gs::Subprocess: " + what + "; exec would cut it at the NUL, so pass it without");
+  };
+  for (std::size_t i = 0; i < argv.size(); ++i) {
+    if (argv[i].find('\0') != std::string::npos) refuse("argv[" + std::to_string(i) + "] holds a NUL byte");
+  }
+  for (std::size_t i = 0; i < options.env.size(); ++i) {
+    const std::string& e = options.env[i];
+    if (e.find('\0') != std::string::npos) refuse("env[" + std::to_string(i) + "] holds a NUL byte");
+    if (e.find('=') == std::string::npos || e[0] == '=') {
+      throw UsageError("greenscope: gs::Subprocess: env[" + std::to_string(i) +
+                       "] is not NAME=value; every entry names a variable and its value");
+    }
+  }
+  if (options.cwd.find('\0') != std::string::npos) refuse("cwd holds a NUL byte");
+}
+}  // namespace
+
 Subprocess::Subprocess(const std::vector<std::string>& argv) : Subprocess(argv, Options{}) {}
 
 Subprocess::Subprocess(const std::vector<std::string>& argv, Options options) {
   if (argv.empty()) throw UsageError("gs::Subprocess: argv needs at least the program name");
+  check_strings(argv, options);
   if (options.in == Stdio::Stdout || options.out == Stdio::Stdout) {
     throw UsageError("gs::Subprocess: Stdio::Stdout is only for stderr (Options::err)");
   }
@@ -324,7 +354,7 @@ void Subprocess::terminate() { send_signal(SIGTERM); }
 void Subprocess::kill() { send_signal(SIGKILL); }
 
 Subprocess::Result Subprocess::communicate(std::string_view input, Duration timeout) {
-  detail::Deadline deadline(timeout);
+  detail::Deadline deadline(timeout, "gs::Subprocess::communicate()");
   Result result;
   std::vector<GreenletRef> workers;
   if (in_.is_open()) {

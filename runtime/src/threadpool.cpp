@@ -13,6 +13,7 @@
 
 #include "greenscope/config.h"
 #include "greenscope/errors.h"
+#include "greenscope/lock.h"
 #include "hub_impl.h"
 #include "sys.h"
 
@@ -165,6 +166,7 @@ namespace gs {
 
 ThreadPool::ThreadPool(std::size_t max_threads) {
   if (max_threads == 0) throw UsageError("gs::ThreadPool: max_threads must be at least 1");
+  detail::checked_count(max_threads, "gs::ThreadPool");
   impl_ = std::make_unique<detail::ThreadPoolImpl>(detail::HubImpl::current(), max_threads);
 }
 
@@ -206,6 +208,11 @@ std::vector<AddressInfo> getaddrinfo(const std::string& host, const std::string&
   hints.ai_family = family;
   hints.ai_socktype = socktype;
   hints.ai_flags = flags;
+  if (host.find('\0') != std::string::npos || service.find('\0') != std::string::npos) {
+    // libc would read up to the NUL and resolve another name than asked.
+    throw GaiError(EAI_NONAME, "gs::getaddrinfo(): the host or service holds a NUL byte, so it names "
+                               "nothing; pass the name without it");
+  }
   addrinfo* res = nullptr;
   const int rc = detail::getaddrinfo_in_pool(host.empty() ? nullptr : host.c_str(),
                                              service.empty() ? nullptr : service.c_str(), &hints, &res);

@@ -1,5 +1,6 @@
 #include "greenscope/timeout.h"
 
+#include "greenscope/detail/deadline.h"
 #include "hub_impl.h"
 
 namespace gs {
@@ -24,14 +25,15 @@ struct Timeout::Watcher {
 };
 
 Timeout::Timeout(Duration seconds) : seconds_(seconds) {
-  if (seconds.count() < 0) return;
+  const double after = detail::timeout_seconds(seconds, "gs::Timeout");
+  if (after >= detail::kNoLimitSeconds) return;
   detail::HubImpl& hub = detail::HubImpl::current();
   watcher_ = std::make_unique<Watcher>();
   watcher_->hub = &hub;
   watcher_->greenlet = hub.running();
   watcher_->owner = this;
   ev_now_update(hub.ev());
-  ev_timer_init(&watcher_->timer, &Watcher::on_expiry, seconds.count(), 0.);
+  ev_timer_init(&watcher_->timer, &Watcher::on_expiry, after, 0.);
   watcher_->timer.data = watcher_.get();
   ev_timer_start(hub.ev(), &watcher_->timer);
 }

@@ -7,6 +7,9 @@
 #include <chrono>
 #include <cstdlib>
 #include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "greenscope/analysis/model.h"
 #include "greenscope/analysis/report_model.h"
@@ -328,6 +331,79 @@ TEST_F(ModelRecordTest, TheStallLevelHoldsExactlyTheTracesStalls) {
     return s.greenlet == watch.spinner.load();
   });
   EXPECT_TRUE(spin_seen);
+}
+
+// drawable() is "" when `text` is valid UTF-8 with no control character
+// (newline and tab allowed with `multiline`), else what is wrong and where.
+std::string drawable(const std::string& text, bool multiline = false) {
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      if ((c < 0x20 && !(multiline && (c == '\n' || c == '\t'))) || c == 0x7F) return "control at " + std::to_string(i);
+      ++i;
+      continue;
+    }
+    const std::size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+    if (n == 0 || c > 0xF4 || i + n > text.size()) return "bad UTF-8 at " + std::to_string(i);
+    std::uint32_t cp = c & (0x7F >> n);
+    for (std::size_t k = 1; k < n; ++k) {
+      if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return "bad UTF-8 at " + std::to_string(i);
+      cp = (cp << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3F);
+    }
+    const std::uint32_t least[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < least[n] || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) return "ill-formed at " + std::to_string(i);
+    if (cp <= 0x9F) return "C1 control at " + std::to_string(i);
+    i += n;
+  }
+  return "";
+}
+
+// The viewer draws the Model's texts with Dear ImGui, which wants UTF-8 and
+// one line per name: names, thread names, error texts, run-info dumps and
+// stack lines come out of the Model valid, whatever the program named.
+TEST_F(ModelRecordTest, TextsAreValidUtf8WhateverTheProgramNamed) {
+  const std::vector<std::string> names = {"title\x1b]0;pwned\x07", std::string("nul\0after", 9), "bad\xff utf8",
+                                          "c1\xc2\x9b", "two\nlines"};
+  auto trace = record([&] {
+    gs::Event release;
+    std::vector<gs::GreenletRef> greenlets;
+    for (const std::string& name : names) {
+      auto g = gs::spawn([&release] { release.wait(); });
+      g.set_name(name);
+      greenlets.push_back(g);
+    }
+    auto failing = gs::spawn([&release] {
+      release.wait();
+      throw std::runtime_error("boom\x1b[2J\xff");
+    });
+    greenlets.push_back(failing);
+    gs::yield();
+    gs::dump_run_info("trigger\x1b[5m\xfe");
+    release.set();
+    gs::joinall(greenlets);
+  });
+  ASSERT_TRUE(trace);
+  Model m;
+  m.add(*trace);
+  std::size_t named = 0;
+  for (const analysis::GreenletSummary& g : m.greenlets) {
+    EXPECT_EQ(drawable(m.text(g.name)), "") << m.text(g.name);
+    EXPECT_EQ(drawable(m.text(g.error)), "") << m.text(g.error);
+    if (m.text(g.name) == "title\xef\xbf\xbd]0;pwned\xef\xbf\xbd") ++named;  // U+FFFD for ESC and BEL
+  }
+  EXPECT_EQ(named, 1u);
+  for (const analysis::ThreadSummary& t : m.threads) EXPECT_EQ(drawable(m.text(t.name)), "");
+  std::size_t stacks = 0;
+  for (const analysis::SpanInfo& info : m.infos) {
+    EXPECT_EQ(drawable(m.text(info.what)), "");
+    if (info.stack == 0 || stacks >= 20) continue;
+    ++stacks;
+    for (const std::string& line : m.frame_lines(0, info.stack)) EXPECT_EQ(drawable(line), "") << line;
+  }
+  ASSERT_EQ(m.run_infos.size(), 1u);
+  EXPECT_EQ(drawable(m.run_infos[0].trigger), "") << m.run_infos[0].trigger;
+  EXPECT_EQ(drawable(m.run_infos[0].text, /*multiline=*/true), "");
+  EXPECT_NE(m.run_infos[0].text.find("title\xef\xbf\xbd]0;pwned"), std::string::npos) << m.run_infos[0].text;
 }
 
 }  // namespace

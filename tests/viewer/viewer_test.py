@@ -26,8 +26,14 @@ CHECK is one of:
   SampleTraces        every trace in traces/ (--traces DIR): opened at its
                       longest stall, with what that trace must show (the
                       stall's red, greenlet hues, a crash, a run-info dump)
+  OddNames            odd.gstrace (tests/cli/odd_names: names with escape
+                      sequences, NUL, bytes that are not UTF-8...) opened at
+                      its stall: exit 0, text drawn, and the heading drawn
+                      for the stall's culprit is UTF-8 with U+FFFD in place
+                      of ESC and the bad byte
 
-DIR holds viewer.gstrace (the ViewerRecordTrace fixture) and the outputs.
+DIR holds viewer.gstrace (the ViewerRecordTrace fixture), odd.gstrace
+(ViewerRecordOddTrace) and the outputs.
 Every wait is on an event (a window, a file, a state), bounded only so that
 a broken viewer fails instead of hanging; no check is about time.
 """
@@ -201,6 +207,27 @@ def check_damaged_trace(args):
     if dump.get("processes") != "1":
         fail("the damaged trace's process is not shown: %r" % dump)
     print("cut trace shown: " + out)
+
+
+def check_odd_names(args):
+    trace = os.path.join(args.work, "odd.gstrace")
+    out = os.path.join(args.work, "odd.png")
+    state = os.path.join(args.work, "odd-state.txt")
+    with Xvfb() as x:
+        r = subprocess.run([args.viewer, "--screenshot", out, "--size", "1400x900", "--select", "longest-stall",
+                            "--dump-state-on-exit", state, trace], env=x.env(), capture_output=True, timeout=GIVE_UP * 2)
+    if r.returncode != 0:
+        fail("odd names: exit %d: %r" % (r.returncode, r.stderr))
+    _, _, raw = read_png(out)
+    _, text, _ = pixel_stats(raw)
+    if text < 500:
+        fail("hardly any text drawn (%d pixels)" % text)
+    with open(state, "rb") as f:
+        data = f.read()
+    details = [line for line in data.decode("utf-8").split("\n") if line.startswith("details=")]  # strict UTF-8
+    print("%s, %d text pixels" % (details, text))
+    if not details or "stall\ufffd[5m\ufffd" not in details[0] or "\x1b" in details[0]:
+        fail("the stall's heading is not the culprit's name made valid: %r" % details)
 
 
 def read_state(path):
@@ -471,6 +498,7 @@ CHECKS = {
     "BadInput": check_bad_input,
     "DamagedTrace": check_damaged_trace,
     "Interactive": check_interactive,
+    "OddNames": check_odd_names,
 }
 
 

@@ -3,26 +3,9 @@
 
 #include <cinttypes>
 
+#include "greenscope/safe_text.h"
+
 namespace gs::cli {
-
-namespace {
-
-// utf8_length() is the length of the valid UTF-8 sequence at text[i], or 0
-// (overlong forms, surrogates and values past U+10FFFF are invalid).
-std::size_t utf8_length(std::string_view text, std::size_t i) {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[i + k]); };
-  const unsigned lead = byte(0);
-  const std::size_t n = lead < 0x80 ? 1 : lead >= 0xC2 && lead <= 0xDF ? 2 : (lead >> 4) == 0xE ? 3
-                        : lead >= 0xF0 && lead <= 0xF4 ? 4 : 0;
-  if (n == 0 || i + n > text.size()) return 0;
-  for (std::size_t k = 1; k < n; ++k)
-    if ((byte(k) & 0xC0) != 0x80) return 0;
-  if ((lead == 0xE0 && byte(1) < 0xA0) || (lead == 0xED && byte(1) >= 0xA0)) return 0;
-  if ((lead == 0xF0 && byte(1) < 0x90) || (lead == 0xF4 && byte(1) >= 0x90)) return 0;
-  return n;
-}
-
-}  // namespace
 
 void append_json_string(std::string& out, std::string_view text) {
   out += '"';
@@ -30,7 +13,7 @@ void append_json_string(std::string& out, std::string_view text) {
     const char c = text[i];
     const auto u = static_cast<unsigned char>(c);
     if (u >= 0x80) {
-      const std::size_t n = utf8_length(text, i);
+      const std::size_t n = traceio::utf8_length(text, i);
       out += n == 0 ? std::string_view("\\ufffd") : text.substr(i, n);  // damaged text: U+FFFD
       i += n == 0 ? 0 : n - 1;
     } else if (c == '"' || c == '\\') {

@@ -87,12 +87,12 @@ bool selected(const Filter& f, const Event& e) {
 }
 
 void print_event(const Trace& trace, std::uint32_t thread, const Event& e) {
-  std::string label = greenlet_label(trace, e.greenlet);
+  std::string label = shown(greenlet_label(trace, e.greenlet));
   const std::size_t width = display_width(label);
   if (width < 18) label += std::string(18 - width, ' ');
   std::string line = format_ms(e.time_ns);
   if (line.size() < 14) line.insert(0, 14 - line.size(), ' ');
-  line += "  T" + std::to_string(thread) + "  " + label + "  " + describe_event(trace, e) + "\n";
+  line += "  T" + std::to_string(thread) + "  " + label + "  " + shown(describe_event(trace, e)) + "\n";
   std::fwrite(line.data(), 1, line.size(), stdout);
 }
 

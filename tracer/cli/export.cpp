@@ -99,11 +99,11 @@ int run_folded(const Args& args, const Window& window) {
   if (out.file() == nullptr) return kExitFailure;
   bool written = true;
   for (const auto& [line, weight] : folded.lines)
-    written &= std::fprintf(out.file(), "%s %llu\n", line.c_str(), static_cast<unsigned long long>(weight)) > 0;
+    written &= std::fprintf(out.file(), "%s %llu\n", shown(line).c_str(), static_cast<unsigned long long>(weight)) > 0;
   long size = 0;
   if (!out.close(written, size)) return kExitFailure;
   if (args.has("quiet")) return loaded.exit_code;
-  for (const std::string& note : names.notes()) std::fprintf(stderr, "greenscope: note: %s\n", note.c_str());
+  for (const std::string& note : names.notes()) std::fprintf(stderr, "greenscope: note: %s\n", shown(note).c_str());
   const std::string items = options.of == FoldedOf::Stalls ? "stalls" : "waits";
   if (folded.lines.empty())
     warn("nothing to fold: the trace holds no " + items + (options.of == FoldedOf::Waits ? " with a recorded stack" : "") +
@@ -115,9 +115,9 @@ int run_folded(const Args& args, const Window& window) {
     std::fprintf(stderr,
                  "greenscope: wrote %s: %s from %s, %s in all, weights in µs (flamegraph.pl %s > %s.svg, or open "
                  "it in speedscope.app)\n",
-                 output.c_str(), plural(folded.lines.size(), "stack", "stacks").c_str(),
+                 shown(output).c_str(), plural(folded.lines.size(), "stack", "stacks").c_str(),
                  plural(folded.items, items == "stalls" ? "stall" : "wait", items).c_str(),
-                 format_duration(static_cast<std::int64_t>(folded.total_us()) * 1000).c_str(), output.c_str(),
+                 format_duration(static_cast<std::int64_t>(folded.total_us()) * 1000).c_str(), shown(output).c_str(),
                  svg_name(output).c_str());
   return loaded.exit_code;
 }
@@ -160,7 +160,7 @@ int run_chrome(const Args& args, const Window& w) {
   if (!out.close(written, size)) return kExitFailure;
   if (!out.to_stdout() && !args.has("quiet"))
     std::fprintf(stderr, "greenscope: wrote %s: %llu tracks, %llu slices, %llu markers (open it in ui.perfetto.dev)\n",
-                 output.c_str(), static_cast<unsigned long long>(stats.tracks),
+                 shown(output).c_str(), static_cast<unsigned long long>(stats.tracks),
                  static_cast<unsigned long long>(stats.slices), static_cast<unsigned long long>(stats.instants));
   if (size > kBrowserJsonLimit && !args.has("quiet"))
     warn("'" + output + "' is " + std::to_string(size >> 20) +

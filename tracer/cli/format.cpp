@@ -8,6 +8,8 @@
 #include <cmath>
 #include <ctime>
 
+#include "greenscope/safe_text.h"
+
 namespace gs::cli {
 
 namespace {
@@ -73,6 +75,9 @@ std::string plural(std::uint64_t n, std::string_view one, std::string_view many)
   return std::to_string(n) + " " + std::string(n == 1 ? one : many);
 }
 
+std::string shown(std::string_view text) { return traceio::terminal_text(text); }
+std::string shown_lines(std::string_view text) { return traceio::terminal_text(text, /*multiline=*/true); }
+
 std::size_t display_width(std::string_view text) {
   std::size_t n = 0;
   for (const char c : text)
@@ -90,6 +95,7 @@ Table::Table(std::vector<std::string> headers) {
 
 void Table::add(std::vector<std::string> row) {
   row.resize(headers_.size());
+  for (std::string& cell : row) cell = shown(cell);
   rows_.push_back(std::move(row));
 }
 

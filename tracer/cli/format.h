@@ -26,11 +26,21 @@ std::string plural(std::uint64_t n, std::string_view one, std::string_view many)
 // display_width() counts code points, so that "µs" is 2 columns wide.
 std::size_t display_width(std::string_view text);
 
+// shown() is text from a trace (a name, a frame, a path, an argument, an
+// error text) or from the command line, fit to print on a terminal: control
+// characters and bytes that are not UTF-8 as \xNN (traceio::terminal_text).
+// Every line the CLI prints goes through it: Table cells, warn() and error()
+// do it themselves; the other printf()s of such text call it. shown_lines()
+// keeps newlines and tabs, for a multi-line text (a run-info dump).
+std::string shown(std::string_view text);
+std::string shown_lines(std::string_view text);
+
 // Table prints rows with aligned columns. Columns whose header starts with
 // '>' are right-aligned (the '>' is not printed).
 class Table {
  public:
   explicit Table(std::vector<std::string> headers);
+  // add() appends a row; each cell is shown() (made fit for a terminal).
   void add(std::vector<std::string> row);
   std::size_t rows() const { return rows_.size(); }
   // print() writes the table, each line indented by `indent` spaces.

@@ -31,15 +31,15 @@ std::string per_event(std::uint64_t bytes, std::uint64_t events) {
 void print_process(const Trace& t) {
   const traceio::ProcessInfo& p = t.process();
   const traceio::FileStats& s = t.stats();
-  std::printf("file       %s (%s, %" PRIu64 " chunks)\n", t.path().c_str(), format_bytes(s.file_bytes).c_str(),
+  std::printf("file       %s (%s, %" PRIu64 " chunks)\n", shown(t.path()).c_str(), format_bytes(s.file_bytes).c_str(),
               s.chunks);
   std::printf("format     %u.%u%s\n", static_cast<unsigned>(p.major), static_cast<unsigned>(p.minor),
               p.flight_dump ? ", flight-recorder dump" : ", streamed");
-  std::printf("program    %s\n", p.program.empty() ? "(unknown)" : p.program.c_str());
-  std::printf("command    %s\n", joined_command(p).c_str());
-  std::printf("pid        %" PRIu64 " on %s\n", p.pid, p.host.empty() ? "(unknown host)" : p.host.c_str());
+  std::printf("program    %s\n", p.program.empty() ? "(unknown)" : shown(p.program).c_str());
+  std::printf("command    %s\n", shown(joined_command(p)).c_str());
+  std::printf("pid        %" PRIu64 " on %s\n", p.pid, p.host.empty() ? "(unknown host)" : shown(p.host).c_str());
   std::printf("started    %s\n", p.start_wall_ns > 0 ? iso8601_utc(p.start_wall_ns).c_str() : "(unknown)");
-  std::printf("clock      %s, %.6f ticks/ns (%zu calibration pairs)\n", p.clock.empty() ? "?" : p.clock.c_str(),
+  std::printf("clock      %s, %.6f ticks/ns (%zu calibration pairs)\n", p.clock.empty() ? "?" : shown(p.clock).c_str(),
               p.ticks_per_ns, p.calibrations);
   std::printf("duration   %s (%s to %s ms)\n", format_duration(t.end_ns() - t.begin_ns()).c_str(),
               format_ms(t.begin_ns()).c_str(), format_ms(t.end_ns()).c_str());
@@ -100,7 +100,7 @@ void print_health(const Trace& t) {
                 s.extensions_skipped_unknown);
   std::printf("problems   %zu\n", t.problems().size());
   for (const traceio::Problem& p : t.problems())
-    std::printf("    at byte %" PRIu64 ": %s\n", p.offset, p.message.c_str());
+    std::printf("    at byte %" PRIu64 ": %s\n", p.offset, shown(p.message).c_str());
   if (s.clean_end)
     std::printf("end        clean (the writer counted %" PRIu64 " events, %" PRIu64 " dropped)\n", s.end_events,
                 s.end_dropped);
@@ -127,7 +127,8 @@ void print_info(const traceio::Trace& trace) {
 
 void print_summary(const traceio::Trace& t, std::FILE* out) {
   const traceio::FileStats& s = t.stats();
-  std::fprintf(out, "greenscope: %s: %s, %" PRIu64 " events, %zu thread%s, %zu greenlets, %s\n", t.path().c_str(),
+  const std::string path = shown(t.path());
+  std::fprintf(out, "greenscope: %s: %s, %" PRIu64 " events, %zu thread%s, %zu greenlets, %s\n", path.c_str(),
                format_bytes(s.file_bytes).c_str(), s.events, t.threads().size(), t.threads().size() == 1 ? "" : "s",
                t.greenlets().size(),
                format_duration(t.end_ns() - t.begin_ns()).c_str());
@@ -135,7 +136,7 @@ void print_summary(const traceio::Trace& t, std::FILE* out) {
                s.dropped > 0 ? " (LOST)" : "", t.problems().size(),
                s.clean_end ? "ended cleanly" : "did NOT end cleanly");
   std::fprintf(out, "greenscope: next: greenscope report %s  |  greenscope export --format chrome %s\n",
-               t.path().c_str(), t.path().c_str());
+               path.c_str(), path.c_str());
 }
 
 const Command& info_command() {

@@ -6,9 +6,9 @@
 
 namespace gs::cli {
 
-void warn(const std::string& text) { std::fprintf(stderr, "greenscope: warning: %s\n", text.c_str()); }
+void warn(const std::string& text) { std::fprintf(stderr, "greenscope: warning: %s\n", shown(text).c_str()); }
 
-void error(const std::string& text) { std::fprintf(stderr, "greenscope: error: %s\n", text.c_str()); }
+void error(const std::string& text) { std::fprintf(stderr, "greenscope: error: %s\n", shown(text).c_str()); }
 
 namespace {
 
@@ -35,7 +35,7 @@ void print_problems(const traceio::Trace& trace) {
 LoadedTrace load_trace(const Args& args) {
   const std::string& path = args.file();
   const bool quiet = args.has("quiet");
-  Progress progress("loading " + path, progress_wanted(quiet));
+  Progress progress("loading " + shown(path), progress_wanted(quiet));
   traceio::LoadOptions options;
   options.progress = [&progress](std::uint64_t done, std::uint64_t total) { progress.update(done, total); };
   traceio::LoadResult result = traceio::load(path, options);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli.h"
+#include "format.h"
 
 #ifndef GS_VERSION
 #define GS_VERSION "unknown"
@@ -55,7 +56,7 @@ std::string closest_command(const std::string& typed) {
 }
 
 int usage_error(const std::string& text, const Command* command) {
-  std::fprintf(stderr, "greenscope: %s\n", text.c_str());
+  std::fprintf(stderr, "greenscope: %s\n", shown(text).c_str());
   if (command != nullptr)
     std::fprintf(stderr, "usage: greenscope %s\n(see 'greenscope help %s')\n", command->synopsis.c_str(),
                  command->name.c_str());
@@ -111,7 +112,7 @@ int main(int argc, char** argv) {
   try {
     return gs::cli::run(argc, argv);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "greenscope: error: %s\n", e.what());
+    std::fprintf(stderr, "greenscope: error: %s\n", gs::cli::shown(e.what()).c_str());
     return gs::cli::kExitFailure;
   }
 }

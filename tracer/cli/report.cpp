@@ -70,7 +70,7 @@ void print_greenlets(std::vector<GreenletRow> rows, std::size_t top, const std::
   table.print(stdout);
   for (const GreenletRow& r : rows)
     if (r.exit_kind == traceio::ExitKind::Failed && r.exit_ns >= 0)
-      std::printf("  failed: %s: %s\n", id_name(r.name, r.id).c_str(), r.error.empty() ? "?" : r.error.c_str());
+      std::printf("  failed: %s: %s\n", shown(id_name(r.name, r.id)).c_str(), r.error.empty() ? "?" : shown(r.error).c_str());
 }
 
 std::string share(std::int64_t ns, std::int64_t wall) { return format_duration(ns) + " " + format_percent(ns, wall); }
@@ -139,7 +139,7 @@ int run_report_command(const Args& args) {
   }
   Report report = build_report(trace, options);
   sort_greenlets(report.greenlets, key);
-  std::printf("%s (pid %" PRIu64 "): %s, %zu thread%s\n\n", trace.process().program.c_str(), trace.process().pid,
+  std::printf("%s (pid %" PRIu64 "): %s, %zu thread%s\n\n", shown(trace.process().program).c_str(), trace.process().pid,
               format_duration(trace.end_ns() - trace.begin_ns()).c_str(), trace.threads().size(),
               trace.threads().size() == 1 ? "" : "s");
   print_greenlets(report.greenlets, static_cast<std::size_t>(top), sort_name);

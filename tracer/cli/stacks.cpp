@@ -31,16 +31,17 @@ void print_dumps(const Trace& trace) {
         "no run-info dumps recorded: a traced program records one when it calls gs::dump_run_info(),\n"
         "when it gets the signal named by GREENSCOPE_DUMP_SIGNAL (e.g. SIGUSR1), and when it crashes.\n"
         "For where greenlets waited: greenscope stacks --waits %s\n",
-        trace.path().c_str());
+        shown(trace.path()).c_str());
     return;
   }
-  std::printf("%zu run-info dump%s in %s\n", dumps.size(), dumps.size() == 1 ? "" : "s", trace.path().c_str());
+  std::printf("%zu run-info dump%s in %s\n", dumps.size(), dumps.size() == 1 ? "" : "s", shown(trace.path()).c_str());
   for (std::size_t i = 0; i < dumps.size(); ++i) {
     const traceio::RunInfoDump& d = dumps[i];
     std::printf("\n=== dump %zu of %zu at %s ms (%s) ===\n", i + 1, dumps.size(), format_ms(d.time_ns).c_str(),
-                d.trigger.empty() ? "trigger unknown" : d.trigger.c_str());
-    std::fwrite(d.text.data(), 1, d.text.size(), stdout);
-    if (!d.text.empty() && d.text.back() != '\n') std::printf("\n");
+                d.trigger.empty() ? "trigger unknown" : shown(d.trigger).c_str());
+    const std::string text = shown_lines(d.text);  // it names greenlets, frames, files
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    if (!text.empty() && text.back() != '\n') std::printf("\n");
   }
 }
 
@@ -114,15 +115,15 @@ void print_waits(const Trace& trace, StackNames& names, std::size_t top) {
   std::printf("\n");
   for (std::size_t i = 0; i < greenlets.size() && (top == 0 || i < top); ++i) {
     const GreenletWaits& gw = greenlets[i];
-    std::printf("\n%s: %s, %s in all, at %s\n", greenlet_label(trace, gw.greenlet).c_str(),
+    std::printf("\n%s: %s, %s in all, at %s\n", shown(greenlet_label(trace, gw.greenlet)).c_str(),
                 plural(gw.count, "wait", "waits").c_str(), format_duration(gw.total_ns).c_str(),
                 plural(gw.groups.size(), "stack", "stacks").c_str());
     for (const WaitGroup& g : gw.groups) {
       std::string whats;
       for (const auto& [what, n] : g.whats) whats += (whats.empty() ? "" : ", ") + what + " (" + std::to_string(n) + ")";
       std::printf("  %s, %s in all, the longest %s: %s\n", plural(g.count, "wait", "waits").c_str(),
-                  format_duration(g.total_ns).c_str(), format_duration(g.max_ns).c_str(), whats.c_str());
-      for (const std::string& line : names.lines(g.stack)) std::printf("      %s\n", line.c_str());
+                  format_duration(g.total_ns).c_str(), format_duration(g.max_ns).c_str(), shown(whats).c_str());
+      for (const std::string& line : names.lines(g.stack)) std::printf("      %s\n", shown(line).c_str());
     }
   }
 }
@@ -138,7 +139,7 @@ int run_stacks_command(const Args& args) {
   else
     print_dumps(*loaded.trace);
   if (!args.has("quiet"))
-    for (const std::string& note : names.notes()) std::fprintf(stderr, "greenscope: note: %s\n", note.c_str());
+    for (const std::string& note : names.notes()) std::fprintf(stderr, "greenscope: note: %s\n", shown(note).c_str());
   if (std::fflush(stdout) != 0) {
     error("cannot write the output");
     return kExitFailure;

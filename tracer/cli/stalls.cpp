@@ -36,7 +36,7 @@ constexpr std::size_t kOtherStacks = 5;
 constexpr std::size_t kCulprits = 5;
 
 void print_stack(StackNames& names, std::uint64_t stack, const char* indent) {
-  for (const std::string& line : names.lines(stack)) std::printf("%s%s\n", indent, line.c_str());
+  for (const std::string& line : names.lines(stack)) std::printf("%s%s\n", indent, shown(line).c_str());
 }
 
 std::string kind_text(const StallInfo& s) {
@@ -134,7 +134,7 @@ void print_group(const Trace& trace, StackNames& names, StackKeys& keys, const S
   std::uint64_t others = 0;
   for (std::size_t i = 0; i < g.culprits.size(); ++i) {
     if (i < kCulprits)
-      std::printf("%s%s (%" PRIu64 ")", i == 0 ? "" : ", ", g.culprits[i].first.c_str(), g.culprits[i].second);
+      std::printf("%s%s (%" PRIu64 ")", i == 0 ? "" : ", ", shown(g.culprits[i].first).c_str(), g.culprits[i].second);
     else
       others += g.culprits[i].second;
   }
@@ -166,7 +166,7 @@ void print_blocking(StackNames& names, const std::vector<BlockingGroup>& groups)
               plural(calls, "call", "calls").c_str(), format_duration(total).c_str());
   for (std::size_t i = 0; i < groups.size(); ++i) {
     const BlockingGroup& g = groups[i];
-    std::printf("  [%zu] %s: %s, %s in all, the longest %s\n", i + 1, g.call.c_str(),
+    std::printf("  [%zu] %s: %s, %s in all, the longest %s\n", i + 1, shown(g.call).c_str(),
                 plural(g.count, "call", "calls").c_str(), format_duration(g.total_ns).c_str(),
                 format_duration(g.max_ns).c_str());
     print_stack(names, g.stack, "      ");
@@ -207,14 +207,14 @@ void print_crashes(const Trace& trace, StackNames& names) {
                                   ? greenlet_label(trace, c.greenlet)
                                   : greenlet_label(trace, c.greenlet) + " (thread " + std::to_string(g->second.thread) + ")";
     std::printf("\nCrash at %s ms: %s at %s in %s%s\n", format_ms(c.time_ns).c_str(), signal_name(c.signal).c_str(),
-                address, where.c_str(), c.stack_overflow ? ": STACK OVERFLOW (it ran into its stack's guard page)" : "");
+                address, shown(where).c_str(), c.stack_overflow ? ": STACK OVERFLOW (it ran into its stack's guard page)" : "");
     print_stack(names, c.stack, "    ");
   }
 }
 
 void print_notes(const Args& args, const StackNames& names) {
   if (args.has("quiet")) return;
-  for (const std::string& note : names.notes()) std::fprintf(stderr, "greenscope: note: %s\n", note.c_str());
+  for (const std::string& note : names.notes()) std::fprintf(stderr, "greenscope: note: %s\n", shown(note).c_str());
 }
 
 int run_stalls_command(const Args& args) {

@@ -42,8 +42,15 @@ constexpr std::size_t kV = tf::kMaxVarint;  // worst-case bytes of one varint
 
 inline std::uint8_t tag(tf::Tag t) { return static_cast<std::uint8_t>(t); }
 
+// put_string() writes `s` as an inline string, as given, but cut to
+// kMaxInlineString bytes; a cut that would split a UTF-8 sequence moves
+// back to its first byte, so a name that was UTF-8 stays UTF-8.
 inline std::uint8_t* put_string(std::uint8_t* p, std::string_view s) {
-  s = s.substr(0, tf::kMaxInlineString);
+  if (s.size() > tf::kMaxInlineString) [[unlikely]] {
+    std::size_t n = tf::kMaxInlineString;
+    for (int k = 0; k < 3 && n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80; ++k) --n;
+    s = s.substr(0, n);
+  }
   p = tf::put_varint(p, s.size());
   if (!s.empty()) std::memcpy(p, s.data(), s.size());  // an empty view's data() may be null
   return p + s.size();

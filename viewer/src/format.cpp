@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "greenscope/safe_text.h"
+
 namespace gs::viewer {
 namespace {
 
@@ -100,5 +102,7 @@ std::string format_count(std::uint64_t n) {
   }
   return out;
 }
+
+std::string ui_text(std::string_view text, bool multiline) { return traceio::valid_utf8(text, multiline); }
 
 }  // namespace gs::viewer

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace gs::viewer {
 
@@ -18,5 +19,10 @@ std::string signal_name(int sig);
 // else "syscall N".
 std::string syscall_name(int nr);
 std::string format_count(std::uint64_t n);  // "1,234,567"
+// ui_text() is text from a trace that did not come through the Model's
+// texts (which are made valid already: Model::intern()) fit to draw:
+// U+FFFD for control characters and bytes that are not UTF-8; with
+// `multiline`, newlines and tabs kept (traceio::valid_utf8()).
+std::string ui_text(std::string_view text, bool multiline = false);
 
 }  // namespace gs::viewer

@@ -166,7 +166,7 @@ void crash_details(App& app, std::size_t i) {
 
 void run_info_details(App& app, std::size_t i) {
   const traceio::RunInfoDump& r = app.model->run_infos[i];
-  heading(app, "Run-info dump at " + format_time(r.time_ns) + " (" + r.trigger + ")");
+  heading(app, "Run-info dump at " + format_time(r.time_ns) + " (" + r.trigger + ")");  // valid: Model
   ImGui::TextUnformatted(r.text.c_str());
 }
 

@@ -33,11 +33,11 @@ void draw_process(const analysis::ProcessSummary& p) {
   const traceio::ProcessInfo& i = p.info;
   std::string command;
   for (const std::string& a : i.args) command += (command.empty() ? "" : " ") + a;
-  ImGui::TextWrapped("program %s", i.program.c_str());
-  if (!command.empty()) ImGui::TextWrapped("command %s", command.c_str());
-  ImGui::TextWrapped("pid %llu on %s, started %s", static_cast<unsigned long long>(i.pid), i.host.c_str(),
+  ImGui::TextWrapped("program %s", ui_text(i.program).c_str());
+  if (!command.empty()) ImGui::TextWrapped("command %s", ui_text(command).c_str());
+  ImGui::TextWrapped("pid %llu on %s, started %s", static_cast<unsigned long long>(i.pid), ui_text(i.host).c_str(),
               wall_time(i.start_wall_ns).c_str());
-  ImGui::TextWrapped("file %s (%s bytes, format %u.%u%s)", p.path.c_str(), format_count(p.stats.file_bytes).c_str(), i.major,
+  ImGui::TextWrapped("file %s (%s bytes, format %u.%u%s)", ui_text(p.path).c_str(), format_count(p.stats.file_bytes).c_str(), i.major,
               i.minor, i.flight_dump ? ", flight-recorder dump" : "");
   ImGui::TextWrapped("duration %s, %s events, %zu threads", format_duration(p.end_ns - p.begin_ns).c_str(),
               format_count(p.stats.events).c_str(), p.threads.size());
@@ -47,7 +47,7 @@ void draw_process(const analysis::ProcessSummary& p) {
   if (p.problems.empty()) return;
   warning("%zu problems while reading:", p.problems.size());
   for (const traceio::Problem& pr : p.problems)
-    warning("  at byte %llu: %s", static_cast<unsigned long long>(pr.offset), pr.message.c_str());
+    warning("  at byte %llu: %s", static_cast<unsigned long long>(pr.offset), ui_text(pr.message).c_str());
 }
 
 void draw_run_infos(App& app) {

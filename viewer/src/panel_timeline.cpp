@@ -70,7 +70,7 @@ void draw_process(App& app, TimelineFrame& f, std::uint32_t process) {
   bool holds = false;
   for (std::uint32_t t : p.threads) holds = holds || thread_holds(m.threads[t], app.scroll_to_track);
   if (holds) ImGui::SetNextItemOpen(true);
-  const std::string label = p.info.program + "  (pid " + std::to_string(p.info.pid) + ", " + p.path + ")###p" +
+  const std::string label = ui_text(p.info.program) + "  (pid " + std::to_string(p.info.pid) + ", " + ui_text(p.path) + ")###p" +
                             std::to_string(process);
   if (!ImGui::TreeNodeEx(label.c_str(), ImGuiTreeNodeFlags_DefaultOpen | ImGuiTreeNodeFlags_Framed)) return;
   for (std::uint32_t t : p.threads)

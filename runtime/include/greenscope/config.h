@@ -7,11 +7,15 @@
 
 namespace gs {
 
+// kMaxStackSize: the largest RuntimeOptions::stack_size (1 GiB).
+inline constexpr std::size_t kMaxStackSize = std::size_t{1} << 30;
+
 // RuntimeOptions tunes stacks and scheduling. Apply with configure() before
 // the threads that should use them create their hubs.
 struct RuntimeOptions {
-  // stack_size is each greenlet's stack, rounded up to whole pages. Only the
-  // pages a greenlet touches cost memory.
+  // stack_size is each greenlet's stack, rounded up to whole pages; less
+  // than 16 KiB is raised to 16 KiB, more than kMaxStackSize (1 GiB) is a
+  // UsageError. Only the pages a greenlet touches cost memory.
   std::size_t stack_size = 128 * 1024;
   // max_guarded_stacks caps how many stacks get a PROT_NONE guard page. Each
   // guarded stack costs two kernel memory mappings and vm.max_map_count
@@ -22,14 +26,17 @@ struct RuntimeOptions {
   // stack_cache is how many freed stacks each hub keeps for reuse.
   std::size_t stack_cache = 1024;
   // callback_budget bounds how long the hub runs ready greenlets and
-  // callbacks before it polls for I/O again (gevent's switch interval).
+  // callbacks before it polls for I/O again (gevent's switch interval):
+  // 0 to 60 s.
   Duration callback_budget = std::chrono::milliseconds(1);
   // threadpool_size is how many native threads each hub's default
-  // ThreadPool (run_in_thread(), getaddrinfo) may start.
+  // ThreadPool (run_in_thread(), getaddrinfo) may start: at least 1.
   std::size_t threadpool_size = 10;
 };
 
-// configure() replaces the options for hubs created afterwards.
+// configure() replaces the options for hubs created afterwards. An option
+// out of range (see each one; NaN included) is a UsageError naming it, and
+// then no option changes.
 void configure(const RuntimeOptions& options);
 const RuntimeOptions& options();
 

@@ -43,8 +43,10 @@ class LoopExit : public std::runtime_error {
 };
 
 // UsageError reports a misuse of the API (blocking on the hub, joining
-// yourself, touching a greenlet of another thread, releasing an unheld lock).
-// The message says how to call it correctly.
+// yourself, touching a greenlet of another thread, releasing an unheld lock)
+// or a value a call cannot take (a NaN timeout, a count that was a negative
+// number, an empty function, an option out of range). The message names the
+// call and the value, and says how to call it correctly.
 class UsageError : public std::logic_error {
  public:
   using std::logic_error::logic_error;

@@ -27,7 +27,8 @@ class Event {
   bool is_set() const { return flag_; }
   bool ready() const { return flag_; }
   // wait() returns once the flag is set (true) or the timeout passes
-  // (false). A set() followed at once by clear() still wakes every waiter
+  // (false): at once for 0 or less; NaN is a UsageError (types.h has the
+  // rules every timeout follows). A set() followed at once by clear() still wakes every waiter
   // with true, as threading.Event does. An Event may be destroyed once set(),
   // even before its waiters have run.
   bool wait(Duration timeout = kForever);
@@ -66,6 +67,7 @@ class AsyncResult {
   std::exception_ptr exception() const { return error_; }
 
   // wait() waits until a value or exception is set; returns ready().
+  // Timeouts as in types.h: 0 or less does not wait, NaN is a UsageError.
   bool wait(Duration timeout = kForever) {
     return waiters_.wait_until([this] { return ready(); },
                                WaitInfo{SwitchReason::Event, this, "AsyncResult.wait()"}, timeout);

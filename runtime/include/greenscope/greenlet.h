@@ -32,7 +32,8 @@ class GreenletRef {
   explicit GreenletRef(std::shared_ptr<detail::GreenletBase> g) : g_(std::move(g)) {}
 
   // join() waits until the greenlet is dead; returns false if `timeout`
-  // passed first. Joining the current greenlet is a UsageError.
+  // passed first (at once for 0 or less; NaN is a UsageError: types.h).
+  // Joining the current greenlet is a UsageError.
   bool join(Duration timeout = kForever) const;
   // kill() raises GreenletExit in the greenlet at its suspension point so its
   // RAII cleanup runs. A greenlet that has not started yet never runs. With
@@ -52,10 +53,15 @@ class GreenletRef {
   GreenletState state() const;
 
   // link() calls `callback(this greenlet)` in the hub when it dies; at once
-  // (queued) if it is already dead.
+  // (queued) if it is already dead. An empty callback is a UsageError.
   void link(std::function<void(GreenletRef)> callback) const;
 
   std::string name() const;
+  // set_name() keeps `name` byte for byte: NUL, invalid UTF-8 and control
+  // characters included (gevent's names are any str). A trace records its
+  // first 2048 bytes as they are; what shows it makes it safe for its
+  // output: the CLI escapes control characters and bad UTF-8, the Chrome
+  // export escapes JSON, the viewer draws U+FFFD (docs/tracing.md).
   void set_name(std::string name) const;
   std::uint64_t id() const;
   const GreenletInfo& info() const;
@@ -111,6 +117,22 @@ void start_greenlet(const std::shared_ptr<GreenletBase>& g);
 void start_greenlet_later(const std::shared_ptr<GreenletBase>& g, Duration delay);
 [[noreturn]] void throw_result_of(const GreenletBase& g);
 
+// check_function() throws UsageError naming `call` when `f` is a null
+// function pointer or an empty std::function; anything else (a lambda)
+// cannot be empty and costs nothing here.
+template <class T>
+struct IsStdFunction : std::false_type {};
+template <class R, class... A>
+struct IsStdFunction<std::function<R(A...)>> : std::true_type {};
+[[noreturn]] void throw_empty_function(const char* call);
+template <class F>
+void check_function(const F& f, const char* call) {
+  using D = std::remove_cvref_t<F>;  // a function (not a pointer to one) cannot be null
+  if constexpr (std::is_pointer_v<D> || std::is_member_pointer_v<D> || IsStdFunction<D>::value) {
+    if (!f) [[unlikely]] throw_empty_function(call);
+  }
+}
+
 template <class F, class... Args>
 auto bind_call(F&& f, Args&&... args) {
   return [fn = std::forward<F>(f), tup = std::make_tuple(std::forward<Args>(args)...)]() mutable {
@@ -152,10 +174,12 @@ class Greenlet : public GreenletRef {
 
 // spawn() creates a greenlet running f(args...) and schedules it to start
 // after every greenlet and callback already queued (gevent.spawn). The
-// arguments are copied or moved into the greenlet.
+// arguments are copied or moved into the greenlet. A null function pointer
+// or an empty std::function is a UsageError.
 template <class F, class... Args>
 Greenlet<detail::SpawnResult<F, Args...>> spawn(F&& f, Args&&... args) {
   using T = detail::SpawnResult<F, Args...>;
+  detail::check_function(f, "gs::spawn()");
   auto call = detail::bind_call(std::forward<F>(f), std::forward<Args>(args)...);
   auto g = std::make_shared<detail::GreenletImpl<T, decltype(call)>>(
       &detail::current_hub(), detail::current_greenlet_id(), std::move(call));
@@ -163,10 +187,13 @@ Greenlet<detail::SpawnResult<F, Args...>> spawn(F&& f, Args&&... args) {
   return Greenlet<T>(std::move(g));
 }
 
-// spawn_later() is spawn() that starts the greenlet after `delay`.
+// spawn_later() is spawn() that starts the greenlet after `delay`: at once
+// (as spawn()) for 0 or a negative delay. A delay that never ends (1e9 s or
+// more, kForever) or NaN is a UsageError: such a greenlet would never run.
 template <class F, class... Args>
 Greenlet<detail::SpawnResult<F, Args...>> spawn_later(Duration delay, F&& f, Args&&... args) {
   using T = detail::SpawnResult<F, Args...>;
+  detail::check_function(f, "gs::spawn_later()");
   auto call = detail::bind_call(std::forward<F>(f), std::forward<Args>(args)...);
   auto g = std::make_shared<detail::GreenletImpl<T, decltype(call)>>(
       &detail::current_hub(), detail::current_greenlet_id(), std::move(call));
@@ -175,7 +202,8 @@ Greenlet<detail::SpawnResult<F, Args...>> spawn_later(Duration delay, F&& f, Arg
 }
 
 // joinall() waits until every greenlet is dead or `timeout` passes and
-// returns those that finished (gevent.joinall). With `raise_error`, the first
+// returns those that finished (gevent.joinall). A timeout of 0 or less
+// waits for none; NaN is a UsageError. With `raise_error`, the first
 // failed greenlet's exception is rethrown as soon as it is seen.
 std::vector<GreenletRef> joinall(const std::vector<GreenletRef>& greenlets,
                                  Duration timeout = kForever, bool raise_error = false);

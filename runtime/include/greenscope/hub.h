@@ -41,7 +41,8 @@ class Hub {
 
   // run_callback() queues `fn` to run in the hub greenlet, in FIFO order with
   // ready greenlets, in the loop's pre-block (prepare) phase. `fn` must not
-  // block; it may spawn, set events, or wake greenlets.
+  // block; it may spawn, set events, or wake greenlets. An empty `fn` is a
+  // UsageError (here and in run_callback_threadsafe()).
   void run_callback(std::function<void()> fn);
   // run_callback_threadsafe() is run_callback() callable from any thread.
   void run_callback_threadsafe(std::function<void()> fn);
@@ -61,6 +62,8 @@ class Hub {
   // --- For building primitives (the runtime's own Event, Queue... use these).
   // block() suspends the current greenlet, which must not be the hub, until
   // wake() is called for it or `timeout` passes; returns false on timeout.
+  // A timeout of 0 or less still switches to the hub once (it times out at
+  // the loop's next turn); NaN is a UsageError naming info.what.
   // Someone must have arranged to call wake() (or given a timeout), else the
   // wait ends in LoopExit (main greenlet) or lasts forever. Rethrows a kill or
   // a gs::Timeout that arrived while it waited.
@@ -81,7 +84,10 @@ Hub& get_hub();
 // spawned greenlet).
 GreenletRef current();
 
-// sleep() suspends the current greenlet for at least `d`. sleep(0) is yield().
+// sleep() suspends the current greenlet for at least `d`. sleep(0), and any
+// negative `d`, is yield() (gevent's sleep(-1) is its sleep(0)). sleep(kForever),
+// or 1e9 s and more, sleeps until the greenlet is killed; in the main greenlet
+// with nothing else to run, that is LoopExit. NaN is a UsageError.
 void sleep(Duration d);
 
 // yield() lets every greenlet that is ready run once before returning

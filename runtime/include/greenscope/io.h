@@ -17,7 +17,9 @@ namespace gs {
 
 // wait_io() suspends the current greenlet until `fd` is ready for `events`
 // (kIoRead, kIoWrite or both) and returns the ready bits.
-// Throws TimeoutError when `timeout` passes first, and IoError(EBADF) when
+// Throws IoError(EBADF) at once for an fd that is not open (libev would
+// abort the process), TimeoutError when `timeout` passes first (at once for
+// 0 or less; NaN is a UsageError), and IoError(EBADF) when
 // another greenlet or thread closes `fd` meanwhile (through gs::Socket,
 // gs::notify_closed() or, with patch_all(), plain close()). Precondition: a
 // greenlet of this thread other than the hub is running.
@@ -42,6 +44,7 @@ class Waitable {
   template <class T>
   Waitable(AsyncResult<T>& r)  // NOLINT(google-explicit-constructor)
       : ready_([&r] { return r.ready(); }), wait_([&r] { r.wait(); }) {}
+  // readable()/writable() throw IoError(EBADF) for an fd that is not open.
   static Waitable readable(int fd);
   static Waitable writable(int fd);
 
@@ -58,7 +61,8 @@ class Waitable {
 
 // wait() waits until `count` of `objects` are ready (all of them when count
 // is 0) or `timeout` passes, and returns the indexes of the ready ones in the
-// order they became ready (fewer than asked for after a timeout).
+// order they became ready (fewer than asked for after a timeout). A count
+// past objects.size() is objects.size(); timeouts as in types.h.
 // The objects must outlive the call.
 std::vector<std::size_t> wait(const std::vector<Waitable>& objects, Duration timeout = kForever,
                               std::size_t count = 0);

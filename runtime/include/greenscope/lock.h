@@ -11,14 +11,24 @@
 
 namespace gs {
 
+namespace detail {
+// checked_count() is `value`, or UsageError naming `what` when it is past
+// PTRDIFF_MAX: what a negative int becomes when passed as a std::size_t.
+std::size_t checked_count(std::size_t value, const char* what);
+}  // namespace detail
+
 // Semaphore counts available slots; acquire() waits while there are none.
+// A value past PTRDIFF_MAX (a negative number passed as std::size_t) is a
+// UsageError, as gevent's Semaphore(-1) is a ValueError.
 class Semaphore {
  public:
-  explicit Semaphore(std::size_t value = 1) : value_(value) {}
+  explicit Semaphore(std::size_t value = 1) : value_(detail::checked_count(value, "gs::Semaphore")) {}
   Semaphore(const Semaphore&) = delete;
   Semaphore& operator=(const Semaphore&) = delete;
 
   // acquire() takes a slot, waiting up to `timeout`; false if none freed up.
+  // Every timeout here follows types.h: 0 or less does not wait (gevent's
+  // acquire(timeout=-1) is False at once), NaN is a UsageError.
   bool acquire(Duration timeout = kForever);
   bool try_acquire();
   // release() returns a slot and wakes one waiter.
@@ -38,7 +48,7 @@ class Semaphore {
   // wait_for_slot() waits until value_ > 0; false on timeout.
   bool wait_for_slot(Duration timeout);
   // Semaphore(value, what) names the primitive in LoopExit messages/traces.
-  Semaphore(std::size_t value, const char* what) : value_(value), what_(what) {}
+  Semaphore(std::size_t value, const char* what) : value_(detail::checked_count(value, what)), what_(what) {}
 
   std::size_t value_;
   const char* what_ = "Semaphore.acquire()";

@@ -40,8 +40,10 @@ class Group {
   Group& operator=(const Group&) = delete;
 
   // spawn() starts f(args...) as a member (in a Pool, waits for a free slot).
+  // An empty function is a UsageError, raised before a slot is taken.
   template <class F, class... Args>
   auto spawn(F&& f, Args&&... args) {
+    detail::check_function(f, "Group::spawn()");  // before a Pool slot is taken
     before_add();
     auto g = gs::spawn(std::forward<F>(f), std::forward<Args>(args)...);
     track(g);
@@ -95,7 +97,9 @@ class Group {
 };
 
 // Pool is a Group of at most `size` live greenlets: spawn() and add() wait
-// while it is full.
+// while it is full. Pool(0) could never run anything and a size past
+// PTRDIFF_MAX is a negative number passed as std::size_t: both are
+// UsageErrors (gevent: Pool(-1) is a ValueError); a Group has no limit.
 class Pool : public Group {
  public:
   explicit Pool(std::size_t size);

@@ -13,7 +13,9 @@
 namespace gs {
 
 // Queue<T> passes items between greenlets in FIFO order. maxsize 0 means
-// unbounded; otherwise put() waits while the queue holds maxsize items.
+// unbounded (gevent: Queue(0) and Queue(None)); otherwise put() waits while
+// the queue holds maxsize items. A negative int passed as maxsize arrives as
+// a huge std::size_t: unbounded too, as gevent's Queue(-1).
 // task_done()/join() track completion as gevent.queue.JoinableQueue does.
 template <class T>
 class Queue {
@@ -23,7 +25,7 @@ class Queue {
   Queue& operator=(const Queue&) = delete;
 
   // put() appends `item`, waiting up to `timeout` for room; throws Full if
-  // none appeared. A timeout of 0 never waits.
+  // none appeared. A timeout of 0 or less never waits; NaN is a UsageError.
   void put(T item, Duration timeout = kForever) {
     if (!putters_.wait_until([this] { return !full(); }, WaitInfo{SwitchReason::Queue, this, "Queue.put()"},
                              timeout)) {
@@ -36,7 +38,8 @@ class Queue {
   void put_nowait(T item) { put(std::move(item), Duration::zero()); }
 
   // get() removes and returns the oldest item, waiting up to `timeout` for
-  // one; throws Empty if none arrived. A timeout of 0 never waits.
+  // one; throws Empty if none arrived. A timeout of 0 or less never waits;
+  // NaN is a UsageError.
   T get(Duration timeout = kForever) {
     if (!getters_.wait_until([this] { return !items_.empty(); },
                              WaitInfo{SwitchReason::Queue, this, "Queue.get()"}, timeout)) {
@@ -90,10 +93,10 @@ class Channel {
   Channel& operator=(const Channel&) = delete;
 
   // put() offers `item` and waits until a getter takes it; throws Full if
-  // none did within `timeout`. With a timeout of 0 it succeeds only if a
-  // getter is already waiting (it then waits for that handover).
+  // none did within `timeout`. With a timeout of 0 (or negative) it succeeds
+  // only if a getter is already waiting (it then waits for that handover).
   void put(T item, Duration timeout = kForever) {
-    if (timeout.count() == 0) {
+    if (detail::timeout_seconds(timeout, "Channel.put()") == 0) {
       if (getters_.empty()) throw Full();
       timeout = kForever;
     }
@@ -112,7 +115,7 @@ class Channel {
   }
 
   // get() takes the oldest offered item, waiting up to `timeout` for a
-  // putter; throws Empty if none came. A timeout of 0 never waits.
+  // putter; throws Empty if none came. A timeout of 0 or less never waits.
   T get(Duration timeout = kForever) {
     if (!getters_.wait_until([this] { return !offers_.empty(); },
                              WaitInfo{SwitchReason::Queue, this, "Channel.get()"}, timeout)) {

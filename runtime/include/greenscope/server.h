@@ -19,7 +19,7 @@ class StreamServer {
  public:
   using Handler = std::function<void(Socket& connection, const Address& peer)>;
   struct Options {
-    int backlog = 128;
+    int backlog = 128;  // negative: 0 (Socket::listen())
     // max_connections > 0 serves at most that many at once (a gs::Pool);
     // further connections wait in the listen backlog.
     std::size_t max_connections = 0;
@@ -39,6 +39,8 @@ class StreamServer {
   void serve_forever();
   // stop() stops accepting (closes the listener), waits up to `grace` for
   // connections being served to finish, then kills the rest. Idempotent.
+  // A grace of 0 or less kills them at once; NaN is a UsageError (and
+  // stops nothing).
   void stop(Duration grace = std::chrono::seconds(1));
 
   bool started() const;

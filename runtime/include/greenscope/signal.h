@@ -34,7 +34,9 @@ class [[nodiscard]] SignalHandler {
 
 // signal_handler() runs `fn` in a new greenlet of the calling thread's hub
 // each time `signo` arrives (an ev_signal watcher, so the handler itself runs
-// no user code in signal context). A signal can have one handler in the
+// no user code in signal context). A number that names no signal (0,
+// negative, NSIG and up), SIGKILL, SIGSTOP and an empty `fn` are
+// UsageErrors. A signal can have one handler in the
 // process at a time: a second registration throws UsageError. The watcher
 // does not keep the loop alive by itself (gevent's ref=False).
 SignalHandler signal_handler(int signo, std::function<void()> fn);

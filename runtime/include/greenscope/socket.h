@@ -22,10 +22,12 @@ class Address {
  public:
   Address() = default;
   // ip() parses a numeric IPv4 or IPv6 address ("127.0.0.1", "::1"); throws
-  // std::invalid_argument for anything else (resolve names with
-  // gs::getaddrinfo()).
+  // std::invalid_argument for anything else, a NUL byte included (resolve
+  // names with gs::getaddrinfo()).
   static Address ip(std::string_view host, unsigned short port);
   // unix_path() is a Unix socket address; a leading '@' names an abstract one.
+  // std::invalid_argument for an empty or too long path (107 bytes), and for
+  // a NUL byte in a file path (the kernel would cut the path there).
   static Address unix_path(std::string_view path);
   // parse() reads "127.0.0.1:80", "[::1]:80" or "unix:/path/to.sock".
   static Address parse(std::string_view text);
@@ -66,12 +68,16 @@ class Socket {
   // create_connection() opens a stream socket of the address's family and
   // connects it (gevent.socket.create_connection).
   static Socket create_connection(const Address& address, Duration timeout = kForever);
-  // listen_on() binds a stream socket with SO_REUSEADDR and listens.
+  // listen_on() binds a stream socket with SO_REUSEADDR and listens. A
+  // negative backlog is 0, as in Python (here and in listen()).
   static Socket listen_on(const Address& address, int backlog = 128);
 
   // set_timeout() bounds every later blocking call (TimeoutError);
-  // kForever (the default) waits as long as it takes.
-  void set_timeout(Duration timeout) { timeout_ = timeout; }
+  // kForever (the default) waits as long as it takes, and so does any
+  // timeout from 1e9 s up; 0 never waits. A negative or NaN timeout is a
+  // UsageError, as in Python's socket.settimeout() (and so for connect()
+  // and create_connection()).
+  void set_timeout(Duration timeout);
   Duration timeout() const { return timeout_; }
 
   // connect() waits for the connection; `timeout` overrides set_timeout().
@@ -83,6 +89,8 @@ class Socket {
 
   // recv() returns up to `max` bytes; an empty string at end of stream.
   // With MSG_DONTWAIT in `flags` it never waits: no data is IoError(EAGAIN).
+  // max 0 is a UsageError (its "" would read as the end of the stream), and
+  // so is a max past PTRDIFF_MAX (a negative number); recv_into() likewise.
   std::string recv(std::size_t max, int flags = 0);
   // recv_into() reads into buf and returns the count, 0 at end of stream.
   std::size_t recv_into(void* buf, std::size_t len, int flags = 0);

@@ -26,13 +26,14 @@ namespace gs {
 
 struct StallOptions {
   // threshold: a stall is reported once the thread has been away from its
-  // loop this long. At least 1 ms. GREENSCOPE_STALL_MS overrides it.
+  // loop this long. 1 ms to 1 h. GREENSCOPE_STALL_MS overrides it.
   std::chrono::milliseconds threshold{10};
-  // sample_interval: how often a stalled thread's stack is sampled.
+  // sample_interval: how often a stalled thread's stack is sampled; up to
+  // 1 h, and less than 1 ms is 1 ms.
   std::chrono::milliseconds sample_interval{2};
   // blocking_threshold: with patch_all() active, a call that still blocks
   // the thread (a regular file's read, fsync, an unpatched sleep...) longer
-  // than this is reported. GREENSCOPE_BLOCKING_MS overrides it.
+  // than this is reported: 0 to 1 h. GREENSCOPE_BLOCKING_MS overrides it.
   std::chrono::milliseconds blocking_threshold{1};
   // print: write a report of each stall to stderr, at most
   // `prints_per_minute` a minute (then a count of what was suppressed).
@@ -80,7 +81,7 @@ struct StallReport {
 };
 
 // start_stall_monitor() starts (or reconfigures) the monitor thread.
-// Throws UsageError for a threshold under 1 ms.
+// Throws UsageError, and changes nothing, for an option out of its range.
 void start_stall_monitor(const StallOptions& options = {});
 // stop_stall_monitor() stops it; stalls in progress are reported unended.
 void stop_stall_monitor();

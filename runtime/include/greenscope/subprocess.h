@@ -27,7 +27,8 @@ class PipeEnd {
   PipeEnd(const PipeEnd&) = delete;
   PipeEnd& operator=(const PipeEnd&) = delete;
 
-  // read() returns up to `max` bytes; empty at end of file.
+  // read() returns up to `max` bytes; empty at end of file. max 0 (or past
+  // PTRDIFF_MAX: a negative number) is a UsageError.
   std::string read(std::size_t max = 65536);
   // read_all() reads until end of file.
   std::string read_all();
@@ -61,7 +62,9 @@ class Subprocess {
 
   // Subprocess() starts argv[0] (searched in PATH) with argv. Throws IoError
   // when it cannot be started ("No such file or directory" for a missing
-  // program).
+  // program), and UsageError for an empty argv, a NUL byte in an argument,
+  // an env entry or cwd (exec would cut it short), or an env entry that is
+  // not NAME=value.
   explicit Subprocess(const std::vector<std::string>& argv);
   Subprocess(const std::vector<std::string>& argv, Options options);
   // ~Subprocess() closes the pipes; a child still running is left running
@@ -76,7 +79,8 @@ class Subprocess {
   PipeEnd& stderr_pipe() { return err_; }
 
   // wait() waits cooperatively for the child to exit and returns its
-  // returncode. Throws TimeoutError if `timeout` passes first.
+  // returncode. Throws TimeoutError if `timeout` passes first (at once for
+  // 0 or less while it runs; NaN is a UsageError).
   int wait(Duration timeout = kForever);
   // poll() is the returncode if the child has exited, else nullopt.
   std::optional<int> poll() const;

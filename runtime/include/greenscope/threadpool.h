@@ -25,7 +25,8 @@ class ThreadPoolImpl;
 }  // namespace detail
 
 // ThreadPool runs functions on up to `max_threads` native threads, started
-// on demand and kept until the pool is destroyed. It belongs to the hub of
+// on demand and kept until the pool is destroyed. max_threads 0 (no job
+// could ever run) or past PTRDIFF_MAX (a negative number) is a UsageError. It belongs to the hub of
 // the thread that created it; apply() must be called from that thread.
 // While jobs are outstanding the pool keeps the hub's loop alive.
 class ThreadPool {
@@ -95,7 +96,8 @@ class GaiError : public std::runtime_error {
 };
 
 // getaddrinfo() resolves `host`/`service` on the default thread pool (libc's
-// resolver blocks); throws GaiError.
+// resolver blocks); throws GaiError, with EAI_NONAME for a host or service
+// holding a NUL byte (libc would resolve the name cut at the NUL).
 std::vector<AddressInfo> getaddrinfo(const std::string& host, const std::string& service, int family = AF_UNSPEC,
                                      int socktype = SOCK_STREAM, int flags = 0);
 

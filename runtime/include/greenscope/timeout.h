@@ -18,7 +18,9 @@ namespace gs {
 // to tell nested timeouts apart.
 class Timeout {
  public:
-  // Timeout(kForever) does nothing.
+  // Timeout(kForever) does nothing, nor does one of 1e9 s or more. One of 0
+  // or less has already expired: it raises at the first blocking point, as
+  // gevent's Timeout(-1) does. NaN is a UsageError (before anything starts).
   explicit Timeout(Duration seconds);
   ~Timeout();
   Timeout(const Timeout&) = delete;

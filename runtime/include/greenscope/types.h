@@ -3,16 +3,28 @@
 
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <string_view>
 
 namespace gs {
 
 // Duration is how every timeout and delay is expressed. Any std::chrono
 // duration converts to it implicitly: join(std::chrono::milliseconds(50)).
+// Every call that takes a timeout reads it the same way (gevent's):
+//   0 or negative   already passed: the call does not wait (a negative
+//                   timeout is what `deadline - now` gives once it passed);
+//                   a gs::Timeout of it expires at the first blocking point
+//   1e9 s or more   no limit, like kForever (31 years: no timer is meant
+//                   to run that long, and std::chrono::hours::max() lands
+//                   here instead of overflowing the clock)
+//   NaN             UsageError naming the call
+// Socket timeouts refuse negative values (as Python's settimeout does):
+// socket.h.
 using Duration = std::chrono::duration<double>;
 
-// kForever, passed as a timeout, means "wait without a time limit".
-inline constexpr Duration kForever{-1.0};
+// kForever, passed as a timeout, means "wait without a time limit". It is
+// infinity, which no arithmetic on real timeouts reaches by accident.
+inline constexpr Duration kForever{std::numeric_limits<double>::infinity()};
 
 // GreenletState is a greenlet's lifecycle. Every transition is asserted by the
 // runtime (see docs/runtime.md for the diagram):

@@ -154,10 +154,13 @@ class Model {
   std::vector<std::uint32_t> stall_process; // per stall: its process
   std::vector<traceio::CrashInfo> crashes;  // likewise
   std::vector<std::uint32_t> crash_process;
-  std::vector<traceio::RunInfoDump> run_infos;
+  std::vector<traceio::RunInfoDump> run_infos;  // text and trigger valid UTF-8, as intern()
   std::vector<std::uint32_t> run_info_process;
   std::int64_t begin_ns() const;  // earliest span
   std::int64_t end_ns() const;    // latest span end
+  // text() is an interned text; intern() stores `s` with U+FFFD in place
+  // of every control character and byte that is not UTF-8 (traceio::
+  // valid_utf8()): the model's texts are names to draw on one line.
   const std::string& text(std::uint32_t id) const;
   std::uint32_t intern(const std::string& s);
   // greenlet() is the summary of (process, id), or null.
@@ -165,7 +168,7 @@ class Model {
   // stack() is a stack's addresses, innermost first, or null.
   const std::vector<std::uint64_t>* stack(std::uint32_t process, std::uint64_t id) const;
   // frame_lines() names a stack for people, one line per scope, innermost
-  // first ("#0 spin (demo.cpp:12) [inlined]").
+  // first ("#0 spin (demo.cpp:12) [inlined]"), made valid UTF-8 as intern().
   std::vector<std::string> frame_lines(std::uint32_t process, std::uint64_t stack_id) const;
   // switch_links() are the switches with from <= time_ns < to, by time (at
   // equal times: by process, then thread, then as recorded): from the

@@ -62,7 +62,7 @@ class WaitList {
   // call is this loop over its own condition.
   template <class Ready>
   bool wait_until(Ready ready, WaitInfo info, Duration timeout = kForever) {
-    const Deadline deadline(timeout);
+    const Deadline deadline(timeout, info.what);
     while (!ready()) {
       if (deadline.expired()) return false;
       wait(info, deadline.remaining());

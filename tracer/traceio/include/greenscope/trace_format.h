@@ -249,7 +249,8 @@ enum class StallOwner : std::uint8_t { Greenlet, Hub, Callback, Watcher };
 // CpuBound).
 enum class StallKind : std::uint8_t { CpuBound, Blocked };
 
-// kMaxInlineString caps an inline string; longer texts are cut.
+// kMaxInlineString caps an inline string; longer texts are cut (the writer
+// cuts at a UTF-8 character boundary; a reader must not count on it).
 inline constexpr std::size_t kMaxInlineString = 2048;
 
 // ---------------------------------------------------------------------------
