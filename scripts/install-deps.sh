@@ -13,6 +13,10 @@ packages=(
   xvfb imagemagick xdotool
   python3-gevent
   libcurl4-openssl-dev libhiredis-dev redis-server python3
+  # The fuzz pass (passes.sh): clang with its libFuzzer. libclang-rt-14-dev
+  # holds the sanitizer and -fsanitize=fuzzer runtimes; clang-14 only
+  # recommends it, and recommends are not installed here.
+  clang-14 libclang-rt-14-dev libfuzzer-14-dev
 )
 
 missing=()

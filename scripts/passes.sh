@@ -1,10 +1,20 @@
-# passes.sh: the test suite's three build passes, shared by test.sh (CI) and
+# passes.sh: the test suite's build passes, shared by test.sh (CI) and
 # repeat-tests.sh (the determinism proof). Source it; it defines:
-#   pass_names                 release asan tsan
+#   pass_names                 release asan tsan: the passes repeat-tests.sh repeats
 #   pass_dir NAME              the build directory
 #   pass_cmake_args NAME       what configures it
+#   pass_targets NAME          what it builds: --target ..., or nothing for all
+#   pass_ctest_args NAME       which of its tests ctest runs: nothing for all
 #   pass_env NAME              the sanitizer options its tests run with (for env)
 #   build_pass NAME            configure and build it (quietly configured)
+#
+# The fuzz pass (test.sh runs it after the others) builds only the libFuzzer
+# targets, with clang, ASan+UBSan and coverage in every library
+# (-fsanitize=fuzzer-no-link), and runs each for GS_FUZZ_SECONDS (a CMake
+# cache variable, 30 by default) from tests/fuzz/corpus: its tests are
+# labelled fuzz. It is not in pass_names: a fuzz run is random by design, so
+# repeating it says nothing about the suite's determinism (repeat-tests.sh
+# --passes fuzz still works).
 
 pass_names="release asan tsan"
 
@@ -13,26 +23,48 @@ pass_dir() {
     release) echo build ;;
     asan) echo build-asan ;;
     tsan) echo build-tsan ;;
-    *) echo "passes.sh: no pass '$1' (release, asan, tsan)" >&2; return 1 ;;
+    fuzz) echo build-fuzz ;;
+    *) echo "passes.sh: no pass '$1' (release, asan, tsan, fuzz)" >&2; return 1 ;;
   esac
 }
 
 pass_cmake_args() {
   local common="-G Ninja -DGS_WARNINGS_AS_ERRORS=ON"
+  local fuzz="-DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 -DGS_BUILD_EXAMPLES=OFF
+    -DGS_BUILD_VIEWER=OFF -DCMAKE_C_FLAGS=-fsanitize=fuzzer-no-link -DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link"
   case $1 in
     release) echo "$common -DGS_BUILD_BENCH=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo" ;;
     asan) echo "$common -DGS_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug -DGS_ASAN=ON" ;;
     tsan) echo "$common -DGS_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGS_TSAN=ON" ;;
-    *) echo "passes.sh: no pass '$1' (release, asan, tsan)" >&2; return 1 ;;
+    fuzz) echo "$common -DGS_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGS_ASAN=ON $fuzz" ;;
+    *) echo "passes.sh: no pass '$1' (release, asan, tsan, fuzz)" >&2; return 1 ;;
+  esac
+}
+
+pass_targets() {
+  case $1 in
+    release|asan|tsan) echo "" ;;
+    fuzz) echo "--target fuzz_targets" ;;  # tests/CMakeLists.txt: every libFuzzer target
+    *) echo "passes.sh: no pass '$1' (release, asan, tsan, fuzz)" >&2; return 1 ;;
+  esac
+}
+
+pass_ctest_args() {
+  case $1 in
+    release|asan|tsan) echo "" ;;
+    # --no-tests=error: a clang without libFuzzer builds no fuzz target, and
+    # that must fail the pass, not pass it empty.
+    fuzz) echo "-L fuzz --no-tests=error" ;;
+    *) echo "passes.sh: no pass '$1' (release, asan, tsan, fuzz)" >&2; return 1 ;;
   esac
 }
 
 pass_env() {
   case $1 in
     release) echo "GS_PASS=release" ;;
-    asan) echo "ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1" ;;
+    asan|fuzz) echo "ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1" ;;
     tsan) echo "TSAN_OPTIONS=halt_on_error=1" ;;
-    *) echo "passes.sh: no pass '$1' (release, asan, tsan)" >&2; return 1 ;;
+    *) echo "passes.sh: no pass '$1' (release, asan, tsan, fuzz)" >&2; return 1 ;;
   esac
 }
 
@@ -43,5 +75,6 @@ build_pass() {
   # shellcheck disable=SC2046  # the arguments are words on purpose
   cmake -S . -B "$dir" $(pass_cmake_args "$name") > "$dir/configure.log" 2>&1 \
     || { cat "$dir/configure.log"; return 1; }
-  cmake --build "$dir" -j "$(nproc)"
+  # shellcheck disable=SC2046
+  cmake --build "$dir" -j "$(nproc)" $(pass_targets "$name")
 }

@@ -74,7 +74,7 @@ for pass in ${passes//,/ }; do
     start=$(date +%s)
     # shellcheck disable=SC2046
     if (cd "$dir" && env $(pass_env "$pass") ctest -j "$(nproc)" --timeout 300 --output-on-failure \
-          --repeat "until-fail:$repeat") > "$log" 2>&1; then
+          --repeat "until-fail:$repeat" $(pass_ctest_args "$pass")) > "$log" 2>&1; then
       ok=$((ok + 1))
       verdict=passed
     else

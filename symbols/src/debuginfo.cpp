@@ -23,6 +23,25 @@ void libelf_ready() {
   (void)ready;
 }
 
+// open_regular() opens path for reading if it is a regular file, else
+// returns -1 with *error set. The paths come from a trace, which may be
+// damaged or hostile: a FIFO there would block open() for ever, waiting for
+// a writer (O_NONBLOCK), and a device is no module either.
+int open_regular(const std::string& path, std::string* error) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    *error = std::strerror(errno);
+    return -1;
+  }
+  struct stat st{};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    *error = "not a regular file";
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 std::string directory_of(const std::string& path) {
   const std::size_t slash = path.rfind('/');
   return slash == std::string::npos ? std::string(".") : path.substr(0, slash);
@@ -36,7 +55,8 @@ std::string base_name(const std::string& path) {
 // open_if_matches() opens path when it is not the main file itself and its
 // build-id is want (any file when want is empty). Returns the fd or -1.
 int open_if_matches(const std::string& path, const std::string& want, const struct stat* main_file) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  std::string error;
+  const int fd = open_regular(path, &error);
   if (fd < 0) return -1;
   struct stat st{};
   bool ok = fstat(fd, &st) == 0 &&
@@ -109,11 +129,8 @@ std::string image_build_id(std::string& image) {
 
 FileBuildId read_build_id(const std::string& path) {
   FileBuildId result;
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    result.error = std::strerror(errno);
-    return result;
-  }
+  const int fd = open_regular(path, &result.error);
+  if (fd < 0) return result;
   libelf_ready();
   Elf* elf = elf_begin(fd, ELF_C_READ_MMAP, nullptr);
   if (elf == nullptr || elf_kind(elf) != ELF_K_ELF) {

@@ -25,6 +25,7 @@ struct FileBuildId {
 };
 
 // read_build_id() opens an ELF file and reads its NT_GNU_BUILD_ID note.
+// Anything but a regular file (a FIFO, a device) is not opened: an error.
 FileBuildId read_build_id(const std::string& path);
 
 // elf_build_id() reads the note of an ELF image already open.

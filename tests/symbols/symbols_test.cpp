@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <sys/auxv.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -281,6 +282,30 @@ TEST(Symbolizer, MissingFileIsAProblem) {
   EXPECT_EQ(where.offset, 0x123u);
   EXPECT_EQ(gs::symbols::describe(0x100123, where), "libgone.so.1+0x123");
   EXPECT_EQ(symbolizer.modules().size(), 1u);
+}
+
+// fifo_module_exit_code() symbolizes with a module whose path is a FIFO:
+// 0 if that is one problem saying so, 1 otherwise. An alarm ends a reader
+// that waits for the FIFO's writer, as the reader before this test did.
+int fifo_module_exit_code(const Module& fifo) {
+  ::alarm(20);
+  Symbolizer symbolizer({fifo});
+  const std::vector<std::string> problems = symbolizer.problems();
+  return problems.size() == 1 && contains(problems[0], "not a regular file") ? 0 : 1;
+}
+
+// A trace names the files to read: a FIFO in a module's place (damage, or a
+// trace made to hang the CLI or the viewer) is a problem, not a hang.
+TEST(Symbolizer, FifoInPlaceOfAModuleIsAProblemNotAHang) {
+  const std::string path = ::testing::TempDir() + "symbols_test_fifo_" + std::to_string(::getpid());
+  ::unlink(path.c_str());
+  ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0) << std::strerror(errno);
+  Module fifo;
+  fifo.path = path;
+  fifo.base = fifo.lo = 0x100000;
+  fifo.hi = 0x200000;
+  EXPECT_EXIT(std::_Exit(fifo_module_exit_code(fifo)), ::testing::ExitedWithCode(0), "");
+  ::unlink(path.c_str());
 }
 
 TEST(Symbolizer, GoneFileIsReplacedByItsInstalledDebugFile) {

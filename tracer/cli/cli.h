@@ -104,4 +104,7 @@ const Command& export_command();
 const Command& stalls_command();
 const Command& stacks_command();
 
+// commands() lists every subcommand, in the order `greenscope --help` shows.
+std::vector<const Command*> commands();
+
 }  // namespace gs::cli

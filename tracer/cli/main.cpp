@@ -17,11 +17,6 @@
 namespace gs::cli {
 namespace {
 
-std::vector<const Command*> commands() {
-  return {&record_command(), &info_command(),  &report_command(), &dump_command(),
-          &export_command(), &stalls_command(), &stacks_command()};
-}
-
 const Command* find_command(const std::string& name) {
   for (const Command* c : commands())
     if (c->name == name) return c;
