@@ -1,19 +1,25 @@
 // process_test.cpp: tracing a separate program through the environment: no
 // code change, a SIGKILL mid-run, a crash, the toggle signal, a fork, and the
-// flight recorder's dump signal.
+// flight recorder's dump signal; and the faults a traced program meets (a
+// file size limit, an uncreatable path, no memory for stacks, exit() and
+// abort() from a greenlet, fork and exec, signal storms).
 #include <gtest/gtest.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <thread>
 #include <utility>
@@ -413,6 +419,56 @@ TEST(ProcessTraceTest, ForkedChildDoesNotWriteIntoTheParentsTrace) {
   EXPECT_TRUE(t->stats().clean_end);
   EXPECT_TRUE(t->problems().empty()) << t->problems().front().message;
   for (const auto& th : t->threads()) EXPECT_NE(th.os_tid, 0);
+}
+
+// --- Faults: what the program meets, and what the trace keeps of it -----------
+
+// spawn_with_file_size_limit() starts the victim with RLIMIT_FSIZE at
+// `bytes`: set in this process around the spawn, which the child inherits.
+std::unique_ptr<Victim> spawn_with_file_size_limit(rlim_t bytes, const std::string& mode,
+                                                   const std::vector<std::string>& env, std::vector<std::string> more) {
+  rlimit old{};
+  ::getrlimit(RLIMIT_FSIZE, &old);
+  rlimit low = old;
+  low.rlim_cur = bytes;
+  EXPECT_EQ(::setrlimit(RLIMIT_FSIZE, &low), 0);
+  auto v = std::make_unique<Victim>(mode, env, true, "", std::move(more));
+  EXPECT_EQ(::setrlimit(RLIMIT_FSIZE, &old), 0);
+  return v;
+}
+
+// The file size limit (ulimit -f) reached while tracing: SIGXFSZ must not
+// kill the program (its default action), tracing stops with one line that
+// names the file and the cause, and the file reads up to the limit. At
+// 1 KiB the limit is reached by the thread that starts tracing (writing the
+// file's preamble), at 256 KiB by the writer thread.
+TEST(ProcessTraceTest, AFileSizeLimitStopsTheTraceNotTheProgram) {
+  for (const rlim_t limit : {rlim_t{1024}, rlim_t{256 * 1024}}) {
+    const std::string path = temp_trace_path("fsize");
+    auto v = spawn_with_file_size_limit(limit, "fsize", {"GREENSCOPE_TRACE=" + path, "GREENSCOPE_TRACE_QUIET=1"},
+                                        {path});
+    const std::string out = v->read_all();
+    const int status = v->wait();
+    ASSERT_TRUE(WIFEXITED(status)) << "limit " << limit << ": killed by signal " << WTERMSIG(status) << "\n" << out;
+    EXPECT_EQ(WEXITSTATUS(status), 0) << out;
+    EXPECT_EQ(lines_with(out, "survived"), 1u) << out;
+    EXPECT_EQ(lines_with(out, "greenscope: "), 1u) << out;
+    EXPECT_EQ(lines_with(out, "writing trace file '" + path + "' failed: File too large"), 1u) << out;
+    struct stat st {};
+    ASSERT_EQ(::stat(path.c_str(), &st), 0);
+    EXPECT_EQ(static_cast<rlim_t>(st.st_size), limit);
+    traceio::LoadResult r = traceio::load(path);
+    ::unlink(path.c_str());
+    ASSERT_TRUE(r.trace) << "limit " << limit << ": " << r.error;
+    EXPECT_EQ(r.trace->process().pid, static_cast<std::uint64_t>(v->pid()));
+    for (const traceio::Problem& p : r.trace->problems())
+      EXPECT_TRUE(p.message.find("truncated") != std::string::npos ||
+                  p.message.find("no end record") != std::string::npos)
+          << p.message;
+    if (limit > 1024) {
+      EXPECT_GT(count(*r.trace, traceio::EventType::Switch), 100u);
+    }
+  }
 }
 
 TEST(ProcessTraceTest, FlightRecorderDumpsOnSignal) {

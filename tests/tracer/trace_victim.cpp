@@ -8,20 +8,32 @@
 //   trace_victim crowd N KB  N greenlets yield forever on each of two hub
 //                            threads, every stack KB KiB; prints "running"
 //                            once all run
+//   trace_victim fsize PATH  runs until the trace at PATH reached the file
+//                            size limit (RLIMIT_FSIZE, set by the test before
+//                            exec), then a while longer; prints "survived"
+#include <cxxabi.h>
 #include <signal.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <atomic>
+#include <stdexcept>
 #include <string>
 #include <thread>
+#include <typeinfo>
 #include <vector>
 
 #include "greenscope/runtime.h"
+#include "greenscope/stall.h"
 
 using namespace std::chrono_literals;
 
@@ -61,10 +73,34 @@ void crowd(int n, std::atomic<int>& ready) {
   for (auto& g : all) g.join();
 }
 
+// file_size() is the size of the file at `path` (0 if none).
+long long file_size(const char* path) {
+  struct stat st {};
+  return ::stat(path, &st) == 0 ? static_cast<long long>(st.st_size) : 0;
+}
+
+// fsize() spins until the trace reached the file size limit (a 20 s
+// deadline: exit 3), then spins on: the tracer must not write past it,
+// nor the limit's SIGXFSZ kill the program.
+int fsize(const char* path) {
+  rlimit limit{};
+  ::getrlimit(RLIMIT_FSIZE, &limit);
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (file_size(path) < static_cast<long long>(limit.rlim_cur)) {
+    if (std::chrono::steady_clock::now() > deadline) return 3;
+    spin_for(10ms);
+  }
+  spin_for(50ms);
+  std::printf("survived\n");
+  std::fflush(stdout);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "loop";
+  if (mode == "fsize" && argc > 2) return fsize(argv[2]);
   if (mode == "loop") {
     spin_for(200ms);
     std::printf("running\n");

@@ -1,6 +1,8 @@
 #include "chunk_file.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <limits.h>
 #include <unistd.h>
@@ -120,6 +122,7 @@ bool ChunkFile::write_all(std::vector<iovec> parts) {
     if (n < 0) {
       if (errno == EINTR) continue;
       error_ = "writing trace file '" + path_ + "' failed: " + std::strerror(errno);
+      if (errno == EFBIG) error_ += " (the process's file size limit, RLIMIT_FSIZE: ulimit -f)";
       return false;
     }
     bytes_ += static_cast<std::uint64_t>(n);
@@ -131,6 +134,34 @@ bool ChunkFile::write_all(std::vector<iovec> parts) {
     }
   }
   return true;
+}
+
+namespace {
+
+bool xfsz_pending() {
+  sigset_t pending;
+  return ::sigpending(&pending) == 0 && sigismember(&pending, SIGXFSZ) == 1;
+}
+
+}  // namespace
+
+FileSizeSignalBlocked::FileSizeSignalBlocked() {
+  sigset_t block;
+  sigemptyset(&block);
+  sigaddset(&block, SIGXFSZ);
+  ::pthread_sigmask(SIG_BLOCK, &block, &old_mask_);
+  was_pending_ = xfsz_pending();
+}
+
+FileSizeSignalBlocked::~FileSizeSignalBlocked() {
+  if (!was_pending_ && xfsz_pending()) {  // raised by our write past the limit: not the program's
+    sigset_t which;
+    sigemptyset(&which);
+    sigaddset(&which, SIGXFSZ);
+    const timespec now{0, 0};
+    ::sigtimedwait(&which, nullptr, &now);
+  }
+  ::pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
 }
 
 void PayloadBuilder::varint(std::uint64_t v) {

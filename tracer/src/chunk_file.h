@@ -1,6 +1,7 @@
 // chunk_file.h: a trace file being written, chunk by chunk.
 #pragma once
 
+#include <signal.h>
 #include <sys/uio.h>
 
 #include <cstdint>
@@ -48,6 +49,25 @@ class ChunkFile {
   std::uint32_t sequence_ = 0;
   std::uint64_t bytes_ = 0;
   std::string error_;
+};
+
+// FileSizeSignalBlocked keeps the file size limit's SIGXFSZ, whose default
+// action kills the process, from reaching this thread while it writes the
+// trace: a write past RLIMIT_FSIZE then fails with EFBIG, which ChunkFile
+// reports, and the program runs on. The signal that write raised is taken
+// back; the program's own disposition is never changed. For threads of the
+// program that write (start() writes the file's preamble); greenscope's own
+// threads block it for good (quiet_thread.h).
+class FileSizeSignalBlocked {
+ public:
+  FileSizeSignalBlocked();
+  ~FileSizeSignalBlocked();
+  FileSizeSignalBlocked(const FileSizeSignalBlocked&) = delete;
+  FileSizeSignalBlocked& operator=(const FileSizeSignalBlocked&) = delete;
+
+ private:
+  sigset_t old_mask_;
+  bool was_pending_ = false;
 };
 
 // PayloadBuilder assembles a small payload: fixed records, varints, strings.

@@ -184,11 +184,13 @@ bool start_session(const Options& options, std::string* error) {
     set_block_source_locked(session.get());
     session->top_up_fairly(registered_streams_locked());
   }
-  session->start_writer();
   last_path() = resolved.path;
   g_session = session.release();
   g_live_session.store(g_session, std::memory_order_release);
   g_recording.store(true);
+  // After recording is on: a writer that cannot write the file turns it off
+  // (writer.cpp), and must not be overridden.
+  g_session->start_writer();
   set_observer(&recorder());
   // Last, so that start()'s own work is not a stall; the crash handlers
   // after it (see crash.cpp).

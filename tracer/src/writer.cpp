@@ -2,6 +2,7 @@
 
 #include "greenscope/detail/quiet_thread.h"
 #include "greenscope/trace_env.h"
+#include "session.h"
 
 #include <linux/futex.h>
 #include <pthread.h>
@@ -84,6 +85,10 @@ Session::~Session() = default;
 
 bool Session::open(std::string* error) {
   if (flight_) return true;  // dumps create their own files
+  // On the thread that starts tracing, one of the program's: a file size
+  // limit reached here must not kill the program (the writer thread, later,
+  // blocks SIGXFSZ for good).
+  const FileSizeSignalBlocked no_xfsz;
   if (!file_.open(path_, 0, error)) return false;
   const auto process = process_payload(start_);
   file_.write_chunk(tf::ChunkType::Process, process.data(), process.size());
@@ -244,7 +249,9 @@ void Session::tick(bool final, unsigned symbol_wait_ms) {
     code_.collect_symbols(symbol_wait_ms);  // last: the events are on their way already
     code_.write_new_symbols(file_);
     bytes_.store(file_.bytes(), std::memory_order_relaxed);
-    check_file_error(file_);
+    // Nothing more can be written: tracing stops (the hooks record nothing
+    // more), and the program runs on at full speed.
+    if (check_file_error(file_)) g_recording.store(false);
   } else {
     code_.collect_new_stacks();  // resolved ahead, so that a dump is quick
     code_.collect_symbols(symbol_wait_ms);
@@ -345,10 +352,14 @@ void Session::write_end(ChunkFile& file, const Stats& stats) {
   file.write_chunk(tf::ChunkType::End, &e, sizeof e);
 }
 
-void Session::check_file_error(const ChunkFile& file) {
-  if (file.error().empty() || error_reported_) return;
-  std::fprintf(stderr, "greenscope: %s; the rest of this trace is lost\n", file.error().c_str());
+// check_file_error() says once that `file` could not be written; true if
+// it could not.
+bool Session::check_file_error(const ChunkFile& file) {
+  if (file.error().empty()) return false;
+  if (!error_reported_)
+    std::fprintf(stderr, "greenscope: %s; the rest of this trace is lost\n", file.error().c_str());
   error_reported_ = true;
+  return true;
 }
 
 // do_dump() writes a flight-recorder file: everything retained plus what

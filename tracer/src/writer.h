@@ -94,7 +94,7 @@ class Session final : public BlockSource {
   void announce_threads(ChunkFile& file, const std::vector<ThreadStream*>& streams, bool all);
   void write_calibration(ChunkFile& file);
   void write_end(ChunkFile& file, const Stats& stats);
-  void check_file_error(const ChunkFile& file);
+  bool check_file_error(const ChunkFile& file);
   void do_dump(const std::string& path);
   std::string next_dump_path();
 
