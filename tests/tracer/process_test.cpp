@@ -471,6 +471,43 @@ TEST(ProcessTraceTest, AFileSizeLimitStopsTheTraceNotTheProgram) {
   }
 }
 
+// A trace path that cannot be created: one line naming the path and the
+// cause, even with GREENSCOPE_TRACE_QUIET (it is an error, not progress);
+// the program runs untraced to its own exit status.
+TEST(ProcessTraceTest, AnUncreatableTracePathIsSaidOnceAndTheProgramRunsUntraced) {
+  const std::string dir = temp_trace_path("no-such-dir");
+  const std::string file = temp_trace_path("plain-file");
+  write_file(file, "not a directory");
+  std::vector<std::pair<std::string, std::string>> cases = {
+      {dir + "/t.gstrace", "No such file or directory"}, {file + "/t.gstrace", "Not a directory"}};
+  // A directory nobody may write in, even root: /sys, where this process
+  // is refused too (skipped where it is not).
+  const std::string sys_path = "/sys/gs-tracer-test-" + std::to_string(::getpid()) + ".gstrace";
+  const int fd = ::open(sys_path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0) {
+    cases.emplace_back(sys_path, std::strerror(errno));
+  } else {
+    ::close(fd);
+    ::unlink(sys_path.c_str());
+  }
+  for (const auto& [path, cause] : cases) {
+    for (const bool quiet : {false, true}) {
+      std::vector<std::string> env = {"GREENSCOPE_TRACE=" + path};
+      if (quiet) env.push_back("GREENSCOPE_TRACE_QUIET=1");
+      Victim v("exit", env, true, "", {"3"});
+      const std::string out = v.read_all();
+      const int status = v.wait();
+      ASSERT_TRUE(WIFEXITED(status)) << path;
+      EXPECT_EQ(WEXITSTATUS(status), 3) << path << ": " << out;
+      EXPECT_EQ(lines_with(out, "greenscope: "), 1u) << path << (quiet ? " (quiet)" : "") << ": " << out;
+      EXPECT_EQ(lines_with(out, "greenscope: cannot create trace file '" + path + "': " + cause), 1u)
+          << path << (quiet ? " (quiet)" : "") << ": " << out;
+      EXPECT_EQ(lines_with(out, "runs untraced"), 1u) << out;
+    }
+  }
+  ::unlink(file.c_str());
+}
+
 TEST(ProcessTraceTest, FlightRecorderDumpsOnSignal) {
   const std::string path = temp_trace_path("flight-signal");
   Victim v("loop", {"GREENSCOPE_TRACE=" + path, "GREENSCOPE_TRACE_FLIGHT_MIB=1",

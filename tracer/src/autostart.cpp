@@ -45,12 +45,15 @@ void say(const std::string& text) {
   if (!g_quiet) std::fprintf(stderr, "greenscope: %s\n", text.c_str());
 }
 
-void start_from_env() {
+// start_from_env() starts a session as the environment asks. A session that
+// cannot start is said even when quiet: it is an error, not progress.
+void start_from_env(bool toggled) {
   Options o = env_options();
   o.path = trace_env::numbered(o.path.empty() ? trace_env::kDefault : o.path, ++g_sessions);
   std::string error;
   if (!start(o, &error)) {
-    say(error);
+    std::fprintf(stderr, "greenscope: %s; %s\n", error.c_str(),
+                 toggled ? "tracing stays off until the next signal" : "the program runs untraced");
     return;
   }
   say((o.flight_recorder_mib > 0 ? "flight recorder on (last " + std::to_string(o.flight_recorder_mib) +
@@ -87,7 +90,7 @@ void toggle_loop() {
     const std::uint32_t now = g_toggle_word.load();
     if (now == seen) continue;
     seen = now;
-    if (active()) stop_and_report(); else start_from_env();
+    if (active()) stop_and_report(); else start_from_env(true);
   }
 }
 
@@ -131,7 +134,7 @@ constexpr long kMaxFlightMib = 65536;
   if (const int dump = gs::detail::env_signal(trace_env::kDumpSignal, "no dumps on a signal"); dump > 0)
     install_handler(dump, &on_dump_signal);
   // With a toggle signal, tracing waits for the first signal.
-  if (toggle == 0) start_from_env();
+  if (toggle == 0) start_from_env(false);
   at_tracer_exit(&stop_and_report);
 }
 
