@@ -508,6 +508,48 @@ TEST(ProcessTraceTest, AnUncreatableTracePathIsSaidOnceAndTheProgramRunsUntraced
   ::unlink(file.c_str());
 }
 
+// Under an address space limit (RLIMIT_AS) no stack can be mapped: spawn()
+// throws gs::ResourceError, saying what failed and what to do, and
+// everything already running goes on (a Pool keeps its slot); once memory
+// is back, spawn() works.
+TEST(ProcessTraceTest, SpawnWithoutRoomForAStackThrowsAndTheRestGoesOn) {
+  Victim v("stacks", {}, true);
+  const std::string out = v.read_all();
+  const int status = v.wait();
+  ASSERT_TRUE(WIFEXITED(status)) << out;
+  EXPECT_EQ(WEXITSTATUS(status), 0) << out;
+  EXPECT_EQ(lines_with(out, "spawn failed: gs::ResourceError: "), 1u) << out;
+  for (const std::string advice : {"greenlet stack", "Cannot allocate memory", "fewer greenlets",
+                                   "RuntimeOptions::stack_size", "RLIMIT_AS"})
+    EXPECT_EQ(lines_with(out, advice), 1u) << advice << " in:\n" << out;
+  EXPECT_EQ(lines_with(out, "greenlet failed"), 0u) << out;
+  EXPECT_EQ(lines_with(out, "pool slots free after a failed spawn: 1 of 1"), 1u) << out;
+  const std::size_t at = out.find(" greenlets ran");
+  ASSERT_NE(at, std::string::npos) << out;
+  const std::size_t line = out.rfind('\n', at) + 1;
+  int ran = 0, spawned = -1;
+  ASSERT_EQ(std::sscanf(out.c_str() + line, "%d of %d", &ran, &spawned), 2) << out;
+  EXPECT_EQ(ran, spawned) << out;
+  EXPECT_GT(ran, 1) << out;
+  EXPECT_EQ(lines_with(out, "spawn after: 7"), 1u) << out;
+}
+
+// With every mapping vm.max_map_count allows in use, no stack can be
+// mapped either: the same clean failure, and recovery once they are freed.
+TEST(ProcessTraceTest, SpawnWithoutAMappingToSpareThrowsAndTheRestGoesOn) {
+#if defined(GS_SANITIZE_ADDRESS) || defined(GS_SANITIZE_THREAD)
+  GTEST_SKIP() << "a sanitizer's allocator needs mappings of its own: it would die first";
+#endif
+  Victim v("maps", {}, true);
+  const std::string out = v.read_all();
+  const int status = v.wait();
+  ASSERT_TRUE(WIFEXITED(status)) << out;
+  EXPECT_EQ(WEXITSTATUS(status), 0) << out;
+  EXPECT_EQ(lines_with(out, "spawn failed: gs::ResourceError: "), 1u) << out;
+  EXPECT_EQ(lines_with(out, "vm.max_map_count"), 1u) << out;
+  EXPECT_EQ(lines_with(out, "first greenlet: 1, spawn after: 7"), 1u) << out;
+}
+
 TEST(ProcessTraceTest, FlightRecorderDumpsOnSignal) {
   const std::string path = temp_trace_path("flight-signal");
   Victim v("loop", {"GREENSCOPE_TRACE=" + path, "GREENSCOPE_TRACE_FLIGHT_MIB=1",

@@ -11,6 +11,10 @@
 //   trace_victim fsize PATH  runs until the trace at PATH reached the file
 //                            size limit (RLIMIT_FSIZE, set by the test before
 //                            exec), then a while longer; prints "survived"
+//   trace_victim stacks      lowers RLIMIT_AS, spawns until spawn() throws,
+//                            prints the error, checks the others still run
+//   trace_victim maps        spends vm.max_map_count, spawns (which must
+//                            throw), gives the mappings back, spawns again
 #include <cxxabi.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -96,11 +100,130 @@ int fsize(const char* path) {
   return 0;
 }
 
+// vm_size() is this process's address space in bytes (/proc/self/statm).
+std::size_t vm_size() {
+  unsigned long pages = 0;
+  if (std::FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%lu", &pages) != 1) pages = 0;
+    std::fclose(f);
+  }
+  return pages * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+}
+
+// stacks() spawns greenlets with 1 MiB stacks under an address space limit
+// 16 MiB above what the process uses: a spawn must fail cleanly, the
+// greenlets already running go on, and once they end, spawning works again.
+int stacks() {
+  gs::RuntimeOptions options;
+  options.stack_size = 1 << 20;
+  options.stack_cache = 0;
+  gs::configure(options);
+  gs::Event go;
+  std::vector<gs::Greenlet<int>> waiting;
+  waiting.push_back(gs::spawn([&go] { go.wait(); return 1; }));
+  gs::yield();  // the hub and the first greenlet have their stacks
+  rlimit old{};
+  ::getrlimit(RLIMIT_AS, &old);
+  rlimit low = old;
+  low.rlim_cur = vm_size() + (16u << 20);
+  if (::setrlimit(RLIMIT_AS, &low) != 0) return 4;
+  std::string error;
+  for (int i = 0; i < 1000 && error.empty(); ++i) {
+    try {
+      waiting.push_back(gs::spawn([&go] { go.wait(); return 1; }));
+      gs::yield();  // let it start (and take its stack)
+    } catch (const std::exception& e) {
+      char* type = abi::__cxa_demangle(typeid(e).name(), nullptr, nullptr, nullptr);
+      error = std::string(type != nullptr ? type : typeid(e).name()) + ": " + e.what();
+      std::free(type);
+    }
+  }
+  std::printf("spawn failed: %s\n", error.empty() ? "(never)" : error.c_str());
+  {
+    gs::Pool pool(1);  // a Pool's spawn that fails gives its slot back
+    try {
+      pool.spawn([] {});
+    } catch (const gs::ResourceError&) {
+      std::printf("pool slots free after a failed spawn: %zu of 1\n", pool.free_count());
+    }
+  }
+  go.set();
+  int ran = 0;
+  for (auto& g : waiting) {
+    try {
+      ran += g.get();
+    } catch (const std::exception& e) {
+      std::printf("greenlet failed: %s\n", e.what());
+    }
+  }
+  std::printf("%d of %zu greenlets ran\n", ran, waiting.size());
+  auto again = gs::spawn([] { return 7; });
+  const int seven = again.get();
+  ::setrlimit(RLIMIT_AS, &old);
+  std::printf("spawn after: %d\n", seven);
+  std::fflush(stdout);
+  return error.empty() ? 5 : 0;
+}
+
+// count_maps() is the number of this process's mappings.
+std::size_t count_maps() {
+  std::size_t n = 0;
+  if (std::FILE* f = std::fopen("/proc/self/maps", "r")) {
+    for (int c; (c = std::fgetc(f)) != EOF;) n += c == '\n';
+    std::fclose(f);
+  }
+  return n;
+}
+
+// maps() spends the process's mappings (vm.max_map_count) on a region split
+// page by page, so that no stack can be mapped: spawn() must throw
+// gs::ResourceError and the running greenlet go on; once the region is
+// gone, spawning works again.
+int maps() {
+  gs::Event go;
+  auto first = gs::spawn([&go] { go.wait(); return 1; });
+  gs::yield();  // it has its stack
+  std::printf("filling the map count\n");
+  std::fflush(stdout);
+  std::size_t max_maps = 65530;
+  if (std::FILE* f = std::fopen("/proc/sys/vm/max_map_count", "r")) {
+    if (std::fscanf(f, "%zu", &max_maps) != 1) max_maps = 65530;
+    std::fclose(f);
+  }
+  const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  const std::size_t pages = 2 * (max_maps - std::min(max_maps, count_maps())) + 64;
+  auto* region = static_cast<char*>(
+      ::mmap(nullptr, pages * page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0));
+  if (region == MAP_FAILED) return 4;
+  std::size_t split = 0;
+  for (std::size_t i = 1; i < pages; i += 2, ++split)
+    if (::mprotect(region + i * page, page, PROT_READ) != 0) break;
+  std::string error;
+  try {
+    auto g = gs::spawn([] { return 2; });
+    g.join();
+  } catch (const std::exception& e) {
+    char* type = abi::__cxa_demangle(typeid(e).name(), nullptr, nullptr, nullptr);
+    error = std::string(type != nullptr ? type : typeid(e).name()) + ": " + e.what();
+    std::free(type);
+  }
+  ::munmap(region, pages * page);
+  std::printf("split %zu pages\nspawn failed: %s\n", split, error.empty() ? "(never)" : error.c_str());
+  go.set();
+  const int one = first.get();
+  const int seven = gs::spawn([] { return 7; }).get();
+  std::printf("first greenlet: %d, spawn after: %d\n", one, seven);
+  std::fflush(stdout);
+  return error.empty() ? 5 : 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "loop";
   if (mode == "fsize" && argc > 2) return fsize(argv[2]);
+  if (mode == "stacks") return stacks();
+  if (mode == "maps") return maps();
   if (mode == "loop") {
     spin_for(200ms);
     std::printf("running\n");

@@ -43,9 +43,14 @@ class Group {
   template <class F, class... Args>
   auto spawn(F&& f, Args&&... args) {
     before_add();
-    auto g = gs::spawn(std::forward<F>(f), std::forward<Args>(args)...);
-    track(g);
-    return g;
+    try {
+      auto g = gs::spawn(std::forward<F>(f), std::forward<Args>(args)...);
+      track(g);
+      return g;
+    } catch (...) {
+      undo_add();  // no stack (gs::ResourceError): the Pool's slot is free again
+      throw;
+    }
   }
 
   // add() makes an existing greenlet a member (in a Pool, waits for a slot).
@@ -88,7 +93,9 @@ class Group {
 
  protected:
   // before_add() runs before a greenlet joins; Pool waits for a slot here.
+  // undo_add() gives back what it took when the greenlet could not start.
   virtual void before_add() {}
+  virtual void undo_add() {}
   void track(const GreenletRef& g);
 
   std::shared_ptr<detail::GroupState> state_;
@@ -109,6 +116,7 @@ class Pool : public Group {
 
  protected:
   void before_add() override;
+  void undo_add() override;
 
  private:
   std::size_t capacity_;
