@@ -550,6 +550,60 @@ TEST(ProcessTraceTest, SpawnWithoutAMappingToSpareThrowsAndTheRestGoesOn) {
   EXPECT_EQ(lines_with(out, "first greenlet: 1, spawn after: 7"), 1u) << out;
 }
 
+// exit() called from a greenlet, on the main thread or on a second hub's
+// thread, while greenlets run on both: the exit handlers stop tracing and
+// the file ends cleanly (the format has no place for the status).
+TEST(ProcessTraceTest, ExitFromAGreenletEndsTheTraceCleanly) {
+  for (const std::string where : {"main-thread", "other-thread"}) {
+    const std::string path = temp_trace_path("exit-in-greenlet");
+    // exit() leaves main's and the greenlets' stack objects undestroyed:
+    // LeakSanitizer would report them, and make the status 1.
+    Victim v("exit-in-greenlet",
+             {"GREENSCOPE_TRACE=" + path, "GREENSCOPE_TRACE_QUIET=1", "ASAN_OPTIONS=detect_leaks=0"}, false, "",
+             {"7", where});
+    const int status = v.wait();
+    ASSERT_TRUE(WIFEXITED(status)) << where;
+    EXPECT_EQ(WEXITSTATUS(status), 7) << where;
+    auto t = load_or_fail(path);
+    ::unlink(path.c_str());
+    ASSERT_TRUE(t) << where;
+    EXPECT_TRUE(t->stats().clean_end) << where;
+    EXPECT_TRUE(t->problems().empty()) << where << ": " << t->problems().front().message;
+    EXPECT_NE(greenlet_named(*t, "exiter"), 0u) << where;
+    EXPECT_NE(greenlet_named(*t, "ticker"), 0u) << where;
+  }
+}
+
+// abort() and std::terminate() (an exception out of a destructor) in a
+// greenlet: the process dies of SIGABRT, and the trace holds what led
+// there and the crash record, naming the greenlet, with its stack.
+TEST(ProcessTraceTest, AbortOrTerminateInAGreenletLeavesTheCrashRecord) {
+  for (const auto& [mode, name] : {std::pair<std::string, std::string>{"abort-in-greenlet", "aborter"},
+                                   {"terminate-in-greenlet", "thrower"}}) {
+    const std::string path = temp_trace_path(mode);
+    Victim v(mode, {"GREENSCOPE_TRACE=" + path, "GREENSCOPE_TRACE_QUIET=1"}, false, "/dev/null");
+    const int status = v.wait();
+    ASSERT_TRUE(WIFSIGNALED(status)) << mode;
+    EXPECT_EQ(WTERMSIG(status), SIGABRT) << mode;
+    auto t = load_or_fail(path);
+    ::unlink(path.c_str());
+    ASSERT_TRUE(t) << mode;
+    const std::uint64_t culprit = greenlet_named(*t, name);
+    ASSERT_NE(culprit, 0u) << mode;
+    ASSERT_EQ(t->crashes().size(), 1u) << mode;
+    const traceio::CrashInfo& c = t->crashes()[0];
+    EXPECT_EQ(c.signal, SIGABRT) << mode;
+    EXPECT_EQ(c.greenlet, culprit) << mode;
+    const auto* frames = t->stack(c.stack);
+    ASSERT_NE(frames, nullptr) << mode;
+    EXPECT_GT(frames->size(), 3u) << mode;
+    EXPECT_GE(t->greenlets().at(greenlet_named(*t, "spinner-a")).exit_ns, 0) << mode;
+    ASSERT_EQ(t->run_infos().size(), 1u) << mode;
+    EXPECT_NE(t->run_infos()[0].text.find("SIGABRT in greenlet '" + name + "'"), std::string::npos)
+        << t->run_infos()[0].text;
+  }
+}
+
 TEST(ProcessTraceTest, FlightRecorderDumpsOnSignal) {
   const std::string path = temp_trace_path("flight-signal");
   Victim v("loop", {"GREENSCOPE_TRACE=" + path, "GREENSCOPE_TRACE_FLIGHT_MIB=1",

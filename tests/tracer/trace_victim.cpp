@@ -15,6 +15,12 @@
 //                            prints the error, checks the others still run
 //   trace_victim maps        spends vm.max_map_count, spawns (which must
 //                            throw), gives the mappings back, spawns again
+//   trace_victim exit-in-greenlet N [other-thread]  a greenlet calls exit(N)
+//                            while greenlets run on two hub threads (from
+//                            the second thread's hub with other-thread)
+//   trace_victim abort-in-greenlet   a greenlet named "aborter" calls abort()
+//   trace_victim terminate-in-greenlet  a greenlet named "thrower" throws
+//                            from a destructor: std::terminate()
 #include <cxxabi.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -217,6 +223,70 @@ int maps() {
   return error.empty() ? 5 : 0;
 }
 
+[[gnu::noinline]] void throw_from_destructor() { throw std::runtime_error("thrown from a destructor"); }
+
+// ThrowsOnDestruction's destructor (noexcept, as every destructor is
+// unless it says otherwise) lets an exception out: std::terminate().
+struct ThrowsOnDestruction {
+  ~ThrowsOnDestruction() { throw_from_destructor(); }
+};
+
+// ticker() runs greenlets on its own hub thread: exit() comes while it runs,
+// or from it (`exits`: a greenlet there calls exit(status)).
+void ticker(std::atomic<bool>& started, bool exits, int status) {
+  auto g = gs::spawn([&started] {
+    started.store(true);
+    for (;;) gs::sleep(1ms);
+  });
+  g.set_name("ticker");
+  if (exits) {
+    auto exiter = gs::spawn([status] {
+      spin_for(20ms);
+      std::exit(status);
+    });
+    exiter.set_name("exiter");
+  }
+  g.join();
+}
+
+// exit_in_greenlet() calls exit(status) from a greenlet, on the main thread
+// or on a second hub thread, while greenlets run on both.
+int exit_in_greenlet(int status, bool from_other_thread) {
+  std::atomic<bool> started{false};
+  std::thread([&started, from_other_thread, status] { ticker(started, from_other_thread, status); }).detach();
+  while (!started.load()) gs::sleep(1ms);
+  auto other = gs::spawn([] {
+    for (;;) gs::yield();
+  });
+  other.set_name("bystander");
+  if (!from_other_thread) {
+    auto exiter = gs::spawn([status] {
+      spin_for(20ms);
+      std::exit(status);
+    });
+    exiter.set_name("exiter");
+  }
+  other.join();
+  return 100;  // not reached
+}
+
+// die_in_greenlet() has a greenlet call abort(), or std::terminate() by an
+// exception out of a destructor (`terminate`).
+int die_in_greenlet(bool terminate) {
+  spin_for(20ms);
+  auto g = gs::spawn([terminate] {
+    gs::yield();
+    if (terminate) {
+      ThrowsOnDestruction t;
+    } else {
+      std::abort();
+    }
+  });
+  g.set_name(terminate ? "thrower" : "aborter");
+  g.join();
+  return 100;  // not reached
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -224,6 +294,10 @@ int main(int argc, char** argv) {
   if (mode == "fsize" && argc > 2) return fsize(argv[2]);
   if (mode == "stacks") return stacks();
   if (mode == "maps") return maps();
+  if (mode == "exit-in-greenlet")
+    return exit_in_greenlet(argc > 2 ? std::atoi(argv[2]) : 0, argc > 3 && std::strcmp(argv[3], "other-thread") == 0);
+  if (mode == "abort-in-greenlet") return die_in_greenlet(false);
+  if (mode == "terminate-in-greenlet") return die_in_greenlet(true);
   if (mode == "loop") {
     spin_for(200ms);
     std::printf("running\n");
