@@ -604,6 +604,81 @@ TEST(ProcessTraceTest, AbortOrTerminateInAGreenletLeavesTheCrashRecord) {
   }
 }
 
+// numbered_by_pid() is where a child traced through an inherited
+// GREENSCOPE_TRACE=path writes: path with "-PID" before its extension.
+std::string numbered_by_pid(const std::string& path, pid_t pid) {
+  std::string out = path;
+  out.insert(out.rfind('.'), "-" + std::to_string(pid));
+  return out;
+}
+
+// A greenlet forks and the child execs a program linked with the runtime:
+// the child inherits GREENSCOPE_TRACE and writes its own file (path-PID),
+// never the parent's, which ends cleanly with the parent's events only. So
+// does a child handed the parent's path explicitly ("same-path"): the
+// parent's file is being written (it is locked), so it is not replaced.
+TEST(ProcessTraceTest, AnExecdChildWritesItsOwnTraceFile) {
+#if defined(GS_SANITIZE_THREAD)
+  GTEST_SKIP() << "ThreadSanitizer cannot follow greenlets into a forked child";
+#endif
+  for (const bool same_path : {false, true}) {
+    const std::string path = temp_trace_path("fork-exec");
+    std::vector<std::string> more;
+    if (same_path) more = {"same-path", path};
+    Victim v("fork-exec", {"GREENSCOPE_TRACE=" + path, "GREENSCOPE_TRACE_QUIET=1"}, false, "", more);
+    const std::string line = v.read_line();
+    const int status = v.wait();
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+    ASSERT_EQ(line.rfind("child ", 0), 0u) << line;
+    const pid_t child = static_cast<pid_t>(std::stol(line.substr(6)));
+    const std::string child_path = numbered_by_pid(path, child);
+    auto parent_trace = load_or_fail(path);
+    auto child_trace = load_or_fail(child_path);
+    ::unlink(path.c_str());
+    ::unlink(child_path.c_str());
+    ASSERT_TRUE(parent_trace) << same_path;
+    EXPECT_TRUE(parent_trace->stats().clean_end) << same_path;
+    EXPECT_TRUE(parent_trace->problems().empty()) << parent_trace->problems().front().message;
+    EXPECT_EQ(parent_trace->process().pid, static_cast<std::uint64_t>(v.pid())) << same_path;
+    EXPECT_NE(greenlet_named(*parent_trace, "forker"), 0u) << same_path;
+    ASSERT_TRUE(child_trace) << same_path;
+    EXPECT_TRUE(child_trace->stats().clean_end) << same_path;
+    EXPECT_EQ(child_trace->process().pid, static_cast<std::uint64_t>(child)) << same_path;
+    ASSERT_EQ(child_trace->process().args.size(), 3u) << same_path;
+    EXPECT_EQ(child_trace->process().args[1], "exit") << same_path;
+    EXPECT_NE(greenlet_named(*child_trace, "spinner-a"), 0u) << same_path;
+    EXPECT_EQ(greenlet_named(*child_trace, "forker"), 0u) << same_path;
+  }
+}
+
+// A child forked from a greenlet that does not exec: it records nothing,
+// runs its exit handlers without the parent's writer and monitor threads
+// (neither exists in it), can start a stall monitor of its own, and leaves
+// the parent's file to the parent.
+TEST(ProcessTraceTest, AForkedChildThatExitsLeavesTheParentsTraceAlone) {
+#if defined(GS_SANITIZE_THREAD)
+  GTEST_SKIP() << "ThreadSanitizer cannot follow greenlets into a forked child";
+#endif
+  const std::string path = temp_trace_path("fork-exit");
+  // LeakSanitizer in the child would report what the parent's other
+  // threads held (the monitor's buffers): those threads are not there.
+  Victim v("fork-exit", {"GREENSCOPE_TRACE=" + path, "GREENSCOPE_TRACE_QUIET=1", "ASAN_OPTIONS=detect_leaks=0"}, true);
+  const std::string out = v.read_all();
+  const int status = v.wait();
+  ASSERT_TRUE(WIFEXITED(status)) << out;
+  EXPECT_EQ(WEXITSTATUS(status), 0) << out;
+  EXPECT_EQ(lines_with(out, "child saw its stall"), 1u) << out;
+  auto t = load_or_fail(path);
+  ::unlink(path.c_str());
+  ASSERT_TRUE(t);
+  EXPECT_TRUE(t->stats().clean_end);
+  EXPECT_TRUE(t->problems().empty()) << t->problems().front().message;
+  EXPECT_EQ(t->process().pid, static_cast<std::uint64_t>(v.pid()));
+  for (const auto& th : t->threads()) EXPECT_NE(th.os_tid, 0);
+  EXPECT_EQ(greenlet_named(*t, "child-staller"), 0u) << "the child recorded into the parent's file";
+}
+
 TEST(ProcessTraceTest, FlightRecorderDumpsOnSignal) {
   const std::string path = temp_trace_path("flight-signal");
   Victim v("loop", {"GREENSCOPE_TRACE=" + path, "GREENSCOPE_TRACE_FLIGHT_MIB=1",

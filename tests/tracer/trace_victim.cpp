@@ -21,6 +21,13 @@
 //   trace_victim abort-in-greenlet   a greenlet named "aborter" calls abort()
 //   trace_victim terminate-in-greenlet  a greenlet named "thrower" throws
 //                            from a destructor: std::terminate()
+//   trace_victim fork-exec [same-path PATH]  a greenlet forks; the child
+//                            execs this program ("exit 0"; with
+//                            GREENSCOPE_TRACE=PATH if given), prints "child
+//                            PID"; exits with the child's status
+//   trace_victim fork-exit   a greenlet forks; the child starts a stall
+//                            monitor, stalls, prints "child saw its stall",
+//                            and returns from main (exit handlers run there)
 #include <cxxabi.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -287,6 +294,64 @@ int die_in_greenlet(bool terminate) {
   return 100;  // not reached
 }
 
+// fork_exec() forks from a greenlet; the child execs this program ("exit
+// 0") with the environment it inherited, or, given `same_path`, with
+// GREENSCOPE_TRACE set to that path again (a parent that hands its children
+// the trace path it was given).
+int fork_exec(const char* self, const char* same_path) {
+  spin_for(20ms);
+  int status = 0;
+  auto g = gs::spawn([&status, self, same_path] {
+    const pid_t child = ::fork();
+    if (child == 0) {
+      if (same_path != nullptr) ::setenv("GREENSCOPE_TRACE", same_path, 1);
+      ::execl(self, self, "exit", "0", static_cast<char*>(nullptr));
+      std::_Exit(127);
+    }
+    std::printf("child %d\n", static_cast<int>(child));
+    std::fflush(stdout);
+    ::waitpid(child, &status, 0);
+  });
+  g.set_name("forker");
+  g.join();
+  spin_for(20ms);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
+// fork_exit() forks from a greenlet; the child, which inherited neither the
+// tracer's writer nor the stall monitor's thread, starts a monitor of its
+// own, stalls, sees the report, and returns from main (its exit handlers
+// run). Its exit status is this one's.
+int fork_exit() {
+  spin_for(20ms);
+  pid_t child = -1;
+  auto g = gs::spawn([&child] { child = ::fork(); });
+  g.join();
+  if (child == 0) {
+    static std::atomic<bool> seen{false};
+    gs::on_stall([](const gs::StallReport&) { seen.store(true); });
+    gs::StallOptions o;
+    o.threshold = 10ms;
+    gs::start_stall_monitor(o);
+    auto staller = gs::spawn([] {
+      const auto end = std::chrono::steady_clock::now() + 50ms;
+      while (std::chrono::steady_clock::now() < end) {
+      }
+    });
+    staller.set_name("child-staller");
+    staller.join();
+    for (int i = 0; i < 2000 && !seen.load(); ++i) gs::sleep(10ms);
+    if (seen.load()) std::printf("child saw its stall\n");
+    std::fflush(stdout);
+    return seen.load() ? 0 : 6;  // exit handlers and static destructors run in the child
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  spin_for(20ms);
+  if (!WIFEXITED(status)) return 10 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  return WEXITSTATUS(status);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -298,6 +363,9 @@ int main(int argc, char** argv) {
     return exit_in_greenlet(argc > 2 ? std::atoi(argv[2]) : 0, argc > 3 && std::strcmp(argv[3], "other-thread") == 0);
   if (mode == "abort-in-greenlet") return die_in_greenlet(false);
   if (mode == "terminate-in-greenlet") return die_in_greenlet(true);
+  if (mode == "fork-exec")
+    return fork_exec(argv[0], argc > 3 && std::strcmp(argv[2], "same-path") == 0 ? argv[3] : nullptr);
+  if (mode == "fork-exit") return fork_exit();
   if (mode == "loop") {
     spin_for(200ms);
     std::printf("running\n");

@@ -117,8 +117,10 @@ constexpr long kMaxFlightMib = 65536;
   if (trace == nullptr && !has_toggle && !has_flight) return;
   env_options().path = trace != nullptr ? trace : "";
   // Children inherit the environment: unless the path names each process
-  // (%p), they would overwrite this trace.
-  if (trace != nullptr && env_options().path.find("%p") == std::string::npos) ::unsetenv(trace_env::kTrace);
+  // (%p), an exec'd child traced through it would overwrite this trace. So
+  // they get path-%p: each writes its own file, path-PID.
+  if (trace != nullptr && env_options().path.find("%p") == std::string::npos)
+    ::setenv(trace_env::kTrace, trace_env::per_process(env_options().path).c_str(), 1);
   if (has_flight) {
     const auto mib = gs::detail::env_number(trace_env::kFlightMib, 1, kMaxFlightMib,
                                             "a size in MiB from 1 to 65536", "tracing stays off");

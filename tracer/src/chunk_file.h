@@ -25,9 +25,12 @@ class ChunkFile {
 
   // open() creates `path` anew (mode 0600, never through a link; an older
   // file of this user's there is replaced, a pipe or device written into)
-  // and writes the file header.
+  // and writes the file header. Where another process is writing its trace,
+  // it writes path-PID instead (path() says which), and says so on stderr.
   bool open(const std::string& path, std::uint64_t flags, std::string* error);
   void close();
+  // abandon() closes the file without writing (a forked child's copy).
+  void abandon();
   bool is_open() const { return fd_ >= 0; }
 
   // write_chunk() writes one chunk whose payload is the concatenation of
@@ -42,6 +45,7 @@ class ChunkFile {
   const std::string& path() const { return path_; }
 
  private:
+  bool create(const std::string& path, std::string* why, bool* busy);
   bool write_all(std::vector<iovec> parts);
 
   int fd_ = -1;

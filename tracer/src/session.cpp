@@ -184,7 +184,7 @@ bool start_session(const Options& options, std::string* error) {
     set_block_source_locked(session.get());
     session->top_up_fairly(registered_streams_locked());
   }
-  last_path() = resolved.path;
+  last_path() = session->path();
   g_session = session.release();
   g_live_session.store(g_session, std::memory_order_release);
   g_recording.store(true);
@@ -277,7 +277,10 @@ void forget_session_after_fork() {
   g_recording.store(false);
   set_observer(nullptr);
   new (&g_session_mutex) std::mutex();
-  g_session = nullptr;  // leaked on purpose: its writer thread is gone
+  // Leaked on purpose (its writer thread is gone); its file is the
+  // parent's, and the child lets go of it.
+  if (g_session != nullptr) g_session->abandon_after_fork();
+  g_session = nullptr;
   g_live_session.store(nullptr);
   g_owns_monitor = false;  // the monitor thread is not in the child either
   forget_streams_after_fork();

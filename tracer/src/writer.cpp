@@ -90,6 +90,7 @@ bool Session::open(std::string* error) {
   // blocks SIGXFSZ for good).
   const FileSizeSignalBlocked no_xfsz;
   if (!file_.open(path_, 0, error)) return false;
+  path_ = file_.path();
   const auto process = process_payload(start_);
   file_.write_chunk(tf::ChunkType::Process, process.data(), process.size());
   code_.write_modules(file_, true);
@@ -411,8 +412,8 @@ void Session::do_dump(const std::string& requested) {
     write_end(file, stats());
     check_file_error(file);
     bytes_.fetch_add(file.bytes(), std::memory_order_relaxed);
-    result = file.error().empty() ? path : "";
-    if (!result.empty()) std::fprintf(stderr, "greenscope: flight recorder dumped to %s\n", path.c_str());
+    result = file.error().empty() ? file.path() : "";
+    if (!result.empty()) std::fprintf(stderr, "greenscope: flight recorder dumped to %s\n", result.c_str());
   } else {
     std::fprintf(stderr, "greenscope: %s\n", error.c_str());
   }
