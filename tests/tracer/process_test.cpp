@@ -679,6 +679,46 @@ TEST(ProcessTraceTest, AForkedChildThatExitsLeavesTheParentsTraceAlone) {
   EXPECT_EQ(greenlet_named(*t, "child-staller"), 0u) << "the child recorded into the parent's file";
 }
 
+// GREENSCOPE_TRACE_REDACT=1: the file keeps argv[0] and the number of
+// arguments, says they were redacted, and holds no byte of their values;
+// nor of the environment's (never recorded). Without it, the argument is
+// there (so the search would find it).
+TEST(ProcessTraceTest, RedactLeavesArgumentValuesAndTheEnvironmentOutOfTheFile) {
+  const std::string secret_arg = "--password=hunter2-S3CRET-arg", secret_env = "tok-S3CRET-env-4711";
+  for (const bool redact : {true, false}) {
+    const std::string path = temp_trace_path("redact");
+    std::vector<std::string> env = {"GREENSCOPE_TRACE=" + path, "GREENSCOPE_TRACE_QUIET=1",
+                                    "SECRET_TOKEN=" + secret_env};
+    if (redact) env.push_back("GREENSCOPE_TRACE_REDACT=1");
+    Victim v("exit", env, false, "", {"0", secret_arg});
+    const int status = v.wait();
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+    const std::string raw = read_all(path);
+    auto t = load_or_fail(path);
+    ::unlink(path.c_str());
+    ASSERT_TRUE(t);
+    EXPECT_TRUE(t->stats().clean_end);
+    EXPECT_EQ(raw.find(secret_env), std::string::npos);
+    EXPECT_EQ(raw.find("S3CRET-env"), std::string::npos);
+    const traceio::ProcessInfo& p = t->process();
+    ASSERT_EQ(p.args.size(), 4u);
+    EXPECT_EQ(p.args[0], TRACE_VICTIM_PATH);
+    if (redact) {
+      EXPECT_EQ(raw.find("hunter2"), std::string::npos);
+      EXPECT_EQ(raw.find("S3CRET"), std::string::npos);
+      EXPECT_TRUE(p.args_redacted);
+      EXPECT_EQ(p.args[1], "");
+      EXPECT_EQ(p.args[3], "");
+      EXPECT_EQ(traceio::command_line(p), std::string(TRACE_VICTIM_PATH) + " [3 arguments redacted]");
+    } else {
+      EXPECT_NE(raw.find(secret_arg), std::string::npos);
+      EXPECT_FALSE(p.args_redacted);
+      EXPECT_EQ(p.args[3], secret_arg);
+    }
+  }
+}
+
 TEST(ProcessTraceTest, FlightRecorderDumpsOnSignal) {
   const std::string path = temp_trace_path("flight-signal");
   Victim v("loop", {"GREENSCOPE_TRACE=" + path, "GREENSCOPE_TRACE_FLIGHT_MIB=1",

@@ -24,7 +24,7 @@ ChunkFile::~ChunkFile() { close(); }
 namespace {
 
 // create_new() creates `path` as a new file only this user can read: a
-// trace holds the program's arguments, environment, host name and stacks.
+// trace holds the program's arguments, host name and stacks.
 // O_EXCL and O_NOFOLLOW: nothing already at the path is ever written
 // through, so a symbolic link planted there (in a shared /tmp) cannot make
 // the tracer overwrite the file it points to.

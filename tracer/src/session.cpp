@@ -43,6 +43,7 @@ namespace {
 constexpr const char* kWaitStacksEnv = "GREENSCOPE_WAIT_STACKS";          // 0: off
 constexpr const char* kWaitStackDepthEnv = "GREENSCOPE_WAIT_STACK_DEPTH";  // frames, 1..64
 constexpr const char* kStallMonitorEnv = "GREENSCOPE_TRACE_STALLS";        // 0: no monitor
+constexpr const char* kRedactEnv = "GREENSCOPE_TRACE_REDACT";              // 1: no argument values
 
 
 // Plain pointers, not objects with destructors: the atexit stop() must find
@@ -97,6 +98,11 @@ Options resolve_options(const Options& options) {
   o.stall_monitor = gs::detail::env_flag(kStallMonitorEnv, o.stall_monitor ? "starting the stall monitor"
                                                                          : "not starting the stall monitor")
                         .value_or(o.stall_monitor);
+  // A value that cannot be read still asked for privacy: redact.
+  if (const auto redact = gs::detail::env_flag(kRedactEnv, "redacting the arguments, to be safe"))
+    o.redact = *redact;
+  else if (!gs::detail::env_value(kRedactEnv).empty())
+    o.redact = true;
   o.wait_stack_depth = static_cast<unsigned>(std::clamp<std::size_t>(o.wait_stack_depth, 1, kMaxRecordedFrames));
   const std::string depth_default = "keeping " + std::to_string(o.wait_stack_depth) + " frames";
   const std::string depth_range = "a number of frames from 1 to " + std::to_string(kMaxRecordedFrames);

@@ -91,7 +91,7 @@ bool Session::open(std::string* error) {
   const FileSizeSignalBlocked no_xfsz;
   if (!file_.open(path_, 0, error)) return false;
   path_ = file_.path();
-  const auto process = process_payload(start_);
+  const auto process = process_payload(start_, options_.redact);
   file_.write_chunk(tf::ChunkType::Process, process.data(), process.size());
   code_.write_modules(file_, true);
   return true;
@@ -373,7 +373,7 @@ void Session::do_dump(const std::string& requested) {
   std::string error;
   std::string result;
   if (file.open(path, tf::kFileFlagFlightDump, &error)) {
-    const auto process = process_payload(start_);
+    const auto process = process_payload(start_, options_.redact);
     file.write_chunk(tf::ChunkType::Process, process.data(), process.size());
     std::vector<ThreadStream*> streams;
     {

@@ -31,10 +31,8 @@ void warning(const char* fmt, Args... args) {
 
 void draw_process(const analysis::ProcessSummary& p) {
   const traceio::ProcessInfo& i = p.info;
-  std::string command;
-  for (const std::string& a : i.args) command += (command.empty() ? "" : " ") + a;
   ImGui::TextWrapped("program %s", i.program.c_str());
-  if (!command.empty()) ImGui::TextWrapped("command %s", command.c_str());
+  if (!i.args.empty()) ImGui::TextWrapped("command %s", traceio::command_line(i).c_str());
   ImGui::TextWrapped("pid %llu on %s, started %s", static_cast<unsigned long long>(i.pid), i.host.c_str(),
               wall_time(i.start_wall_ns).c_str());
   ImGui::TextWrapped("file %s (%s bytes, format %u.%u%s)", p.path.c_str(), format_count(p.stats.file_bytes).c_str(), i.major,
