@@ -99,6 +99,8 @@ class Victim {
     return status;
   }
   pid_t pid() const { return pid_; }
+  // forget() is for a caller that reaped the victim itself.
+  void forget() { reaped_ = true; }
 
  private:
   pid_t pid_ = -1;
@@ -715,6 +717,99 @@ TEST(ProcessTraceTest, RedactLeavesArgumentValuesAndTheEnvironmentOutOfTheFile) 
       EXPECT_NE(raw.find(secret_arg), std::string::npos);
       EXPECT_FALSE(p.args_redacted);
       EXPECT_EQ(p.args[3], secret_arg);
+    }
+  }
+}
+
+// storm() runs `trace_victim storm` with `env` (stderr to `err`) and sends
+// it `sig` every 100 us from its static initialization (it says "init"
+// there, before main) until it has exited, through its runtime's start,
+// its run and its exit handlers. Returns the wait status; a victim still
+// there after 60 s is killed and the test fails.
+int storm(int sig, const std::vector<std::string>& env, const std::string& err) {
+  Victim v("storm", env, false, err);
+  EXPECT_EQ(v.read_line(), "init");
+  int status = 0;
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  for (;;) {
+    const pid_t done = ::waitpid(v.pid(), &status, WNOHANG);
+    if (done == v.pid()) break;
+    if (std::chrono::steady_clock::now() > deadline) {
+      ADD_FAILURE() << "the victim hung under the storm";
+      ::kill(v.pid(), SIGKILL);
+      ::waitpid(v.pid(), &status, 0);
+      break;
+    }
+    ::kill(v.pid(), sig);
+    const timespec gap{0, 100000};
+    ::nanosleep(&gap, nullptr);
+  }
+  v.forget();
+  return status;
+}
+
+// files_in() lists the regular files in `dir` with their full paths.
+std::vector<std::string> files_in(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) out.push_back(e.path().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// StormCase is one signal variable, stormed: `env` sets it (the trace path
+// is added), `sig` is sent. `streamed`: the run is traced from start to
+// exit into one file (the signal must not add or replace files).
+struct StormCase {
+  const char* name;
+  int sig;
+  std::vector<std::string> env;
+  bool streamed;
+};
+
+// Each of greenscope's signals, sent every 100 us from before the runtime
+// starts until the process is gone: the program exits 0, and every trace
+// file it leaves reads cleanly. 5 rounds each (a storm that breaks one run
+// in N shows within ctest --repeat until-fail:20).
+TEST(ProcessTraceTest, SignalStormsFromStartToExitAreHarmless) {
+  const std::vector<StormCase> cases = {
+      {"dump", SIGUSR1, {"GREENSCOPE_DUMP_SIGNAL=SIGUSR1"}, true},
+      {"toggle", SIGUSR2, {"GREENSCOPE_TRACE_SIGNAL=SIGUSR2"}, false},
+      {"flight dump", SIGUSR1, {"GREENSCOPE_TRACE_FLIGHT_MIB=1", "GREENSCOPE_TRACE_DUMP_SIGNAL=SIGUSR1"}, false},
+      {"trace dump without a flight recorder", SIGUSR1, {"GREENSCOPE_TRACE_DUMP_SIGNAL=SIGUSR1"}, true},
+  };
+  for (const StormCase& c : cases) {
+    for (int round = 0; round < 5; ++round) {
+      const std::string dir = temp_trace_path("storm-dir");
+      ASSERT_EQ(::mkdir(dir.c_str(), 0700), 0);
+      std::vector<std::string> env = c.env;
+      env.insert(env.end(), {"GREENSCOPE_TRACE=" + dir + "/t.gstrace", "GREENSCOPE_TRACE_QUIET=1"});
+      const int status = storm(c.sig, env, dir + "/stderr");
+      const std::string err = read_all(dir + "/stderr");
+      ::unlink((dir + "/stderr").c_str());
+      EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+          << c.name << ", round " << round << ": status " << status
+          << (WIFSIGNALED(status) ? " (killed by signal " + std::to_string(WTERMSIG(status)) + ")" : "") << "\n"
+          << err.substr(err.size() > 2000 ? err.size() - 2000 : 0);
+      const std::vector<std::string> files = files_in(dir);
+      if (c.streamed) {
+        EXPECT_EQ(files.size(), 1u) << c.name << ": one file, never replaced by a dump";
+      }
+      for (const std::string& f : files) {
+        traceio::LoadResult r = traceio::load(f);
+        EXPECT_TRUE(r.trace) << c.name << ": " << f << ": " << r.error;
+        if (r.trace) {
+          EXPECT_TRUE(r.trace->stats().clean_end) << c.name << ": " << f;
+          EXPECT_TRUE(r.trace->problems().empty())
+              << c.name << ": " << f << ": " << r.trace->problems().front().message;
+          if (c.streamed) {
+            EXPECT_FALSE(r.trace->process().flight_dump) << c.name;
+            EXPECT_NE(greenlet_named(*r.trace, "spinner-a"), 0u) << c.name;
+          }
+        }
+        ::unlink(f.c_str());
+      }
+      ::rmdir(dir.c_str());
+      if (HasFailure()) return;
     }
   }
 }

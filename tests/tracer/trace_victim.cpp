@@ -28,6 +28,10 @@
 //   trace_victim fork-exit   a greenlet forks; the child starts a stall
 //                            monitor, stalls, prints "child saw its stall",
 //                            and returns from main (exit handlers run there)
+//   trace_victim storm       prints "init" from a static constructor and
+//                            sleeps there and in main before the runtime,
+//                            runs briefly, exits 0 through exit handlers
+//                            that sleep too (signal storm tests)
 #include <cxxabi.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -352,6 +356,23 @@ int fork_exit() {
   return WEXITSTATUS(status);
 }
 
+// sleep_ms() sleeps, through signals.
+void sleep_ms(long ms) {
+  timespec ts{ms / 1000, (ms % 1000) * 1000000};
+  while (::nanosleep(&ts, &ts) != 0) {
+  }
+}
+
+// storm_init(): the storm mode's constructor says "init" and sleeps, so that the
+// signals of a storm begin during static initialization.
+[[gnu::constructor]] void storm_init(int argc, char** argv) {
+  if (argc < 2 || std::strcmp(argv[1], "storm") != 0) return;
+  std::printf("init\n");
+  std::fflush(stdout);
+  std::atexit([] { sleep_ms(10); });  // the storm goes on while exit handlers run
+  sleep_ms(20);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -366,6 +387,12 @@ int main(int argc, char** argv) {
   if (mode == "fork-exec")
     return fork_exec(argv[0], argc > 3 && std::strcmp(argv[2], "same-path") == 0 ? argv[3] : nullptr);
   if (mode == "fork-exit") return fork_exit();
+  if (mode == "storm") {
+    sleep_ms(20);  // the runtime has no hub yet
+    spin_for(50ms);
+    std::atexit([] { sleep_ms(10); });  // runs first, while the hub is gone and tracing still on
+    return 0;
+  }
   if (mode == "loop") {
     spin_for(200ms);
     std::printf("running\n");

@@ -52,6 +52,7 @@ void start_from_env(bool toggled) {
   o.path = trace_env::numbered(o.path.empty() ? trace_env::kDefault : o.path, ++g_sessions);
   std::string error;
   if (!start(o, &error)) {
+    if (exiting()) return;  // a toggle during exit: nothing to say
     std::fprintf(stderr, "greenscope: %s; %s\n", error.c_str(),
                  toggled ? "tracing stays off until the next signal" : "the program runs untraced");
     return;
@@ -70,6 +71,14 @@ void stop_and_report() {
   if (flight) return;
   say("trace " + file + ": " + std::to_string(s.events) + " events, " + std::to_string(s.dropped) +
       " dropped, " + std::to_string(s.bytes) + " bytes");
+}
+
+// stop_at_exit() ends tracing for good: a toggle signal during the exit
+// handlers starts nothing (one that started a session just before is
+// stopped by stop_for_exit()).
+void stop_at_exit() {
+  stop_and_report();
+  stop_for_exit();
 }
 
 void on_toggle_signal(int) {
@@ -133,11 +142,19 @@ constexpr long kMaxFlightMib = 65536;
     install_handler(toggle, &on_toggle_signal);
     gs::detail::quiet_thread(&toggle_loop).detach();
   }
-  if (const int dump = gs::detail::env_signal(trace_env::kDumpSignal, "no dumps on a signal"); dump > 0)
+  if (const int dump = gs::detail::env_signal(trace_env::kDumpSignal, "no dumps on a signal"); dump > 0) {
+    // Installed even so: the signal was meant for greenscope, and its
+    // default action may kill.
     install_handler(dump, &on_dump_signal);
+    if (!has_flight)
+      gs::detail::env_warn_once(trace_env::kDumpSignal,
+                                std::string(trace_env::kDumpSignal) +
+                                    " dumps a flight recorder, and GREENSCOPE_TRACE_FLIGHT_MIB is not set: the "
+                                    "signal does nothing (a streamed trace holds everything already)");
+  }
   // With a toggle signal, tracing waits for the first signal.
   if (toggle == 0) start_from_env(false);
-  at_tracer_exit(&stop_and_report);
+  at_tracer_exit(&stop_at_exit);
 }
 
 }  // namespace

@@ -56,6 +56,13 @@ std::string& last_path() {
   return *path;
 }
 bool g_membarrier_registered = false;
+// g_exiting: the process runs its exit handlers; no session starts any more
+// (a toggle signal then would start one whose writer runs on while the
+// process tears down). Guarded by g_session_mutex.
+bool g_exiting = false;
+// g_flight_live: the live session is a flight recorder's; read by the dump
+// signal's handler, which must not touch the session (stop() frees it).
+std::atomic<bool> g_flight_live{false};
 
 int membarrier(int cmd) { return static_cast<int>(::syscall(SYS_membarrier, cmd, 0, 0)); }
 
@@ -172,6 +179,10 @@ void at_tracer_exit(void (*fn)()) {
 
 bool start_session(const Options& options, std::string* error) {
   std::lock_guard<std::mutex> lock(g_session_mutex);
+  if (g_exiting) {
+    if (error) *error = "the process is exiting";
+    return false;
+  }
   if (g_session) {
     if (error) *error = "tracing is already on (writing '" + g_session->path() + "'): call gs::trace::stop() first";
     return false;
@@ -182,7 +193,7 @@ bool start_session(const Options& options, std::string* error) {
   auto session = std::make_unique<Session>(resolved);
   if (!session->open(error)) return false;
   static std::once_flag at_exit;
-  std::call_once(at_exit, [] { at_tracer_exit([] { stop_session(); }); });
+  std::call_once(at_exit, [] { at_tracer_exit(&stop_for_exit); });
   if (resolved.wait_stacks) hide_wait_stack_frames();
   g_wait_stack_depth.store(resolved.wait_stacks ? resolved.wait_stack_depth : 0, std::memory_order_relaxed);
   {
@@ -193,6 +204,7 @@ bool start_session(const Options& options, std::string* error) {
   last_path() = session->path();
   g_session = session.release();
   g_live_session.store(g_session, std::memory_order_release);
+  g_flight_live.store(g_session->flight());
   g_recording.store(true);
   // After recording is on: a writer that cannot write the file turns it off
   // (writer.cpp), and must not be overridden.
@@ -230,10 +242,24 @@ Stats stop_session() {
     g_session->release_blocks_locked();
     set_block_source_locked(nullptr);
   }
+  g_flight_live.store(false);
   g_live_session.store(nullptr, std::memory_order_release);
   delete g_session;
   g_session = nullptr;
   return stats;
+}
+
+void stop_for_exit() {
+  {
+    std::lock_guard<std::mutex> lock(g_session_mutex);
+    g_exiting = true;
+  }
+  stop_session();
+}
+
+bool exiting() {
+  std::lock_guard<std::mutex> lock(g_session_mutex);
+  return g_exiting;
 }
 
 Stats session_stats() {
@@ -260,7 +286,7 @@ std::string dump_session(const std::string& path) {
 }
 
 void request_dump_async() {
-  if (g_live_session.load(std::memory_order_acquire) == nullptr) return;
+  if (!g_flight_live.load()) return;  // a streamed trace holds everything: there is nothing to dump
   g_signals.dump_requested.store(true);
   wake_writer();
 }
@@ -288,6 +314,7 @@ void forget_session_after_fork() {
   if (g_session != nullptr) g_session->abandon_after_fork();
   g_session = nullptr;
   g_live_session.store(nullptr);
+  g_flight_live.store(false);
   g_owns_monitor = false;  // the monitor thread is not in the child either
   forget_streams_after_fork();
 }

@@ -181,7 +181,7 @@ void Session::run() {
       write_calibration(file_);
       last_calibration = mono_ns();
     }
-    if (g_signals.dump_requested.exchange(false)) {
+    if (g_signals.dump_requested.exchange(false) && flight_) {
       std::string path;
       {
         std::lock_guard<std::mutex> lock(dump_mutex_);
