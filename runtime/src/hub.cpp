@@ -76,7 +76,13 @@ HubImpl::HubImpl()
 
   hub_ = std::make_shared<SystemGreenlet>(GreenletKind::Hub, this, 0);
   hub_->name_ = "hub";
-  hub_->stack_ = stacks_.acquire();
+  try {
+    hub_->stack_ = stacks_.acquire();
+  } catch (...) {  // no hub on this thread after all: leave nothing behind that names one
+    if (owns_loop_) ev_loop_destroy(loop_);
+    tls_hub = nullptr;
+    throw;
+  }
   hub_->context_ = make_fcontext(reinterpret_cast<void*>(hub_->stack_.hi),
                                  hub_->stack_.hi - hub_->stack_.lo, &HubImpl::entry);
   hub_->started_ = true;

@@ -81,6 +81,9 @@ class HubImpl final : public Hub {
   // cancel_pending() drops an undelivered exception set by `source`.
   void cancel_pending(GreenletBase& g, const void* source);
 
+  // reserve_stack() throws gs::ResourceError if no stack could be had for a
+  // greenlet spawned now (StackPool::reserve()).
+  void reserve_stack() { stacks_.reserve(); }
   void add_live(GreenletBase& g);
   void remove_live(GreenletBase& g);
   // reclaim() frees a dead greenlet's stack and drops the hub's reference;

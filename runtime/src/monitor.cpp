@@ -873,9 +873,45 @@ void* ensure_alt_stack() {
 }
 
 thread_local void* tl_alt_stack = nullptr;
+
+// after_fork_in_child() runs in a forked child, where only the thread that
+// forked exists: the monitor and reporter threads are gone, and so are the
+// other threads' hubs. The child starts with the monitor off and no thread
+// (start_stall_monitor() starts one of its own; before, joining the
+// parent's at exit, or "starting" the one that ran, was all there was).
+// Locks another thread may have held are made anew; the eventfd, shared
+// with the parent, is let go of (a dump signal to the child woke the
+// parent's monitor).
+void after_fork_in_child() {
+  new (&g_registry_mutex) std::mutex();
+  g_beats.erase(std::remove_if(g_beats.begin(), g_beats.end(), [](const Beat* b) { return b != tls_beat; }),
+                g_beats.end());
+  if (tls_beat != nullptr) tls_beat->sample.state.store(SampleSlot::kIdle);
+  new (&g_config_mutex) std::mutex();
+  new (&g_thread_mutex) std::mutex();
+  new (&g_thread) std::thread();  // not destroyed: the parent's handle means nothing here
+  new (&g_reporter) std::thread();
+  g_thread_running.store(false);
+  g_stop.store(false);
+  set_hook(kHookMonitor, false);
+  g_monitor_on.store(false);
+  g_blocking_threshold_ns.store(-1);
+  if (g_event_fd >= 0) ::close(g_event_fd);
+  g_event_fd = -1;
+  new (&g_names_mutex) std::mutex();
+  new (&g_limiter_mutex) std::mutex();
+  new (&g_report_mutex) std::mutex();
+  new (&g_report_cv) std::condition_variable();
+  g_report_queue.clear();
+  g_report_stop = false;
+  g_active.clear();
+}
+
 }  // namespace
 
 std::unique_ptr<Beat> register_hub(HubImpl& hub) {
+  static std::once_flag at_fork;
+  std::call_once(at_fork, [] { ::pthread_atfork(nullptr, nullptr, &after_fork_in_child); });
   auto b = std::make_unique<Beat>();
   b->hub = &hub;
   b->tid = static_cast<pid_t>(::syscall(SYS_gettid));

@@ -62,4 +62,6 @@ Pool::~Pool() { state_->slots = nullptr; }
 
 void Pool::before_add() { slots_.acquire(); }
 
+void Pool::undo_add() { slots_.release(); }
+
 }  // namespace gs

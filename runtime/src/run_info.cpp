@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "greenscope/detail/env.h"
 #include "greenscope/observer.h"
 #include "greenscope/stacks.h"
 #include "hidden_frames.h"
@@ -209,15 +210,30 @@ std::string describe(Beat& b) {
 
 void on_dump_signal(int sig) { request_dump(sig); }
 
-}  // namespace
-
-void install_dump_signal(int sig) {
-  ensure_monitor_thread();
+void set_dump_handler(int sig) {
   struct sigaction sa {};
   sa.sa_handler = &on_dump_signal;
   sa.sa_flags = SA_RESTART;
   sigemptyset(&sa.sa_mask);
   ::sigaction(sig, &sa, nullptr);
+}
+
+// install_dump_handler_at_load() puts GREENSCOPE_DUMP_SIGNAL's handler in
+// place as the runtime is loaded, before main(). Installed with the first
+// hub only, a dump signal that came earlier (static initialization, a
+// program that starts its hubs late) met the signal's default action, and
+// SIGUSR1's kills. Until the first hub starts the monitor thread, a dump is
+// only remembered; the monitor serves it when it starts.
+[[gnu::constructor]] void install_dump_handler_at_load() {
+  if (const int sig = env_signal("GREENSCOPE_DUMP_SIGNAL", "no run-info dumps on a signal"); sig > 0)
+    set_dump_handler(sig);
+}
+
+}  // namespace
+
+void install_dump_signal(int sig) {
+  ensure_monitor_thread();
+  set_dump_handler(sig);
   g_dump_installed.store(true);
 }
 

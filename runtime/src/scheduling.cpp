@@ -152,8 +152,12 @@ HubImpl& current_hub() { return HubImpl::current(); }
 
 std::uint64_t current_greenlet_id() { return HubImpl::current().running()->id(); }
 
+// start_greenlet() and start_greenlet_later() first make sure a stack can be
+// had: spawn() throws gs::ResourceError when none can, before the greenlet
+// is anyone's (its stack is still taken when it first runs, from the cache).
 void start_greenlet(const std::shared_ptr<GreenletBase>& g) {
   HubImpl& hub = *static_cast<HubImpl*>(&g->hub());
+  hub.reserve_stack();
   g->self_ref_ = g;
   hub.add_live(*g);
   if (Observer* o = observer_if_any()) [[unlikely]] o->on_spawn(*g, *hub.running());
@@ -170,6 +174,7 @@ void start_greenlet_later(const std::shared_ptr<GreenletBase>& g, Duration delay
                      "which it should start (under 1e9 s), or spawn it when it should start");
   }
   HubImpl& hub = *static_cast<HubImpl*>(&g->hub());
+  hub.reserve_stack();
   g->self_ref_ = g;
   hub.add_live(*g);
   if (Observer* o = observer_if_any()) [[unlikely]] o->on_spawn(*g, *hub.running());

@@ -8,9 +8,8 @@
 #include <cerrno>
 #include <fstream>
 #include <string>
-#include <system_error>
-
 #include "greenscope/config.h"
+#include "greenscope/errors.h"
 
 namespace gs::detail {
 namespace {
@@ -47,11 +46,11 @@ bool try_reserve_guarded() {
 }
 
 [[noreturn]] void throw_map_error(int err, std::size_t bytes) {
-  throw std::system_error(err, std::generic_category(),
-                          "greenscope: cannot map a " + std::to_string(bytes) +
-                              "-byte greenlet stack (too many live greenlets for "
-                              "vm.max_map_count or memory; lower gs::RuntimeOptions::stack_size "
-                              "or max_guarded_stacks)");
+  throw ResourceError(err, "greenscope: cannot map a " + std::to_string(bytes) +
+                               "-byte greenlet stack (the address space limit RLIMIT_AS, the machine's memory or "
+                               "vm.max_map_count is reached). Spawn fewer greenlets at once, give them smaller "
+                               "stacks (gs::RuntimeOptions::stack_size, max_guarded_stacks), or raise the limit "
+                               "(ulimit -v, sysctl vm.max_map_count)");
 }
 
 }  // namespace
@@ -99,6 +98,10 @@ StackRange StackPool::acquire() {
   }
   if (!guarded) *reinterpret_cast<std::uint64_t*>(s.lo) = kStackCanary;
   return s;
+}
+
+void StackPool::reserve() {
+  if (cache_.empty()) cache_.push_back(acquire());
 }
 
 void StackPool::release(const StackRange& stack) {

@@ -22,9 +22,13 @@ class StackPool {
   StackPool(const StackPool&) = delete;
   StackPool& operator=(const StackPool&) = delete;
 
-  // acquire() returns a stack; throws std::system_error (errno text and what
-  // to do) when the kernel refuses the mapping.
+  // acquire() returns a stack; throws gs::ResourceError (errno text and
+  // what to do) when the kernel refuses the mapping.
   StackRange acquire();
+  // reserve() makes sure the next acquire() will not fail: maps a stack
+  // into the cache if it is empty (beyond the cache's limit, by one). Throws
+  // as acquire() does.
+  void reserve();
   // release() returns a stack acquired from this pool.
   void release(const StackRange& stack);
 

@@ -27,6 +27,20 @@ TEST(Record, WritesTraceAndSummarizesIt) {
   EXPECT_EQ(greenscope({"info", "--strict", path}).code, 0);
 }
 
+// GREENSCOPE_TRACE_REDACT=1: `info` shows the program and how many
+// arguments were left out, none of their values.
+TEST(Record, InfoShowsRedactedArgumentsAsRedacted) {
+  const std::string path = make_temp_dir() + "/redacted.gstrace";
+  const RunResult r = run_command({PHOTO_PIPELINE, "--users", "1", "--latency-ms", "20"},
+                                  {{"GREENSCOPE_TRACE", path}, {"GREENSCOPE_TRACE_REDACT", "1"}});
+  ASSERT_TRUE(r.code == 0 || r.code == 1) << r.err;
+  const RunResult info = greenscope({"info", path});
+  EXPECT_EQ(info.code, 0) << info.err;
+  EXPECT_NE(info.out.find(std::string("command    ") + PHOTO_PIPELINE + " [4 arguments redacted]\n"), std::string::npos)
+      << info.out;
+  EXPECT_EQ(info.out.find("--latency-ms"), std::string::npos) << info.out;
+}
+
 TEST(Record, ProgramOptionsNeedNoDoubleDash) {
   const std::string path = make_temp_dir() + "/rec.gstrace";
   const RunResult r = greenscope({"record", "-o", path, PHOTO_PIPELINE, "--users", "1", "--latency-ms", "20"});

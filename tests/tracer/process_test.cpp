@@ -1,12 +1,16 @@
 // process_test.cpp: tracing a separate program through the environment: no
 // code change, a SIGKILL mid-run, a crash, the toggle signal, a fork, and the
-// flight recorder's dump signal.
+// flight recorder's dump signal; and the faults a traced program meets (a
+// file size limit, an uncreatable path, no memory for stacks, exit() and
+// abort() from a greenlet, fork and exec, signal storms).
 #include <gtest/gtest.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +19,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <thread>
 #include <utility>
@@ -94,6 +99,8 @@ class Victim {
     return status;
   }
   pid_t pid() const { return pid_; }
+  // forget() is for a caller that reaped the victim itself.
+  void forget() { reaped_ = true; }
 
  private:
   pid_t pid_ = -1;
@@ -499,6 +506,397 @@ TEST(ProcessTraceTest, ForkedChildDoesNotWriteIntoTheParentsTrace) {
   EXPECT_TRUE(t->stats().clean_end);
   EXPECT_TRUE(t->problems().empty()) << t->problems().front().message;
   for (const auto& th : t->threads()) EXPECT_NE(th.os_tid, 0);
+}
+
+// --- Faults: what the program meets, and what the trace keeps of it -----------
+
+// spawn_with_file_size_limit() starts the victim with RLIMIT_FSIZE at
+// `bytes`: set in this process around the spawn, which the child inherits.
+std::unique_ptr<Victim> spawn_with_file_size_limit(rlim_t bytes, const std::string& mode,
+                                                   const std::vector<std::string>& env, std::vector<std::string> more) {
+  rlimit old{};
+  ::getrlimit(RLIMIT_FSIZE, &old);
+  rlimit low = old;
+  low.rlim_cur = bytes;
+  EXPECT_EQ(::setrlimit(RLIMIT_FSIZE, &low), 0);
+  auto v = std::make_unique<Victim>(mode, env, true, "", std::move(more));
+  EXPECT_EQ(::setrlimit(RLIMIT_FSIZE, &old), 0);
+  return v;
+}
+
+// The file size limit (ulimit -f) reached while tracing: SIGXFSZ must not
+// kill the program (its default action), tracing stops with one line that
+// names the file and the cause, and the file reads up to the limit. At
+// 1 KiB the limit is reached by the thread that starts tracing (writing the
+// file's preamble), at 256 KiB by the writer thread.
+TEST(ProcessTraceTest, AFileSizeLimitStopsTheTraceNotTheProgram) {
+  for (const rlim_t limit : {rlim_t{1024}, rlim_t{256 * 1024}}) {
+    const std::string path = temp_trace_path("fsize");
+    auto v = spawn_with_file_size_limit(limit, "fsize", {"GREENSCOPE_TRACE=" + path, "GREENSCOPE_TRACE_QUIET=1"},
+                                        {path});
+    const std::string out = v->read_all();
+    const int status = v->wait();
+    ASSERT_TRUE(WIFEXITED(status)) << "limit " << limit << ": killed by signal " << WTERMSIG(status) << "\n" << out;
+    EXPECT_EQ(WEXITSTATUS(status), 0) << out;
+    EXPECT_EQ(lines_with(out, "survived"), 1u) << out;
+    EXPECT_EQ(lines_with(out, "greenscope: "), 1u) << out;
+    EXPECT_EQ(lines_with(out, "writing trace file '" + path + "' failed: File too large"), 1u) << out;
+    struct stat st {};
+    ASSERT_EQ(::stat(path.c_str(), &st), 0);
+    EXPECT_EQ(static_cast<rlim_t>(st.st_size), limit);
+    traceio::LoadResult r = traceio::load(path);
+    ::unlink(path.c_str());
+    ASSERT_TRUE(r.trace) << "limit " << limit << ": " << r.error;
+    EXPECT_EQ(r.trace->process().pid, static_cast<std::uint64_t>(v->pid()));
+    for (const traceio::Problem& p : r.trace->problems())
+      EXPECT_TRUE(p.message.find("truncated") != std::string::npos ||
+                  p.message.find("no end record") != std::string::npos)
+          << p.message;
+    if (limit > 1024) {
+      EXPECT_GT(count(*r.trace, traceio::EventType::Switch), 100u);
+    }
+  }
+}
+
+// A trace path that cannot be created: one line naming the path and the
+// cause, even with GREENSCOPE_TRACE_QUIET (it is an error, not progress);
+// the program runs untraced to its own exit status.
+TEST(ProcessTraceTest, AnUncreatableTracePathIsSaidOnceAndTheProgramRunsUntraced) {
+  const std::string dir = temp_trace_path("no-such-dir");
+  const std::string file = temp_trace_path("plain-file");
+  write_file(file, "not a directory");
+  std::vector<std::pair<std::string, std::string>> cases = {
+      {dir + "/t.gstrace", "No such file or directory"}, {file + "/t.gstrace", "Not a directory"}};
+  // A directory nobody may write in, even root: /sys, where this process
+  // is refused too (skipped where it is not).
+  const std::string sys_path = "/sys/gs-tracer-test-" + std::to_string(::getpid()) + ".gstrace";
+  const int fd = ::open(sys_path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0) {
+    cases.emplace_back(sys_path, std::strerror(errno));
+  } else {
+    ::close(fd);
+    ::unlink(sys_path.c_str());
+  }
+  for (const auto& [path, cause] : cases) {
+    for (const bool quiet : {false, true}) {
+      std::vector<std::string> env = {"GREENSCOPE_TRACE=" + path};
+      if (quiet) env.push_back("GREENSCOPE_TRACE_QUIET=1");
+      Victim v("exit", env, true, "", {"3"});
+      const std::string out = v.read_all();
+      const int status = v.wait();
+      ASSERT_TRUE(WIFEXITED(status)) << path;
+      EXPECT_EQ(WEXITSTATUS(status), 3) << path << ": " << out;
+      EXPECT_EQ(lines_with(out, "greenscope: "), 1u) << path << (quiet ? " (quiet)" : "") << ": " << out;
+      EXPECT_EQ(lines_with(out, "greenscope: cannot create trace file '" + path + "': " + cause), 1u)
+          << path << (quiet ? " (quiet)" : "") << ": " << out;
+      EXPECT_EQ(lines_with(out, "runs untraced"), 1u) << out;
+    }
+  }
+  ::unlink(file.c_str());
+}
+
+// Under an address space limit (RLIMIT_AS) no stack can be mapped: spawn()
+// throws gs::ResourceError, saying what failed and what to do, and
+// everything already running goes on (a Pool keeps its slot); once memory
+// is back, spawn() works.
+TEST(ProcessTraceTest, SpawnWithoutRoomForAStackThrowsAndTheRestGoesOn) {
+  Victim v("stacks", {}, true);
+  const std::string out = v.read_all();
+  const int status = v.wait();
+  ASSERT_TRUE(WIFEXITED(status)) << out;
+  EXPECT_EQ(WEXITSTATUS(status), 0) << out;
+  EXPECT_EQ(lines_with(out, "spawn failed: gs::ResourceError: "), 1u) << out;
+  for (const std::string advice : {"greenlet stack", "Cannot allocate memory", "fewer greenlets",
+                                   "RuntimeOptions::stack_size", "RLIMIT_AS"})
+    EXPECT_EQ(lines_with(out, advice), 1u) << advice << " in:\n" << out;
+  EXPECT_EQ(lines_with(out, "greenlet failed"), 0u) << out;
+  EXPECT_EQ(lines_with(out, "pool slots free after a failed spawn: 1 of 1"), 1u) << out;
+  const std::size_t at = out.find(" greenlets ran");
+  ASSERT_NE(at, std::string::npos) << out;
+  const std::size_t line = out.rfind('\n', at) + 1;
+  int ran = 0, spawned = -1;
+  ASSERT_EQ(std::sscanf(out.c_str() + line, "%d of %d", &ran, &spawned), 2) << out;
+  EXPECT_EQ(ran, spawned) << out;
+  EXPECT_GT(ran, 1) << out;
+  EXPECT_EQ(lines_with(out, "spawn after: 7"), 1u) << out;
+}
+
+// With every mapping vm.max_map_count allows in use, no stack can be
+// mapped either: the same clean failure, and recovery once they are freed.
+TEST(ProcessTraceTest, SpawnWithoutAMappingToSpareThrowsAndTheRestGoesOn) {
+#if defined(GS_SANITIZE_ADDRESS) || defined(GS_SANITIZE_THREAD)
+  GTEST_SKIP() << "a sanitizer's allocator needs mappings of its own: it would die first";
+#endif
+  Victim v("maps", {}, true);
+  const std::string out = v.read_all();
+  const int status = v.wait();
+  ASSERT_TRUE(WIFEXITED(status)) << out;
+  EXPECT_EQ(WEXITSTATUS(status), 0) << out;
+  EXPECT_EQ(lines_with(out, "spawn failed: gs::ResourceError: "), 1u) << out;
+  EXPECT_EQ(lines_with(out, "vm.max_map_count"), 1u) << out;
+  EXPECT_EQ(lines_with(out, "first greenlet: 1, spawn after: 7"), 1u) << out;
+}
+
+// exit() called from a greenlet, on the main thread or on a second hub's
+// thread, while greenlets run on both: the exit handlers stop tracing and
+// the file ends cleanly (the format has no place for the status).
+TEST(ProcessTraceTest, ExitFromAGreenletEndsTheTraceCleanly) {
+  for (const std::string where : {"main-thread", "other-thread"}) {
+    const std::string path = temp_trace_path("exit-in-greenlet");
+    // exit() leaves main's and the greenlets' stack objects undestroyed:
+    // LeakSanitizer would report them, and make the status 1.
+    Victim v("exit-in-greenlet",
+             {"GREENSCOPE_TRACE=" + path, "GREENSCOPE_TRACE_QUIET=1", "ASAN_OPTIONS=detect_leaks=0"}, false, "",
+             {"7", where});
+    const int status = v.wait();
+    ASSERT_TRUE(WIFEXITED(status)) << where;
+    EXPECT_EQ(WEXITSTATUS(status), 7) << where;
+    auto t = load_or_fail(path);
+    ::unlink(path.c_str());
+    ASSERT_TRUE(t) << where;
+    EXPECT_TRUE(t->stats().clean_end) << where;
+    EXPECT_TRUE(t->problems().empty()) << where << ": " << t->problems().front().message;
+    EXPECT_NE(greenlet_named(*t, "exiter"), 0u) << where;
+    EXPECT_NE(greenlet_named(*t, "ticker"), 0u) << where;
+  }
+}
+
+// abort() and std::terminate() (an exception out of a destructor) in a
+// greenlet: the process dies of SIGABRT, and the trace holds what led
+// there and the crash record, naming the greenlet, with its stack.
+TEST(ProcessTraceTest, AbortOrTerminateInAGreenletLeavesTheCrashRecord) {
+  for (const auto& [mode, name] : {std::pair<std::string, std::string>{"abort-in-greenlet", "aborter"},
+                                   {"terminate-in-greenlet", "thrower"}}) {
+    const std::string path = temp_trace_path(mode);
+    Victim v(mode, {"GREENSCOPE_TRACE=" + path, "GREENSCOPE_TRACE_QUIET=1"}, false, "/dev/null");
+    const int status = v.wait();
+    ASSERT_TRUE(WIFSIGNALED(status)) << mode;
+    EXPECT_EQ(WTERMSIG(status), SIGABRT) << mode;
+    auto t = load_or_fail(path);
+    ::unlink(path.c_str());
+    ASSERT_TRUE(t) << mode;
+    const std::uint64_t culprit = greenlet_named(*t, name);
+    ASSERT_NE(culprit, 0u) << mode;
+    ASSERT_EQ(t->crashes().size(), 1u) << mode;
+    const traceio::CrashInfo& c = t->crashes()[0];
+    EXPECT_EQ(c.signal, SIGABRT) << mode;
+    EXPECT_EQ(c.greenlet, culprit) << mode;
+    const auto* frames = t->stack(c.stack);
+    ASSERT_NE(frames, nullptr) << mode;
+    EXPECT_GT(frames->size(), 3u) << mode;
+    EXPECT_GE(t->greenlets().at(greenlet_named(*t, "spinner-a")).exit_ns, 0) << mode;
+    ASSERT_EQ(t->run_infos().size(), 1u) << mode;
+    EXPECT_NE(t->run_infos()[0].text.find("SIGABRT in greenlet '" + name + "'"), std::string::npos)
+        << t->run_infos()[0].text;
+  }
+}
+
+// numbered_by_pid() is where a child traced through an inherited
+// GREENSCOPE_TRACE=path writes: path with "-PID" before its extension.
+std::string numbered_by_pid(const std::string& path, pid_t pid) {
+  std::string out = path;
+  out.insert(out.rfind('.'), "-" + std::to_string(pid));
+  return out;
+}
+
+// A greenlet forks and the child execs a program linked with the runtime:
+// the child inherits GREENSCOPE_TRACE and writes its own file (path-PID),
+// never the parent's, which ends cleanly with the parent's events only. So
+// does a child handed the parent's path explicitly ("same-path"): the
+// parent's file is being written (it is locked), so it is not replaced.
+TEST(ProcessTraceTest, AnExecdChildWritesItsOwnTraceFile) {
+#if defined(GS_SANITIZE_THREAD)
+  GTEST_SKIP() << "ThreadSanitizer cannot follow greenlets into a forked child";
+#endif
+  for (const bool same_path : {false, true}) {
+    const std::string path = temp_trace_path("fork-exec");
+    std::vector<std::string> more;
+    if (same_path) more = {"same-path", path};
+    Victim v("fork-exec", {"GREENSCOPE_TRACE=" + path, "GREENSCOPE_TRACE_QUIET=1"}, false, "", more);
+    const std::string line = v.read_line();
+    const int status = v.wait();
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+    ASSERT_EQ(line.rfind("child ", 0), 0u) << line;
+    const pid_t child = static_cast<pid_t>(std::stol(line.substr(6)));
+    const std::string child_path = numbered_by_pid(path, child);
+    auto parent_trace = load_or_fail(path);
+    auto child_trace = load_or_fail(child_path);
+    ::unlink(path.c_str());
+    ::unlink(child_path.c_str());
+    ASSERT_TRUE(parent_trace) << same_path;
+    EXPECT_TRUE(parent_trace->stats().clean_end) << same_path;
+    EXPECT_TRUE(parent_trace->problems().empty()) << parent_trace->problems().front().message;
+    EXPECT_EQ(parent_trace->process().pid, static_cast<std::uint64_t>(v.pid())) << same_path;
+    EXPECT_NE(greenlet_named(*parent_trace, "forker"), 0u) << same_path;
+    ASSERT_TRUE(child_trace) << same_path;
+    EXPECT_TRUE(child_trace->stats().clean_end) << same_path;
+    EXPECT_EQ(child_trace->process().pid, static_cast<std::uint64_t>(child)) << same_path;
+    ASSERT_EQ(child_trace->process().args.size(), 3u) << same_path;
+    EXPECT_EQ(child_trace->process().args[1], "exit") << same_path;
+    EXPECT_NE(greenlet_named(*child_trace, "spinner-a"), 0u) << same_path;
+    EXPECT_EQ(greenlet_named(*child_trace, "forker"), 0u) << same_path;
+  }
+}
+
+// A child forked from a greenlet that does not exec: it records nothing,
+// runs its exit handlers without the parent's writer and monitor threads
+// (neither exists in it), can start a stall monitor of its own, and leaves
+// the parent's file to the parent.
+TEST(ProcessTraceTest, AForkedChildThatExitsLeavesTheParentsTraceAlone) {
+#if defined(GS_SANITIZE_THREAD)
+  GTEST_SKIP() << "ThreadSanitizer cannot follow greenlets into a forked child";
+#endif
+  const std::string path = temp_trace_path("fork-exit");
+  // LeakSanitizer in the child would report what the parent's other
+  // threads held (the monitor's buffers): those threads are not there.
+  Victim v("fork-exit", {"GREENSCOPE_TRACE=" + path, "GREENSCOPE_TRACE_QUIET=1", "ASAN_OPTIONS=detect_leaks=0"}, true);
+  const std::string out = v.read_all();
+  const int status = v.wait();
+  ASSERT_TRUE(WIFEXITED(status)) << out;
+  EXPECT_EQ(WEXITSTATUS(status), 0) << out;
+  EXPECT_EQ(lines_with(out, "child saw its stall"), 1u) << out;
+  auto t = load_or_fail(path);
+  ::unlink(path.c_str());
+  ASSERT_TRUE(t);
+  EXPECT_TRUE(t->stats().clean_end);
+  EXPECT_TRUE(t->problems().empty()) << t->problems().front().message;
+  EXPECT_EQ(t->process().pid, static_cast<std::uint64_t>(v.pid()));
+  for (const auto& th : t->threads()) EXPECT_NE(th.os_tid, 0);
+  EXPECT_EQ(greenlet_named(*t, "child-staller"), 0u) << "the child recorded into the parent's file";
+}
+
+// GREENSCOPE_TRACE_REDACT=1: the file keeps argv[0] and the number of
+// arguments, says they were redacted, and holds no byte of their values;
+// nor of the environment's (never recorded). Without it, the argument is
+// there (so the search would find it).
+TEST(ProcessTraceTest, RedactLeavesArgumentValuesAndTheEnvironmentOutOfTheFile) {
+  const std::string secret_arg = "--password=hunter2-S3CRET-arg", secret_env = "tok-S3CRET-env-4711";
+  for (const bool redact : {true, false}) {
+    const std::string path = temp_trace_path("redact");
+    std::vector<std::string> env = {"GREENSCOPE_TRACE=" + path, "GREENSCOPE_TRACE_QUIET=1",
+                                    "SECRET_TOKEN=" + secret_env};
+    if (redact) env.push_back("GREENSCOPE_TRACE_REDACT=1");
+    Victim v("exit", env, false, "", {"0", secret_arg});
+    const int status = v.wait();
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+    const std::string raw = read_all(path);
+    auto t = load_or_fail(path);
+    ::unlink(path.c_str());
+    ASSERT_TRUE(t);
+    EXPECT_TRUE(t->stats().clean_end);
+    EXPECT_EQ(raw.find(secret_env), std::string::npos);
+    EXPECT_EQ(raw.find("S3CRET-env"), std::string::npos);
+    const traceio::ProcessInfo& p = t->process();
+    ASSERT_EQ(p.args.size(), 4u);
+    EXPECT_EQ(p.args[0], TRACE_VICTIM_PATH);
+    if (redact) {
+      EXPECT_EQ(raw.find("hunter2"), std::string::npos);
+      EXPECT_EQ(raw.find("S3CRET"), std::string::npos);
+      EXPECT_TRUE(p.args_redacted);
+      EXPECT_EQ(p.args[1], "");
+      EXPECT_EQ(p.args[3], "");
+      EXPECT_EQ(traceio::command_line(p), std::string(TRACE_VICTIM_PATH) + " [3 arguments redacted]");
+    } else {
+      EXPECT_NE(raw.find(secret_arg), std::string::npos);
+      EXPECT_FALSE(p.args_redacted);
+      EXPECT_EQ(p.args[3], secret_arg);
+    }
+  }
+}
+
+// storm() runs `trace_victim storm` with `env` (stderr to `err`) and sends
+// it `sig` every 100 us from its static initialization (it says "init"
+// there, before main) until it has exited, through its runtime's start,
+// its run and its exit handlers. Returns the wait status; a victim still
+// there after 60 s is killed and the test fails.
+int storm(int sig, const std::vector<std::string>& env, const std::string& err) {
+  Victim v("storm", env, false, err);
+  EXPECT_EQ(v.read_line(), "init");
+  int status = 0;
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  for (;;) {
+    const pid_t done = ::waitpid(v.pid(), &status, WNOHANG);
+    if (done == v.pid()) break;
+    if (std::chrono::steady_clock::now() > deadline) {
+      ADD_FAILURE() << "the victim hung under the storm";
+      ::kill(v.pid(), SIGKILL);
+      ::waitpid(v.pid(), &status, 0);
+      break;
+    }
+    ::kill(v.pid(), sig);
+    const timespec gap{0, 100000};
+    ::nanosleep(&gap, nullptr);
+  }
+  v.forget();
+  return status;
+}
+
+// files_in() lists the regular files in `dir` with their full paths.
+std::vector<std::string> files_in(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) out.push_back(e.path().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// StormCase is one signal variable, stormed: `env` sets it (the trace path
+// is added), `sig` is sent. `streamed`: the run is traced from start to
+// exit into one file (the signal must not add or replace files).
+struct StormCase {
+  const char* name;
+  int sig;
+  std::vector<std::string> env;
+  bool streamed;
+};
+
+// Each of greenscope's signals, sent every 100 us from before the runtime
+// starts until the process is gone: the program exits 0, and every trace
+// file it leaves reads cleanly. 5 rounds each (a storm that breaks one run
+// in N shows within ctest --repeat until-fail:20).
+TEST(ProcessTraceTest, SignalStormsFromStartToExitAreHarmless) {
+  const std::vector<StormCase> cases = {
+      {"dump", SIGUSR1, {"GREENSCOPE_DUMP_SIGNAL=SIGUSR1"}, true},
+      {"toggle", SIGUSR2, {"GREENSCOPE_TRACE_SIGNAL=SIGUSR2"}, false},
+      {"flight dump", SIGUSR1, {"GREENSCOPE_TRACE_FLIGHT_MIB=1", "GREENSCOPE_TRACE_DUMP_SIGNAL=SIGUSR1"}, false},
+      {"trace dump without a flight recorder", SIGUSR1, {"GREENSCOPE_TRACE_DUMP_SIGNAL=SIGUSR1"}, true},
+  };
+  for (const StormCase& c : cases) {
+    for (int round = 0; round < 5; ++round) {
+      const std::string dir = temp_trace_path("storm-dir");
+      ASSERT_EQ(::mkdir(dir.c_str(), 0700), 0);
+      std::vector<std::string> env = c.env;
+      env.insert(env.end(), {"GREENSCOPE_TRACE=" + dir + "/t.gstrace", "GREENSCOPE_TRACE_QUIET=1"});
+      const int status = storm(c.sig, env, dir + "/stderr");
+      const std::string err = read_all(dir + "/stderr");
+      ::unlink((dir + "/stderr").c_str());
+      EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+          << c.name << ", round " << round << ": status " << status
+          << (WIFSIGNALED(status) ? " (killed by signal " + std::to_string(WTERMSIG(status)) + ")" : "") << "\n"
+          << err.substr(err.size() > 2000 ? err.size() - 2000 : 0);
+      const std::vector<std::string> files = files_in(dir);
+      if (c.streamed) {
+        EXPECT_EQ(files.size(), 1u) << c.name << ": one file, never replaced by a dump";
+      }
+      for (const std::string& f : files) {
+        traceio::LoadResult r = traceio::load(f);
+        EXPECT_TRUE(r.trace) << c.name << ": " << f << ": " << r.error;
+        if (r.trace) {
+          EXPECT_TRUE(r.trace->stats().clean_end) << c.name << ": " << f;
+          EXPECT_TRUE(r.trace->problems().empty())
+              << c.name << ": " << f << ": " << r.trace->problems().front().message;
+          if (c.streamed) {
+            EXPECT_FALSE(r.trace->process().flight_dump) << c.name;
+            EXPECT_NE(greenlet_named(*r.trace, "spinner-a"), 0u) << c.name;
+          }
+        }
+        ::unlink(f.c_str());
+      }
+      ::rmdir(dir.c_str());
+      if (HasFailure()) return;
+    }
+  }
 }
 
 TEST(ProcessTraceTest, FlightRecorderDumpsOnSignal) {

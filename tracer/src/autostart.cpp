@@ -45,12 +45,16 @@ void say(const std::string& text) {
   if (!g_quiet) std::fprintf(stderr, "greenscope: %s\n", text.c_str());
 }
 
-void start_from_env() {
+// start_from_env() starts a session as the environment asks. A session that
+// cannot start is said even when quiet: it is an error, not progress.
+void start_from_env(bool toggled) {
   Options o = env_options();
   o.path = trace_env::numbered(o.path.empty() ? trace_env::kDefault : o.path, ++g_sessions);
   std::string error;
   if (!start(o, &error)) {
-    say(error);
+    if (exiting()) return;  // a toggle during exit: nothing to say
+    std::fprintf(stderr, "greenscope: %s; %s\n", error.c_str(),
+                 toggled ? "tracing stays off until the next signal" : "the program runs untraced");
     return;
   }
   say((o.flight_recorder_mib > 0 ? "flight recorder on (last " + std::to_string(o.flight_recorder_mib) +
@@ -67,6 +71,14 @@ void stop_and_report() {
   if (flight) return;
   say("trace " + file + ": " + std::to_string(s.events) + " events, " + std::to_string(s.dropped) +
       " dropped, " + std::to_string(s.bytes) + " bytes");
+}
+
+// stop_at_exit() ends tracing for good: a toggle signal during the exit
+// handlers starts nothing (one that started a session just before is
+// stopped by stop_for_exit()).
+void stop_at_exit() {
+  stop_and_report();
+  stop_for_exit();
 }
 
 void on_toggle_signal(int) {
@@ -87,7 +99,7 @@ void toggle_loop() {
     const std::uint32_t now = g_toggle_word.load();
     if (now == seen) continue;
     seen = now;
-    if (active()) stop_and_report(); else start_from_env();
+    if (active()) stop_and_report(); else start_from_env(true);
   }
 }
 
@@ -114,8 +126,10 @@ constexpr long kMaxFlightMib = 65536;
   if (trace == nullptr && !has_toggle && !has_flight) return;
   env_options().path = trace != nullptr ? trace : "";
   // Children inherit the environment: unless the path names each process
-  // (%p), they would overwrite this trace.
-  if (trace != nullptr && env_options().path.find("%p") == std::string::npos) ::unsetenv(trace_env::kTrace);
+  // (%p), an exec'd child traced through it would overwrite this trace. So
+  // they get path-%p: each writes its own file, path-PID.
+  if (trace != nullptr && env_options().path.find("%p") == std::string::npos)
+    ::setenv(trace_env::kTrace, trace_env::per_process(env_options().path).c_str(), 1);
   if (has_flight) {
     const auto mib = gs::detail::env_number(trace_env::kFlightMib, 1, kMaxFlightMib,
                                             "a size in MiB from 1 to 65536", "tracing stays off");
@@ -128,11 +142,19 @@ constexpr long kMaxFlightMib = 65536;
     install_handler(toggle, &on_toggle_signal);
     gs::detail::quiet_thread(&toggle_loop).detach();
   }
-  if (const int dump = gs::detail::env_signal(trace_env::kDumpSignal, "no dumps on a signal"); dump > 0)
+  if (const int dump = gs::detail::env_signal(trace_env::kDumpSignal, "no dumps on a signal"); dump > 0) {
+    // Installed even so: the signal was meant for greenscope, and its
+    // default action may kill.
     install_handler(dump, &on_dump_signal);
+    if (!has_flight)
+      gs::detail::env_warn_once(trace_env::kDumpSignal,
+                                std::string(trace_env::kDumpSignal) +
+                                    " dumps a flight recorder, and GREENSCOPE_TRACE_FLIGHT_MIB is not set: the "
+                                    "signal does nothing (a streamed trace holds everything already)");
+  }
   // With a toggle signal, tracing waits for the first signal.
-  if (toggle == 0) start_from_env();
-  at_tracer_exit(&stop_and_report);
+  if (toggle == 0) start_from_env(false);
+  at_tracer_exit(&stop_at_exit);
 }
 
 }  // namespace

@@ -1,13 +1,19 @@
 #include "chunk_file.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <limits.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
+
+#include "greenscope/trace_env.h"
 
 namespace gs::trace::detail {
 
@@ -18,7 +24,7 @@ ChunkFile::~ChunkFile() { close(); }
 namespace {
 
 // create_new() creates `path` as a new file only this user can read: a
-// trace holds the program's arguments, environment, host name and stacks.
+// trace holds the program's arguments, host name and stacks.
 // O_EXCL and O_NOFOLLOW: nothing already at the path is ever written
 // through, so a symbolic link planted there (in a shared /tmp) cannot make
 // the tracer overwrite the file it points to.
@@ -26,12 +32,24 @@ int create_new(const std::string& path) {
   return ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 }
 
+// being_written() says whether the regular file at `path` is a trace that a
+// live process is writing: the tracer holds an exclusive flock() on every
+// trace file while it writes it (a forked child, which shares it, does too).
+bool being_written(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool locked = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  ::close(fd);
+  return locked;
+}
+
 // open_existing() opens what already stands at `path`, or says why not:
 // this user's own regular file (an earlier run's trace) is replaced, by
 // unlinking it (a hard link to it keeps its contents, where truncating
-// would not); a pipe or a character device (mkfifo, /dev/null) is written
-// into, which clobbers no file; anything else is refused.
-int open_existing(const std::string& path, std::string* why) {
+// would not), unless a live process is writing it (`*busy`); a pipe or a
+// character device (mkfifo, /dev/null) is written into, which clobbers no
+// file; anything else is refused.
+int open_existing(const std::string& path, std::string* why, bool* busy) {
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) return create_new(path);  // gone meanwhile
   if (S_ISLNK(st.st_mode)) {
@@ -47,6 +65,11 @@ int open_existing(const std::string& path, std::string* why) {
     *why = "a file of another user is there (choose another path)";
     return -1;
   }
+  if (being_written(path)) {
+    *why = "another process is writing its trace there";
+    *busy = true;
+    return -1;
+  }
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
     *why = std::string("an older file is there and cannot be removed: ") + std::strerror(errno);
     return -1;
@@ -56,17 +79,40 @@ int open_existing(const std::string& path, std::string* why) {
 
 }  // namespace
 
+// create() creates the file for open(); false with the reason in `why`.
+// A regular file is locked (flock) for as long as it is open: another
+// process tracing to the same path (a child given it explicitly) must not
+// replace it (being_written()).
+bool ChunkFile::create(const std::string& path, std::string* why, bool* busy) {
+  fd_ = create_new(path);
+  if (fd_ < 0 && errno == EEXIST) fd_ = open_existing(path, why, busy);
+  if (fd_ < 0) {
+    if (why->empty()) *why = std::strerror(errno);
+    return false;
+  }
+  struct stat st {};
+  if (::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode)) ::flock(fd_, LOCK_EX);
+  return true;
+}
+
 bool ChunkFile::open(const std::string& path, std::uint64_t flags, std::string* error) {
   close();
   std::string why;
-  fd_ = create_new(path);
-  if (fd_ < 0 && errno == EEXIST) fd_ = open_existing(path, &why);
+  bool busy = false;
+  std::string chosen = path;
+  if (!create(path, &why, &busy) && busy) {
+    // Another process's live trace: this one gets a file of its own.
+    chosen = trace_env::expand_pid(trace_env::per_process(path), ::getpid());
+    std::fprintf(stderr, "greenscope: '%s' is being written by another process's tracer; tracing to '%s' instead\n",
+                 path.c_str(), chosen.c_str());
+    why.clear();
+    create(chosen, &why, &busy);
+  }
   if (fd_ < 0) {
-    if (why.empty()) why = std::strerror(errno);
-    if (error) *error = "cannot create trace file '" + path + "': " + why;
+    if (error) *error = "cannot create trace file '" + chosen + "': " + why;
     return false;
   }
-  path_ = path;
+  path_ = chosen;
   sequence_ = 0;
   bytes_ = 0;
   error_.clear();
@@ -87,6 +133,12 @@ bool ChunkFile::open(const std::string& path, std::uint64_t flags, std::string* 
 void ChunkFile::close() {
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
+}
+
+void ChunkFile::abandon() {
+  if (fd_ >= 0) ::close(fd_);  // closes this process's descriptor only: the lock stays with the other's
+  fd_ = -1;
+  error_ = "abandoned";
 }
 
 void ChunkFile::write_chunk(tf::ChunkType type, const std::vector<iovec>& parts) {
@@ -120,6 +172,7 @@ bool ChunkFile::write_all(std::vector<iovec> parts) {
     if (n < 0) {
       if (errno == EINTR) continue;
       error_ = "writing trace file '" + path_ + "' failed: " + std::strerror(errno);
+      if (errno == EFBIG) error_ += " (the process's file size limit, RLIMIT_FSIZE: ulimit -f)";
       return false;
     }
     bytes_ += static_cast<std::uint64_t>(n);
@@ -131,6 +184,34 @@ bool ChunkFile::write_all(std::vector<iovec> parts) {
     }
   }
   return true;
+}
+
+namespace {
+
+bool xfsz_pending() {
+  sigset_t pending;
+  return ::sigpending(&pending) == 0 && sigismember(&pending, SIGXFSZ) == 1;
+}
+
+}  // namespace
+
+FileSizeSignalBlocked::FileSizeSignalBlocked() {
+  sigset_t block;
+  sigemptyset(&block);
+  sigaddset(&block, SIGXFSZ);
+  ::pthread_sigmask(SIG_BLOCK, &block, &old_mask_);
+  was_pending_ = xfsz_pending();
+}
+
+FileSizeSignalBlocked::~FileSizeSignalBlocked() {
+  if (!was_pending_ && xfsz_pending()) {  // raised by our write past the limit: not the program's
+    sigset_t which;
+    sigemptyset(&which);
+    sigaddset(&which, SIGXFSZ);
+    const timespec now{0, 0};
+    ::sigtimedwait(&which, nullptr, &now);
+  }
+  ::pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
 }
 
 void PayloadBuilder::varint(std::uint64_t v) {

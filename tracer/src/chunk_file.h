@@ -1,6 +1,7 @@
 // chunk_file.h: a trace file being written, chunk by chunk.
 #pragma once
 
+#include <signal.h>
 #include <sys/uio.h>
 
 #include <cstdint>
@@ -24,9 +25,12 @@ class ChunkFile {
 
   // open() creates `path` anew (mode 0600, never through a link; an older
   // file of this user's there is replaced, a pipe or device written into)
-  // and writes the file header.
+  // and writes the file header. Where another process is writing its trace,
+  // it writes path-PID instead (path() says which), and says so on stderr.
   bool open(const std::string& path, std::uint64_t flags, std::string* error);
   void close();
+  // abandon() closes the file without writing (a forked child's copy).
+  void abandon();
   bool is_open() const { return fd_ >= 0; }
 
   // write_chunk() writes one chunk whose payload is the concatenation of
@@ -41,6 +45,7 @@ class ChunkFile {
   const std::string& path() const { return path_; }
 
  private:
+  bool create(const std::string& path, std::string* why, bool* busy);
   bool write_all(std::vector<iovec> parts);
 
   int fd_ = -1;
@@ -48,6 +53,25 @@ class ChunkFile {
   std::uint32_t sequence_ = 0;
   std::uint64_t bytes_ = 0;
   std::string error_;
+};
+
+// FileSizeSignalBlocked keeps the file size limit's SIGXFSZ, whose default
+// action kills the process, from reaching this thread while it writes the
+// trace: a write past RLIMIT_FSIZE then fails with EFBIG, which ChunkFile
+// reports, and the program runs on. The signal that write raised is taken
+// back; the program's own disposition is never changed. For threads of the
+// program that write (start() writes the file's preamble); greenscope's own
+// threads block it for good (quiet_thread.h).
+class FileSizeSignalBlocked {
+ public:
+  FileSizeSignalBlocked();
+  ~FileSizeSignalBlocked();
+  FileSizeSignalBlocked(const FileSizeSignalBlocked&) = delete;
+  FileSizeSignalBlocked& operator=(const FileSizeSignalBlocked&) = delete;
+
+ private:
+  sigset_t old_mask_;
+  bool was_pending_ = false;
 };
 
 // PayloadBuilder assembles a small payload: fixed records, varints, strings.

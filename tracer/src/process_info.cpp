@@ -3,6 +3,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "chunk_file.h"
@@ -52,7 +53,15 @@ StartPoint measure_start_point() {
   return p;
 }
 
-std::vector<std::uint8_t> process_payload(const StartPoint& start) {
+// redacted() keeps argv[0] of NUL-separated `args` and empties the rest.
+std::string redacted(const std::string& args) {
+  const std::size_t first = args.find('\0');
+  if (first == std::string::npos) return args;
+  const auto others = static_cast<std::size_t>(std::count(args.begin() + static_cast<std::ptrdiff_t>(first), args.end(), '\0'));
+  return args.substr(0, first) + std::string(others, '\0');
+}
+
+std::vector<std::uint8_t> process_payload(const StartPoint& start, bool redact) {
   PayloadBuilder b;
   tf::ProcessRecord r{};
   r.pid = static_cast<std::uint64_t>(::getpid());
@@ -61,11 +70,12 @@ std::vector<std::uint8_t> process_payload(const StartPoint& start) {
   r.start_mono_ns = start.calibration.mono_ns;
   r.ticks_per_ns = start.ticks_per_ns;
   r.clock = static_cast<std::uint32_t>(clock_source());
+  r.flags = redact ? tf::kProcessArgsRedacted : 0;
   b.record(r);
   b.string(program_path());
   std::string args = read_file("/proc/self/cmdline");  // NUL-separated already
   if (!args.empty() && args.back() == '\0') args.pop_back();
-  b.string(args);
+  b.string(redact ? redacted(args) : args);
   b.string(host_name());
   b.string(clock_source() == tf::ClockSource::Tsc ? "tsc" : "monotonic");
   return b.bytes();

@@ -17,7 +17,8 @@ struct StartPoint {
 };
 StartPoint measure_start_point();
 
-// process_payload() is a Process chunk's payload.
-std::vector<std::uint8_t> process_payload(const StartPoint& start);
+// process_payload() is a Process chunk's payload; `redact`: argv[0] only,
+// and an empty string for each other argument (kProcessArgsRedacted).
+std::vector<std::uint8_t> process_payload(const StartPoint& start, bool redact);
 
 }  // namespace gs::trace::detail

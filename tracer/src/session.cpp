@@ -43,6 +43,7 @@ namespace {
 constexpr const char* kWaitStacksEnv = "GREENSCOPE_WAIT_STACKS";          // 0: off
 constexpr const char* kWaitStackDepthEnv = "GREENSCOPE_WAIT_STACK_DEPTH";  // frames, 1..64
 constexpr const char* kStallMonitorEnv = "GREENSCOPE_TRACE_STALLS";        // 0: no monitor
+constexpr const char* kRedactEnv = "GREENSCOPE_TRACE_REDACT";              // 1: no argument values
 
 
 // Plain pointers, not objects with destructors: the atexit stop() must find
@@ -55,6 +56,13 @@ std::string& last_path() {
   return *path;
 }
 bool g_membarrier_registered = false;
+// g_exiting: the process runs its exit handlers; no session starts any more
+// (a toggle signal then would start one whose writer runs on while the
+// process tears down). Guarded by g_session_mutex.
+bool g_exiting = false;
+// g_flight_live: the live session is a flight recorder's; read by the dump
+// signal's handler, which must not touch the session (stop() frees it).
+std::atomic<bool> g_flight_live{false};
 
 int membarrier(int cmd) { return static_cast<int>(::syscall(SYS_membarrier, cmd, 0, 0)); }
 
@@ -97,6 +105,11 @@ Options resolve_options(const Options& options) {
   o.stall_monitor = gs::detail::env_flag(kStallMonitorEnv, o.stall_monitor ? "starting the stall monitor"
                                                                          : "not starting the stall monitor")
                         .value_or(o.stall_monitor);
+  // A value that cannot be read still asked for privacy: redact.
+  if (const auto redact = gs::detail::env_flag(kRedactEnv, "redacting the arguments, to be safe"))
+    o.redact = *redact;
+  else if (!gs::detail::env_value(kRedactEnv).empty())
+    o.redact = true;
   o.wait_stack_depth = static_cast<unsigned>(std::clamp<std::size_t>(o.wait_stack_depth, 1, kMaxRecordedFrames));
   const std::string depth_default = "keeping " + std::to_string(o.wait_stack_depth) + " frames";
   const std::string depth_range = "a number of frames from 1 to " + std::to_string(kMaxRecordedFrames);
@@ -166,6 +179,10 @@ void at_tracer_exit(void (*fn)()) {
 
 bool start_session(const Options& options, std::string* error) {
   std::lock_guard<std::mutex> lock(g_session_mutex);
+  if (g_exiting) {
+    if (error) *error = "the process is exiting";
+    return false;
+  }
   if (g_session) {
     if (error) *error = "tracing is already on (writing '" + g_session->path() + "'): call gs::trace::stop() first";
     return false;
@@ -176,7 +193,7 @@ bool start_session(const Options& options, std::string* error) {
   auto session = std::make_unique<Session>(resolved);
   if (!session->open(error)) return false;
   static std::once_flag at_exit;
-  std::call_once(at_exit, [] { at_tracer_exit([] { stop_session(); }); });
+  std::call_once(at_exit, [] { at_tracer_exit(&stop_for_exit); });
   if (resolved.wait_stacks) hide_wait_stack_frames();
   g_wait_stack_depth.store(resolved.wait_stacks ? resolved.wait_stack_depth : 0, std::memory_order_relaxed);
   {
@@ -184,11 +201,14 @@ bool start_session(const Options& options, std::string* error) {
     set_block_source_locked(session.get());
     session->top_up_fairly(registered_streams_locked());
   }
-  session->start_writer();
-  last_path() = resolved.path;
+  last_path() = session->path();
   g_session = session.release();
   g_live_session.store(g_session, std::memory_order_release);
+  g_flight_live.store(g_session->flight());
   g_recording.store(true);
+  // After recording is on: a writer that cannot write the file turns it off
+  // (writer.cpp), and must not be overridden.
+  g_session->start_writer();
   set_observer(&recorder());
   // Last, so that start()'s own work is not a stall; the crash handlers
   // after it (see crash.cpp).
@@ -222,10 +242,24 @@ Stats stop_session() {
     g_session->release_blocks_locked();
     set_block_source_locked(nullptr);
   }
+  g_flight_live.store(false);
   g_live_session.store(nullptr, std::memory_order_release);
   delete g_session;
   g_session = nullptr;
   return stats;
+}
+
+void stop_for_exit() {
+  {
+    std::lock_guard<std::mutex> lock(g_session_mutex);
+    g_exiting = true;
+  }
+  stop_session();
+}
+
+bool exiting() {
+  std::lock_guard<std::mutex> lock(g_session_mutex);
+  return g_exiting;
 }
 
 Stats session_stats() {
@@ -252,7 +286,7 @@ std::string dump_session(const std::string& path) {
 }
 
 void request_dump_async() {
-  if (g_live_session.load(std::memory_order_acquire) == nullptr) return;
+  if (!g_flight_live.load()) return;  // a streamed trace holds everything: there is nothing to dump
   g_signals.dump_requested.store(true);
   wake_writer();
 }
@@ -275,8 +309,12 @@ void forget_session_after_fork() {
   g_recording.store(false);
   set_observer(nullptr);
   new (&g_session_mutex) std::mutex();
-  g_session = nullptr;  // leaked on purpose: its writer thread is gone
+  // Leaked on purpose (its writer thread is gone); its file is the
+  // parent's, and the child lets go of it.
+  if (g_session != nullptr) g_session->abandon_after_fork();
+  g_session = nullptr;
   g_live_session.store(nullptr);
+  g_flight_live.store(false);
   g_owns_monitor = false;  // the monitor thread is not in the child either
   forget_streams_after_fork();
 }

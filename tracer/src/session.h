@@ -45,12 +45,17 @@ void at_tracer_exit(void (*fn)());
 
 bool start_session(const Options& options, std::string* error);
 Stats stop_session();
+// stop_for_exit() stops the session at process exit, and every start()
+// after it fails; exiting() says whether it ran.
+void stop_for_exit();
+bool exiting();
 Stats session_stats();
 bool session_active();
 std::string session_path();
 std::string dump_session(const std::string& path);
 // request_dump_async() is dump_session() for a signal handler: it only sets
-// a flag and wakes the writer.
+// a flag and wakes the writer; nothing unless the session is a flight
+// recorder's.
 void request_dump_async();
 // flush_for_crash() has the writer ship (or dump) everything committed and
 // waits up to `timeout_ms` for it. Async-signal-safe, and usable from a

@@ -2,6 +2,7 @@
 
 #include "greenscope/detail/quiet_thread.h"
 #include "greenscope/trace_env.h"
+#include "session.h"
 
 #include <linux/futex.h>
 #include <pthread.h>
@@ -84,8 +85,13 @@ Session::~Session() = default;
 
 bool Session::open(std::string* error) {
   if (flight_) return true;  // dumps create their own files
+  // On the thread that starts tracing, one of the program's: a file size
+  // limit reached here must not kill the program (the writer thread, later,
+  // blocks SIGXFSZ for good).
+  const FileSizeSignalBlocked no_xfsz;
   if (!file_.open(path_, 0, error)) return false;
-  const auto process = process_payload(start_);
+  path_ = file_.path();
+  const auto process = process_payload(start_, options_.redact);
   file_.write_chunk(tf::ChunkType::Process, process.data(), process.size());
   code_.write_modules(file_, true);
   return true;
@@ -175,7 +181,7 @@ void Session::run() {
       write_calibration(file_);
       last_calibration = mono_ns();
     }
-    if (g_signals.dump_requested.exchange(false)) {
+    if (g_signals.dump_requested.exchange(false) && flight_) {
       std::string path;
       {
         std::lock_guard<std::mutex> lock(dump_mutex_);
@@ -244,7 +250,9 @@ void Session::tick(bool final, unsigned symbol_wait_ms) {
     code_.collect_symbols(symbol_wait_ms);  // last: the events are on their way already
     code_.write_new_symbols(file_);
     bytes_.store(file_.bytes(), std::memory_order_relaxed);
-    check_file_error(file_);
+    // Nothing more can be written: tracing stops (the hooks record nothing
+    // more), and the program runs on at full speed.
+    if (check_file_error(file_)) g_recording.store(false);
   } else {
     code_.collect_new_stacks();  // resolved ahead, so that a dump is quick
     code_.collect_symbols(symbol_wait_ms);
@@ -345,10 +353,14 @@ void Session::write_end(ChunkFile& file, const Stats& stats) {
   file.write_chunk(tf::ChunkType::End, &e, sizeof e);
 }
 
-void Session::check_file_error(const ChunkFile& file) {
-  if (file.error().empty() || error_reported_) return;
-  std::fprintf(stderr, "greenscope: %s; the rest of this trace is lost\n", file.error().c_str());
+// check_file_error() says once that `file` could not be written; true if
+// it could not.
+bool Session::check_file_error(const ChunkFile& file) {
+  if (file.error().empty()) return false;
+  if (!error_reported_)
+    std::fprintf(stderr, "greenscope: %s; the rest of this trace is lost\n", file.error().c_str());
   error_reported_ = true;
+  return true;
 }
 
 // do_dump() writes a flight-recorder file: everything retained plus what
@@ -361,7 +373,7 @@ void Session::do_dump(const std::string& requested) {
   std::string error;
   std::string result;
   if (file.open(path, tf::kFileFlagFlightDump, &error)) {
-    const auto process = process_payload(start_);
+    const auto process = process_payload(start_, options_.redact);
     file.write_chunk(tf::ChunkType::Process, process.data(), process.size());
     std::vector<ThreadStream*> streams;
     {
@@ -400,8 +412,8 @@ void Session::do_dump(const std::string& requested) {
     write_end(file, stats());
     check_file_error(file);
     bytes_.fetch_add(file.bytes(), std::memory_order_relaxed);
-    result = file.error().empty() ? path : "";
-    if (!result.empty()) std::fprintf(stderr, "greenscope: flight recorder dumped to %s\n", path.c_str());
+    result = file.error().empty() ? file.path() : "";
+    if (!result.empty()) std::fprintf(stderr, "greenscope: flight recorder dumped to %s\n", result.c_str());
   } else {
     std::fprintf(stderr, "greenscope: %s\n", error.c_str());
   }

@@ -77,7 +77,11 @@ class Session final : public BlockSource {
   // to write in. Lock held; the stream's thread is not inside a hook.
   void report_drops_for(ThreadStream& stream);
   Stats stats() const;
+  // path() is the file written (where another process wrote at the path
+  // asked for, path-PID: ChunkFile::open()).
   const std::string& path() const { return path_; }
+  // abandon_after_fork() closes the file in a forked child, unwritten.
+  void abandon_after_fork() { file_.abandon(); }
   bool flight() const { return flight_; }
   std::string dump(const std::string& path);
   StringTable& strings() { return strings_; }
@@ -94,7 +98,7 @@ class Session final : public BlockSource {
   void announce_threads(ChunkFile& file, const std::vector<ThreadStream*>& streams, bool all);
   void write_calibration(ChunkFile& file);
   void write_end(ChunkFile& file, const Stats& stats);
-  void check_file_error(const ChunkFile& file);
+  bool check_file_error(const ChunkFile& file);
   void do_dump(const std::string& path);
   std::string next_dump_path();
 

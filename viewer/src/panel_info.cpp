@@ -31,10 +31,8 @@ void warning(const char* fmt, Args... args) {
 
 void draw_process(const analysis::ProcessSummary& p) {
   const traceio::ProcessInfo& i = p.info;
-  std::string command;
-  for (const std::string& a : i.args) command += (command.empty() ? "" : " ") + a;
   ImGui::TextWrapped("program %s", ui_text(i.program).c_str());
-  if (!command.empty()) ImGui::TextWrapped("command %s", ui_text(command).c_str());
+  if (!i.args.empty()) ImGui::TextWrapped("command %s", ui_text(traceio::command_line(i)).c_str());
   ImGui::TextWrapped("pid %llu on %s, started %s", static_cast<unsigned long long>(i.pid), ui_text(i.host).c_str(),
               wall_time(i.start_wall_ns).c_str());
   ImGui::TextWrapped("file %s (%s bytes, format %u.%u%s)", ui_text(p.path).c_str(), format_count(p.stats.file_bytes).c_str(), i.major,

@@ -75,4 +75,15 @@ class IoError : public std::system_error {
   int error() const { return code().value(); }
 };
 
+// ResourceError is something the runtime needs that the system refused: a
+// greenlet's stack, when mmap() fails (the address space limit RLIMIT_AS,
+// the machine's memory, or vm.max_map_count). spawn() throws it when no
+// stack can be had; the hub and the greenlets already running go on.
+// code().value() is the errno; what() says what failed and what to do.
+class ResourceError : public std::system_error {
+ public:
+  ResourceError(int error, const std::string& what) : std::system_error(error, std::generic_category(), what) {}
+  int error() const { return code().value(); }
+};
+
 }  // namespace gs

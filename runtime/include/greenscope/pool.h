@@ -45,9 +45,14 @@ class Group {
   auto spawn(F&& f, Args&&... args) {
     detail::check_function(f, "Group::spawn()");  // before a Pool slot is taken
     before_add();
-    auto g = gs::spawn(std::forward<F>(f), std::forward<Args>(args)...);
-    track(g);
-    return g;
+    try {
+      auto g = gs::spawn(std::forward<F>(f), std::forward<Args>(args)...);
+      track(g);
+      return g;
+    } catch (...) {
+      undo_add();  // no stack (gs::ResourceError): the Pool's slot is free again
+      throw;
+    }
   }
 
   // add() makes an existing greenlet a member (in a Pool, waits for a slot).
@@ -90,7 +95,9 @@ class Group {
 
  protected:
   // before_add() runs before a greenlet joins; Pool waits for a slot here.
+  // undo_add() gives back what it took when the greenlet could not start.
   virtual void before_add() {}
+  virtual void undo_add() {}
   void track(const GreenletRef& g);
 
   std::shared_ptr<detail::GroupState> state_;
@@ -113,6 +120,7 @@ class Pool : public Group {
 
  protected:
   void before_add() override;
+  void undo_add() override;
 
  private:
   std::size_t capacity_;

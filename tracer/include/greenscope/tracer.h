@@ -48,6 +48,10 @@ struct Options {
   // left running. GREENSCOPE_STALL_MS sets its threshold;
   // GREENSCOPE_TRACE_STALLS=0 turns this off.
   bool stall_monitor = true;
+  // redact: leave the program's arguments out of the trace: it keeps
+  // argv[0] and their number, and says they were redacted.
+  // GREENSCOPE_TRACE_REDACT=1 turns it on (0 off).
+  bool redact = false;
 };
 
 // Stats are a session's counters, as stop() or stats() see them.

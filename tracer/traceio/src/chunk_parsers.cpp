@@ -69,6 +69,7 @@ void parse_process(const ChunkBytes& chunk, LoadState& state) {
   state.start_mono_ns = rec.start_mono_ns;
   ProcessInfo& p = state.process;
   p.pid = rec.pid;
+  p.args_redacted = (rec.flags & tf::kProcessArgsRedacted) != 0;
   p.start_wall_ns = rec.start_wall_ns;
   p.ticks_per_ns = rec.ticks_per_ns;
   if (!read_process_strings(in, p)) {

@@ -59,4 +59,15 @@ std::string_view to_string(StallKind kind) {
   return name_of(kStallKindNames, static_cast<std::size_t>(kind));
 }
 
+std::string command_line(const ProcessInfo& p) {
+  if (p.args.empty()) return "(unknown)";
+  if (p.args_redacted) {
+    const std::size_t n = p.args.size() - 1;
+    return p.args[0] + " [" + std::to_string(n) + (n == 1 ? " argument" : " arguments") + " redacted]";
+  }
+  std::string text;
+  for (const std::string& a : p.args) text += (text.empty() ? "" : " ") + a;
+  return text;
+}
+
 }  // namespace gs::traceio

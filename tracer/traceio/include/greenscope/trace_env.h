@@ -42,15 +42,25 @@ inline std::string expand_pid(std::string path, long pid) {
   return path;
 }
 
-// numbered() is the n-th file of one run (toggled sessions, flight-recorder
-// dumps): path itself for n <= 1, then path-2.gstrace, path-3.gstrace...
-inline std::string numbered(const std::string& path, unsigned n) {
-  if (n <= 1) return path;
+// with_suffix() is `path` with `suffix` before its extension, if it has one.
+inline std::string with_suffix(const std::string& path, const std::string& suffix) {
   const std::size_t slash = path.rfind('/');
   const std::size_t dot = path.rfind('.');
   const bool has_extension = dot != std::string::npos && (slash == std::string::npos || dot > slash + 1);
-  const std::string suffix = "-" + std::to_string(n);
   return has_extension ? path.substr(0, dot) + suffix + path.substr(dot) : path + suffix;
+}
+
+// numbered() is the n-th file of one run (toggled sessions, flight-recorder
+// dumps): path itself for n <= 1, then path-2.gstrace, path-3.gstrace...
+inline std::string numbered(const std::string& path, unsigned n) {
+  return n <= 1 ? path : with_suffix(path, "-" + std::to_string(n));
+}
+
+// per_process() is the path for another process than the one tracing to
+// `path` (a child that inherits GREENSCOPE_TRACE): "-%p" before the
+// extension, which expand_pid() makes that process's own, path-PID.
+inline std::string per_process(const std::string& path) {
+  return path.find("%p") != std::string::npos ? path : with_suffix(path, "-%p");
 }
 
 }  // namespace gs::trace_env

@@ -22,7 +22,7 @@ static_assert(std::endian::native == std::endian::little,
               "the trace format is little-endian; a big-endian port needs byte swaps here");
 
 inline constexpr std::uint16_t kFormatMajor = 2;
-inline constexpr std::uint16_t kFormatMinor = 0;
+inline constexpr std::uint16_t kFormatMinor = 1;
 // kOldestMajor is the oldest major version this reader still reads: 2.0
 // only added chunk types and extension events (see [SECTION] Event tags),
 // so 1.x files decode as before.
@@ -116,9 +116,12 @@ struct ProcessRecord {
   std::uint64_t start_mono_ns;  // CLOCK_MONOTONIC at trace start
   double ticks_per_ns;          // initial calibration (refined by Calibration chunks)
   std::uint32_t clock;          // ClockSource
-  std::uint32_t reserved;
+  std::uint32_t flags;          // since 2.1 (0 before): kProcessArgsRedacted
 };
 static_assert(sizeof(ProcessRecord) == 48);
+// kProcessArgsRedacted: GREENSCOPE_TRACE_REDACT=1; the args string holds
+// argv[0] and then one empty string per argument left out.
+inline constexpr std::uint32_t kProcessArgsRedacted = 1;
 
 enum class ClockSource : std::uint32_t { Tsc = 1, Monotonic = 2 };
 

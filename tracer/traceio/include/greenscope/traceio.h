@@ -99,7 +99,8 @@ struct ProcessInfo {
   std::uint64_t pid = 0;
   std::int64_t start_wall_ns = 0;      // ns since the Unix epoch
   std::string program;
-  std::vector<std::string> args;
+  std::vector<std::string> args;       // argv, argv[0] first
+  bool args_redacted = false;          // GREENSCOPE_TRACE_REDACT: args after argv[0] left out (empty)
   std::string host;
   std::string clock;                   // "tsc" or "monotonic"
   double ticks_per_ns = 0;             // as calibrated (first..last pair)
@@ -395,5 +396,10 @@ std::string_view to_string(ExitKind kind);
 std::string_view to_string(WatcherKind kind);
 std::string_view to_string(StallOwner owner);  // "greenlet", "hub", "callback", "watcher"
 std::string_view to_string(StallKind kind);    // "cpu-bound", "blocked"
+
+// command_line() is the process's command as one line, its arguments joined
+// by spaces; with them redacted, argv[0] and "[N arguments redacted]".
+// "(unknown)" when the trace has none.
+std::string command_line(const ProcessInfo& p);
 
 }  // namespace gs::traceio
