@@ -28,12 +28,9 @@ void print_process(const Trace& t) {
               s.chunks);
   std::printf("format     %u.%u%s\n", static_cast<unsigned>(p.major), static_cast<unsigned>(p.minor),
               p.flight_dump ? ", flight-recorder dump" : ", streamed");
-  std::printf("program    %s
-", p.program.empty() ? "(unknown)" : shown(p.program).c_str());
-  std::printf("command    %s
-", shown(traceio::command_line(p)).c_str());
-  std::printf("pid        %" PRIu64 " on %s
-", p.pid, p.host.empty() ? "(unknown host)" : shown(p.host).c_str());
+  std::printf("program    %s\n", p.program.empty() ? "(unknown)" : shown(p.program).c_str());
+  std::printf("command    %s\n", shown(traceio::command_line(p)).c_str());
+  std::printf("pid        %" PRIu64 " on %s\n", p.pid, p.host.empty() ? "(unknown host)" : shown(p.host).c_str());
   std::printf("started    %s\n", p.start_wall_ns > 0 ? iso8601_utc(p.start_wall_ns).c_str() : "(unknown)");
   std::printf("clock      %s, %.6f ticks/ns (%zu calibration pairs)\n", p.clock.empty() ? "?" : shown(p.clock).c_str(),
               p.ticks_per_ns, p.calibrations);
