@@ -69,7 +69,7 @@ case $phase in
     ;;
   signals)
     for mode in ${SOAK_SIGNAL_MODES:-flight toggle}; do
-      rm -f "$dir"/sig.gstrace*
+      rm -f "$dir"/sig*.gstrace
       if [ $mode = flight ]; then
         start_server GREENSCOPE_TRACE="$dir/sig.gstrace" GREENSCOPE_TRACE_FLIGHT_MIB=1 \
           GREENSCOPE_TRACE_DUMP_SIGNAL=SIGUSR2 GREENSCOPE_DUMP_SIGNAL=SIGUSR1 GREENSCOPE_STALL_MS=10
@@ -90,7 +90,7 @@ case $phase in
       kill -TERM "$client" 2>/dev/null; wait "$client" 2>/dev/null || true  # (a background job ignores SIGINT)
       stop_server
       files=0 bad=0
-      for f in "$dir"/sig.gstrace*; do
+      for f in "$dir"/sig*.gstrace; do
         case $f in *.info) continue ;; esac
         files=$((files + 1))
         r=$(check_trace "$f")
