@@ -65,6 +65,8 @@
 #include "greenscope/stacks.h"
 #include "greenscope/stall.h"
 
+extern char** environ;
+
 using namespace std::chrono_literals;
 
 namespace {
@@ -345,14 +347,27 @@ int die_in_greenlet(bool terminate) {
 // 0") with the environment it inherited, or, given `same_path`, with
 // GREENSCOPE_TRACE set to that path again (a parent that hands its children
 // the trace path it was given).
+// The child's environment and arguments are made before the fork: the
+// child only execs, allocating nothing (under ASan, whose allocator does
+// not lock around fork, a child that allocates can block for good on a
+// lock another thread held at the fork).
 int fork_exec(const char* self, const char* same_path) {
   spin_for(20ms);
+  std::vector<std::string> vars;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (same_path == nullptr || std::strncmp(*e, "GREENSCOPE_TRACE=", 17) != 0) vars.emplace_back(*e);
+  }
+  if (same_path != nullptr) vars.push_back(std::string("GREENSCOPE_TRACE=") + same_path);
+  std::vector<char*> envp;
+  for (std::string& v : vars) envp.push_back(v.data());
+  envp.push_back(nullptr);
+  std::string program = self, mode = "exit", code = "0";
+  char* const argv[] = {program.data(), mode.data(), code.data(), nullptr};
   int status = 0;
-  auto g = gs::spawn([&status, self, same_path] {
+  auto g = gs::spawn([&status, &argv, &envp] {
     const pid_t child = ::fork();
     if (child == 0) {
-      if (same_path != nullptr) ::setenv("GREENSCOPE_TRACE", same_path, 1);
-      ::execl(self, self, "exit", "0", static_cast<char*>(nullptr));
+      ::execve(argv[0], argv, envp.data());
       std::_Exit(127);
     }
     std::printf("child %d\n", static_cast<int>(child));
