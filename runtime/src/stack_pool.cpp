@@ -11,6 +11,10 @@
 #include "greenscope/config.h"
 #include "greenscope/errors.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
+
 namespace gs::detail {
 namespace {
 
@@ -114,6 +118,13 @@ void StackPool::release(const StackRange& stack) {
 
 void StackPool::unmap(const StackRange& stack) {
   const std::uintptr_t base = stack.lo - (stack.guarded ? page_size() : 0);
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan's shadow of a greenlet stack keeps the redzones of frames that
+  // never returned (a greenlet abandoned at teardown). munmap() does not
+  // clear it, so a later mapping at the same address (libelf reading a
+  // module) was reported as a stack-buffer-underflow.
+  __asan_unpoison_memory_region(reinterpret_cast<void*>(stack.lo), stack.hi - stack.lo);
+#endif
   ::munmap(reinterpret_cast<void*>(base), stack.hi - base);
   if (stack.guarded) g_guarded_in_use.fetch_sub(1, std::memory_order_relaxed);
 }
