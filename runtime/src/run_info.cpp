@@ -105,10 +105,10 @@ HubAccount collect_here(HubImpl& hub, pid_t tid) {
 // still; the reads are deliberately unsynchronized (TSan-exempt). A stall
 // that ends while it reads is the one race left: the text may then mix
 // before and after. Holds outside_mutex: the hub cannot tear down meanwhile.
-[[gnu::no_sanitize("thread")]] std::string describe_outside(Beat& b, const char* status) {
+[[gnu::no_sanitize("thread")]] std::string describe_outside(Beat& b) {
   const std::lock_guard<std::mutex> lock(b.outside_mutex);
   if (b.leaving) return thread_header(b.tid, "hub shutting down; not read");
-  std::string out = thread_header(b.tid, status);
+  std::string out = thread_header(b.tid, "hub not answering, stuck for 200 ms (stalled); read from outside");
   std::uintptr_t pcs[kMaxStackDepth];
   out += "  Running now (sampled):\n";
   if (sample_thread(b, 50)) {
@@ -193,7 +193,7 @@ std::string ask_hub(Beat& b) {
     answer->abandoned = true;
     lock.unlock();
     if (moving) return thread_header(tid, "hub busy: running greenlets but had not reached the request after 20 s");
-    return describe_outside(b, "hub not answering, stuck for 200 ms (stalled); read from outside");
+    return describe_outside(b);
   }
   HubAccount account = std::move(answer->account);
   lock.unlock();

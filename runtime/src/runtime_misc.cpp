@@ -74,13 +74,6 @@ std::string timeout_message(Duration seconds) {
   return buf;
 }
 
-// number_text() is a double as "%.6g".
-std::string number_text(double value) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", value);
-  return buf;
-}
-
 RuntimeOptions g_options;
 std::mutex g_options_mutex;
 }  // namespace
@@ -89,6 +82,12 @@ TimeoutError::TimeoutError(Duration seconds, const void* source)
     : std::runtime_error(timeout_message(seconds)), seconds_(seconds), source_(source) {}
 
 namespace detail {
+std::string number_text(double value) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", value);
+  return buf;
+}
+
 void throw_nan_timeout(const char* what) {
   throw UsageError(std::string("greenscope: ") + (what != nullptr && *what ? what : "a wait") +
                    ": the timeout is NaN (not a number); pass a duration >= 0 s (0 or less: do not "
@@ -112,7 +111,7 @@ void check_options(const RuntimeOptions& o) {
   }
   const double budget = o.callback_budget.count();
   if (!(budget >= 0 && budget <= 60)) {
-    refuse("callback_budget " + number_text(budget) + " s is out of range",
+    refuse("callback_budget " + detail::number_text(budget) + " s is out of range",
            "pass 0 to 60 s (default 1 ms): how long the hub runs ready greenlets before it polls again");
   }
 }

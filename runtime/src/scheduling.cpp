@@ -1,7 +1,6 @@
 // scheduling.cpp: blocking, waking, yielding, and the public Hub API.
 #include <cxxabi.h>
 
-#include <cstdio>
 #include <cstdlib>
 
 #include "greenscope/detail/deadline.h"
@@ -167,9 +166,7 @@ void start_greenlet(const std::shared_ptr<GreenletBase>& g) {
 void start_greenlet_later(const std::shared_ptr<GreenletBase>& g, Duration delay) {
   const double seconds = timeout_seconds(delay, "gs::spawn_later()");
   if (seconds >= kNoLimitSeconds) {
-    char value[32];
-    std::snprintf(value, sizeof value, "%.6g", delay.count());
-    throw UsageError(std::string("greenscope: gs::spawn_later(): a delay of ") + value +
+    throw UsageError("greenscope: gs::spawn_later(): a delay of " + number_text(delay.count()) +
                      " s never ends and would leave a greenlet that never runs; pass the delay after "
                      "which it should start (under 1e9 s), or spawn it when it should start");
   }

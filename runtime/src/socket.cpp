@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <stdexcept>
 
@@ -141,9 +140,7 @@ bool would_block() { return errno == EAGAIN || errno == EWOULDBLOCK; }
 // a negative or NaN timeout.
 void check_socket_timeout(Duration timeout, const char* call) {
   if (timeout.count() >= 0) return;
-  char value[32];
-  std::snprintf(value, sizeof value, "%.6g", timeout.count());
-  throw UsageError(std::string("greenscope: gs::Socket::") + call + "(): timeout " + value +
+  throw UsageError(std::string("greenscope: gs::Socket::") + call + "(): timeout " + detail::number_text(timeout.count()) +
                    " s; a socket timeout is >= 0 s (0: never wait, TimeoutError at once) or "
                    "gs::kForever (no limit)");
 }

@@ -26,18 +26,6 @@ namespace {
 
 class ArgumentIoTest : public RuntimeTest {};
 
-const gs::Duration kNan{std::numeric_limits<double>::quiet_NaN()};
-
-template <class F>
-void expect_usage_error(F&& call, std::initializer_list<std::string> parts) {
-  try {
-    call();
-    ADD_FAILURE() << "no UsageError";
-  } catch (const gs::UsageError& e) {
-    for (const std::string& part : parts) EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
-  }
-}
-
 // closed_fd() is an fd number that is not open (it was a moment ago).
 int closed_fd() {
   const int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);

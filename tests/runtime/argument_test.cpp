@@ -17,20 +17,7 @@ namespace {
 
 class ArgumentTest : public RuntimeTest {};
 
-const gs::Duration kNan{std::numeric_limits<double>::quiet_NaN()};
 const gs::Duration kInfinity{std::numeric_limits<double>::infinity()};
-
-// expect_usage_error() runs `call`, which must throw gs::UsageError whose
-// message holds every one of `parts`.
-template <class F>
-void expect_usage_error(F&& call, std::initializer_list<std::string> parts) {
-  try {
-    call();
-    ADD_FAILURE() << "no UsageError";
-  } catch (const gs::UsageError& e) {
-    for (const std::string& part : parts) EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
-  }
-}
 
 // --- Timeouts ------------------------------------------------------------------
 

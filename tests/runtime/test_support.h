@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <initializer_list>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -26,6 +28,21 @@ class RuntimeTest : public ::testing::Test {
 
   std::vector<std::string> reports;  // what the hub's error handler received
 };
+
+// kNan: a timeout the runtime refuses (gs::UsageError naming the call).
+inline const gs::Duration kNan{std::numeric_limits<double>::quiet_NaN()};
+
+// expect_usage_error() runs `call`, which must throw gs::UsageError whose
+// message holds every one of `parts`.
+template <class F>
+void expect_usage_error(F&& call, std::initializer_list<std::string> parts) {
+  try {
+    call();
+    ADD_FAILURE() << "no UsageError";
+  } catch (const gs::UsageError& e) {
+    for (const std::string& part : parts) EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+  }
+}
 
 // Ticker is a greenlet that counts how often it got to run (every 5 ms of
 // sleep) until destroyed: a wait that blocked the thread would leave it at 1.

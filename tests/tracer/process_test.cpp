@@ -373,16 +373,18 @@ std::vector<std::string> account_headers(const std::string& path) {
   return out;
 }
 
+// kSanitized: an ASan or TSan build, where every greenlet costs more.
 // kBigCrowd: waiting greenlets per hub, each 40 calls deep, that take a
 // hub well over 200 ms to collect (unwinding every stack: 10,000 did on an
 // idle machine, 3,000 did not); sanitizer builds unwind slower and get
 // there with fewer (1,000 took 4 s to dump under TSan, loaded). Waiting,
 // they cost the loop nothing: it turns at once.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr const char* kBigCrowd = "1000";
+#if defined(GS_SANITIZE_ADDRESS) || defined(GS_SANITIZE_THREAD)
+constexpr bool kSanitized = true;
 #else
-constexpr const char* kBigCrowd = "10000";
+constexpr bool kSanitized = false;
 #endif
+constexpr const char* kBigCrowd = kSanitized ? "1000" : "10000";
 
 // A hub busy answering a dump, or busy turning its loop, is not stalled: a
 // dump waits for its own account instead of reading its greenlets from
@@ -406,11 +408,7 @@ TEST(ProcessTraceTest, ABusyHubDescribesItselfRatherThanBeingReadFromOutside) {
 }
 
 // kStormCrowd: yielding greenlets per hub in the dump storm.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr const char* kStormCrowd = "500";
-#else
-constexpr const char* kStormCrowd = "2000";
-#endif
+constexpr const char* kStormCrowd = kSanitized ? "500" : "2000";
 
 // A storm of run-info dump signals (one every 5 ms) while thousands of
 // greenlets on two hub threads yield and one spawns and joins without end,

@@ -40,29 +40,14 @@ std::size_t utf8_length(std::string_view text, std::size_t i) {
   return n;
 }
 
-std::string valid_utf8(std::string_view text, bool multiline) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size();) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (plain(c, multiline)) {
-      out += static_cast<char>(c);
-      ++i;
-      continue;
-    }
-    const std::size_t n = c < 0x80 ? 0 : utf8_length(text, i);
-    if (n == 0 || c1_control(text, i, n)) {
-      out += kReplacement;
-      i += n == 0 ? 1 : n;
-    } else {
-      out += text.substr(i, n);
-      i += n;
-    }
-  }
-  return out;
-}
+namespace {
 
-std::string terminal_text(std::string_view text, bool multiline) {
+// rewrite() copies `text`, keeping printable ASCII (and, with `multiline`,
+// newline and tab) and well-formed UTF-8 beyond ASCII, and hands each unsafe
+// piece to `unsafe(out, piece)`: a byte that starts no well-formed sequence
+// or is a C0 control or DEL (one byte), or a C1 control (its two bytes).
+template <class Unsafe>
+std::string rewrite(std::string_view text, bool multiline, Unsafe&& unsafe) {
   std::size_t i = 0;
   while (i < text.size() && plain(static_cast<unsigned char>(text[i]), multiline)) ++i;
   if (i == text.size()) return std::string(text);  // the common case: printable ASCII
@@ -75,19 +60,24 @@ std::string terminal_text(std::string_view text, bool multiline) {
       continue;
     }
     const std::size_t n = c < 0x80 ? 0 : utf8_length(text, i);
-    if (n == 0) {
-      append_hex(out, c);
-      ++i;
-    } else if (c1_control(text, i, n)) {
-      append_hex(out, c);
-      append_hex(out, static_cast<unsigned char>(text[i + 1]));
-      i += 2;
-    } else {
-      out += text.substr(i, n);
-      i += n;
-    }
+    const std::size_t taken = n == 0 ? 1 : n;
+    if (n == 0 || c1_control(text, i, n)) unsafe(out, text.substr(i, taken));
+    else out += text.substr(i, n);
+    i += taken;
   }
   return out;
+}
+
+}  // namespace
+
+std::string valid_utf8(std::string_view text, bool multiline) {
+  return rewrite(text, multiline, [](std::string& out, std::string_view) { out += kReplacement; });
+}
+
+std::string terminal_text(std::string_view text, bool multiline) {
+  return rewrite(text, multiline, [](std::string& out, std::string_view piece) {
+    for (const char c : piece) append_hex(out, static_cast<unsigned char>(c));
+  });
 }
 
 }  // namespace gs::traceio

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <limits>
+#include <string>
 
 #include "greenscope/types.h"
 
@@ -13,6 +14,9 @@ namespace gs::detail {
 // no limit, as kForever. Every finite timeout below it converts to
 // steady_clock nanoseconds and to libev's ev_tstamp without overflow.
 inline constexpr double kNoLimitSeconds = 1e9;
+
+// number_text() is `value` as "%.6g", as error messages quote a duration.
+std::string number_text(double value);
 
 // throw_nan_timeout() throws the UsageError for a NaN timeout passed to
 // `what` (a call's name: "Event.wait()").
