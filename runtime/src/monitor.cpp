@@ -77,7 +77,9 @@ std::mutex g_thread_mutex;       // start/stop
 std::thread& g_thread = *new std::thread();
 std::atomic<bool> g_thread_running{false};
 std::atomic<bool> g_stop{false};
-int g_event_fd = -1;
+// g_event_fd wakes the monitor. Atomic: a dump signal's handler writes to
+// it on any thread, also while the first hub's thread creates it.
+std::atomic<int> g_event_fd{-1};
 std::atomic<int> g_dump_signal{0};
 int g_sample_signal = 0;
 
@@ -785,11 +787,12 @@ void monitor_main() {
                                                     options.sample_interval.count() * 1000);
     period_us = std::max<std::int64_t>(period_us, 250);
     if (!detecting) period_us = 100'000;
-    pollfd p{g_event_fd, POLLIN, 0};
+    const int event_fd = g_event_fd.load();
+    pollfd p{event_fd, POLLIN, 0};
     timespec timeout{period_us / 1'000'000, (period_us % 1'000'000) * 1000};
     if (::ppoll(&p, 1, &timeout, nullptr) > 0) {
       std::uint64_t drained;
-      [[maybe_unused]] ssize_t r = ::read(g_event_fd, &drained, sizeof drained);
+      [[maybe_unused]] ssize_t r = ::read(event_fd, &drained, sizeof drained);
     }
     serve_crash();
     serve_dump();
@@ -945,8 +948,7 @@ void after_fork_in_child() {
   set_hook(kHookMonitor, false);
   g_monitor_on.store(false);
   g_blocking_threshold_ns.store(-1);
-  if (g_event_fd >= 0) ::close(g_event_fd);
-  g_event_fd = -1;
+  if (const int fd = g_event_fd.exchange(-1); fd >= 0) ::close(fd);
   new (&g_names_mutex) std::mutex();
   new (&g_limiter_mutex) std::mutex();
   new (&g_report_mutex) std::mutex();
@@ -1021,7 +1023,7 @@ void ensure_monitor_thread() {
   std::call_once(at_exit_once, [] { std::atexit(stop_at_exit); });
   std::lock_guard<std::mutex> lock(g_thread_mutex);
   if (g_thread_running.load()) return;
-  if (g_event_fd < 0) g_event_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (g_event_fd.load() < 0) g_event_fd.store(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   init_unwinding();
   install_sample_handler();
   install_crash_handler();
@@ -1038,9 +1040,10 @@ void ensure_monitor_thread() {
 bool monitor_thread_running() { return g_thread_running.load(); }
 
 void wake_monitor() {
-  if (g_event_fd < 0) return;
+  const int fd = g_event_fd.load();
+  if (fd < 0) return;
   const std::uint64_t one = 1;
-  [[maybe_unused]] ssize_t r = ::write(g_event_fd, &one, sizeof one);
+  [[maybe_unused]] ssize_t r = ::write(fd, &one, sizeof one);
 }
 
 void request_dump(int signal_number) {
