@@ -91,7 +91,7 @@ struct Event {
   // (0 if not yet known).
   std::uint64_t greenlet = 0;
 };
-// The reader holds every event in memory: its size is the trace's size.
+// load() holds every event in memory (its size is the trace's size); scan() holds a block's.
 static_assert(sizeof(Event) == 48, "Event grew: the reader's memory per event is documented in docs/tracing.md");
 
 struct ProcessInfo {
