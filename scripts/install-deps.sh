@@ -13,6 +13,9 @@ packages=(
   xvfb imagemagick xdotool
   python3-gevent
   libcurl4-openssl-dev libhiredis-dev redis-server python3
+  # `greenscope export --format perfetto` encodes with libprotobuf from a
+  # .proto generated at build time; its test decodes with protoc.
+  libprotobuf-dev protobuf-compiler zlib1g-dev
   # The fuzz pass (passes.sh): clang with its libFuzzer. libclang-rt-14-dev
   # holds the sanitizer and -fsanitize=fuzzer runtimes; clang-14 only
   # recommends it, and recommends are not installed here.

@@ -23,6 +23,7 @@ const std::vector<std::vector<std::string>> kCommands = {
     {"report", "--thread", "0"},
     {"report", "--thread", "7"},
     {"info", "--strict"},
+    {"export", "--format", "perfetto", "--uncompressed", "-o", "-"},
 };
 
 void expect_same_both_ways(const std::string& path) {
