@@ -13,6 +13,9 @@ packages=(
   xvfb imagemagick xdotool
   python3-gevent
   libcurl4-openssl-dev libhiredis-dev redis-server python3
+  # tests/tracer/library_stall_test.cpp stalls inside real libraries, as
+  # users' programs do: zlib's compress2 and sqlite3's commits.
+  zlib1g-dev libsqlite3-dev
   # The fuzz pass (passes.sh): clang with its libFuzzer. libclang-rt-14-dev
   # holds the sanitizer and -fsanitize=fuzzer runtimes; clang-14 only
   # recommends it, and recommends are not installed here.

@@ -6,6 +6,8 @@
 #include <functional>
 #include <string>
 
+#include "greenscope/stall.h"
+
 namespace gs::detail {
 
 // stack_text() symbolizes `n` lookup addresses, one "#i ..." line each.
@@ -16,6 +18,22 @@ std::string stack_text(const std::uintptr_t* pcs, std::size_t n, const char* ind
 // the caller runs on a greenlet's. Symbolizing needs it: libdw reading a
 // module's line table takes over 96 KiB of stack, more than a greenlet has.
 std::string on_full_stack(const std::function<std::string()>& fn);
+
+// on_full_stack_value() is on_full_stack() for any result.
+template <class T, class Fn>
+T on_full_stack_value(Fn fn) {
+  T out;
+  on_full_stack([&] {
+    out = fn();
+    return std::string();
+  });
+  return out;
+}
+
+// set_verdict_by_names() judges the report again with its samples' frames
+// symbolized: a "running" sample in a syscall's libc wrapper counts as in
+// that call (stall_verdict.h). Symbolizes: the reporter thread's work.
+void set_verdict_by_names(StallReport& report);
 
 // duration_text() is "52.3 ms", "2.41 s", "870 us".
 std::string duration_text(std::int64_t ns);
