@@ -8,7 +8,6 @@
 #include <cstdlib>
 
 #include "greenscope/safe_text.h"
-#include "greenscope/syscall_names.h"
 
 namespace gs::viewer {
 namespace {
@@ -67,8 +66,6 @@ std::string signal_name(int sig) {
     default: return "signal " + std::to_string(sig);
   }
 }
-
-std::string syscall_name(int nr) { return trace_format::syscall_name(nr); }
 
 std::string format_count(std::uint64_t n) {
   std::string digits = std::to_string(n), out;
