@@ -648,9 +648,10 @@ void report_now(const std::vector<Delivery>& ds) {
         break;
       case Delivery::End:
       case Delivery::Ongoing: {
-        // The monitor judged it by /proc alone; here its frames are named too.
-        StallReport r = d.report;
-        set_verdict_by_names(r);
+        // Judged by /proc alone: naming frames here would symbolize for every
+        // stall, and in a forked child the symbolizer's lock may be held by
+        // a thread the fork left behind. format_stall() names them.
+        const StallReport& r = d.report;
         if (o && d.kind == Delivery::End) o->on_stall_end(r);
         if (callback) {
           try {

@@ -68,16 +68,6 @@ verdict::Verdict judge_by_names(const StallReport& r) {
 
 }  // namespace
 
-void set_verdict_by_names(StallReport& r) {
-  const verdict::Verdict v = judge_by_names(r);
-  if (v.kind == verdict::VerdictKind::Unknown) return;
-  r.kind = v.kind == verdict::VerdictKind::CpuBound ? StallKind::CpuBound : StallKind::Blocked;
-  r.syscall = r.kind == StallKind::Blocked && !v.syscalls.empty() && v.syscalls.front().syscall >= 0
-                  ? v.syscalls.front().syscall
-                  : -1;
-  r.verdict = verdict::text(v);
-}
-
 }  // namespace gs::detail
 
 namespace gs {

@@ -6,8 +6,6 @@
 #include <functional>
 #include <string>
 
-#include "greenscope/stall.h"
-
 namespace gs::detail {
 
 // stack_text() symbolizes `n` lookup addresses, one "#i ..." line each.
@@ -29,11 +27,6 @@ T on_full_stack_value(Fn fn) {
   });
   return out;
 }
-
-// set_verdict_by_names() judges the report again with its samples' frames
-// symbolized: a "running" sample in a syscall's libc wrapper counts as in
-// that call (stall_verdict.h). Symbolizes: the reporter thread's work.
-void set_verdict_by_names(StallReport& report);
 
 // duration_text() is "52.3 ms", "2.41 s", "870 us".
 std::string duration_text(std::int64_t ns);

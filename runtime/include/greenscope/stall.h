@@ -87,7 +87,10 @@ struct StallReport {
   int syscall = -1;                // the syscall it was blocked in, if Blocked
   // verdict: where the time went, in words (docs/stalls.md, "Verdicts"):
   // "cpu-bound", "blocked in read", "mixed: 18 % CPU, 74 % in fdatasync,
-  // 8 % in unlink", "starved: 85 % waiting for a CPU (a loaded machine)..."
+  // 8 % in unlink", "starved: 85 % waiting for a CPU (a loaded machine)...",
+  // judged from /proc's word on each sample. format_stall() and the trace's
+  // readers also name the samples' frames: a sample /proc found running in
+  // a syscall's libc wrapper (fdatasync) counts as in that call there.
   std::string verdict;
   std::vector<StallSample> samples;
 };
