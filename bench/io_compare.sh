@@ -29,7 +29,7 @@
 # every few seconds, which only ever slows a run down); per-round ratios and
 # medians are printed as well.
 #
-# Takes about 4 minutes on 2 cores (plus the build the first time; longer
+# Takes about 5 minutes on 2 cores (plus the build the first time; longer
 # with WAIT_QUIET); exits non-zero if any step fails (a missed target is
 # reported, not an error).
 set -euo pipefail
@@ -87,6 +87,7 @@ rounds = int(rounds)
 servers = [
     ("libev", [os.path.join(build, "bench/gs_libev_echo_server"), "--port", "0"]),
     ("greenscope", [os.path.join(build, "examples/echo_server/echo_server"), "--port", "0"]),
+    ("greenscope-recv", [os.path.join(build, "examples/echo_server/echo_server"), "--port", "0", "--recv", "string"]),
     ("gevent", [python, "bench/echo/gevent_echo_server.py", "--port", "0"]),
 ]
 client = os.path.join(build, "bench/gs_echo_load_client")
@@ -153,7 +154,7 @@ with open(echo_out) as f:
             continue
         kv = dict(p.split("=", 1) for p in parts[1:])
         runs.setdefault(kv["server"], []).append(kv)
-order = ["libev", "greenscope", "gevent"]
+order = ["libev", "greenscope", "greenscope-recv", "gevent"]
 for s in order:
     if s not in runs:
         sys.exit("no echo results for %s in %s" % (s, echo_out))
@@ -254,9 +255,11 @@ clean_rounds = [r for r in range(int(rounds)) if all(others_pct(runs[s][r]) <= 1
 print("| ratio | best / best | per-round ratios (undisturbed rounds) | their median |")
 print("|---|---:|---|---:|")
 for label, x, y in (("greenscope / libev", "greenscope", "libev"), ("greenscope / gevent", "greenscope", "gevent"),
+                    ("greenscope-recv / libev", "greenscope-recv", "libev"),
+                    ("greenscope-recv / greenscope", "greenscope-recv", "greenscope"),
                     ("libev / gevent", "libev", "gevent")):
     per_round = [rts(runs[x][r]) / rts(runs[y][r]) for r in clean_rounds]
-    fmt = (lambda v: "%.1f %%" % (100 * v)) if y == "libev" else (lambda v: "%.2fx" % v)
+    fmt = (lambda v: "%.1f %%" % (100 * v)) if y in ("libev", "greenscope") else (lambda v: "%.2fx" % v)
     print("| %s | **%s** | %s | %s |" % (label, fmt(best[x] / best[y]), ", ".join(fmt(v) for v in per_round) or "-",
                                          fmt(statistics.median(per_round)) if per_round else "-"))
 print()
@@ -292,7 +295,10 @@ def verdict(ok):
     return "PASS" if ok else "FAIL"
 gs_vs_libev = best["greenscope"] / best["libev"]
 gs_vs_gevent = best["greenscope"] / best["gevent"]
+recv_vs_into = best["greenscope-recv"] / best["greenscope"]
 targets = [
+    ("echo: recv(65536) into a std::string >= 95% of recv_into() round trips/s (best runs)",
+     "%.1f %%" % (100 * recv_vs_into), recv_vs_into >= 0.95),
     ("echo: greenscope >= 90% of plain libev round trips/s (best runs)",
      "%.1f %%" % (100 * gs_vs_libev), gs_vs_libev >= 0.9),
     ("echo: greenscope >= 2.4x gevent round trips/s (best runs)", "%.2fx" % gs_vs_gevent,

@@ -113,20 +113,17 @@ void finish_group(StallGroup& g) {
 
 symbols::FunctionSummary group_functions(const traceio::Trace& trace, StackNames& names, const StallGroup& g);
 
-std::vector<BlockingGroup> blocking_groups(const traceio::Trace& trace, StackKeys& keys) {
+// blocking_groups() merges the calls of one text at stacks of one key.
+std::vector<BlockingGroup> blocking_groups(const std::vector<BlockingGroup>& calls) {
   std::map<std::pair<std::string, std::uint64_t>, BlockingGroup> groups;
-  for (const traceio::ThreadInfo& th : trace.threads())
-    for (const traceio::Event& e : th.events) {
-      if (e.type != EventType::BlockingCall) continue;
-      const std::string& call = trace.text(e.str);
-      BlockingGroup& g = groups[{call, keys.key(e.a)}];
-      g.call = call.empty() ? "(unknown call)" : call;
-      g.stack = keys.key(e.a);
-      ++g.count;
-      const auto ns = static_cast<std::int64_t>(e.b);
-      g.total_ns += ns;
-      g.max_ns = std::max(g.max_ns, ns);
-    }
+  for (const BlockingGroup& c : calls) {
+    BlockingGroup& g = groups[{c.call, c.stack}];
+    g.call = c.call.empty() ? "(unknown call)" : c.call;
+    g.stack = c.stack;
+    g.count += c.count;
+    g.total_ns += c.total_ns;
+    g.max_ns = std::max(g.max_ns, c.max_ns);
+  }
   std::vector<BlockingGroup> out;
   for (auto& [key, g] : groups) out.push_back(std::move(g));
   std::stable_sort(out.begin(), out.end(),
@@ -134,25 +131,36 @@ std::vector<BlockingGroup> blocking_groups(const traceio::Trace& trace, StackKey
   return out;
 }
 
-std::vector<LagRow> lag_rows(const traceio::Trace& trace) {
-  std::vector<LagRow> rows;
-  for (const traceio::ThreadInfo& th : trace.threads()) {
-    LagRow row;
-    row.thread = th.index;
-    for (const traceio::Event& e : th.events) {
-      if (e.type != EventType::LoopLag) continue;
+}  // namespace
+
+void StallEvents::events(const traceio::ThreadInfo& thread, std::span<const traceio::Event> events) {
+  for (const traceio::Event& e : events) {
+    if (e.type == EventType::BlockingCall) {
+      const auto [it, added] = call_index_.try_emplace({e.str, e.a}, calls_.size());
+      if (added) calls_.push_back(Calls{e.str, e.a});
+      Calls& c = calls_[it->second];
+      ++c.count;
+      const auto ns = static_cast<std::int64_t>(e.b);
+      c.total_ns += ns;
+      c.max_ns = std::max(c.max_ns, ns);
+    } else if (e.type == EventType::LoopLag) {
+      LagRow& row = lags_[thread.index];
+      row.thread = thread.index;
       ++row.count;
       row.total_ns += e.c;
       row.max_ns = std::max(row.max_ns, e.c);
     }
-    if (row.count > 0) rows.push_back(row);
   }
-  return rows;
 }
 
-}  // namespace
-
 StallModel build_stall_model(const traceio::Trace& trace, StackKeys& keys, std::int64_t min_ns) {
+  StallEvents events;
+  for (const traceio::ThreadInfo& th : trace.threads()) events.events(th, th.events);
+  return build_stall_model(trace, events, keys, min_ns);
+}
+
+StallModel build_stall_model(const traceio::Trace& trace, const StallEvents& events, StackKeys& keys,
+                             std::int64_t min_ns) {
   StallModel model;
   std::map<std::uint64_t, GroupBuilder> groups;  // by key stack
   for (const StallInfo& s : trace.stalls()) {
@@ -178,8 +186,12 @@ StallModel build_stall_model(const traceio::Trace& trace, StackKeys& keys, std::
   std::stable_sort(model.groups.begin(), model.groups.end(), [](const StallGroup& x, const StallGroup& y) {
     return std::tuple(x.total_ns, x.max_ns) > std::tuple(y.total_ns, y.max_ns);
   });
-  model.blocking = blocking_groups(trace, keys);
-  model.lags = lag_rows(trace);
+  // Stack keys go to the calls' stacks in the order the events first used them.
+  std::vector<BlockingGroup> calls;
+  for (const StallEvents::Calls& c : events.calls_)
+    calls.push_back(BlockingGroup{trace.text(c.call), keys.key(c.stack), c.count, c.total_ns, c.max_ns});
+  model.blocking = blocking_groups(calls);
+  for (const auto& [thread, row] : events.lags_) model.lags.push_back(row);
   return model;
 }
 

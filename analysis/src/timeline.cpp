@@ -324,20 +324,24 @@ const Timeline& TimelineWalker::timeline() const { return builder_->timeline(); 
 Timeline TimelineWalker::finish() { return builder_->finish(); }
 
 std::vector<Job> pair_jobs(const traceio::Trace& trace) {
+  JobEvents events;
+  for (const traceio::ThreadInfo& th : trace.threads()) events.add(th.index, th.events);
+  return events.pair();
+}
+
+void JobEvents::add(std::uint32_t thread, std::span<const Event> events) {
+  for (const Event& e : events)
+    if (e.type >= EventType::JobSubmit && e.type <= EventType::JobDone) points_.push_back({e, thread});
+}
+
+std::vector<Job> JobEvents::pair() {
   std::vector<Job> jobs;
   std::unordered_map<std::uint64_t, std::vector<std::size_t>> open;  // key -> jobs not yet done
-  struct Point {
-    const Event* event;
-    std::uint32_t thread;
-  };
-  std::vector<Point> points;
-  for (const traceio::ThreadInfo& th : trace.threads())
-    for (const Event& e : th.events)
-      if (e.type >= EventType::JobSubmit && e.type <= EventType::JobDone) points.push_back({&e, th.index});
+  std::vector<Point>& points = points_;
   std::stable_sort(points.begin(), points.end(),
-                   [](const Point& x, const Point& y) { return x.event->time_ns < y.event->time_ns; });
+                   [](const Point& x, const Point& y) { return x.event.time_ns < y.event.time_ns; });
   for (const Point& p : points) {
-    const Event& e = *p.event;
+    const Event& e = p.event;
     auto& list = open[e.a];
     // A worker can record JobBegin before the submitter records JobSubmit:
     // such a submit belongs to the job already begun.

@@ -89,8 +89,11 @@ struct MissedRing {
 
 // Beat is one hub's record. Fields tagged (hub) are written by the hub's
 // thread only, (mon) by the monitor only; the monitor reads (hub) fields
-// through the seqlock.
-struct Beat {
+// through the seqlock. Shared: a run-info dump keeps the Beats it reads
+// alive while it waits for their hubs' answers (live_beats()), without
+// holding the registry lock, so a hub may go away meanwhile; `leaving`
+// then says so, and the Beat itself stays readable.
+struct Beat : std::enable_shared_from_this<Beat> {
   // Segment: who holds the thread since when. `seq` is odd while the hub
   // rewrites the fields; a segment is identified by its even seq value.
   std::atomic<std::uint64_t> seq{0};                 // (hub)
@@ -121,12 +124,13 @@ struct Beat {
   // greenlets it starts and every 64th ready item it runs, whether or not
   // the monitor is on (never per switch: that path stays as it is): a dump
   // waiting for the hub's answer tells a busy hub (counting) from a stalled
-  // one (not). A read of a stalled hub from outside holds outside_mutex; the
-  // hub takes it to set `leaving` before it tears its greenlets down, so
-  // that no read meets freed ones.
+  // one (not). A read of a stalled hub from outside, and a dump posting its
+  // request to the hub's loop, hold outside_mutex; the hub takes it to set
+  // `leaving` before it tears its greenlets down and frees its loop, so
+  // that neither meets freed ones.
   std::atomic<std::uint64_t> progress{0};            // (hub)
   std::mutex outside_mutex;
-  bool leaving = false;                              // (hub, under outside_mutex)
+  std::atomic<bool> leaving{false};                  // (hub, set under outside_mutex)
 
   // Identity, set at registration (ro afterwards).
   HubImpl* hub = nullptr;
@@ -176,7 +180,7 @@ void beat_poll_end(Beat& b);
 // register_hub()/unregister_hub(): a hub's Beat joins/leaves the monitor's
 // list. Hub thread; register also sets up the thread's alternate signal
 // stack (samples and crash reports run on it).
-std::unique_ptr<Beat> register_hub(HubImpl& hub);
+std::shared_ptr<Beat> register_hub(HubImpl& hub);
 void unregister_hub(Beat& beat);
 
 // tls_beat is the calling thread's Beat (the signal handler's way in).

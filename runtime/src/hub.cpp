@@ -123,7 +123,7 @@ HubImpl::~HubImpl() {
   const bool from_main_greenlet = current_ == main_.get();
   {
     const std::lock_guard<std::mutex> lock(beat_->outside_mutex);  // a dump reading it finishes first
-    beat_->leaving = true;
+    beat_->leaving.store(true);
   }
   if (from_main_greenlet) teardown();
   if (from_main_greenlet) {

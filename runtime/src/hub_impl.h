@@ -160,7 +160,7 @@ class HubImpl final : public Hub {
   ErrorHandler error_handler_;
   bool tearing_down_ = false;
   std::unique_ptr<ThreadPool> default_pool_;  // after teardown, before the loop goes
-  std::unique_ptr<Beat> beat_;          // what the stall monitor reads
+  std::shared_ptr<Beat> beat_;          // what the stall monitor reads
 };
 
 // SwitchPathProbe lets bench/ time switch_to() alone, the runtime's switch

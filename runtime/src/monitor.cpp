@@ -26,6 +26,7 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "greenscope/detail/env.h"
@@ -78,7 +79,9 @@ std::mutex g_thread_mutex;       // start/stop
 std::thread& g_thread = *new std::thread();
 std::atomic<bool> g_thread_running{false};
 std::atomic<bool> g_stop{false};
-int g_event_fd = -1;
+// g_event_fd wakes the monitor. Atomic: a dump signal's handler writes to
+// it on any thread, also while the first hub's thread creates it.
+std::atomic<int> g_event_fd{-1};
 std::atomic<int> g_dump_signal{0};
 int g_sample_signal = 0;
 
@@ -727,14 +730,61 @@ void report_unfinished() {
   deliver(out);
 }
 
-void serve_dump() {
-  const int sig = g_dump_signal.exchange(0);
-  if (sig == 0) return;
+// The dumper thread ("gs-dumper") writes the run-info dumps asked for by
+// GREENSCOPE_DUMP_SIGNAL. A dump waits for each hub's own account, seconds
+// for a busy one: on the monitor thread that wait held up stall detection
+// and a crash report, whose handler waits 5 s for the monitor to unwind its
+// stack and then dies without one. Started at the first dump. Signals that
+// come while one is being written coalesce into one more.
+std::mutex g_dump_mutex;
+std::condition_variable& g_dump_cv = *new std::condition_variable();
+int g_dump_pending = 0;    // guarded by g_dump_mutex: the signal of the next dump, 0 if none
+bool g_dump_stop = false;  // guarded by g_dump_mutex
+std::thread& g_dumper = *new std::thread();  // (mon) started; joined by stop_thread()
+
+void write_dump(int sig) {
   const std::string text = format_run_info();
   std::fwrite(text.data(), 1, text.size(), stderr);
   const char* name = sigabbrev_np(sig);
   const std::string trigger = std::string("signal SIG") + (name ? name : std::to_string(sig).c_str());
   if (Observer* o = observer_if_any()) o->on_run_info(trigger, text);
+}
+
+void dumper_main() {
+  ::pthread_setname_np(::pthread_self(), "gs-dumper");
+  std::unique_lock<std::mutex> lock(g_dump_mutex);
+  for (;;) {
+    g_dump_cv.wait(lock, [] { return g_dump_stop || g_dump_pending != 0; });
+    if (g_dump_pending == 0) return;  // stopping, nothing asked
+    const int sig = std::exchange(g_dump_pending, 0);
+    lock.unlock();
+    write_dump(sig);
+    lock.lock();
+  }
+}
+
+// serve_dump() hands a signalled dump to the dumper. Monitor thread.
+void serve_dump() {
+  const int sig = g_dump_signal.exchange(0);
+  if (sig == 0) return;
+  std::lock_guard<std::mutex> lock(g_dump_mutex);
+  g_dump_pending = sig;
+  if (!g_dumper.joinable()) g_dumper = quiet_thread(dumper_main);
+  g_dump_cv.notify_one();
+}
+
+// stop_dumper() lets the dumper finish what it was asked, then joins it.
+// After the monitor thread, the only one that starts it, has stopped.
+void stop_dumper() {
+  if (!g_dumper.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(g_dump_mutex);
+    g_dump_stop = true;
+    g_dump_cv.notify_one();
+  }
+  g_dumper.join();
+  std::lock_guard<std::mutex> lock(g_dump_mutex);
+  g_dump_stop = false;
 }
 
 void monitor_main() {
@@ -753,11 +803,12 @@ void monitor_main() {
                                                     options.sample_interval.count() * 1000);
     period_us = std::max<std::int64_t>(period_us, 250);
     if (!detecting) period_us = 100'000;
-    pollfd p{g_event_fd, POLLIN, 0};
+    const int event_fd = g_event_fd.load();
+    pollfd p{event_fd, POLLIN, 0};
     timespec timeout{period_us / 1'000'000, (period_us % 1'000'000) * 1000};
     if (::ppoll(&p, 1, &timeout, nullptr) > 0) {
       std::uint64_t drained;
-      [[maybe_unused]] ssize_t r = ::read(g_event_fd, &drained, sizeof drained);
+      [[maybe_unused]] ssize_t r = ::read(event_fd, &drained, sizeof drained);
     }
     serve_crash();
     serve_dump();
@@ -790,6 +841,7 @@ void stop_thread() {
   g_stop.store(true, std::memory_order_release);
   wake_monitor();
   g_thread.join();
+  stop_dumper();
   {
     std::lock_guard<std::mutex> report_lock(g_report_mutex);
     g_report_stop = true;
@@ -913,23 +965,27 @@ void after_fork_in_child() {
   set_hook(kHookMonitor, false);
   g_monitor_on.store(false);
   g_blocking_threshold_ns.store(-1);
-  if (g_event_fd >= 0) ::close(g_event_fd);
-  g_event_fd = -1;
+  if (const int fd = g_event_fd.exchange(-1); fd >= 0) ::close(fd);
   new (&g_names_mutex) std::mutex();
   new (&g_limiter_mutex) std::mutex();
   new (&g_report_mutex) std::mutex();
   new (&g_report_cv) std::condition_variable();
   g_report_queue.clear();
+  new (&g_dump_mutex) std::mutex();
+  new (&g_dump_cv) std::condition_variable();
+  new (&g_dumper) std::thread();
+  g_dump_pending = 0;
+  g_dump_stop = false;
   g_report_stop = false;
   g_active.clear();
 }
 
 }  // namespace
 
-std::unique_ptr<Beat> register_hub(HubImpl& hub) {
+std::shared_ptr<Beat> register_hub(HubImpl& hub) {
   static std::once_flag at_fork;
   std::call_once(at_fork, [] { ::pthread_atfork(nullptr, nullptr, &after_fork_in_child); });
-  auto b = std::make_unique<Beat>();
+  auto b = std::make_shared<Beat>();
   b->hub = &hub;
   b->tid = static_cast<pid_t>(::syscall(SYS_gettid));
   b->thread = ::pthread_self();
@@ -964,9 +1020,12 @@ void unregister_hub(Beat& beat) {
   // The alternate stack stays: a crash during the thread's exit still needs it.
 }
 
-void with_beats(const std::function<void(Beat&)>& fn) {
+std::vector<std::shared_ptr<Beat>> live_beats() {
   std::lock_guard<std::mutex> lock(g_registry_mutex);
-  for (Beat* b : g_beats) fn(*b);
+  std::vector<std::shared_ptr<Beat>> out;
+  out.reserve(g_beats.size());
+  for (Beat* b : g_beats) out.push_back(b->shared_from_this());
+  return out;
 }
 
 // --- Monitor thread control ----------------------------------------------------------
@@ -981,7 +1040,7 @@ void ensure_monitor_thread() {
   std::call_once(at_exit_once, [] { std::atexit(stop_at_exit); });
   std::lock_guard<std::mutex> lock(g_thread_mutex);
   if (g_thread_running.load()) return;
-  if (g_event_fd < 0) g_event_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (g_event_fd.load() < 0) g_event_fd.store(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   init_unwinding();
   install_sample_handler();
   install_crash_handler();
@@ -998,9 +1057,10 @@ void ensure_monitor_thread() {
 bool monitor_thread_running() { return g_thread_running.load(); }
 
 void wake_monitor() {
-  if (g_event_fd < 0) return;
+  const int fd = g_event_fd.load();
+  if (fd < 0) return;
   const std::uint64_t one = 1;
-  [[maybe_unused]] ssize_t r = ::write(g_event_fd, &one, sizeof one);
+  [[maybe_unused]] ssize_t r = ::write(fd, &one, sizeof one);
 }
 
 void request_dump(int signal_number) {

@@ -7,7 +7,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "beat.h"
 
@@ -46,9 +48,11 @@ struct CrashRequest {
 };
 CrashRequest& crash_request();
 
-// with_beats() calls fn for every registered hub, under the registry lock
-// (a hub cannot unregister meanwhile).
-void with_beats(const std::function<void(Beat&)>& fn);
+// live_beats() is every registered hub's Beat, kept alive for the caller
+// (the hubs themselves may go away meanwhile: Beat::leaving). Taken under
+// the registry lock, which the caller then does not hold: the monitor
+// needs it every period, and a dump waits seconds for a busy hub.
+std::vector<std::shared_ptr<Beat>> live_beats();
 
 // Sampling a hub's thread from another thread: sends the sample signal and
 // waits for the handler's copy (up to `timeout_ms`). True if `slot` holds a

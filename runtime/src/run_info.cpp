@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -100,6 +101,14 @@ HubAccount collect_here(HubImpl& hub, pid_t tid) {
   return a;
 }
 
+// sample_when_free() samples b's thread once the monitor, which samples a
+// stalled hub too, has let go of its sample slot (up to 100 ms).
+bool sample_when_free(Beat& b) {
+  for (int i = 0; i < 1000 && b.sample.state.load(std::memory_order_acquire) != SampleSlot::kIdle; ++i)
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  return sample_thread(b, 50);
+}
+
 // describe_outside() reads a stalled hub from another thread. The hub's
 // thread is stuck in one greenlet or callback, so its greenlet list holds
 // still; the reads are deliberately unsynchronized (TSan-exempt). A stall
@@ -107,11 +116,11 @@ HubAccount collect_here(HubImpl& hub, pid_t tid) {
 // before and after. Holds outside_mutex: the hub cannot tear down meanwhile.
 [[gnu::no_sanitize("thread")]] std::string describe_outside(Beat& b) {
   const std::lock_guard<std::mutex> lock(b.outside_mutex);
-  if (b.leaving) return thread_header(b.tid, "hub shutting down; not read");
+  if (b.leaving.load()) return thread_header(b.tid, "hub shutting down; not read");
   std::string out = thread_header(b.tid, "hub not answering, stuck for 200 ms (stalled); read from outside");
   std::uintptr_t pcs[kMaxStackDepth];
   out += "  Running now (sampled):\n";
-  if (sample_thread(b, 50)) {
+  if (sample_when_free(b)) {
     const std::size_t n = unwind_snapshot(b.sample.snap, pcs, kMaxStackDepth);
     release_sample(b);
     out += n > 0 ? stack_text(pcs, n, "      ") : "      (no stack)\n";
@@ -166,18 +175,24 @@ constexpr auto kAnsweringMs = std::chrono::seconds(60);
 std::string ask_hub(Beat& b) {
   auto answer = std::make_shared<Answer>();
   const pid_t tid = b.tid;
-  b.hub->post_threadsafe([answer, tid] {
-    {
+  {
+    // Under outside_mutex: a hub that is not yet leaving has not freed its
+    // loop, and cannot until the request is posted.
+    const std::lock_guard<std::mutex> outside(b.outside_mutex);
+    if (b.leaving.load()) return thread_header(tid, "hub shutting down; not read");
+    b.hub->post_threadsafe([answer, tid] {
+      {
+        std::lock_guard<std::mutex> lock(answer->mutex);
+        if (answer->abandoned) return;
+        answer->started = true;
+      }
+      HubAccount account = collect_here(HubImpl::current(), tid);
       std::lock_guard<std::mutex> lock(answer->mutex);
-      if (answer->abandoned) return;
-      answer->started = true;
-    }
-    HubAccount account = collect_here(HubImpl::current(), tid);
-    std::lock_guard<std::mutex> lock(answer->mutex);
-    answer->account = std::move(account);
-    answer->done = true;
-    answer->cv.notify_all();
-  });
+      answer->account = std::move(account);
+      answer->done = true;
+      answer->cv.notify_all();
+    });
+  }
   const auto begun = std::chrono::steady_clock::now();
   std::uint64_t progress = b.progress.load(std::memory_order_relaxed);
   std::unique_lock<std::mutex> lock(answer->mutex);
@@ -185,6 +200,10 @@ std::string ask_hub(Beat& b) {
     if (answer->started) {
       if (answer->cv.wait_for(lock, kAnsweringMs, [&] { return answer->done; })) break;
       return thread_header(tid, "hub busy: began describing itself but had not finished after 60 s");
+    }
+    if (b.leaving.load()) {  // its teardown runs greenlets (progress) and need not reach the request
+      answer->abandoned = true;
+      return thread_header(tid, "hub shutting down; not read");
     }
     const std::uint64_t now = b.progress.load(std::memory_order_relaxed);
     const bool moving = now != progress;
@@ -250,7 +269,7 @@ std::string format_run_info() {
   ::localtime_r(&now, &tm);
   std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
   std::vector<std::string> parts;
-  detail::with_beats([&](detail::Beat& b) { parts.push_back(detail::describe(b)); });
+  for (const std::shared_ptr<detail::Beat>& b : detail::live_beats()) parts.push_back(detail::describe(*b));
   std::string out = "greenscope run info: pid " + std::to_string(::getpid()) + ", " + std::to_string(parts.size()) +
                     " hub thread(s), " + when + "\n";
   for (const std::string& p : parts) out += p;

@@ -58,6 +58,22 @@ std::uintptr_t symbol_size(const void* address, std::uintptr_t fallback) {
   return sym->st_size != 0 ? sym->st_size : fallback;
 }
 
+// is_trampoline() says whether the code at `at` is make_fcontext's
+// trampoline. Exempt from ThreadSanitizer, whose check of a load from code
+// can crash: TSan skips such loads by a marker that its start-up writes
+// into a temporary file (/tmp/tsan.rodata.PID, 512 KiB) and maps read-only
+// over the shadow of every r-x segment, 512 KiB of shadow (128 KiB of code)
+// at a time. It does not check that write, which RLIMIT_FSIZE cuts short:
+// under ulimit -f 1 only the first 256 bytes of each 128 KiB of code are
+// marked, and a load past them (Boost 1.74 has the trampoline at 0x238)
+// reads a zero, takes it for ordinary memory and stores into the read-only
+// shadow: SEGV (a TSan program that reads a byte of its own code dies the
+// same way). Code bytes never change: TSan has nothing to check here.
+[[gnu::no_sanitize("thread"), gnu::noinline]] bool is_trampoline(std::uintptr_t at) {
+  const auto* code = reinterpret_cast<const unsigned char*>(at);
+  return code[0] == 0x55 && code[1] == 0xff && code[2] == 0xe3;
+}
+
 // read_fcontext_facts() makes a throw-away context on a small buffer: slot 5
 // holds the entry function (checked, so a different layout is noticed),
 // slot 6 `finish` (the entry's return address), slot 7 the trampoline.
@@ -66,9 +82,7 @@ void read_fcontext_facts() {
   const fcontext_t ctx = make_fcontext(buffer + sizeof buffer, sizeof buffer, &probe_entry);
   const auto* slots = static_cast<const std::uint64_t*>(ctx);
   const std::uintptr_t tramp = slots[7];
-  const auto* code = reinterpret_cast<const unsigned char*>(tramp);
-  const bool layout = slots[5] == reinterpret_cast<std::uintptr_t>(&probe_entry) &&
-                      code[0] == 0x55 && code[1] == 0xff && code[2] == 0xe3;
+  const bool layout = slots[5] == reinterpret_cast<std::uintptr_t>(&probe_entry) && is_trampoline(tramp);
   g_finish.store(slots[6], std::memory_order_relaxed);
   g_tramp_lo.store(tramp, std::memory_order_relaxed);
   g_tramp_hi.store(tramp + kTrampolineSize, std::memory_order_relaxed);

@@ -170,6 +170,21 @@ TEST_F(SocketTest, ClosingASocketWakesItsReaderWithEbadf) {
   server.stop();
 }
 
+// recv(65536) of a short message returns a string of that message that does
+// not keep the 64 KiB it was asked for: a server that queues what it reads
+// (one string per message) would otherwise hold 64 KiB per message. The old
+// recv() returned its zero-filled 64 KiB string, shrunk in size only.
+TEST_F(SocketTest, RecvReturnsWhatCameWithoutKeepingWhatWasAskedFor) {
+  auto g = gs::spawn([] {
+    auto [a, b] = socket_pair();
+    b.sendall("hello, a short message");
+    return a.recv(65536);
+  });
+  const std::string got = g.get();
+  EXPECT_EQ(got, "hello, a short message");
+  EXPECT_LT(got.capacity(), 1024u);
+}
+
 TEST_F(SocketTest, PipelinedMessagesAfterAShortReadAllArrive) {
   // After a short recv the next one waits for readability first; data that
   // is already queued must still be read at once, in order.

@@ -36,6 +36,15 @@
 //   trace_victim fork-exit   a greenlet forks; the child starts a stall
 //                            monitor, stalls, prints "child saw its stall",
 //                            and returns from main (exit handlers run there)
+//   trace_victim slow-dump-crash  a second hub's 2,000 greenlets compute
+//                            5 ms each before they yield (a run-info dump
+//                            waits some 10 s for that hub); raises the dump
+//                            signal (GREENSCOPE_DUMP_SIGNAL=SIGUSR1), then
+//                            1 s later crashes in main's greenlet
+//   trace_victim hub-churn N  prints "running", then N times starts two
+//                            threads whose hubs run a few greenlets and end
+//                            (hubs come and go under a dump storm); prints
+//                            "done" and exits 0
 //   trace_victim storm       prints "init" from a static constructor and
 //                            sleeps there and in main before the runtime,
 //                            runs briefly, exits 0 through exit handlers
@@ -105,6 +114,65 @@ void spin_for(std::chrono::milliseconds d) {
   }
   ++waiting;
   never.wait();
+}
+
+// compute_for() keeps the CPU busy for `d` without yielding.
+void compute_for(std::chrono::milliseconds d) {
+  const auto end = std::chrono::steady_clock::now() + d;
+  while (std::chrono::steady_clock::now() < end) asm volatile("" ::: "memory");
+}
+
+// crash_during_slow_dump() crashes while a run-info dump is under way and
+// will be for seconds: a second hub's greenlets all stand in its ready
+// queue ahead of the dump's request, each computing for 5 ms, so that hub
+// reaches the request about 10 s later (moving all the while: the dump
+// waits for it). The crash report, which needs the monitor thread to
+// unwind the crashed stack, must not wait behind the dump.
+[[gnu::noinline]] int crash_during_slow_dump() {
+  std::atomic<bool> spawned{false};
+  std::thread busy([&spawned] {
+    std::vector<gs::Greenlet<void>> all;
+    for (int i = 0; i < 2000; ++i) all.push_back(gs::spawn([] {
+      for (;;) {
+        compute_for(5ms);
+        gs::yield();
+      }
+    }));
+    spawned.store(true);
+    for (auto& g : all) g.join();
+  });
+  busy.detach();
+  while (!spawned.load()) gs::sleep(10ms);
+  ::raise(SIGUSR1);
+  gs::sleep(1s);
+  std::printf("crashing\n");
+  std::fflush(stdout);
+  ::raise(SIGSEGV);
+  return 1;
+}
+
+// churn_hubs() starts and ends hub threads `rounds` times, two at a time:
+// each hub is created, runs greenlets that sleep and yield, and is torn
+// down with its loop, while dumps may be asking it for its account.
+int churn_hubs(int rounds) {
+  std::printf("running\n");
+  std::fflush(stdout);
+  const auto life = [] {
+    auto a = gs::spawn([] { gs::sleep(1ms); });
+    auto b = gs::spawn([] {
+      for (int i = 0; i < 20; ++i) gs::yield();
+    });
+    a.join();
+    b.join();
+  };
+  for (int i = 0; i < rounds; ++i) {
+    std::thread one(life), two(life);
+    one.join();
+    two.join();
+  }
+  std::printf("done\n");
+  std::fflush(stdout);
+  return 0;
 }
 
 // crowd() spawns `n` greenlets that yield forever on this thread's hub
@@ -461,6 +529,8 @@ int main(int argc, char** argv) {
     spin_for(50ms);
     return argc > 2 ? std::atoi(argv[2]) : 0;
   }
+  if (mode == "slow-dump-crash") return crash_during_slow_dump();
+  if (mode == "hub-churn") return churn_hubs(argc > 2 ? std::atoi(argv[2]) : 100);
   if (mode == "crash") {
     spin_for(50ms);
     ::raise(SIGSEGV);  // as a null dereference would, without the compiler objecting

@@ -249,12 +249,13 @@ int run_stalls_command(const Args& args) {
   const double min_ms = args.real("min").value_or(0);
   if (!(min_ms >= 0) || !std::isfinite(min_ms)) throw UsageError("--min wants milliseconds, 0 or more");
   const auto top = static_cast<std::size_t>(args.number("top", 0, 1000000000).value_or(10));
-  LoadedTrace loaded = load_trace(args);
+  analysis::StallEvents events;  // blocking calls and loop lag, summed as the events stream by
+  LoadedTrace loaded = scan_trace(args, &events);
   if (!loaded.trace) return loaded.exit_code;
   const Trace& trace = *loaded.trace;
   StackNames names(trace);
   StackKeys keys(trace, names);
-  const StallModel model = build_stall_model(trace, keys, std::llround(min_ms * 1e6));
+  const StallModel model = build_stall_model(trace, events, keys, std::llround(min_ms * 1e6));
   char min_text[32];
   std::snprintf(min_text, sizeof min_text, "%g ms", min_ms);
   print_header(trace, model, min_text);

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -86,8 +87,33 @@ struct StallModel {
   std::vector<LagRow> lags;             // by thread
 };
 
+// StallEvents is what build_stall_model() reads from the events (blocking
+// calls, loop lag), gathered as they stream by: a traceio::scan() sink, or
+// fed by hand, threads in index order. It keeps sums, never events.
+class StallEvents final : public traceio::EventSink {
+ public:
+  void events(const traceio::ThreadInfo& thread, std::span<const traceio::Event> events) override;
+
+ private:
+  friend StallModel build_stall_model(const traceio::Trace&, const StallEvents&, StackKeys&, std::int64_t);
+  // Calls sums the blocking calls of one call text at one stack id; kept in
+  // the order each first occurred, the order stack keys are handed out in.
+  struct Calls {
+    std::uint32_t call = 0;   // Trace::text() id
+    std::uint64_t stack = 0;  // stack id
+    std::uint64_t count = 0;
+    std::int64_t total_ns = 0, max_ns = 0;
+  };
+  std::vector<Calls> calls_;
+  std::map<std::pair<std::uint32_t, std::uint64_t>, std::size_t> call_index_;
+  std::map<std::uint32_t, LagRow> lags_;  // by thread
+};
+
 // build_stall_model() keeps the stalls of at least `min_ns`.
 StallModel build_stall_model(const traceio::Trace& trace, StackKeys& keys, std::int64_t min_ns);
+// This one takes the events' part from `events` (the trace's own are not read).
+StallModel build_stall_model(const traceio::Trace& trace, const StallEvents& events, StackKeys& keys,
+                             std::int64_t min_ns);
 
 // sampled_stack() names a stack's frames for a function summary: one frame
 // per scope, innermost first, with its module's path (empty for id 0 or a

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "greenscope/analysis/span_kind.h"
@@ -118,5 +119,21 @@ struct Job {
 // pair_jobs() matches JobSubmit, JobBegin, JobEnd and JobDone by key in time
 // order (a key may be reused once its job is done), sorted by submit time.
 std::vector<Job> pair_jobs(const traceio::Trace& trace);
+
+// JobEvents is pair_jobs() for events that stream by (traceio::scan()): it
+// keeps copies of the job events only. add() each thread's events, threads
+// in index order, each in time order, as Trace::threads() holds them.
+class JobEvents {
+ public:
+  void add(std::uint32_t thread, std::span<const traceio::Event> events);
+  std::vector<Job> pair();
+
+ private:
+  struct Point {
+    traceio::Event event;
+    std::uint32_t thread;
+  };
+  std::vector<Point> points_;
+};
 
 }  // namespace gs::analysis

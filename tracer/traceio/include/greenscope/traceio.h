@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -91,7 +92,7 @@ struct Event {
   // (0 if not yet known).
   std::uint64_t greenlet = 0;
 };
-// The reader holds every event in memory: its size is the trace's size.
+// load() holds every event in memory (its size is the trace's size); scan() holds a block's.
 static_assert(sizeof(Event) == 48, "Event grew: the reader's memory per event is documented in docs/tracing.md");
 
 struct ProcessInfo {
@@ -114,7 +115,11 @@ struct ThreadInfo {
   std::string name;
   bool has_hub = false;
   std::uint64_t hub_greenlet = 0, main_greenlet = 0;
-  std::vector<Event> events;  // in time order
+  std::vector<Event> events;  // in time order; empty from scan()
+  // event_total is how many events the reader decoded for this thread:
+  // events.size() after load(), kept when they are released or were never
+  // kept (scan()).
+  std::uint64_t event_total = 0;
 
   // wait_stack() is the stack id recorded for the Switch at events[at]
   // (where its `from` greenlet waits), 0 if none was recorded.
@@ -334,6 +339,32 @@ struct LoadResult {
 };
 
 LoadResult load(const std::string& path, const LoadOptions& options = {});
+
+// EventSink takes the events of a scan(): every thread in index order, each
+// one's events in time order, a block at a time.
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  // start() comes first, with every table complete: `tables` is what load()
+  // gives but with no thread's events (ThreadInfo::event_total counts them).
+  virtual void start(const Trace& tables) { (void)tables; }
+  virtual void begin_thread(const ThreadInfo& thread) { (void)thread; }
+  // events() hands on the thread's next events; they are valid for the call only.
+  virtual void events(const ThreadInfo& thread, std::span<const Event> events) = 0;
+  virtual void end_thread(const ThreadInfo& thread) { (void)thread; }
+};
+
+// scan() reads a trace as load() does (the same tables, problems and
+// events) in memory bounded by its tables, never by its event count: it
+// reads the file a window at a time and decodes it a block at a time,
+// handing each block's events to `sink` and then dropping them. The Trace
+// it returns holds no events. Without a sink it decodes the events once,
+// for the tables (greenlets, stalls, crashes, counts, bounds); with one,
+// twice: the tables must be complete before the first event goes out.
+// A thread whose blocks' events are out of time order (a damaged or
+// hand-made file) is held whole and sorted, as load() sorts it.
+// options.decode_threads is ignored: a scan decodes on the calling thread.
+LoadResult scan(const std::string& path, const LoadOptions& options = {}, EventSink* sink = nullptr);
 
 // Follower reads a trace file that a running program is still writing
 // (greenscope-viewer --follow), a piece at a time: each poll() reads only
