@@ -14,8 +14,12 @@ packages=(
   python3-gevent
   libcurl4-openssl-dev libhiredis-dev redis-server python3
   # `greenscope export --format perfetto` encodes with libprotobuf from a
-  # .proto generated at build time; its test decodes with protoc.
+  # .proto generated at build time; its test decodes with protoc. It
+  # deflates its packet bundles with zlib.
   libprotobuf-dev protobuf-compiler zlib1g-dev
+  # tests/tracer/library_stall_test.cpp stalls inside real libraries, as
+  # users' programs do: zlib's compress2 and sqlite3's commits.
+  libsqlite3-dev
   # The fuzz pass (passes.sh): clang with its libFuzzer. libclang-rt-14-dev
   # holds the sanitizer and -fsanitize=fuzzer runtimes; clang-14 only
   # recommends it, and recommends are not installed here.

@@ -83,6 +83,11 @@ void add_to_group(GroupBuilder& b, const traceio::Trace& trace, const StallInfo&
   if (!s.has_end) ++g.kind_unknown;
   else if (s.kind == StallKind::Blocked) ++g.blocked;
   else ++g.cpu_bound;
+  const std::string verdict =
+      s.has_end ? verdict::short_text(traceio::stall_verdict(trace, s)) : std::string("not known (no end recorded)");
+  auto v = std::find_if(g.verdicts.begin(), g.verdicts.end(), [&](const auto& p) { return p.first == verdict; });
+  if (v == g.verdicts.end()) v = g.verdicts.insert(g.verdicts.end(), {verdict, 0});
+  ++v->second;
   if (!s.ended()) ++g.unfinished;
   const std::string culprit = culprit_name(trace, s);
   auto c = std::find_if(g.culprits.begin(), g.culprits.end(), [&](const auto& p) { return p.first == culprit; });
@@ -99,10 +104,14 @@ void finish_group(StallGroup& g) {
                    [](const StallInfo* x, const StallInfo* y) { return x->duration_ns > y->duration_ns; });
   std::stable_sort(g.culprits.begin(), g.culprits.end(),
                    [](const auto& x, const auto& y) { return x.second > y.second; });
+  std::stable_sort(g.verdicts.begin(), g.verdicts.end(),
+                   [](const auto& x, const auto& y) { return x.second > y.second; });
   std::stable_sort(g.sample_stacks.begin(), g.sample_stacks.end(), [&g](const SampleCount& x, const SampleCount& y) {
     return std::tuple(x.stack == g.stack, x.samples) > std::tuple(y.stack == g.stack, y.samples);
   });
 }
+
+symbols::FunctionSummary group_functions(const traceio::Trace& trace, StackNames& names, const StallGroup& g);
 
 // blocking_groups() merges the calls of one text at stacks of one key.
 std::vector<BlockingGroup> blocking_groups(const std::vector<BlockingGroup>& calls) {
@@ -171,6 +180,7 @@ StallModel build_stall_model(const traceio::Trace& trace, const StallEvents& eve
   }
   for (auto& [key, b] : groups) {
     finish_group(b.group);
+    b.group.functions = group_functions(trace, keys.names(), b.group);
     model.groups.push_back(std::move(b.group));
   }
   std::stable_sort(model.groups.begin(), model.groups.end(), [](const StallGroup& x, const StallGroup& y) {
@@ -184,5 +194,69 @@ StallModel build_stall_model(const traceio::Trace& trace, const StallEvents& eve
   for (const auto& [thread, row] : events.lags_) model.lags.push_back(row);
   return model;
 }
+
+}  // namespace gs::analysis
+
+namespace gs::analysis {
+
+symbols::SampledStack sampled_stack(const traceio::Trace& trace, StackNames& names, std::uint64_t stack_id) {
+  symbols::SampledStack out;
+  const auto* stack = stack_id == 0 ? nullptr : trace.stack(stack_id);
+  if (stack == nullptr) return out;
+  for (const std::uint64_t address : *stack) {
+    const traceio::ModuleInfo* m = trace.module_at(address);
+    const std::string module = m != nullptr ? m->path : std::string();
+    const AddressName& n = names.name(address);
+    if (n.scopes.empty()) {
+      out.push_back({n.fallback, "", 0, module});
+      continue;
+    }
+    for (const traceio::SymbolScope& s : n.scopes)
+      out.push_back({s.function.empty() ? n.fallback : s.function, s.file, s.line, module});
+  }
+  return out;
+}
+
+namespace {
+
+void add_samples(symbols::FunctionSummaryBuilder& b, const traceio::Trace& trace, StackNames& names,
+                 const StallInfo& stall, std::unordered_map<std::uint64_t, symbols::SampledStack>& named) {
+  for (const traceio::StallSampleInfo& s : stall.samples) {
+    auto it = named.find(s.stack);
+    if (it == named.end()) it = named.emplace(s.stack, sampled_stack(trace, names, s.stack)).first;
+    b.add(it->second);
+  }
+}
+
+}  // namespace
+
+symbols::FunctionSummary function_summary(const traceio::Trace& trace, StackNames& names, const StallInfo& stall) {
+  symbols::FunctionSummaryBuilder b;
+  std::unordered_map<std::uint64_t, symbols::SampledStack> named;
+  add_samples(b, trace, names, stall, named);
+  return b.finish();
+}
+
+std::string StallSummary::line() const {
+  std::string out = verdict::short_text(verdict);
+  if (functions.samples > 0) out += ", in " + functions.line();
+  return out;
+}
+
+StallSummary summarize_stall(const traceio::Trace& trace, StackNames& names, const StallInfo& stall) {
+  return StallSummary{traceio::stall_verdict(trace, stall), function_summary(trace, names, stall)};
+}
+
+namespace {
+
+// group_functions() sums up every sample of a group's stalls.
+symbols::FunctionSummary group_functions(const traceio::Trace& trace, StackNames& names, const StallGroup& g) {
+  symbols::FunctionSummaryBuilder b;
+  std::unordered_map<std::uint64_t, symbols::SampledStack> named;
+  for (const StallInfo* s : g.stalls) add_samples(b, trace, names, *s, named);
+  return b.finish();
+}
+
+}  // namespace
 
 }  // namespace gs::analysis

@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "greenscope/stall_verdict.h"
 #include "greenscope/trace_format.h"
 
 namespace gs::traceio {
@@ -194,6 +195,8 @@ struct StallInfo {
   StallKind kind = StallKind::CpuBound;   // by the thread's CPU time over the stall
   std::int64_t cpu_ns = 0;                // thread CPU time over cpu_window_ns
   std::int64_t cpu_window_ns = 0;
+  std::int64_t run_delay_ns = -1;         // since 2.2: runnable but waiting for a CPU over
+                                          //   cpu_window_ns (-1: not measured)
   int syscall = -1;                       // the syscall it was blocked in, -1: none
   std::vector<StallSampleInfo> samples;   // in time order
 
@@ -427,6 +430,21 @@ std::string_view to_string(ExitKind kind);
 std::string_view to_string(WatcherKind kind);
 std::string_view to_string(StallOwner owner);  // "greenlet", "hub", "callback", "watcher"
 std::string_view to_string(StallKind kind);    // "cpu-bound", "blocked"
+
+// stall_verdict() is where a stall's time went and what it was: CPU-bound,
+// blocked and in which call, mixed with the shares, or starved of a CPU
+// (stall_verdict.h; verdict::text() says it in words, verdict::short_text()
+// in a few). The same judgement as the runtime's report. A stall without
+// its StallEnd (still going, or its end lost) is judged by its samples.
+// The first form takes /proc's word for each sample; the second also counts
+// a "running" sample whose innermost frame is a syscall's libc wrapper
+// (fdatasync) as in that call, by the names the writer recorded: use it.
+verdict::Verdict stall_verdict(const StallInfo& stall);
+verdict::Verdict stall_verdict(const Trace& trace, const StallInfo& stall);
+
+// syscall_name() is the x86_64 name of a recorded syscall number ("read"),
+// or "syscall N" (syscall_names.h).
+std::string syscall_name(int nr);
 
 // command_line() is the process's command as one line, its arguments joined
 // by spaces; with them redacted, argv[0] and "[N arguments redacted]".
