@@ -16,6 +16,7 @@
 #include "hub_impl.h"
 #include "monitor.h"
 #include "stall_text.h"
+#include "shown.h"
 
 namespace gs::detail {
 namespace {
@@ -159,17 +160,17 @@ void serve_crash() {
   const std::size_t n = req.snap.copy_len > 0 ? unwind_snapshot(req.snap, pcs, kMaxStackDepth) : 0;
   std::string text = "greenscope: crash: " + signal_name(req.sig);
   if (req.overflow) {
-    text += ": stack overflow in greenlet '" + std::string(req.greenlet_name) + "' (id " +
+    text += ": stack overflow in greenlet '" + shown(req.greenlet_name) + "' (id " +
             std::to_string(req.greenlet) + "): it ran into the guard page below its " +
             std::to_string(req.stack_size) + "-byte stack";
   } else if (req.greenlet != 0) {
-    text += " in greenlet '" + std::string(req.greenlet_name) + "' (id " + std::to_string(req.greenlet) + ")";
+    text += " in greenlet '" + shown(req.greenlet_name) + "' (id " + std::to_string(req.greenlet) + ")";
   } else {
     text += " on a thread without a hub";
   }
   char addr[32];
   std::snprintf(addr, sizeof addr, "0x%" PRIxPTR, req.fault_address);
-  text += ", thread " + std::to_string(req.tid) + " '" + thread_name_of(req.tid) + "', address " + addr + "\n";
+  text += ", thread " + std::to_string(req.tid) + " '" + shown(thread_name_of(req.tid)) + "', address " + addr + "\n";
   text += n > 0 ? stack_text(pcs, n, "    ") : std::string("    (no stack could be read)\n");
   if (req.overflow)
     text += "  Fix the recursion, or raise gs::RuntimeOptions::stack_size.\n";

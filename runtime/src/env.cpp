@@ -10,6 +10,9 @@
 #include <cstdlib>
 #include <mutex>
 #include <set>
+#include <string_view>
+
+#include "greenscope/safe_text.h"  // header-only, shared with the trace reader
 
 namespace gs::detail {
 
@@ -60,22 +63,12 @@ void env_warn_once(const char* name, const std::string& text) {
   std::fprintf(stderr, "greenscope: %s\n", text.c_str());
 }
 
-// shown() is a value as the warning quotes it: control characters (a
-// terminal's escapes) as \xNN, and at most 80 bytes.
-std::string shown(const std::string& v) {
-  std::string out;
-  for (const char c : v.substr(0, 80)) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) {
-      char hex[8];
-      std::snprintf(hex, sizeof hex, "\\x%02x", u);
-      out += hex;
-    } else {
-      out += c;
-    }
-  }
-  if (v.size() > 80) out += "...";
-  return out;
+// shown_value() is a value as the warning quotes it: at most 80 bytes,
+// control characters (a terminal's escapes) and bad bytes as \xNN, as the
+// runtime shows names (shown.h).
+std::string shown_value(const std::string& v) {
+  if (v.size() <= 80) return traceio::terminal_text(v);
+  return traceio::terminal_text(std::string_view(v).substr(0, 80)) + "...";
 }
 
 std::optional<long> env_number(const char* name, long min, long max, const char* wanted, const char* instead) {
@@ -85,7 +78,7 @@ std::optional<long> env_number(const char* name, long min, long max, const char*
   char* end = nullptr;
   const long n = std::strtol(v.c_str(), &end, 10);
   if (end != v.c_str() && *end == '\0' && errno == 0 && n >= min && n <= max) return n;
-  env_warn_once(name, std::string(name) + "='" + shown(v) + "' is not " + wanted + "; " + instead);
+  env_warn_once(name, std::string(name) + "='" + shown_value(v) + "' is not " + wanted + "; " + instead);
   return std::nullopt;
 }
 
@@ -94,7 +87,7 @@ std::optional<bool> env_flag(const char* name, const char* instead) {
   if (v.empty()) return std::nullopt;
   if (is_any_of(v, {"1", "true", "yes", "on"})) return true;
   if (is_any_of(v, {"0", "false", "no", "off"})) return false;
-  env_warn_once(name, std::string(name) + "='" + shown(v) + "' is not 1 or 0 (true/false, yes/no, on/off); " + instead);
+  env_warn_once(name, std::string(name) + "='" + shown_value(v) + "' is not 1 or 0 (true/false, yes/no, on/off); " + instead);
   return std::nullopt;
 }
 
@@ -103,7 +96,7 @@ int env_signal(const char* name, const char* instead) {
   if (v.empty()) return 0;
   const int sig = parse_signal(v);
   if (sig > 0 && sig != SIGKILL && sig != SIGSTOP) return sig;
-  env_warn_once(name, std::string(name) + "='" + shown(v) +
+  env_warn_once(name, std::string(name) + "='" + shown_value(v) +
                           "' is not a signal that can be caught (a name like SIGUSR1, or a number); " + instead);
   return -1;
 }

@@ -10,6 +10,7 @@
 #include "greenscope/observer.h"
 #include "hub_impl.h"
 #include "monitor.h"
+#include "shown.h"
 
 namespace gs {
 
@@ -23,10 +24,6 @@ namespace detail {
 namespace {
 std::atomic<std::uint64_t> g_next_id{1};
 
-std::string describe(const GreenletInfo& g) {
-  return "'" + g.name() + "' (id " + std::to_string(g.id()) + ")";
-}
-
 }  // namespace
 
 std::uint64_t next_greenlet_id() { return g_next_id.fetch_add(1, std::memory_order_relaxed); }
@@ -38,13 +35,13 @@ GreenletBase::~GreenletBase() = default;
 
 void GreenletBase::illegal_transition(GreenletState next) const {
   std::fprintf(stderr, "greenscope: illegal greenlet state transition %s -> %s for %s (runtime bug)\n",
-               to_string(state_).data(), to_string(next).data(), describe(*this).c_str());
+               to_string(state_).data(), to_string(next).data(), detail::described(*this).c_str());
   std::abort();
 }
 
 void GreenletBase::check_thread(const char* what) const {
   if (HubImpl::current_if_any() != hub_) [[unlikely]] {
-    throw UsageError(std::string("greenscope: ") + what + " on greenlet " + describe(*this) +
+    throw UsageError(std::string("greenscope: ") + what + " on greenlet " + detail::described(*this) +
                      " from another thread. A greenlet belongs to the hub of the thread that "
                      "spawned it; act on it from that thread, e.g. via "
                      "gs::run_callback_threadsafe(its_hub, ...).");
@@ -70,7 +67,7 @@ void GreenletBase::finish_body() {
   set_state(GreenletState::Dead);
   std::string text;
   if (error_) {
-    text = "greenlet " + describe(*this) + " failed: " + exception_text(error_);
+    text = "greenlet " + detail::described(*this) + " failed: " + exception_text(error_);
     hub_->report_error(this, error_, text);
   }
   die(kind, text);
@@ -94,7 +91,7 @@ void GreenletBase::die(ExitKind kind, const std::string& error_text) {
 bool GreenletBase::join(Duration timeout) {
   if (dead()) return true;
   if (hub_->running() == this) {
-    throw UsageError("greenscope: greenlet " + describe(*this) +
+    throw UsageError("greenscope: greenlet " + detail::described(*this) +
                      " called join() on itself, which would wait forever for its own end; "
                      "join it from another greenlet");
   }

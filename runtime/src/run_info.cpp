@@ -27,6 +27,7 @@
 #include "hub_impl.h"
 #include "monitor.h"
 #include "stall_text.h"
+#include "shown.h"
 
 namespace gs::detail {
 namespace {
@@ -46,10 +47,10 @@ std::string wait_text(const GreenletInfo& g) {
 }
 
 std::string greenlet_line(const GreenletInfo& g, bool running) {
-  std::string s = "  Greenlet '" + g.name() + "' (id " + std::to_string(g.id());
+  std::string s = "  Greenlet '" + shown(g.name()) + "' (id " + std::to_string(g.id());
   if (g.spawner_id() != 0) {
     std::string spawner = greenlet_name_of(g.spawner_id());
-    s += ", spawned by " + (spawner.empty() ? "#" + std::to_string(g.spawner_id()) : "'" + spawner + "'");
+    s += ", spawned by " + (spawner.empty() ? "#" + std::to_string(g.spawner_id()) : "'" + shown(spawner) + "'");
   }
   s += "): ";
   if (running) s += "running";
@@ -59,7 +60,7 @@ std::string greenlet_line(const GreenletInfo& g, bool running) {
 }
 
 std::string thread_header(pid_t tid, const std::string& status) {
-  return "Thread " + std::to_string(tid) + " '" + thread_name_of(tid) + "': " + status + "\n";
+  return "Thread " + std::to_string(tid) + " '" + shown(thread_name_of(tid)) + "': " + status + "\n";
 }
 
 // HubAccount is what a hub says of itself on its own thread: a line per

@@ -14,6 +14,7 @@
 #include "stack_access.h"
 #include "stall_text.h"
 #include "unwind.h"
+#include "shown.h"
 
 namespace gs {
 namespace detail {
@@ -32,8 +33,6 @@ std::uint8_t* snapshot_buffer() {
   if (!buffer) buffer = std::make_unique<std::uint8_t[]>(kSnapshotBytes);
   return buffer.get();
 }
-
-std::string describe(const GreenletInfo& g) { return "'" + g.name() + "' (id " + std::to_string(g.id()) + ")"; }
 
 }  // namespace
 
@@ -80,7 +79,7 @@ StackTrace current_stack(std::size_t skip) {
 StackTrace greenlet_stack(const GreenletInfo& g) {
   detail::HubImpl* here = detail::HubImpl::current_if_any();
   if (here == nullptr || &g.hub() != here) {
-    throw UsageError("greenscope: gs::greenlet_stack() of greenlet " + detail::describe(g) +
+    throw UsageError("greenscope: gs::greenlet_stack() of greenlet " + detail::described(g) +
                      " was called from another thread. A greenlet's stack can only be read on its "
                      "own hub's thread: call it there (e.g. from gs::run_callback_threadsafe(its_hub, "
                      "...)), or use gs::format_run_info(), which asks every hub.");

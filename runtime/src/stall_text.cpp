@@ -9,6 +9,7 @@
 #include "greenscope/stall.h"
 #include "greenscope/stall_verdict.h"
 #include "greenscope/symbols.h"
+#include "shown.h"
 
 namespace gs::detail {
 
@@ -89,9 +90,9 @@ std::string_view to_string(StallOwner owner) {
 std::string format_stall(const StallReport& r) {
   using detail::duration_text;
   std::string out = "greenscope: stall: thread " + std::to_string(r.tid);
-  if (!r.thread_name.empty()) out += " '" + r.thread_name + "'";
+  if (!r.thread_name.empty()) out += " '" + detail::shown(r.thread_name) + "'";
   out += r.ended ? " was held for " : " has been held for ";
-  out += duration_text(r.duration.count()) + " by " + r.culprit + (r.ended ? "" : " (still going)") + "\n";
+  out += duration_text(r.duration.count()) + " by " + detail::shown(r.culprit) + (r.ended ? "" : " (still going)") + "\n";
   // The verdict is judged again here: a report made by hand has none set.
   out += "  " + verdict::text(detail::judge_by_names(r));
   if (r.cpu_window.count() > 0) {

@@ -105,6 +105,19 @@ TEST_F(OddNames, NamesAreShownEscapedNotDropped) {
   EXPECT_NE(stacks.out.find("title\\x1b]0;pwned\\x07"), std::string::npos) << stacks.out;  // in the dump's text
 }
 
+// The runtime's own stderr, untraced: the stall report names the staller,
+// the run-info dump every greenlet and the thread, all escaped as the CLI
+// shows them. The old runtime printed them raw (an ESC, a BEL, a CR reached
+// the terminal).
+TEST(OddNamesRuntime, TheRuntimesOwnReportsPrintNoControlCharacterAndOnlyUtf8) {
+  const RunResult r = run_command({ODD_NAMES}, {{"GREENSCOPE_STALL_MS", "100"}, {"GREENSCOPE_STALL_PRINT", "1"}});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(terminal_problem(r.err), "") << r.err;
+  for (const char* shown : {"stall\\x1b[5m\\xff", "title\\x1b]0;pwned\\x07", "cr\\x0dback\\x08\\x08space",
+                            "main\\x1b[31m", "greenscope run info", "greenscope: stall"})
+    EXPECT_NE(r.err.find(shown), std::string::npos) << shown << " in\n" << r.err;
+}
+
 // The JSON escapes what it must and decodes back to the names recorded;
 // bytes that are not UTF-8 decode to U+FFFD, and a name longer than the
 // trace keeps (3000 bytes of 3-byte "€") was cut at a character boundary.

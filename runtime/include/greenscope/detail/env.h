@@ -25,9 +25,9 @@ std::optional<bool> env_flag(const char* name, const char* instead);
 // "USR1") or a number. Unset or empty: 0. Anything else: -1 and one line.
 int env_signal(const char* name, const char* instead);
 
-// shown() is `value` fit to quote in a line on a terminal: control
-// characters as \xNN, at most 80 bytes.
-std::string shown(const std::string& value);
+// shown_value() is `value` fit to quote in a line on a terminal: control
+// characters and bytes that are not UTF-8 as \xNN, at most 80 bytes.
+std::string shown_value(const std::string& value);
 
 // env_warn_once() prints "greenscope: TEXT" for variable `name`, unless a
 // line about that variable was printed already (several parts of the
