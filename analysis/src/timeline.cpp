@@ -57,6 +57,9 @@ class TimelineBuilder {
   void job_end(const Event& e);
   void dispatch(const Event& e);
   void emit(Span span, std::int64_t end, bool clipped);
+  void began(const Span& span) const {
+    if (options_.on_begin) options_.on_begin(span);
+  }
 
   const TimelineOptions& options_;
   const std::function<void(const Span&)>* on_span_;
@@ -95,6 +98,7 @@ void TimelineBuilder::open_run(std::int64_t t, bool switch_in, std::uint8_t code
   run_.code = code;
   run_.switch_in = switch_in;
   run_open_ = true;
+  began(run_);
 }
 
 void TimelineBuilder::close_run(std::int64_t t, bool switch_out) {
@@ -145,6 +149,7 @@ void TimelineBuilder::on_switch(const Event& e) {
       w.key = static_cast<std::uint64_t>(e.c);
     }
     waits_[from] = w;
+    began(w);
   }
   if (const auto it = waits_.find(to); it != waits_.end()) {
     emit(it->second, e.time_ns, false);
@@ -169,6 +174,7 @@ void TimelineBuilder::phase_begin(SpanKind kind, const Event& e) {
     p.events = e.d;
   }
   phases_.push_back(p);
+  began(p);
   if (kind == SpanKind::Poll) ++polls_open_;
   if (cut) open_run(e.time_ns, false, 0);
 }
@@ -202,6 +208,7 @@ void TimelineBuilder::job_begin(const Event& e) {
   j.seq = seq_++;
   j.key = e.a;
   jobs_[e.a] = j;
+  began(j);
 }
 
 void TimelineBuilder::job_end(const Event& e) {

@@ -109,15 +109,21 @@ class Scanner {
     progress_.reading(size, size);
     end_walk(state_);
     const ClockFit clock = prepare_decode(state_);
-    LoadState replay = decoding_copy(state_);
+    const LoadState replay_start = decoding_copy(state_);
+    LoadState replay = decoding_copy(replay_start);
     count_events(clock);
-    if (!unsorted_.empty()) rebuild_greenlets(decoding_copy(replay), clock);
+    if (!unsorted_.empty()) rebuild_greenlets(decoding_copy(replay_start), clock);
     end_decode(state_);
     std::unique_ptr<Trace> trace = build_trace(state_);
     progress_.finish();
     if (sink != nullptr) {
-      sink->start(*trace);
-      pass(replay, clock, *trace, *sink);
+      bool again = true;
+      while (again) {
+        sink->start(*trace);
+        pass(replay, clock, *trace, *sink);
+        again = sink->again();
+        if (again) replay = decoding_copy(replay_start);
+      }
     }
     return {std::move(trace), ""};
   }
@@ -232,13 +238,15 @@ LoadResult load_whole(const std::string& path, const LoadOptions& options, Event
   LoadResult result = load(path, options);
   if (!result.trace) return result;
   std::unique_ptr<Trace> tables = result.trace->without_events();
-  if (sink != nullptr) {
+  bool again = sink != nullptr;
+  while (again) {
     sink->start(*tables);
     for (const ThreadInfo& t : result.trace->threads()) {
       sink->begin_thread(*tables->thread(t.index));
       if (!t.events.empty()) sink->events(*tables->thread(t.index), t.events);
       sink->end_thread(*tables->thread(t.index));
     }
+    again = sink->again();
   }
   return {std::move(tables), ""};
 }

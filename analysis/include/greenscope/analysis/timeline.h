@@ -40,6 +40,13 @@ struct TimelineOptions {
   // that on the hub's track runs nest inside phases (the Chrome export needs
   // that). Hub runs are always cut out of polls: blocking is not running.
   bool split_hub_at_phases = false;
+  // on_begin, if set, takes each span as it begins (end_ns, switch_out and
+  // clipped not known yet), in time order: an export that writes begin and
+  // end events as they happen (the Perfetto export) needs no reordering. A
+  // span whose begin went out does not always end: after lost events a
+  // greenlet's open wait can be replaced by a new one, and a job by another
+  // of the same key.
+  std::function<void(const Span&)> on_begin;
 };
 
 struct Timeline {

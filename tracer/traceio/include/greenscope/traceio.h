@@ -349,6 +349,10 @@ class EventSink {
   // events() hands on the thread's next events; they are valid for the call only.
   virtual void events(const ThreadInfo& thread, std::span<const Event> events) = 0;
   virtual void end_thread(const ThreadInfo& thread) { (void)thread; }
+  // again() is asked after each pass's last end_thread(): true has the scan
+  // decode the events once more and hand them on, from start(), as the first
+  // time (a sink that must see every thread before writing anything).
+  virtual bool again() { return false; }
 };
 
 // scan() reads a trace as load() does (the same tables, problems and
@@ -357,7 +361,8 @@ class EventSink {
 // handing each block's events to `sink` and then dropping them. The Trace
 // it returns holds no events. Without a sink it decodes the events once,
 // for the tables (greenlets, stalls, crashes, counts, bounds); with one,
-// twice: the tables must be complete before the first event goes out.
+// twice: the tables must be complete before the first event goes out;
+// once more for each pass the sink asks for (EventSink::again()).
 // A thread whose blocks' events are out of time order (a damaged or
 // hand-made file) is held whole and sorted, as load() sorts it.
 // options.decode_threads is ignored: a scan decodes on the calling thread.
