@@ -94,11 +94,16 @@ int run_folded(const Args& args, const Window& window) {
   options.to_ns = window.to_ns;
   const std::string what = args.get("of", "stalls");
   const std::string output = args.get("output", default_output(args.file(), "." + what + ".folded"));
-  LoadedTrace loaded = load_trace(args);
+  // The stalls are in the tables; the waits are folded as the scan walks each thread.
+  std::optional<StackNames> names;
+  std::optional<WaitFolder> folder;
+  analysis::WaitSink waits([&](const analysis::Wait& w) { folder->add(w); },
+                           [&](const traceio::Trace& tables) { folder.emplace(tables, names.emplace(tables), options); });
+  LoadedTrace loaded = scan_trace(args, options.of == FoldedOf::Waits ? &waits : nullptr);
   if (!loaded.trace) return loaded.exit_code;
   const traceio::Trace& trace = *loaded.trace;
-  StackNames names(trace);
-  const Folded folded = fold(trace, names, options);
+  if (!names) names.emplace(trace);
+  const Folded folded = folder ? folder->finish() : fold(trace, *names, options);
   Output out(output);
   if (out.file() == nullptr) {
     out.say_why();
@@ -110,7 +115,7 @@ int run_folded(const Args& args, const Window& window) {
   long size = 0;
   if (!out.close(written, size)) return kExitFailure;
   if (args.has("quiet")) return loaded.exit_code;
-  for (const std::string& note : names.notes()) std::fprintf(stderr, "greenscope: note: %s\n", shown(note).c_str());
+  for (const std::string& note : names->notes()) std::fprintf(stderr, "greenscope: note: %s\n", shown(note).c_str());
   const std::string items = options.of == FoldedOf::Stalls ? "stalls" : "waits";
   if (folded.lines.empty())
     warn("nothing to fold: the trace holds no " + items + (options.of == FoldedOf::Waits ? " with a recorded stack" : "") +
