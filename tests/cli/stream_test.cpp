@@ -1,8 +1,8 @@
 // stream_test.cpp: the commands that read a trace through traceio::scan()
-// (info, stalls, report, export) print byte for byte what they print when
-// the whole trace is load()ed (GREENSCOPE_READ_WHOLE=1, the reader they
-// used before), for the sample traces, the synthetic ones, and cut and
-// damaged copies.
+// (info, stalls, report, export, stacks) print byte for byte what they
+// print when the whole trace is load()ed (GREENSCOPE_READ_WHOLE=1, the
+// reader they used before), for the sample traces, the synthetic ones, and
+// cut and damaged copies.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -22,6 +22,8 @@ const std::vector<std::vector<std::string>> kCommands = {
     {"export", "--format", "folded", "--of", "waits", "-o", "-"},
     {"export", "--format", "folded", "--of", "waits", "-o", "-", "--from", "10", "--to", "200"},
     {"export", "--format", "folded", "-o", "-"},
+    {"stacks"},
+    {"stacks", "--waits", "--top", "0"},
     {"stalls"},
     {"stalls", "--min", "1", "--top", "0"},
     {"report"},
