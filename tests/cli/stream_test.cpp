@@ -1,6 +1,6 @@
 // stream_test.cpp: the commands that read a trace through traceio::scan()
-// (info, stalls, report, export, stacks) print byte for byte what they
-// print when the whole trace is load()ed (GREENSCOPE_READ_WHOLE=1, the
+// (info, stalls, report, export, stacks, dump) print byte for byte what
+// they print when the whole trace is load()ed (GREENSCOPE_READ_WHOLE=1, the
 // reader they used before), for the sample traces, the synthetic ones, and
 // cut and damaged copies.
 #include <gtest/gtest.h>
@@ -24,6 +24,10 @@ const std::vector<std::vector<std::string>> kCommands = {
     {"export", "--format", "folded", "-o", "-"},
     {"stacks"},
     {"stacks", "--waits", "--top", "0"},
+    {"dump"},
+    {"dump", "--thread", "1", "--from", "5", "--to", "300"},
+    {"dump", "--greenlet", "3", "--type", "switch,poll"},
+    {"dump", "--greenlet", "nosuch"},
     {"stalls"},
     {"stalls", "--min", "1", "--top", "0"},
     {"report"},

@@ -79,12 +79,7 @@ traceio::LoadResult load_for_sink(const std::string& path, const traceio::LoadOp
   traceio::LoadResult result = traceio::load(path, options);
   bool again = result.trace && sink != nullptr;
   while (again) {
-    sink->start(*result.trace);
-    for (const traceio::ThreadInfo& t : result.trace->threads()) {
-      sink->begin_thread(t);
-      if (!t.events.empty()) sink->events(t, t.events);
-      sink->end_thread(t);
-    }
+    traceio::hand_events(*result.trace, *result.trace, *sink);
     again = sink->again();
   }
   return result;
