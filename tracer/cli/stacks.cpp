@@ -19,7 +19,6 @@ namespace gs::cli {
 using analysis::StackKeys;
 using analysis::StackNames;
 using analysis::Wait;
-using analysis::collect_waits;
 
 namespace {
 
