@@ -22,43 +22,33 @@ void Stat::add(std::int64_t ns) {
 
 namespace {
 
-// BusyIndex answers "how long did greenlets run inside [begin, end)" from
-// disjoint intervals sorted by begin, with prefix sums.
-class BusyIndex {
- public:
-  explicit BusyIndex(std::vector<std::pair<std::int64_t, std::int64_t>> spans) : spans_(std::move(spans)) {
-    std::sort(spans_.begin(), spans_.end());
-    prefix_.push_back(0);
-    for (const auto& [b, e] : spans_) prefix_.push_back(prefix_.back() + (e - b));
-  }
-
-  std::int64_t overlap(std::int64_t begin, std::int64_t end) const {
-    const auto first =
-        std::partition_point(spans_.begin(), spans_.end(), [&](const auto& s) { return s.second <= begin; });
-    const auto last = std::partition_point(first, spans_.end(), [&](const auto& s) { return s.first < end; });
-    if (first >= last) return 0;
-    std::int64_t sum = prefix_[static_cast<std::size_t>(last - spans_.begin())] -
-                       prefix_[static_cast<std::size_t>(first - spans_.begin())];
-    sum -= std::max<std::int64_t>(0, begin - first->first);
-    sum -= std::max<std::int64_t>(0, (last - 1)->second - end);
-    return std::max<std::int64_t>(0, sum);
-  }
-
- private:
-  std::vector<std::pair<std::int64_t, std::int64_t>> spans_;
-  std::vector<std::int64_t> prefix_;
-};
-
-// HubSums gathers one hub thread's row while its timeline is walked: the
-// phase sums at once, the greenlets' runs and the callbacks' spans for
-// finish(), which needs every run to tell a callback's own time.
+// HubSums gathers one hub thread's row while its timeline is walked, and
+// adds its callbacks to the callback rows as they end. A callback's hub time
+// is its duration less the time greenlets ran inside it. The thread's
+// greenlet runs are disjoint and come in time order (its events are), so
+// that time is busy(end) - busy(begin), where busy(t) is how long greenlets
+// ran before t: the runs that ended, plus the part before t of the one still
+// running. busy(t) is known while the walk is at t: at a callback's begin it
+// is kept until the callback ends, so what is held is the callbacks open at
+// once, never the runs.
 class HubSums {
  public:
-  explicit HubSums(std::uint64_t hub) : hub_(hub) {}
+  HubSums(std::uint64_t hub, const TimelineWalker& walker) : hub_(hub), walker_(walker) {}
 
-  void add(const Span& s) {
+  // began() follows each event the walker took: a watcher's or a
+  // run_callback's begin opens a callback span there.
+  void began(const traceio::Event& e) {
+    if (e.type != traceio::EventType::WatcherBegin && e.type != traceio::EventType::CallbackBegin) return;
+    auto [it, added] = open_.try_emplace(e.time_ns, OpenAt{busy(e.time_ns), 0});
+    ++it->second.count;
+  }
+
+  // add() takes each span as it ends (`rows`: indexed as Accumulator::callbacks_,
+  // the last one run_callback's).
+  template <std::size_t N>
+  void add(const Span& s, std::array<CallbackRow, N>& rows) {
     if (s.kind == SpanKind::Running && s.greenlet != hub_) {
-      greenlet_runs_.emplace_back(s.begin_ns, s.end_ns);
+      greenlets_ran_ns_ += s.duration();
       row_.greenlets_ns += s.duration();
     }
     if (s.kind == SpanKind::Running && s.greenlet == hub_) row_.hub_ns += s.duration();
@@ -67,42 +57,52 @@ class HubSums {
       ++row_.polls;
       row_.longest_poll_ns = std::max(row_.longest_poll_ns, s.duration());
     }
-    if (s.kind == SpanKind::Watcher || s.kind == SpanKind::Callback) callbacks_.push_back({s.begin_ns, s.end_ns, s.code, s.kind});
+    if (s.kind == SpanKind::Watcher || s.kind == SpanKind::Callback) add_callback(s, rows);
   }
 
-  // finish() completes the row and adds the callbacks to `rows` (indexed as
-  // Accumulator::callbacks_, the last one run_callback's).
-  template <std::size_t N>
-  HubRow finish(const traceio::ThreadInfo& thread, const Timeline& t, std::array<CallbackRow, N>& rows) {
+  HubRow finish(const traceio::ThreadInfo& thread, const Timeline& t) {
     row_.thread = thread.index;
     row_.thread_name = thread.name;
     row_.hub = hub_;
     row_.wall_ns = t.end_ns - t.begin_ns;
     row_.other_ns = std::max<std::int64_t>(0, row_.wall_ns - row_.poll_ns - row_.hub_ns - row_.greenlets_ns);
-    const BusyIndex busy(std::move(greenlet_runs_));
-    for (const CallbackSpan& s : callbacks_) {
-      const std::size_t k = s.kind == SpanKind::Callback ? N - 1 : std::min<std::size_t>(s.code, N - 2);
-      CallbackRow& c = rows[k];
-      const std::int64_t duration = s.end_ns - s.begin_ns;
-      ++c.count;
-      c.total_ns += duration;
-      c.hub_ns += duration - busy.overlap(s.begin_ns, s.end_ns);
-      c.max_ns = std::max(c.max_ns, duration);
-    }
     return row_;
   }
 
  private:
-  struct CallbackSpan {
-    std::int64_t begin_ns, end_ns;
-    std::uint8_t code;
-    SpanKind kind;
+  struct OpenAt {
+    std::int64_t busy_ns;  // busy() at that time
+    std::uint64_t count;   // callbacks open that began then
   };
 
+  // busy() is how long greenlets ran before `t`, the time the walk is at.
+  std::int64_t busy(std::int64_t t) const {
+    const Span* run = walker_.open_run();
+    const bool greenlet = run != nullptr && run->greenlet != hub_;
+    return greenlets_ran_ns_ + (greenlet ? std::max<std::int64_t>(0, t - run->begin_ns) : 0);
+  }
+
+  template <std::size_t N>
+  void add_callback(const Span& s, std::array<CallbackRow, N>& rows) {
+    // A span ends at the time of the event that ends it (or the thread's
+    // last one): the walk is at s.end_ns.
+    const auto it = open_.find(s.begin_ns);
+    const std::int64_t ran = it == open_.end() ? 0 : busy(s.end_ns) - it->second.busy_ns;
+    if (it != open_.end() && --it->second.count == 0) open_.erase(it);
+    const std::size_t k = s.kind == SpanKind::Callback ? N - 1 : std::min<std::size_t>(s.code, N - 2);
+    CallbackRow& c = rows[k];
+    const std::int64_t duration = s.end_ns - s.begin_ns;
+    ++c.count;
+    c.total_ns += duration;
+    c.hub_ns += duration - std::max<std::int64_t>(0, ran);
+    c.max_ns = std::max(c.max_ns, duration);
+  }
+
   std::uint64_t hub_;
+  const TimelineWalker& walker_;
   HubRow row_;
-  std::vector<std::pair<std::int64_t, std::int64_t>> greenlet_runs_;
-  std::vector<CallbackSpan> callbacks_;
+  std::int64_t greenlets_ran_ns_ = 0;     // the greenlet runs that ended
+  std::map<std::int64_t, OpenAt> open_;  // by begin time: the callbacks not ended yet
 };
 
 // Accumulator gathers the report while the timelines are walked, span by
@@ -127,17 +127,18 @@ class Accumulator {
   struct ThreadWalk {
     ThreadWalk(Accumulator& acc, const traceio::ThreadInfo& thread)
         : hub(thread.has_hub ? thread.hub_greenlet : 0),
-          sums(hub),
-          walker(thread.index, hub, [this, &acc, index = thread.index](const Span& s) {
-            if ((s.kind == SpanKind::Running || s.kind == SpanKind::Waiting) && s.greenlet != 0)
-              acc.add_greenlet_span(s, index, begin_ns);
-            if (hub != 0) sums.add(s);
-          }) {}
+          walker(thread.index, hub,
+                 [this, &acc, index = thread.index](const Span& s) {
+                   if ((s.kind == SpanKind::Running || s.kind == SpanKind::Waiting) && s.greenlet != 0)
+                     acc.add_greenlet_span(s, index, begin_ns);
+                   if (hub != 0) sums.add(s, acc.callbacks_);
+                 }),
+          sums(hub, walker) {}
     std::uint64_t hub;
     std::int64_t begin_ns = 0;  // of the thread's first event
     bool any = false;
-    HubSums sums;
     TimelineWalker walker;
+    HubSums sums;
   };
 
   static constexpr std::size_t kRunCallback = gs::trace_format::kWatcherKindCount;
@@ -196,14 +197,17 @@ void Accumulator::add(std::span<const traceio::Event> events) {
   if (!walk_ || events.empty()) return;
   if (!walk_->any) walk_->begin_ns = events.front().time_ns;
   walk_->any = true;
-  for (const traceio::Event& e : events) walk_->walker.add(e);
+  for (const traceio::Event& e : events) {
+    walk_->walker.add(e);
+    if (walk_->hub != 0) walk_->sums.began(e);
+  }
 }
 
 void Accumulator::end_thread(const traceio::ThreadInfo& thread) {
   if (!walk_) return;
   const Timeline t = walk_->walker.finish();
   mismatched_ += t.mismatched;
-  if (t.hub != 0) hubs_.push_back(walk_->sums.finish(thread, t, callbacks_));
+  if (t.hub != 0) hubs_.push_back(walk_->sums.finish(thread, t));
   walk_.reset();
 }
 

@@ -38,6 +38,7 @@ class TimelineBuilder {
   void on_event(const Event& e);
   // open_spans() is what finish() would emit now, left open.
   void open_spans(const std::function<void(const Span&)>& out) const;
+  const Span* open_run() const { return run_open_ ? &run_ : nullptr; }
   Timeline finish();
   Timeline& timeline() { return out_; }
   // grow_bounds(): begin_ns and end_ns follow the events added (a walker's),
@@ -269,8 +270,13 @@ void TimelineBuilder::open_spans(const std::function<void(const Span&)>& out) co
 }
 
 Timeline TimelineBuilder::finish() {
+  // The run goes first, as open_spans() lists it, and is closed before the
+  // rest goes out: an on_span that asks open_run() sees it no more.
+  if (run_open_) {
+    run_open_ = false;
+    emit(run_, out_.end_ns, true);
+  }
   open_spans([this](const Span& s) { emit(s, s.end_ns, true); });
-  run_open_ = false;
   phases_.clear();
   polls_open_ = 0;
   waits_.clear();
@@ -325,6 +331,8 @@ void TimelineWalker::set_hub(std::uint64_t hub) {
 void TimelineWalker::add(const Event& e) { builder_->on_event(e); }
 
 void TimelineWalker::open_spans(const std::function<void(const Span&)>& out) const { builder_->open_spans(out); }
+
+const Span* TimelineWalker::open_run() const { return builder_->open_run(); }
 
 const Timeline& TimelineWalker::timeline() const { return builder_->timeline(); }
 

@@ -1,7 +1,8 @@
 // stream_test.cpp: the commands that read a trace through traceio::scan()
-// (info, stalls, report) print byte for byte what they print when the whole
-// trace is load()ed (GREENSCOPE_READ_WHOLE=1, the reader they used before),
-// for the sample traces, the synthetic ones, and cut and damaged copies.
+// (info, stalls, report, export, stacks, dump) print byte for byte what
+// they print when the whole trace is load()ed (GREENSCOPE_READ_WHOLE=1, the
+// reader they used before), for the sample traces, the synthetic ones, and
+// cut and damaged copies.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -16,6 +17,17 @@ namespace {
 
 const std::vector<std::vector<std::string>> kCommands = {
     {"info"},
+    {"export", "-o", "-"},
+    {"export", "-o", "-", "--from", "10", "--to", "200"},
+    {"export", "--format", "folded", "--of", "waits", "-o", "-"},
+    {"export", "--format", "folded", "--of", "waits", "-o", "-", "--from", "10", "--to", "200"},
+    {"export", "--format", "folded", "-o", "-"},
+    {"stacks"},
+    {"stacks", "--waits", "--top", "0"},
+    {"dump"},
+    {"dump", "--thread", "1", "--from", "5", "--to", "300"},
+    {"dump", "--greenlet", "3", "--type", "switch,poll"},
+    {"dump", "--greenlet", "nosuch"},
     {"stalls"},
     {"stalls", "--min", "1", "--top", "0"},
     {"report"},

@@ -49,6 +49,36 @@ class Collector final : public EventSink {
   std::uint32_t current_ = UINT32_MAX;
 };
 
+// MergedCollector keeps what a merged scan hands out, in its order, and
+// asks for `passes` passes.
+class MergedCollector final : public EventSink {
+ public:
+  explicit MergedCollector(int passes = 1) : passes_(passes) {}
+  std::vector<std::pair<std::uint32_t, Event>> got;
+  int starts = 0;
+
+  bool merged() const override { return true; }
+  void start(const Trace&) override {
+    ++starts;
+    begun_ = ended_ = 0;
+  }
+  void begin_thread(const ThreadInfo&) override {
+    EXPECT_EQ(ended_, 0u) << "every thread begins before any ends";
+    ++begun_;
+  }
+  void events(const ThreadInfo& thread, std::span<const Event> list) override {
+    EXPECT_EQ(ended_, 0u);
+    EXPECT_FALSE(list.empty());
+    for (const Event& e : list) got.emplace_back(thread.index, e);
+  }
+  void end_thread(const ThreadInfo&) override { ++ended_; }
+  bool again() override { return starts < passes_; }
+
+ private:
+  int passes_;
+  std::size_t begun_ = 0, ended_ = 0;
+};
+
 void expect_same_event(const Event& x, const Event& y, const std::string& where) {
   EXPECT_EQ(x.time_ns, y.time_ns) << where;
   EXPECT_EQ(x.a, y.a) << where;
@@ -144,6 +174,26 @@ void expect_scan_matches_load(const std::string& path) {
       EXPECT_EQ(loaded.trace->text(t.events[i].str), scanned.trace->text(got[i].str));
       if (::testing::Test::HasFailure()) return;  // one difference is enough to read
     }
+  }
+  // Merged, twice (again()): the loaded threads' events merged by time, the
+  // same texts.
+  MergedCollector merged(2), reference;
+  const LoadResult merged_scan = scan(path, {}, &merged);
+  ASSERT_TRUE(merged_scan.trace);
+  hand_events(*loaded.trace, *loaded.trace, reference);
+  EXPECT_EQ(merged.starts, 2);
+  ASSERT_EQ(merged.got.size(), 2 * reference.got.size());
+  for (std::size_t i = 0; i < merged.got.size(); ++i) {
+    const auto& [thread, e] = reference.got[i % reference.got.size()];
+    EXPECT_EQ(thread, merged.got[i].first) << "merged event " << i;
+    expect_same_event(e, merged.got[i].second, "merged event " + std::to_string(i));
+    EXPECT_EQ(loaded.trace->text(e.str), merged_scan.trace->text(merged.got[i].second.str));
+    if (::testing::Test::HasFailure()) return;
+  }
+  std::int64_t last = INT64_MIN;
+  for (const auto& [thread, e] : reference.got) {
+    EXPECT_LE(last, e.time_ns) << "merged in time order";
+    last = e.time_ns;
   }
 }
 

@@ -4,7 +4,7 @@
 #include <bitset>
 #include <cmath>
 #include <cstdio>
-#include <queue>
+#include <span>
 #include <set>
 
 #include "cli.h"
@@ -96,32 +96,45 @@ void print_event(const Trace& trace, std::uint32_t thread, const Event& e) {
   std::fwrite(line.data(), 1, line.size(), stdout);
 }
 
-// dump_merged() prints the selected events of all threads in time order.
-std::uint64_t dump_merged(const Trace& trace, const Filter& f) {
-  struct Cursor {
-    std::int64_t time;
-    std::size_t thread, next;
-    bool operator>(const Cursor& o) const { return time != o.time ? time > o.time : thread > o.thread; }
-  };
-  const auto& threads = trace.threads();
-  std::priority_queue<Cursor, std::vector<Cursor>, std::greater<>> heap;
-  for (std::size_t i = 0; i < threads.size(); ++i)
-    if (!threads[i].events.empty() && (!f.thread || *f.thread == threads[i].index))
-      heap.push({threads[i].events[0].time_ns, i, 0});
-  std::uint64_t printed = 0;
-  while (!heap.empty()) {
-    Cursor c = heap.top();
-    heap.pop();
-    const traceio::ThreadInfo& th = threads[c.thread];
-    const Event& e = th.events[c.next];
-    if (selected(f, e)) {
-      print_event(trace, th.index, e);
-      ++printed;
+// DumpSink prints the selected events of all threads in time order as the
+// scan hands them over (merged), once start() found the filter sound.
+class DumpSink final : public traceio::EventSink {
+ public:
+  DumpSink(Filter& filter, const Args& args) : filter_(filter), args_(args) {}
+  bool merged() const override { return true; }
+
+  // start() checks --thread and --greenlet against the tables; a mistake is
+  // kept for after the trace's warnings, and nothing is printed.
+  void start(const Trace& tables) override {
+    trace_ = &tables;
+    if (filter_.thread && tables.thread(*filter_.thread) == nullptr) {
+      mistake_ = "the trace has no thread " + std::to_string(*filter_.thread) + " (greenscope info lists them)";
+      return;
     }
-    if (++c.next < th.events.size()) heap.push({th.events[c.next].time_ns, c.thread, c.next});
+    if (args_.has("greenlet")) {
+      filter_.greenlets = resolve_greenlets(tables, args_.get("greenlet"));
+      if (filter_.greenlets.empty()) {
+        mistake_ = "no greenlet named '" + args_.get("greenlet") + "' in the trace (greenscope report lists them)";
+        return;
+      }
+    }
+    std::printf("%14s  %-2s  %-18s  %s\n", "time (ms)", "th", "running", "event");
   }
-  return printed;
-}
+
+  void events(const traceio::ThreadInfo& thread, std::span<const Event> events) override {
+    if (!mistake_.empty() || (filter_.thread && *filter_.thread != thread.index)) return;
+    for (const Event& e : events)
+      if (selected(filter_, e)) print_event(*trace_, thread.index, e);
+  }
+
+  const std::string& mistake() const { return mistake_; }
+
+ private:
+  Filter& filter_;
+  const Args& args_;
+  const Trace* trace_ = nullptr;
+  std::string mistake_;
+};
 
 Filter make_filter(const Args& args) {
   Filter f;
@@ -135,22 +148,13 @@ Filter make_filter(const Args& args) {
 
 int run_dump_command(const Args& args) {
   Filter filter = make_filter(args);
-  LoadedTrace loaded = load_trace(args);
+  DumpSink dump(filter, args);
+  LoadedTrace loaded = scan_trace(args, &dump);
   if (!loaded.trace) return loaded.exit_code;
-  const Trace& trace = *loaded.trace;
-  if (filter.thread && trace.thread(*filter.thread) == nullptr) {
-    error("the trace has no thread " + std::to_string(*filter.thread) + " (greenscope info lists them)");
+  if (!dump.mistake().empty()) {
+    error(dump.mistake());
     return kExitFailure;
   }
-  if (args.has("greenlet")) {
-    filter.greenlets = resolve_greenlets(trace, args.get("greenlet"));
-    if (filter.greenlets.empty()) {
-      error("no greenlet named '" + args.get("greenlet") + "' in the trace (greenscope report lists them)");
-      return kExitFailure;
-    }
-  }
-  std::printf("%14s  %-2s  %-18s  %s\n", "time (ms)", "th", "running", "event");
-  dump_merged(trace, filter);
   if (std::fflush(stdout) != 0) {
     error("cannot write the output");
     return kExitFailure;

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 
 #include "chrome_export.h"
 #include "cli.h"
@@ -30,13 +31,15 @@ std::string default_output(const std::string& trace_path, const std::string& ext
   return (has_ext ? trace_path.substr(0, trace_path.size() - gstrace.size()) : trace_path) + ext;
 }
 
-// Output is the file an export writes: stdout for "-".
+// Output is the file an export writes: stdout for "-". When it cannot be
+// created, file() is null and say_why() prints why.
 class Output {
  public:
   explicit Output(std::string path) : path_(std::move(path)) {
     file_ = to_stdout() ? stdout : std::fopen(path_.c_str(), "w");
-    if (file_ == nullptr) error("cannot create '" + path_ + "': " + std::strerror(errno));
+    if (file_ == nullptr) why_ = "cannot create '" + path_ + "': " + std::strerror(errno);
   }
+  void say_why() const { error(why_); }
   bool to_stdout() const { return path_ == "-"; }
   std::FILE* file() const { return file_; }
   const std::string& path() const { return path_; }
@@ -55,6 +58,7 @@ class Output {
  private:
   std::string path_;
   std::FILE* file_ = nullptr;
+  std::string why_;
 };
 
 struct Window {
@@ -91,20 +95,28 @@ int run_folded(const Args& args, const Window& window) {
   options.to_ns = window.to_ns;
   const std::string what = args.get("of", "stalls");
   const std::string output = args.get("output", default_output(args.file(), "." + what + ".folded"));
-  LoadedTrace loaded = load_trace(args);
+  // The stalls are in the tables; the waits are folded as the scan walks each thread.
+  std::optional<StackNames> names;
+  std::optional<WaitFolder> folder;
+  analysis::WaitSink waits([&](const analysis::Wait& w) { folder->add(w); },
+                           [&](const traceio::Trace& tables) { folder.emplace(tables, names.emplace(tables), options); });
+  LoadedTrace loaded = scan_trace(args, options.of == FoldedOf::Waits ? &waits : nullptr);
   if (!loaded.trace) return loaded.exit_code;
   const traceio::Trace& trace = *loaded.trace;
-  StackNames names(trace);
-  const Folded folded = fold(trace, names, options);
+  if (!names) names.emplace(trace);
+  const Folded folded = folder ? folder->finish() : fold(trace, *names, options);
   Output out(output);
-  if (out.file() == nullptr) return kExitFailure;
+  if (out.file() == nullptr) {
+    out.say_why();
+    return kExitFailure;
+  }
   bool written = true;
   for (const auto& [line, weight] : folded.lines)
     written &= std::fprintf(out.file(), "%s %llu\n", shown(line).c_str(), static_cast<unsigned long long>(weight)) > 0;
   long size = 0;
   if (!out.close(written, size)) return kExitFailure;
   if (args.has("quiet")) return loaded.exit_code;
-  for (const std::string& note : names.notes()) std::fprintf(stderr, "greenscope: note: %s\n", shown(note).c_str());
+  for (const std::string& note : names->notes()) std::fprintf(stderr, "greenscope: note: %s\n", shown(note).c_str());
   const std::string items = options.of == FoldedOf::Stalls ? "stalls" : "waits";
   if (folded.lines.empty())
     warn("nothing to fold: the trace holds no " + items + (options.of == FoldedOf::Waits ? " with a recorded stack" : "") +
@@ -134,32 +146,30 @@ std::string other_data(const traceio::Trace& trace) {
   return data.json();
 }
 
-// export_to() writes the JSON to an open file; false if writing failed.
-bool export_to(const traceio::Trace& trace, std::FILE* out, bool show_progress, const ChromeExportWindow& window,
-               ChromeExportStats& stats) {
-  Progress progress("exporting", show_progress);
-  ChromeWriter writer(out);
-  stats = write_chrome_trace(
-      trace, writer, [&](std::uint64_t done, std::uint64_t total) { progress.update(done, total); }, window);
-  progress.finish();
-  return writer.finish(other_data(trace));
-}
-
+// run_chrome() writes the JSON as the trace is read (ChromeExport): the
+// output is created once the trace has turned out readable.
 int run_chrome(const Args& args, const Window& w) {
   if (args.has("of")) throw UsageError("--of is for --format folded");
   ChromeExportWindow window;
   window.from_ns = w.from_ns;
   window.to_ns = w.to_ns;
   const std::string output = args.get("output", default_output(args.file(), ".json"));
-  LoadedTrace loaded = load_trace(args);
+  std::optional<Output> out;
+  Progress progress("exporting", progress_wanted(args.has("quiet")));
+  ChromeExport exporter([&](const traceio::Trace&) { return out.emplace(output).file(); },
+                        [&](std::uint64_t done, std::uint64_t total) { progress.update(done, total); }, window);
+  LoadedTrace loaded = scan_trace(args, &exporter);
+  progress.finish();
   if (!loaded.trace) return loaded.exit_code;
-  Output out(output);
-  if (out.file() == nullptr) return kExitFailure;
-  ChromeExportStats stats;
-  const bool written = export_to(*loaded.trace, out.file(), progress_wanted(args.has("quiet")), window, stats);
+  if (out->file() == nullptr) {
+    out->say_why();
+    return kExitFailure;
+  }
+  const bool written = exporter.finish(other_data(*loaded.trace));
+  const ChromeExportStats& stats = exporter.stats();
   long size = 0;
-  if (!out.close(written, size)) return kExitFailure;
-  if (!out.to_stdout() && !args.has("quiet"))
+  if (!out->close(written, size)) return kExitFailure;
+  if (!out->to_stdout() && !args.has("quiet"))
     std::fprintf(stderr, "greenscope: wrote %s: %llu tracks, %llu slices, %llu markers (open it in ui.perfetto.dev)\n",
                  shown(output).c_str(), static_cast<unsigned long long>(stats.tracks),
                  static_cast<unsigned long long>(stats.slices), static_cast<unsigned long long>(stats.instants));

@@ -77,24 +77,6 @@ class StallFolder {
   Folded& out_;
 };
 
-void fold_waits(const traceio::Trace& trace, StackNames& names, const FoldedOptions& o, Folded& out) {
-  std::map<std::string, std::int64_t> ns;  // summed in ns, rounded once per line
-  FoldedStacks stacks(trace, names);
-  for (const Wait& w : collect_waits(trace)) {
-    const std::int64_t part = overlap(w.begin_ns, w.end_ns, o);
-    if (part <= 0 && !(w.begin_ns == w.end_ns && w.begin_ns >= o.from_ns && w.begin_ns <= o.to_ns)) continue;
-    const std::string& frames = stacks.of(w.stack);
-    if (frames.empty()) {
-      ++out.skipped;
-      continue;
-    }
-    ++out.items;
-    ns[frames] += part;
-  }
-  for (const auto& [line, total] : ns)
-    if (us(total) > 0) out.lines[line] = us(total);
-}
-
 }  // namespace
 
 std::uint64_t Folded::total_us() const {
@@ -103,11 +85,46 @@ std::uint64_t Folded::total_us() const {
   return total;
 }
 
+struct WaitFolder::Impl {
+  Impl(const traceio::Trace& trace, StackNames& names, const FoldedOptions& options)
+      : o(options), stacks(trace, names) {}
+  const FoldedOptions o;
+  FoldedStacks stacks;
+  Folded out;
+  std::map<std::string, std::int64_t> ns;  // summed in ns, rounded once per line
+};
+
+WaitFolder::WaitFolder(const traceio::Trace& trace, StackNames& names, const FoldedOptions& options)
+    : impl_(std::make_unique<Impl>(trace, names, options)) {}
+
+WaitFolder::~WaitFolder() = default;
+
+void WaitFolder::add(const Wait& w) {
+  Impl& m = *impl_;
+  const std::int64_t part = overlap(w.begin_ns, w.end_ns, m.o);
+  if (part <= 0 && !(w.begin_ns == w.end_ns && w.begin_ns >= m.o.from_ns && w.begin_ns <= m.o.to_ns)) return;
+  const std::string& frames = m.stacks.of(w.stack);
+  if (frames.empty()) {
+    ++m.out.skipped;
+    return;
+  }
+  ++m.out.items;
+  m.ns[frames] += part;
+}
+
+Folded WaitFolder::finish() {
+  Impl& m = *impl_;
+  for (const auto& [line, total] : m.ns)
+    if (us(total) > 0) m.out.lines[line] = us(total);
+  return std::move(m.out);
+}
+
 Folded fold(const traceio::Trace& trace, StackNames& names, const FoldedOptions& options) {
   Folded out;
   if (options.of == FoldedOf::Waits) {
-    fold_waits(trace, names, options, out);
-    return out;
+    WaitFolder folder(trace, names, options);
+    for (const Wait& w : collect_waits(trace)) folder.add(w);
+    return folder.finish();
   }
   StallFolder folder(trace, names, options, out);
   for (const traceio::StallInfo& s : trace.stalls()) folder.add(s);

@@ -6,9 +6,11 @@
 #include <climits>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 
 #include "greenscope/analysis/stack_names.h"
+#include "greenscope/analysis/waits.h"
 #include "greenscope/traceio.h"
 
 namespace gs::cli {
@@ -39,5 +41,19 @@ struct Folded {
 inline constexpr const char* kNoStackFrame = "[no stack sampled]";
 
 Folded fold(const traceio::Trace& trace, StackNames& names, const FoldedOptions& options);
+
+// WaitFolder is fold() of the waits (FoldedOf::Waits) given one at a time,
+// in collect_waits() order (analysis::WaitSink streams them from a scan).
+class WaitFolder {
+ public:
+  WaitFolder(const traceio::Trace& trace, StackNames& names, const FoldedOptions& options);
+  ~WaitFolder();
+  void add(const analysis::Wait& w);
+  Folded finish();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace gs::cli

@@ -77,12 +77,10 @@ namespace {
 traceio::LoadResult load_for_sink(const std::string& path, const traceio::LoadOptions& options,
                                   traceio::EventSink* sink) {
   traceio::LoadResult result = traceio::load(path, options);
-  if (!result.trace || sink == nullptr) return result;
-  sink->start(*result.trace);
-  for (const traceio::ThreadInfo& t : result.trace->threads()) {
-    sink->begin_thread(t);
-    if (!t.events.empty()) sink->events(t, t.events);
-    sink->end_thread(t);
+  bool again = result.trace && sink != nullptr;
+  while (again) {
+    traceio::hand_events(*result.trace, *result.trace, *sink);
+    again = sink->again();
   }
   return result;
 }

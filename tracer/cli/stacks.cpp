@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <optional>
 
 #include "cli.h"
 #include "event_text.h"
@@ -18,7 +19,6 @@ namespace gs::cli {
 using analysis::StackKeys;
 using analysis::StackNames;
 using analysis::Wait;
-using analysis::collect_waits;
 
 namespace {
 
@@ -65,15 +65,17 @@ std::string what_text(const Trace& trace, const Wait& w) {
   return std::string(traceio::to_string(static_cast<traceio::Reason>(w.reason))) + (what.empty() ? "" : ": " + what);
 }
 
-// group_waits() gathers the waits that recorded a stack, per greenlet and
-// stack, both sorted by total wait; `without` counts the others.
-std::vector<GreenletWaits> group_waits(const Trace& trace, StackKeys& keys, std::uint64_t& without) {
+// WaitGroups gathers the waits that recorded a stack, per greenlet and
+// stack, a wait at a time; `without` counts the others.
+struct WaitGroups {
   std::map<std::uint64_t, std::map<std::uint64_t, WaitGroup>> by_greenlet;
-  for (const Wait& w : collect_waits(trace)) {
+  std::uint64_t without = 0;
+
+  void add(const Trace& trace, StackKeys& keys, const Wait& w) {
     const std::uint64_t key = keys.key(w.stack);
     if (key == 0) {
       ++without;
-      continue;
+      return;
     }
     WaitGroup& g = by_greenlet[w.greenlet][key];
     g.stack = key;
@@ -82,28 +84,31 @@ std::vector<GreenletWaits> group_waits(const Trace& trace, StackKeys& keys, std:
     g.max_ns = std::max(g.max_ns, w.end_ns - w.begin_ns);
     ++g.whats[what_text(trace, w)];
   }
-  std::vector<GreenletWaits> out;
-  for (auto& [greenlet, groups] : by_greenlet) {
-    GreenletWaits gw;
-    gw.greenlet = greenlet;
-    for (auto& [key, g] : groups) {
-      gw.count += g.count;
-      gw.total_ns += g.total_ns;
-      gw.groups.push_back(std::move(g));
-    }
-    std::stable_sort(gw.groups.begin(), gw.groups.end(),
-                     [](const WaitGroup& x, const WaitGroup& y) { return x.total_ns > y.total_ns; });
-    out.push_back(std::move(gw));
-  }
-  std::stable_sort(out.begin(), out.end(),
-                   [](const GreenletWaits& x, const GreenletWaits& y) { return x.total_ns > y.total_ns; });
-  return out;
-}
 
-void print_waits(const Trace& trace, StackNames& names, std::size_t top) {
-  StackKeys keys(trace, names);
-  std::uint64_t without = 0;
-  const std::vector<GreenletWaits> greenlets = group_waits(trace, keys, without);
+  // sorted() lists the groups, greenlets and each one's stacks by total wait.
+  std::vector<GreenletWaits> sorted() {
+    std::vector<GreenletWaits> out;
+    for (auto& [greenlet, groups] : by_greenlet) {
+      GreenletWaits gw;
+      gw.greenlet = greenlet;
+      for (auto& [key, g] : groups) {
+        gw.count += g.count;
+        gw.total_ns += g.total_ns;
+        gw.groups.push_back(std::move(g));
+      }
+      std::stable_sort(gw.groups.begin(), gw.groups.end(),
+                       [](const WaitGroup& x, const WaitGroup& y) { return x.total_ns > y.total_ns; });
+      out.push_back(std::move(gw));
+    }
+    std::stable_sort(out.begin(), out.end(),
+                     [](const GreenletWaits& x, const GreenletWaits& y) { return x.total_ns > y.total_ns; });
+    return out;
+  }
+};
+
+void print_waits(StackNames& names, const Trace& trace, WaitGroups& groups, std::size_t top) {
+  const std::uint64_t without = groups.without;
+  const std::vector<GreenletWaits> greenlets = groups.sorted();
   if (greenlets.empty()) {
     std::printf("no wait stacks recorded%s (GREENSCOPE_WAIT_STACKS=0, or a trace older than format 2.0)\n",
                 without > 0 ? (": " + std::to_string(without) + " waits without one").c_str() : "");
@@ -131,15 +136,25 @@ void print_waits(const Trace& trace, StackNames& names, std::size_t top) {
 int run_stacks_command(const Args& args) {
   const auto top = static_cast<std::size_t>(args.number("top", 0, 1000000000).value_or(20));
   if (args.has("top") && !args.has("waits")) throw UsageError("--top is for --waits");
-  LoadedTrace loaded = load_trace(args);
+  // The dumps are in the tables; the waits are grouped as the scan walks each thread.
+  std::optional<StackNames> names;
+  std::optional<StackKeys> keys;
+  WaitGroups groups;
+  const Trace* tables = nullptr;
+  analysis::WaitSink waits([&](const Wait& w) { groups.add(*tables, *keys, w); },
+                           [&](const Trace& t) {
+                             tables = &t;
+                             keys.emplace(t, names.emplace(t));
+                           });
+  LoadedTrace loaded = scan_trace(args, args.has("waits") ? &waits : nullptr);
   if (!loaded.trace) return loaded.exit_code;
-  StackNames names(*loaded.trace);
+  if (!names) names.emplace(*loaded.trace);
   if (args.has("waits"))
-    print_waits(*loaded.trace, names, top);
+    print_waits(*names, *loaded.trace, groups, top);
   else
     print_dumps(*loaded.trace);
   if (!args.has("quiet"))
-    for (const std::string& note : names.notes()) std::fprintf(stderr, "greenscope: note: %s\n", shown(note).c_str());
+    for (const std::string& note : names->notes()) std::fprintf(stderr, "greenscope: note: %s\n", shown(note).c_str());
   if (std::fflush(stdout) != 0) {
     error("cannot write the output");
     return kExitFailure;

@@ -12,7 +12,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <new>
+#include <queue>
 #include <set>
 
 #include "chunk_source.h"
@@ -91,6 +93,34 @@ class GreenletSink final : public EventSink {
   GreenletTable& table_;
 };
 
+// MergeCursor is one thread's place in a merged hand-out: the events in
+// hand, and how to get its next ones (false: there are none).
+struct MergeCursor {
+  const ThreadInfo* thread = nullptr;
+  std::span<const Event> events;
+  std::function<bool(MergeCursor&)> refill;
+};
+
+// hand_merged() hands the cursors' events to `sink` in one time order, at
+// equal times the cursor listed first, a run of one cursor's at a time.
+void hand_merged(std::vector<MergeCursor>& cursors, EventSink& sink) {
+  using Head = std::pair<std::int64_t, std::size_t>;  // (time, cursor)
+  std::priority_queue<Head, std::vector<Head>, std::greater<>> heap;
+  for (std::size_t i = 0; i < cursors.size(); ++i)
+    if (!cursors[i].events.empty()) heap.push({cursors[i].events.front().time_ns, i});
+  while (!heap.empty()) {
+    const std::size_t i = heap.top().second;
+    heap.pop();
+    MergeCursor& c = cursors[i];
+    std::size_t n = 1;
+    while (n < c.events.size() && (heap.empty() || Head{c.events[n].time_ns, i} < heap.top())) ++n;
+    sink.events(*c.thread, c.events.first(n));
+    c.events = c.events.subspan(n);
+    if (c.events.empty() && !(c.refill && c.refill(c))) continue;
+    heap.push({c.events.front().time_ns, i});
+  }
+}
+
 class Scanner {
  public:
   Scanner(int fd, const LoadOptions& options) : fd_(fd), progress_(options), reader_(fd) {}
@@ -109,15 +139,32 @@ class Scanner {
     progress_.reading(size, size);
     end_walk(state_);
     const ClockFit clock = prepare_decode(state_);
-    LoadState replay = decoding_copy(state_);
+    const LoadState replay_start = decoding_copy(state_);
+    LoadState replay = decoding_copy(replay_start);
     count_events(clock);
-    if (!unsorted_.empty()) rebuild_greenlets(decoding_copy(replay), clock);
+    if (!unsorted_.empty()) rebuild_greenlets(decoding_copy(replay_start), clock);
+    const bool merged = sink != nullptr && sink->merged();
+    // Merged, the blocks are decoded in another order than the first time:
+    // with every text already interned, each gets the id it got then. A
+    // crash's frames become a stack id in decoding order: past one, every
+    // thread is decoded whole, in the first order.
+    const bool hold_all = replay_start.next_synthetic_stack - state_.next_synthetic_stack > 1;
+    const Texts decoded_texts = merged && !hold_all ? state_.texts : Texts();
     end_decode(state_);
     std::unique_ptr<Trace> trace = build_trace(state_);
     progress_.finish();
-    if (sink != nullptr) {
+    bool again = sink != nullptr;
+    while (again) {
       sink->start(*trace);
-      pass(replay, clock, *trace, *sink);
+      if (merged) {
+        LoadState copy = decoding_copy(replay_start);
+        if (!hold_all) copy.texts = decoded_texts;
+        merged_pass(copy, clock, *trace, *sink, hold_all);
+      } else {
+        pass(replay, clock, *trace, *sink);
+      }
+      again = sink->again();
+      if (again && !merged) replay = decoding_copy(replay_start);
     }
     return {std::move(trace), ""};
   }
@@ -216,6 +263,67 @@ class Scanner {
     }
   }
 
+  // merged_pass() is pass() for a sink that wants all threads at once,
+  // in one time order: a block of each thread is decoded at a time, and a
+  // thread out of time order (every thread, with `hold_all`) whole.
+  void merged_pass(LoadState& replay, const ClockFit& clock, const Trace& trace, EventSink& sink, bool hold_all) {
+    struct Source {
+      std::size_t next = 0, to = 0;  // its slices not decoded yet
+      std::vector<Event> events;     // decoded, being handed out
+    };
+    const std::vector<Slice>& slices = replay.slices;
+    const std::vector<ThreadInfo>& threads = trace.threads();
+    std::vector<Source> sources(threads.size());
+    std::vector<MergeCursor> cursors(threads.size());
+    std::size_t from = 0;
+    for (std::size_t i = 0; i < threads.size(); ++i) {
+      while (from < slices.size() && slices[from].thread < threads[i].index) ++from;
+      std::size_t to = from;
+      while (to < slices.size() && slices[to].thread == threads[i].index) ++to;
+      sources[i].next = from;
+      sources[i].to = to;
+      from = to;
+      cursors[i].thread = &threads[i];
+      sink.begin_thread(threads[i]);
+    }
+    // decode_next() decodes thread i's next block with events; false if none is left.
+    const auto decode_next = [&](std::size_t i) {
+      Source& src = sources[i];
+      std::vector<Event>& decoded = replay.thread(threads[i].index).events;
+      src.events.clear();
+      while (src.events.empty() && src.next < src.to) {
+        std::size_t j = src.next + 1;
+        while (j < src.to && slices[j].block_seq == slices[src.next].block_seq) ++j;
+        reader_.decode(replay, clock, &slices[src.next], &slices[j - 1] + 1);
+        src.events.swap(decoded);
+        decoded.clear();
+        src.next = j;
+      }
+      return !src.events.empty();
+    };
+    for (std::size_t i = 0; i < threads.size(); ++i) {
+      Source& src = sources[i];
+      const bool unsorted = unsorted_.contains(threads[i].index);
+      if (hold_all || unsorted) {
+        std::vector<Event> all;
+        while (decode_next(i)) all.insert(all.end(), src.events.begin(), src.events.end());
+        if (unsorted)
+          std::stable_sort(all.begin(), all.end(), [](const Event& x, const Event& y) { return x.time_ns < y.time_ns; });
+        src.events = std::move(all);
+      } else {
+        decode_next(i);
+        cursors[i].refill = [&decode_next, &sources, i](MergeCursor& c) {
+          if (!decode_next(i)) return false;
+          c.events = sources[i].events;
+          return true;
+        };
+      }
+      cursors[i].events = src.events;
+    }
+    hand_merged(cursors, sink);
+    for (const ThreadInfo& t : threads) sink.end_thread(t);
+  }
+
   int fd_;
   Progress progress_;
   BlockReader reader_;
@@ -232,18 +340,37 @@ LoadResult load_whole(const std::string& path, const LoadOptions& options, Event
   LoadResult result = load(path, options);
   if (!result.trace) return result;
   std::unique_ptr<Trace> tables = result.trace->without_events();
-  if (sink != nullptr) {
-    sink->start(*tables);
-    for (const ThreadInfo& t : result.trace->threads()) {
-      sink->begin_thread(*tables->thread(t.index));
-      if (!t.events.empty()) sink->events(*tables->thread(t.index), t.events);
-      sink->end_thread(*tables->thread(t.index));
-    }
+  bool again = sink != nullptr;
+  while (again) {
+    hand_events(*result.trace, *tables, *sink);
+    again = sink->again();
   }
   return {std::move(tables), ""};
 }
 
 }  // namespace detail
+
+void hand_events(const Trace& trace, const Trace& tables, EventSink& sink) {
+  sink.start(tables);
+  const std::vector<ThreadInfo>& threads = trace.threads();
+  if (!sink.merged()) {
+    for (const ThreadInfo& t : threads) {
+      const ThreadInfo& info = *tables.thread(t.index);
+      sink.begin_thread(info);
+      if (!t.events.empty()) sink.events(info, t.events);
+      sink.end_thread(info);
+    }
+    return;
+  }
+  std::vector<detail::MergeCursor> cursors(threads.size());
+  for (std::size_t i = 0; i < threads.size(); ++i) {
+    cursors[i].thread = tables.thread(threads[i].index);
+    cursors[i].events = threads[i].events;
+    sink.begin_thread(*cursors[i].thread);
+  }
+  detail::hand_merged(cursors, sink);
+  for (const detail::MergeCursor& c : cursors) sink.end_thread(*c.thread);
+}
 
 LoadResult scan(const std::string& path, const LoadOptions& options, EventSink* sink) {
   try {

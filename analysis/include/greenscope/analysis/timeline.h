@@ -98,6 +98,10 @@ class TimelineWalker {
   void set_hub(std::uint64_t hub);
   void add(const traceio::Event& e);
   void open_spans(const std::function<void(const Span&)>& out) const;
+  // open_run() is the run still open (who runs since when; its end and
+  // switch_out are not known yet), null if none: during finish(), null once
+  // the run has gone to on_span.
+  const Span* open_run() const;
   // timeline() is the walk so far, without spans: thread, hub, the first
   // and latest event's times, mismatches.
   const Timeline& timeline() const;

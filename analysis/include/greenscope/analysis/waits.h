@@ -3,6 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
 #include <vector>
 
 #include "greenscope/traceio.h"
@@ -23,5 +26,26 @@ struct Wait {
 // collect_waits() lists the waits of every thread, thread by thread in the
 // order they ended.
 std::vector<Wait> collect_waits(const traceio::Trace& trace);
+
+class TimelineWalker;
+
+// WaitSink is collect_waits() for a traceio::scan(): each wait goes to
+// `on_wait` as it ends, in the order collect_waits() lists them, and none
+// is kept. `on_start`, if set, gets the tables first (EventSink::start()).
+class WaitSink : public traceio::EventSink {
+ public:
+  explicit WaitSink(std::function<void(const Wait&)> on_wait,
+                    std::function<void(const traceio::Trace&)> on_start = {});
+  ~WaitSink() override;
+  void start(const traceio::Trace& tables) override;
+  void begin_thread(const traceio::ThreadInfo& thread) override;
+  void events(const traceio::ThreadInfo& thread, std::span<const traceio::Event> events) override;
+  void end_thread(const traceio::ThreadInfo& thread) override;
+
+ private:
+  std::function<void(const Wait&)> on_wait_;
+  std::function<void(const traceio::Trace&)> on_start_;
+  std::unique_ptr<TimelineWalker> walker_;
+};
 
 }  // namespace gs::analysis

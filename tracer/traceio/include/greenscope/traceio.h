@@ -341,10 +341,16 @@ struct LoadResult {
 LoadResult load(const std::string& path, const LoadOptions& options = {});
 
 // EventSink takes the events of a scan(): every thread in index order, each
-// one's events in time order, a block at a time.
+// one's events in time order, a block at a time; or, if it asks for
+// merged(), all threads at once: every begin_thread() first, then the
+// events of all threads in one time order (at equal times, the thread
+// listed first), a run of one thread's events per events() call, then
+// every end_thread().
 class EventSink {
  public:
   virtual ~EventSink() = default;
+  // merged() is asked once, before start().
+  virtual bool merged() const { return false; }
   // start() comes first, with every table complete: `tables` is what load()
   // gives but with no thread's events (ThreadInfo::event_total counts them).
   virtual void start(const Trace& tables) { (void)tables; }
@@ -352,6 +358,10 @@ class EventSink {
   // events() hands on the thread's next events; they are valid for the call only.
   virtual void events(const ThreadInfo& thread, std::span<const Event> events) = 0;
   virtual void end_thread(const ThreadInfo& thread) { (void)thread; }
+  // again() is asked after each pass's last end_thread(): true has the scan
+  // decode the events once more and hand them on, from start(), as the first
+  // time (a sink that must see every thread before writing anything).
+  virtual bool again() { return false; }
 };
 
 // scan() reads a trace as load() does (the same tables, problems and
@@ -360,11 +370,21 @@ class EventSink {
 // handing each block's events to `sink` and then dropping them. The Trace
 // it returns holds no events. Without a sink it decodes the events once,
 // for the tables (greenlets, stalls, crashes, counts, bounds); with one,
-// twice: the tables must be complete before the first event goes out.
+// twice: the tables must be complete before the first event goes out;
+// once more for each pass the sink asks for (EventSink::again()).
 // A thread whose blocks' events are out of time order (a damaged or
 // hand-made file) is held whole and sorted, as load() sorts it.
 // options.decode_threads is ignored: a scan decodes on the calling thread.
+// In merged order a scan decodes one block of each thread at a time (a
+// thread out of time order is held whole); a trace whose decoding made more
+// than one crash's frames into a stack has all its threads held.
 LoadResult scan(const std::string& path, const LoadOptions& options = {}, EventSink* sink = nullptr);
+
+// hand_events() is one pass of a scan() over a trace load()ed whole:
+// `sink` gets `tables` in start(), then `trace`'s events, in the order
+// sink.merged() asks for (a reference for scan(), and for what cannot be
+// read twice: a pipe).
+void hand_events(const Trace& trace, const Trace& tables, EventSink& sink);
 
 // Follower reads a trace file that a running program is still writing
 // (greenscope-viewer --follow), a piece at a time: each poll() reads only
