@@ -59,6 +59,10 @@ std::string greenlet_line(const GreenletInfo& g, bool running) {
   return s + "\n";
 }
 
+// kLeavingStatus: the header of a hub that began to tear down before a dump
+// could read it (Beat::leaving).
+constexpr const char* kLeavingStatus = "hub shutting down; not read";
+
 std::string thread_header(pid_t tid, const std::string& status) {
   return "Thread " + std::to_string(tid) + " '" + shown(thread_name_of(tid)) + "': " + status + "\n";
 }
@@ -117,7 +121,7 @@ bool sample_when_free(Beat& b) {
 // before and after. Holds outside_mutex: the hub cannot tear down meanwhile.
 [[gnu::no_sanitize("thread")]] std::string describe_outside(Beat& b) {
   const std::lock_guard<std::mutex> lock(b.outside_mutex);
-  if (b.leaving.load()) return thread_header(b.tid, "hub shutting down; not read");
+  if (b.leaving.load()) return thread_header(b.tid, kLeavingStatus);
   std::string out = thread_header(b.tid, "hub not answering, stuck for 200 ms (stalled); read from outside");
   std::uintptr_t pcs[kMaxStackDepth];
   out += "  Running now (sampled):\n";
@@ -180,7 +184,7 @@ std::string ask_hub(Beat& b) {
     // Under outside_mutex: a hub that is not yet leaving has not freed its
     // loop, and cannot until the request is posted.
     const std::lock_guard<std::mutex> outside(b.outside_mutex);
-    if (b.leaving.load()) return thread_header(tid, "hub shutting down; not read");
+    if (b.leaving.load()) return thread_header(tid, kLeavingStatus);
     b.hub->post_threadsafe([answer, tid] {
       {
         std::lock_guard<std::mutex> lock(answer->mutex);
@@ -204,7 +208,7 @@ std::string ask_hub(Beat& b) {
     }
     if (b.leaving.load()) {  // its teardown runs greenlets (progress) and need not reach the request
       answer->abandoned = true;
-      return thread_header(tid, "hub shutting down; not read");
+      return thread_header(tid, kLeavingStatus);
     }
     const std::uint64_t now = b.progress.load(std::memory_order_relaxed);
     const bool moving = now != progress;

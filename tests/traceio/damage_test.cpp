@@ -27,19 +27,6 @@ struct SmallTrace {
   std::uint64_t events = 0;
 };
 
-BlockWriter block(std::uint64_t ticks, int n) {
-  BlockWriter w(ticks, 1, 2, 0);
-  w.event(Tag::HubStart, 0).varint(2).varint(1);
-  for (int i = 1; i < n; ++i) {
-    if (i % 2) {
-      w.suspend(Reason::Io, 5).varint(7).varint(3).varint(1);
-    } else {
-      w.resume(Reason::Resume, 5).zz(1);
-    }
-  }
-  return w;
-}
-
 SmallTrace small_trace() {
   TraceBuilder b;
   SmallTrace t;
@@ -50,11 +37,11 @@ SmallTrace small_trace() {
   add(b.process(), 0);
   add(b.thread(0, "main"), 0);
   add(b.strings({{7, "recv"}}), 0);
-  add(b.events(0, 0, block(kStartTicks, 5)), 5);
+  add(b.events(0, 0, switching_block(kStartTicks, 5)), 5);
   add(b.calibration(kStartTicks + 2000, kStartMonoNs + 1000), 0);
-  add(b.events(0, 1, block(kStartTicks + 100, 4)), 4);
+  add(b.events(0, 1, switching_block(kStartTicks + 100, 4)), 4);
   add(b.thread(1, "pool"), 0);
-  add(b.events(1, 0, block(kStartTicks + 50, 3)), 3);
+  add(b.events(1, 0, switching_block(kStartTicks + 50, 3)), 3);
   add(b.end(12, 0), 0);
   t.bytes = b.bytes();
   return t;
@@ -214,7 +201,7 @@ TEST(Damage, UnknownChunkTypesAreSkippedQuietly) {
   b.process();
   b.strings({{7, "recv"}});
   b.chunk(std::uint16_t{99}, Bytes{1, 2, 3});
-  b.events(0, 0, block(kStartTicks, 3));
+  b.events(0, 0, switching_block(kStartTicks, 3));
   b.end();
   LoadResult r = load_bytes(b.bytes());
   ASSERT_TRUE(r.trace) << r.error;
@@ -229,11 +216,11 @@ Bytes unknown_tag_trace(std::uint8_t tag, std::uint16_t major = tf::kFormatMajor
   TraceBuilder b(major);
   b.process();
   b.strings({{7, "recv"}});
-  BlockWriter w = block(kStartTicks, 3);
+  BlockWriter w = switching_block(kStartTicks, 3);
   w.event(tag, 1);
   w.event(Tag::PollBegin, 1);
   b.events(0, 0, w);
-  b.events(0, 1, block(kStartTicks + 100, 2));
+  b.events(0, 1, switching_block(kStartTicks + 100, 2));
   b.end();
   return b.bytes();
 }
@@ -266,7 +253,7 @@ TEST(Damage, ExtensionTagsAreUnknownTagsInA1xFile) {
 TEST(Damage, AnOverlongInlineStringIsMalformed) {
   TraceBuilder b;
   b.process();
-  BlockWriter w = block(kStartTicks, 2);
+  BlockWriter w = switching_block(kStartTicks, 2);
   w.event(Tag::Spawn, 1).varint(10).varint(1).str(std::string(tf::kMaxInlineString + 1, 'x'));
   b.events(0, 0, w);
   b.end();
@@ -279,7 +266,7 @@ TEST(Damage, AnOverlongInlineStringIsMalformed) {
 TEST(Damage, HostileIndicesAllocateNothingBig) {
   TraceBuilder b;
   b.process();
-  b.events(0xFFFFFFFF, 0xFFFFFFFF, 0, block(kStartTicks, 2).bytes());
+  b.events(0xFFFFFFFF, 0xFFFFFFFF, 0, switching_block(kStartTicks, 2).bytes());
   b.events(0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFF0, Bytes(64, 0x7F));
   b.strings({{~std::uint64_t{0}, "max id"}});
   b.end();
@@ -322,7 +309,7 @@ TEST(Damage, RandomBytesAfterAValidHeaderNeverCrash) {
 // random_block() is sometimes a valid BlockStart followed by random bytes,
 // so the decoder, not just the block check, meets garbage.
 Bytes random_block(std::mt19937& rng) {
-  Bytes bytes = rng() % 2 ? block(rng() % 100000, 1).bytes() : Bytes{};
+  Bytes bytes = rng() % 2 ? switching_block(rng() % 100000, 1).bytes() : Bytes{};
   const Bytes tail = random_bytes(rng, rng() % 300);
   bytes.insert(bytes.end(), tail.begin(), tail.end());
   return bytes;

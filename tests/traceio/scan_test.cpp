@@ -268,19 +268,6 @@ TEST(Scan, DamageLongerThanTheReadWindowGivesWhatLoadGives) {
   expect_scan_matches_load(t.path);
 }
 
-BlockWriter block(std::uint64_t ticks, int n) {
-  BlockWriter w(ticks, 1, 2, 0);
-  w.event(Tag::HubStart, 0).varint(2).varint(1);
-  for (int i = 1; i < n; ++i) {
-    if (i % 2) {
-      w.suspend(Reason::Io, 5).varint(7).varint(3).varint(1);
-    } else {
-      w.resume(Reason::Resume, 5).zz(1);
-    }
-  }
-  return w;
-}
-
 // A thread whose second block is earlier than its first: load() sorts the
 // thread, so scan() must hold it whole and sort it too.
 TEST(Scan, AThreadOutOfTimeOrderIsSortedAsLoadSortsIt) {
@@ -288,10 +275,10 @@ TEST(Scan, AThreadOutOfTimeOrderIsSortedAsLoadSortsIt) {
   b.process();
   b.thread(0, "main");
   b.strings({{7, "recv"}});
-  b.events(0, 0, block(kStartTicks + 5000, 5));
-  b.events(0, 1, block(kStartTicks + 100, 4));
+  b.events(0, 0, switching_block(kStartTicks + 5000, 5));
+  b.events(0, 1, switching_block(kStartTicks + 100, 4));
   b.thread(1, "pool");
-  b.events(1, 0, block(kStartTicks + 50, 3));
+  b.events(1, 0, switching_block(kStartTicks + 50, 3));
   b.end(12, 0);
   const TempTrace t(b.bytes(), "unsorted.gstrace");
   expect_scan_matches_load(t.path);

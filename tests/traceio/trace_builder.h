@@ -129,6 +129,22 @@ class BlockWriter {
   ByteSink sink;
 };
 
+// switching_block() is a block of `n` events starting at `ticks`: a
+// HubStart, then main (1) and the hub (2) switching to and fro (main waits
+// on fd 7 for reads).
+inline BlockWriter switching_block(std::uint64_t ticks, int n) {
+  BlockWriter w(ticks, 1, 2, 0);
+  w.event(tf::Tag::HubStart, 0).varint(2).varint(1);
+  for (int i = 1; i < n; ++i) {
+    if (i % 2) {
+      w.suspend(tf::Reason::Io, 5).varint(7).varint(3).varint(1);
+    } else {
+      w.resume(tf::Reason::Resume, 5).zz(1);
+    }
+  }
+  return w;
+}
+
 // Default clock of TraceBuilder: 2 ticks per ns, trace starting at tick 1000.
 inline constexpr std::uint64_t kStartTicks = 1000;
 inline constexpr std::uint64_t kStartMonoNs = 5'000'000'000;
