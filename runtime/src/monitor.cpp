@@ -195,7 +195,10 @@ struct ActiveStall {
   bool signaled_in_syscall = false;
   std::uintptr_t last_syscall_sp = 0;
 };
-std::map<const Beat*, ActiveStall>& g_active = *new std::map<const Beat*, ActiveStall>();  // monitor thread only
+// g_active: the stalls being watched, by hub. Guarded by g_registry_mutex:
+// the monitor thread watches them, a leaving hub settles its own
+// (settle_leaving_hub()).
+std::map<const Beat*, ActiveStall>& g_active = *new std::map<const Beat*, ActiveStall>();
 
 // Delivery: what to tell the observer/callback once the registry lock is
 // released (the callback may call format_run_info(), which takes it).
@@ -576,6 +579,25 @@ void settle_left_segment(Beat& b, std::uint64_t seq, const Segment& seg, std::ve
   g_active.erase(active);
 }
 
+// settle_leaving_hub() reports what a hub that is going away still owes:
+// the stalls it found itself and the one the monitor is watching, which
+// ended when the hub left it (published end) or, failing that, now. Before,
+// the monitor dropped both once the hub was gone, and a program that ended
+// right after a stall (a loaded machine, a monitor that had not caught up)
+// left a trace without it. Called by the hub's thread, with
+// g_registry_mutex held and the hub already out of g_beats.
+void settle_leaving_hub(Beat& b, std::vector<Delivery>& out) {
+  report_missed(b, out);
+  const auto active = g_active.find(&b);
+  if (active == g_active.end()) return;
+  if (b.ended_seq.load(std::memory_order_acquire) == active->second.seq)
+    finish_stall(b, active->second, b.end_ticks.load(std::memory_order_relaxed),
+                 b.end_cpu_ns.load(std::memory_order_relaxed), b.end_run_delay_ns.load(std::memory_order_relaxed), out);
+  else
+    finish_stall(b, active->second, ticks_now(), -1, -1, out);
+  g_active.erase(active);
+}
+
 void check_hub(Beat& b, std::uint64_t sample_ticks, std::vector<std::uint8_t>& scratch, std::vector<Delivery>& out) {
   report_missed(b, out);
   Segment seg;
@@ -823,7 +845,7 @@ void monitor_main() {
     {
       std::lock_guard<std::mutex> lock(g_registry_mutex);
       for (Beat* b : g_beats) check_hub(*b, sample_ticks, scratch, out);
-      // Stalls of hubs that went away meanwhile end with them.
+      // A hub that went away settled its stalls (settle_leaving_hub()); none is left here.
       for (auto it = g_active.begin(); it != g_active.end();) {
         if (std::find(g_beats.begin(), g_beats.end(), it->first) == g_beats.end()) it = g_active.erase(it);
         else ++it;
@@ -1010,10 +1032,13 @@ std::shared_ptr<Beat> register_hub(HubImpl& hub) {
 }
 
 void unregister_hub(Beat& beat) {
+  std::vector<Delivery> out;
   {
     std::lock_guard<std::mutex> lock(g_registry_mutex);
     g_beats.erase(std::remove(g_beats.begin(), g_beats.end(), &beat), g_beats.end());
+    settle_leaving_hub(beat, out);
   }
+  deliver(out);
   if (tls_beat == &beat) tls_beat = nullptr;
   forget_greenlet_name(beat.main_greenlet);
   forget_greenlet_name(beat.hub_greenlet);
