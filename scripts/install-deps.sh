@@ -13,6 +13,8 @@ packages=(
   xvfb imagemagick xdotool
   python3-gevent
   libcurl4-openssl-dev libhiredis-dev redis-server python3
+  # tests/hunt's planted bugs: CPU inside zlib, fdatasync through sqlite3.
+  zlib1g-dev libsqlite3-dev
   # The fuzz pass (passes.sh): clang with its libFuzzer. libclang-rt-14-dev
   # holds the sanitizer and -fsanitize=fuzzer runtimes; clang-14 only
   # recommends it, and recommends are not installed here.
