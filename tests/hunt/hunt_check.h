@@ -85,7 +85,7 @@ std::vector<Problem> problems(const Finding& f);
 
 // Missing pieces problems() can name.
 inline constexpr const char* kWaitsForVerdicts =
-    "the verdicts work (branch verdicts): today's cpu-bound/blocked split by CPU time over half";
+    "the verdicts work (branch verdicts): verdicts by where the time went and the per-stall function summary";
 inline constexpr const char* kWaitsForStarved =
     "the verdicts work (branch verdicts): a stall of a thread kept off the CPU by a loaded machine (runnable, "
     "not running) said to be starved, not cpu-bound";
@@ -95,6 +95,19 @@ inline constexpr const char* kWaitsForStarvedSamples =
 inline constexpr const char* kWaitsForLagWithStalls =
     "the runtime: no loop lag is recorded for a poll gap in which any stall happened (monitor.cpp, "
     "beat_poll_begin), so a few runs stretched past the threshold hide all the lag";
+
+// hunt_verdicts.cpp: the checks that need the verdicts work
+// (traceio::stall_verdict(), analysis::summarize_stall()); without it in
+// main, verdict_problems() checks nothing (hunt_test.cpp's
+// VerdictChecks.AreActive says so, skipped).
+bool have_verdicts();
+std::vector<Problem> verdict_problems(const Finding& f);
+bool verdict_says_starved(const traceio::Trace& trace, const traceio::StallInfo& s);
+// verdict_text() is the verdict as the report gives it ("blocked in read",
+// "mixed: 18 % CPU, ..."); today's kind without the verdicts work.
+std::string verdict_text(const traceio::Trace& trace, const traceio::StallInfo& s);
+// summary_line() is the planted stall's summary line, "" without it.
+std::string summary_line(const Finding& f);
 
 // gevent_would_report() says what gevent's monitor thread would have
 // reported for the same kind and duration: it checks every 100 ms
