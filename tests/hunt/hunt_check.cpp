@@ -88,6 +88,7 @@ void count_samples(const traceio::Trace& trace, analysis::StackNames& names, con
       }
     }
     out.inclusive += has;
+    if (!has && out.without.empty()) out.without = names.lines(*stack);
     out.led += !first_own.empty() && names_function(first_own, function);
   }
 }
@@ -251,15 +252,20 @@ void check_rare_yields(const Finding& f, std::vector<Problem>& out) {
                    f.renderer_stalls > 0 && f.lag_ns < t.duration_ns ? kWaitsForLagWithStalls : ""});
 }
 
-// starved() is a stall that today's report calls cpu-bound while the
-// thread was hardly on the CPU and never found in a syscall: it was
+// starved() is a stall of code that takes microseconds (anything but the
+// planted bug) during which the thread was hardly on the CPU: it was
 // runnable, waiting for a CPU (a loaded machine).
+// (A thread preempted inside a syscall, a futex wake, shows in it: samples
+// in a syscall do not rule it out.)
 bool starved(const StallInfo& s) {
-  if (!s.has_end || s.kind != traceio::StallKind::CpuBound) return false;
-  for (const traceio::StallSampleInfo& sample : s.samples)
-    if (sample.in_syscall) return false;
-  return s.cpu_window_ns > 0 && s.cpu_ns * 10 < s.cpu_window_ns;
+  return s.has_end && s.cpu_window_ns > 0 && s.cpu_ns * 10 < s.cpu_window_ns;
 }
+
+// barely_measured() is a stall the monitor saw late or never (the hub
+// reported it at its end): CPU time over under half of it. Its samples, if
+// any, can be from after it ended (seen: a stall of the hub's own code with
+// one sample in an idle greenlet's body).
+bool barely_measured(const StallInfo& s) { return s.has_end && s.cpu_window_ns * 2 < s.duration_ns; }
 
 bool listed(const std::vector<std::string>& calls, const std::string& name) {
   return std::find(calls.begin(), calls.end(), name) != calls.end();
@@ -285,7 +291,7 @@ void check_kind(const Finding& f, std::vector<Problem>& out) {
     }
   }
   if (!s.has_end) {
-    out.push_back({"the planted stall has no end recorded", ""});
+    out.push_back({"the planted stall has no end recorded (\"still going when the trace ended\")", kWaitsForEnd});
     return;
   }
   // sqlite mixes CPU, writes, unlink and syncs: today's split by CPU time
@@ -312,7 +318,11 @@ std::vector<Problem> problems(const Finding& f) {
   // off the CPU (the verdicts work calls it starved: the machine's doing).
   for (const StallInfo& s : f.others) {
     if (have_verdicts() && verdict_says_starved(*f.trace, s)) continue;
-    out.push_back({"another stall: " + describe(*f.trace, s), !have_verdicts() && starved(s) ? kWaitsForStarved : ""});
+    const char* waits = !s.has_end                  ? kWaitsForEnd
+                        : barely_measured(s)          ? kWaitsForHubFound
+                        : !have_verdicts() && starved(s) ? kWaitsForStarved
+                                                         : "";
+    out.push_back({"another stall: " + describe(*f.trace, s), waits});
   }
   if (t.owner == "none") {
     check_rare_yields(f, out);
@@ -326,13 +336,15 @@ std::vector<Problem> problems(const Finding& f) {
   }
   if (t.owner == "greenlet" && f.trace->greenlet_name(t.greenlet_id) != t.greenlet)
     out.push_back({"the culprit is named " + f.trace->greenlet_name(t.greenlet_id) + ", not " + t.greenlet, ""});
+  const char* no_end = f.planted->has_end ? "" : kWaitsForEnd;
   if (std::abs(f.duration_error) > 0.10)
-    out.push_back({"duration " + ms(f.planted->duration_ns) + ", the program measured " + ms(t.duration_ns), ""});
-  if (have_verdicts()) {
+    out.push_back({"duration " + ms(f.planted->duration_ns) + ", the program measured " + ms(t.duration_ns), no_end});
+  if (!f.planted->has_end) {
+    out.push_back({"the planted stall has no end recorded (\"still going when the trace ended\"): no verdict", kWaitsForEnd});
+  } else if (have_verdicts()) {
     for (Problem& p : verdict_problems(f)) out.push_back(std::move(p));
   } else {
     check_kind(f, out);
-    for (Problem& p : verdict_problems(f)) out.push_back(std::move(p));
   }
   const Samples& n = f.samples;
   if (n.with_stack == 0) {
@@ -343,10 +355,13 @@ std::vector<Problem> problems(const Finding& f) {
                        t.function + " is not named",
                    off_cpu ? kWaitsForStarvedSamples : ""});
   } else {
-    if (n.inclusive * 10 < n.with_stack * 9)
+    if (n.inclusive * 10 < n.with_stack * 9) {
+      std::string example;
+      for (const std::string& line : n.without) example += "\n      " + line;
       out.push_back({t.function + " on " + std::to_string(n.inclusive) + " of " + std::to_string(n.with_stack) +
-                         " sampled stacks",
+                         " sampled stacks; one without it:" + example,
                      ""});
+    }
     if (n.led * 10 < n.with_stack * 9)
       out.push_back({t.function + " the program's innermost frame in " + std::to_string(n.led) + " of " +
                          std::to_string(n.with_stack) + " sampled stacks",

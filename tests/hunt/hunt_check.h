@@ -42,6 +42,7 @@ struct Samples {
   std::size_t in_syscall = 0;
   std::size_t inclusive = 0;  // with the truth's function anywhere on the stack
   std::size_t led = 0;        // with it as the innermost frame of the program's own code
+  std::vector<std::string> without;  // the first sampled stack without it, one line per scope
 };
 
 // Finding is what the trace says about one planted run.
@@ -92,6 +93,14 @@ inline constexpr const char* kWaitsForStarved =
 inline constexpr const char* kWaitsForStarvedSamples =
     "the runtime: a sample the stalled thread does not take within 20 ms (kept off the CPU) is withdrawn "
     "(monitor.cpp, sample_thread), so a starved CPU-bound stall can have no stack at all";
+inline constexpr const char* kWaitsForHubFound =
+    "the runtime: a stall the monitor thread (itself kept off the CPU) saw late or not at all carries its CPU "
+    "time over a sliver of it or none, and no stack, so a loaded machine's stall cannot be told from the "
+    "program's";
+inline constexpr const char* kWaitsForEnd =
+    "the runtime and tracer: a stall's end is recorded by the gs-reporter thread; on a loaded machine the "
+    "program can exit (and the trace stop) before it is, and the trace then says the stall was still going "
+    "at the end, with no verdict and a duration to the trace's end";
 inline constexpr const char* kWaitsForLagWithStalls =
     "the runtime: no loop lag is recorded for a poll gap in which any stall happened (monitor.cpp, "
     "beat_poll_begin), so a few runs stretched past the threshold hide all the lag";

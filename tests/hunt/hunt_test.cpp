@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -63,8 +64,13 @@ PlantedRun plant(const std::string& kind, Variant v) {
   }
   r.truth = parse_truth(r.result.out);
   if (r.truth) r.finding = examine(*r.truth, trace);
-  ::unlink(trace.c_str());
-  ::rmdir(dir.c_str());
+  // HUNT_KEEP_TRACES=1 keeps them (their paths go to stderr), to look into a failure.
+  if (const char* keep = std::getenv("HUNT_KEEP_TRACES"); keep != nullptr && *keep == '1') {
+    std::fprintf(stderr, "hunt: kept %s\n", trace.c_str());
+  } else {
+    ::unlink(trace.c_str());
+    ::rmdir(dir.c_str());
+  }
   return r;
 }
 
