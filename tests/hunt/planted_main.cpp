@@ -10,7 +10,10 @@
 // that wait on an Event all along (spawned 50 at a time, so that spawning
 // them stalls nothing), 20 ms of quiet, the planted bug, 20 ms of quiet,
 // then the crowd is let go. The truth goes to stdout (planted.h).
+#include <signal.h>
+#include <sys/prctl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cinttypes>
@@ -100,6 +103,7 @@ const std::vector<Kind>& kinds() {
 }  // namespace hunt
 
 using namespace std::chrono_literals;
+using hunt::Clock;
 
 namespace {
 
@@ -108,9 +112,18 @@ namespace {
   std::exit(2);
 }
 
+// hog() spins until killed, or until its parent dies (a test killed at its
+// time limit must not leave busy processes behind), or for 120 s at most.
 [[noreturn]] void hog() {
+  const pid_t parent = ::getppid();
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent) std::exit(0);
+  const auto give_up = Clock::now() + std::chrono::seconds(120);
   volatile std::uint64_t n = 0;
-  for (;;) n = n + 1;
+  for (;;) {
+    for (int i = 0; i < 1'000'000; ++i) n = n + 1;
+    if (Clock::now() > give_up) std::exit(0);
+  }
 }
 
 // Crowd is N greenlets that wait on one Event from start to end: idle
