@@ -349,7 +349,7 @@ std::vector<Problem> problems(const Finding& f) {
   const Samples& n = f.samples;
   if (n.with_stack == 0) {
     // A thread kept off the CPU answers no sample signal in time.
-    const bool off_cpu = t.expect == "cpu-bound" && t.cpu_share() < 0.25 && n.all > 0;
+    const bool off_cpu = t.expect == "cpu-bound" && t.cpu_share() < 0.25;
     out.push_back({"no sample with a stack (" + std::to_string(n.all) + " samples, " +
                        std::to_string(static_cast<int>(t.cpu_share() * 100)) + " % CPU by the program's clock): " +
                        t.function + " is not named",

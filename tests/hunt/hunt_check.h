@@ -92,7 +92,8 @@ inline constexpr const char* kWaitsForStarved =
     "not running) said to be starved, not cpu-bound";
 inline constexpr const char* kWaitsForStarvedSamples =
     "the runtime: a sample the stalled thread does not take within 20 ms (kept off the CPU) is withdrawn "
-    "(monitor.cpp, sample_thread), so a starved CPU-bound stall can have no stack at all";
+    "(monitor.cpp, sample_thread), so a starved CPU-bound stall can have no stack at all (seen: 3 % CPU over "
+    "120 ms, no sample)";
 inline constexpr const char* kWaitsForHubFound =
     "the runtime: a stall the monitor thread (itself kept off the CPU) saw late or not at all carries its CPU "
     "time over a sliver of it or none, and no stack, so a loaded machine's stall cannot be told from the "

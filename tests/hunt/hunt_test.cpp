@@ -162,7 +162,7 @@ void add(Cell& c, const PlantedRun& r) {
     if (std::abs(static_cast<double>(f.lag_ns - f.truth.duration_ns)) > std::abs(c.worst_error) * static_cast<double>(f.truth.duration_ns))
       c.worst_error = static_cast<double>(f.lag_ns - f.truth.duration_ns) / static_cast<double>(f.truth.duration_ns);
   } else if (f.planted) {
-    verdict = today_kind(*f.planted);
+    verdict = verdict_text(*f.trace, *f.planted);
     if (std::abs(f.duration_error) > std::abs(c.worst_error)) c.worst_error = f.duration_error;
     c.samples_min = std::min(c.samples_min, f.samples.all);
     c.samples_max = std::max(c.samples_max, f.samples.all);
