@@ -70,6 +70,17 @@ bool system_source(const std::string& file) {
   return file.rfind("/usr/", 0) == 0 || file.find("include/greenscope/") != std::string::npos;
 }
 
+// reaches_entry() is true when a stack goes down to the greenlet's entry
+// or the hub's loop: a whole stack, not one an unwinder gave up on.
+bool reaches_entry(const traceio::Trace& trace, analysis::StackNames& names, const std::vector<std::uint64_t>& stack) {
+  (void)trace;
+  for (const std::uint64_t address : stack)
+    for (const traceio::SymbolScope& scope : names.name(address).scopes)
+      if (scope.function.find("GreenletImpl") != std::string::npos || scope.function.find("ev_run") != std::string::npos)
+        return true;
+  return false;
+}
+
 void count_samples(const traceio::Trace& trace, analysis::StackNames& names, const StallInfo& s,
                    const std::string& function, Samples& out) {
   for (const traceio::StallSampleInfo& sample : s.samples) {
@@ -89,6 +100,7 @@ void count_samples(const traceio::Trace& trace, analysis::StackNames& names, con
     }
     out.inclusive += has;
     if (!has && out.without.empty()) out.without = names.lines(*stack);
+    if (!has && !reaches_entry(trace, names, *stack)) ++out.truncated;
     out.led += !first_own.empty() && names_function(first_own, function);
   }
 }
@@ -355,17 +367,20 @@ std::vector<Problem> problems(const Finding& f) {
                        t.function + " is not named",
                    off_cpu ? kWaitsForStarvedSamples : ""});
   } else {
+    // Stacks an unwinder cut short are a known limit, not a wrong culprit.
+    const bool cut = n.inclusive + n.truncated == n.with_stack && n.truncated > 0;
+    const char* waits = cut ? kWaitsForProcUnwind : "";
     if (n.inclusive * 10 < n.with_stack * 9) {
       std::string example;
       for (const std::string& line : n.without) example += "\n      " + line;
       out.push_back({t.function + " on " + std::to_string(n.inclusive) + " of " + std::to_string(n.with_stack) +
-                         " sampled stacks; one without it:" + example,
-                     ""});
+                         " sampled stacks (" + std::to_string(n.truncated) + " cut short); one without it:" + example,
+                     waits});
     }
     if (n.led * 10 < n.with_stack * 9)
       out.push_back({t.function + " the program's innermost frame in " + std::to_string(n.led) + " of " +
                          std::to_string(n.with_stack) + " sampled stacks",
-                     ""});
+                     waits});
   }
   return out;
 }

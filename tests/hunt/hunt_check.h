@@ -43,6 +43,7 @@ struct Samples {
   std::size_t inclusive = 0;  // with the truth's function anywhere on the stack
   std::size_t led = 0;        // with it as the innermost frame of the program's own code
   std::vector<std::string> without;  // the first sampled stack without it, one line per scope
+  std::size_t truncated = 0;  // stacks without it that stop short of the greenlet's entry or the loop
 };
 
 // Finding is what the trace says about one planted run.
@@ -102,6 +103,9 @@ inline constexpr const char* kWaitsForEnd =
     "the runtime and tracer: a stall's end is recorded by the gs-reporter thread; on a loaded machine the "
     "program can exit (and the trace stop) before it is, and the trace then says the stall was still going "
     "at the end, with no verdict and a duration to the trace's end";
+inline constexpr const char* kWaitsForProcUnwind =
+    "the runtime: a blocked thread's stack unwound from /proc's stack pointer and pc alone stops early in "
+    "code built with frame pointers (docs/stalls.md, Limits; ASan builds), short of the planted function";
 inline constexpr const char* kWaitsForLagWithStalls =
     "the runtime: no loop lag is recorded for a poll gap in which any stall happened (monitor.cpp, "
     "beat_poll_begin), so a few runs stretched past the threshold hide all the lag";
