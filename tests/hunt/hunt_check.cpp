@@ -19,6 +19,12 @@ namespace analysis = gs::analysis;
 
 namespace {
 
+#if defined(GS_SANITIZE_THREAD)
+constexpr bool kTsan = true;
+#else
+constexpr bool kTsan = false;
+#endif
+
 using traceio::StallInfo;
 using traceio::StallOwner;
 
@@ -365,11 +371,11 @@ std::vector<Problem> problems(const Finding& f) {
     out.push_back({"no sample with a stack (" + std::to_string(n.all) + " samples, " +
                        std::to_string(static_cast<int>(t.cpu_share() * 100)) + " % CPU by the program's clock): " +
                        t.function + " is not named",
-                   off_cpu ? kWaitsForStarvedSamples : ""});
+                   kTsan && t.expect == "cpu-bound" ? kWaitsForTsanSignals : off_cpu ? kWaitsForStarvedSamples : ""});
   } else {
     // Stacks an unwinder cut short are a known limit, not a wrong culprit.
     const bool cut = n.inclusive + n.truncated == n.with_stack && n.truncated > 0;
-    const char* waits = cut ? kWaitsForProcUnwind : "";
+    const char* waits = kTsan && t.expect == "cpu-bound" ? kWaitsForTsanSignals : cut ? kWaitsForProcUnwind : "";
     if (n.inclusive * 10 < n.with_stack * 9) {
       std::string example;
       for (const std::string& line : n.without) example += "\n      " + line;

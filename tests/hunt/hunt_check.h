@@ -106,6 +106,9 @@ inline constexpr const char* kWaitsForEnd =
 inline constexpr const char* kWaitsForProcUnwind =
     "the runtime: a blocked thread's stack unwound from /proc's stack pointer and pc alone stops early in "
     "code built with frame pointers (docs/stalls.md, Limits; ASan builds), short of the planted function";
+inline constexpr const char* kWaitsForTsanSignals =
+    "ThreadSanitizer: a signal's handler runs only at the thread's next call TSan intercepts (docs/stalls.md, "
+    "Limits), so a loop that calls nothing TSan intercepts is never sampled";
 inline constexpr const char* kWaitsForLagWithStalls =
     "the runtime: no loop lag is recorded for a poll gap in which any stall happened (monitor.cpp, "
     "beat_poll_begin), so a few runs stretched past the threshold hide all the lag";
