@@ -100,9 +100,9 @@ inline constexpr const char* kWaitsForHubFound =
     "time over a sliver of it or none, and no stack, so a loaded machine's stall cannot be told from the "
     "program's";
 inline constexpr const char* kWaitsForEnd =
-    "the runtime and tracer: a stall's end is recorded by the gs-reporter thread; on a loaded machine the "
-    "program can exit (and the trace stop) before it is, and the trace then says the stall was still going "
-    "at the end, with no verdict and a duration to the trace's end";
+    "the runtime and tracer: a stall's begin and end reach the trace through the monitor and gs-reporter "
+    "threads; on a loaded machine the program can exit (and the trace stop) before they do, and the trace "
+    "then lacks the stall, or says it was still going at the end (no verdict, a duration to the trace's end)";
 inline constexpr const char* kWaitsForProcUnwind =
     "the runtime: a blocked thread's stack unwound from /proc's stack pointer and pc alone stops early in "
     "code built with frame pointers (docs/stalls.md, Limits; ASan builds), short of the planted function";

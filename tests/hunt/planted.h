@@ -41,6 +41,8 @@ struct Truth {
   // rare-yields: every run's wall time, and the ids of the greenlets that made them
   std::vector<std::int64_t> runs_ns;
   std::vector<std::uint64_t> run_greenlets;
+  long long monitor_wait_ms = 0;  // waited for the stall monitor to be on before planting
+  bool monitor_on = false;        // it was on once the bug had run
 };
 
 // Measure times the code between its construction and stop(): wall and

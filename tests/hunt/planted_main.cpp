@@ -8,7 +8,7 @@
 //
 // The run: KIND's prepare() (before the runtime is touched), N greenlets
 // that wait on an Event all along (spawned 50 at a time, so that spawning
-// them stalls nothing), 20 ms of quiet, the planted bug, 20 ms of quiet,
+// them stalls nothing), 20 ms of quiet, the planted bug, 100 ms of quiet,
 // then the crowd is let go. The truth goes to stdout (planted.h).
 #include <signal.h>
 #include <sys/prctl.h>
@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "greenscope/runtime.h"
+#include "greenscope/stall.h"
 #include "planted.h"
 
 namespace hunt {
@@ -66,10 +67,11 @@ std::string joined(const auto& values) {
 void print_truth(const Truth& t) {
   std::printf("truth kind=%s owner=%s greenlet_id=%" PRIu64 " greenlet=%s function=%s expect=%s calls=%s"
               " duration_ns=%" PRId64 " cpu_ns=%" PRId64 " call_count=%" PRId64
-              " runs_ns=%s run_greenlets=%s\n",
+              " runs_ns=%s run_greenlets=%s monitor_wait_ms=%lld monitor_on=%d\n",
               t.kind.c_str(), t.owner.c_str(), t.greenlet_id, shown(t.greenlet).c_str(),
               t.function.c_str(), t.expect.c_str(), t.calls.empty() ? "-" : t.calls.c_str(), t.duration_ns, t.cpu_ns,
-              t.call_count, joined(t.runs_ns).c_str(), joined(t.run_greenlets).c_str());
+              t.call_count, joined(t.runs_ns).c_str(), joined(t.run_greenlets).c_str(), static_cast<long long>(t.monitor_wait_ms),
+              t.monitor_on ? 1 : 0);
   std::fflush(stdout);
 }
 
@@ -177,9 +179,21 @@ int main(int argc, char** argv) {
   kind->prepare(o);
   Crowd idle(crowd);
   gs::sleep(20ms);
+  // Tracing starts the monitor; on a loaded machine it was seen to miss a
+  // whole 146 ms callback planted 20 ms after the hub started (no stall
+  // recorded at all). The truth is about a monitor that is on: wait for it
+  // (up to 2 s), and say how long that took.
+  const auto asked = hunt::Clock::now();
+  for (int i = 0; i < 2000 && !gs::stall_monitor_running(); ++i) gs::sleep(1ms);
+  const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(hunt::Clock::now() - asked).count();
   hunt::Truth truth = kind->plant(o);
+  truth.monitor_wait_ms = waited;
+  truth.monitor_on = gs::stall_monitor_running();
   truth.kind = kind->name;
-  gs::sleep(20ms);
+  // A stall's report reaches the trace through the monitor and gs-reporter
+  // threads; on a loaded machine a program that exits at once can stop the
+  // trace before it does (hunt_check.h, kWaitsForEnd). 100 ms of quiet.
+  gs::sleep(100ms);
   idle.release();
   hunt::print_truth(truth);
   return 0;
