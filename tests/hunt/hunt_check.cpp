@@ -360,6 +360,10 @@ std::vector<Problem> problems(const Finding& f) {
   const char* no_end = f.planted->has_end ? "" : kWaitsForEnd;
   if (std::abs(f.duration_error) > 0.10)
     out.push_back({"duration " + ms(f.planted->duration_ns) + ", the program measured " + ms(t.duration_ns), no_end});
+  // From here on, a planted stall the monitor thread never saw while it
+  // lasted (kept off the CPU itself: the hub reported it at its end, with no
+  // CPU window and no sample) cannot have a verdict or a stack.
+  const std::size_t first_measured = out.size();
   if (!f.planted->has_end) {
     out.push_back({"the planted stall has no end recorded (\"still going when the trace ended\"): no verdict", kWaitsForEnd});
   } else if (have_verdicts()) {
@@ -391,6 +395,9 @@ std::vector<Problem> problems(const Finding& f) {
                          std::to_string(n.with_stack) + " sampled stacks",
                      waits});
   }
+  if (barely_measured(*f.planted))
+    for (std::size_t i = first_measured; i < out.size(); ++i)
+      if (out[i].waits_for.empty()) out[i].waits_for = kWaitsForHubFound;
   return out;
 }
 
