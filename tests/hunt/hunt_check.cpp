@@ -255,10 +255,13 @@ void check_rare_yields(const Finding& f, std::vector<Problem>& out) {
     over += ns > kThresholdNs * 11 / 10;
     maybe += ns > kThresholdNs * 9 / 10;
   }
+  // Fewer stalls than runs over the threshold was seen once, on a loaded
+  // machine (15 stalls, 35 runs over 11 ms): reports still in flight when
+  // the program exited, it seems (kWaitsForEnd); more would be a false alarm.
   if (f.renderer_stalls < over || f.renderer_stalls > maybe)
     out.push_back({"renderer stalls: " + std::to_string(f.renderer_stalls) + ", but " + std::to_string(over) +
                        " runs took over 11 ms and " + std::to_string(maybe) + " over 9 ms by the program's clock",
-                   ""});
+                   f.renderer_stalls < over ? kWaitsForEnd : ""});
   // The loop polled only between whole rounds of runs: the planted time is
   // loop lag, all of it, as no single run is to blame.
   const double error = static_cast<double>(f.lag_ns - t.duration_ns) / static_cast<double>(t.duration_ns);
