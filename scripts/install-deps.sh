@@ -13,8 +13,14 @@ packages=(
   xvfb imagemagick xdotool
   python3-gevent
   libcurl4-openssl-dev libhiredis-dev redis-server python3
-  # tests/hunt's planted bugs: CPU inside zlib, fdatasync through sqlite3.
-  zlib1g-dev libsqlite3-dev
+  # `greenscope export --format perfetto` encodes with libprotobuf from a
+  # .proto generated at build time; its test decodes with protoc. It
+  # deflates its packet bundles with zlib.
+  libprotobuf-dev protobuf-compiler zlib1g-dev
+  # tests/tracer/library_stall_test.cpp stalls inside real libraries, as
+  # users' programs do: zlib's compress2 and sqlite3's commits; so do
+  # tests/hunt's planted bugs.
+  libsqlite3-dev
   # The fuzz pass (passes.sh): clang with its libFuzzer. libclang-rt-14-dev
   # holds the sanitizer and -fsanitize=fuzzer runtimes; clang-14 only
   # recommends it, and recommends are not installed here.

@@ -13,6 +13,7 @@
 
 #include "greenscope/analysis/model.h"
 #include "greenscope/analysis/stack_names.h"
+#include "greenscope/analysis/stall_model.h"
 #include "switch_store.h"
 
 namespace gs::analysis {
@@ -35,8 +36,17 @@ struct Model::Impl {
   // the traces that know theirs.
   bool have_base = false;
   std::int64_t base_wall_ns = 0;
-  // names_mutex: frame_lines() is const, but fills StackNames' caches.
+  // names_mutex: frame_lines() and stall_summary() are const, but fill
+  // StackNames' caches and stall_summaries.
   std::mutex names_mutex;
+  // stall_summaries: by index in Model::stalls, with the samples and end
+  // they were made from (a followed trace's stall grows).
+  struct KeptSummary {
+    std::size_t samples = 0;
+    bool has_end = false;
+    StallSummary summary;
+  };
+  std::unordered_map<std::size_t, KeptSummary> stall_summaries;
 };
 
 }  // namespace gs::analysis

@@ -101,6 +101,24 @@ std::vector<std::string> Model::frame_lines(std::uint32_t process, std::uint64_t
   return lines;
 }
 
+StallSummary Model::stall_summary(std::size_t i) const {
+  if (i >= stalls.size()) return {};
+  const std::uint32_t process = i < stall_process.size() ? stall_process[i] : 0;
+  if (process >= impl_->processes.size()) return {};
+  const std::lock_guard lock(impl_->names_mutex);
+  const traceio::StallInfo& s = stalls[i];
+  if (const auto it = impl_->stall_summaries.find(i);
+      it != impl_->stall_summaries.end() && it->second.samples == s.samples.size() && it->second.has_end == s.has_end)
+    return it->second.summary;
+  Impl::Process& p = impl_->processes[process];
+  if (p.names == nullptr) p.names = std::make_unique<StackNames>(*p.trace);
+  StallSummary summary = summarize_stall(*p.trace, *p.names, s);
+  for (symbols::FunctionRow& r : summary.functions.rows)  // names from the trace, drawn as text
+    if (!printable_ascii(r.function)) r.function = traceio::valid_utf8(r.function);
+  impl_->stall_summaries[i] = Impl::KeptSummary{s.samples.size(), s.has_end, summary};
+  return summary;
+}
+
 std::vector<SwitchLink> Model::switch_links(std::int64_t from, std::int64_t to) const {
   std::vector<SwitchLink> links;
   for (const detail::SwitchStore& s : impl_->switches) s.collect(from, to, links);

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <array>
 #include <map>
+#include <memory>
+#include <span>
 #include <vector>
 
 #include "greenscope/analysis/timeline.h"
@@ -113,10 +115,31 @@ class Accumulator {
     callbacks_[kRunCallback].name = "run_callback";
   }
 
-  void add_thread(const traceio::ThreadInfo& thread);
+  // A thread's events go to begin_thread(), add() (in time order, in as
+  // many pieces as come), end_thread().
+  void begin_thread(const traceio::ThreadInfo& thread);
+  void add(std::span<const traceio::Event> events);
+  void end_thread(const traceio::ThreadInfo& thread);
   Report finish();
 
  private:
+  // ThreadWalk is the thread being walked: its timeline so far and its hub's sums.
+  struct ThreadWalk {
+    ThreadWalk(Accumulator& acc, const traceio::ThreadInfo& thread)
+        : hub(thread.has_hub ? thread.hub_greenlet : 0),
+          sums(hub),
+          walker(thread.index, hub, [this, &acc, index = thread.index](const Span& s) {
+            if ((s.kind == SpanKind::Running || s.kind == SpanKind::Waiting) && s.greenlet != 0)
+              acc.add_greenlet_span(s, index, begin_ns);
+            if (hub != 0) sums.add(s);
+          }) {}
+    std::uint64_t hub;
+    std::int64_t begin_ns = 0;  // of the thread's first event
+    bool any = false;
+    HubSums sums;
+    TimelineWalker walker;
+  };
+
   static constexpr std::size_t kRunCallback = gs::trace_format::kWatcherKindCount;
 
   GreenletRow& row(std::uint64_t id, std::uint32_t thread);
@@ -128,6 +151,7 @@ class Accumulator {
   std::array<CallbackRow, gs::trace_format::kWatcherKindCount + 1> callbacks_;
   std::vector<HubRow> hubs_;
   std::uint64_t mismatched_ = 0;
+  std::unique_ptr<ThreadWalk> walk_;
 };
 
 GreenletRow& Accumulator::row(std::uint64_t id, std::uint32_t thread) {
@@ -162,17 +186,25 @@ void Accumulator::add_greenlet_span(const Span& s, std::uint32_t thread, std::in
   }
 }
 
-void Accumulator::add_thread(const traceio::ThreadInfo& thread) {
+void Accumulator::begin_thread(const traceio::ThreadInfo& thread) {
+  walk_.reset();
   if (options_.thread && *options_.thread != thread.index) return;
-  const Timeline head = timeline_head(thread);
-  HubSums sums(head.hub);
-  const Timeline t = walk_timeline(thread, [&](const Span& s) {
-    if ((s.kind == SpanKind::Running || s.kind == SpanKind::Waiting) && s.greenlet != 0)
-      add_greenlet_span(s, thread.index, head.begin_ns);
-    if (head.hub != 0) sums.add(s);
-  });
+  walk_ = std::make_unique<ThreadWalk>(*this, thread);
+}
+
+void Accumulator::add(std::span<const traceio::Event> events) {
+  if (!walk_ || events.empty()) return;
+  if (!walk_->any) walk_->begin_ns = events.front().time_ns;
+  walk_->any = true;
+  for (const traceio::Event& e : events) walk_->walker.add(e);
+}
+
+void Accumulator::end_thread(const traceio::ThreadInfo& thread) {
+  if (!walk_) return;
+  const Timeline t = walk_->walker.finish();
   mismatched_ += t.mismatched;
-  if (t.hub != 0) hubs_.push_back(sums.finish(thread, t, callbacks_));
+  if (t.hub != 0) hubs_.push_back(walk_->sums.finish(thread, t, callbacks_));
+  walk_.reset();
 }
 
 Report Accumulator::finish() {
@@ -191,9 +223,9 @@ Report Accumulator::finish() {
   return report;
 }
 
-JobStats job_stats(const Trace& trace, const ReportOptions& options) {
+JobStats job_stats(const std::vector<Job>& jobs, const ReportOptions& options) {
   JobStats stats;
-  for (const Job& j : pair_jobs(trace)) {
+  for (const Job& j : jobs) {
     if (options.thread && *options.thread != j.hub_thread && *options.thread != j.worker_thread) continue;
     if (j.submit_ns >= 0) ++stats.submitted;
     if (j.submit_ns >= 0 && j.begin_ns >= 0) {
@@ -210,10 +242,41 @@ JobStats job_stats(const Trace& trace, const ReportOptions& options) {
 }  // namespace
 
 Report build_report(const Trace& trace, const ReportOptions& options) {
-  Accumulator acc(trace, options);
-  for (const traceio::ThreadInfo& th : trace.threads()) acc.add_thread(th);
-  Report report = acc.finish();
-  report.jobs = job_stats(trace, options);
+  ReportSink sink(options);
+  sink.start(trace);
+  for (const traceio::ThreadInfo& th : trace.threads()) {
+    sink.begin_thread(th);
+    sink.events(th, th.events);
+    sink.end_thread(th);
+  }
+  return sink.report();
+}
+
+// ReportSink::Impl is the walk: the report so far and the job events.
+struct ReportSink::Impl {
+  ReportOptions options;
+  std::unique_ptr<Accumulator> acc;
+  JobEvents jobs;
+};
+
+ReportSink::ReportSink(const ReportOptions& options) : impl_(std::make_unique<Impl>()) { impl_->options = options; }
+
+ReportSink::~ReportSink() = default;
+
+void ReportSink::start(const Trace& tables) { impl_->acc = std::make_unique<Accumulator>(tables, impl_->options); }
+
+void ReportSink::begin_thread(const traceio::ThreadInfo& thread) { impl_->acc->begin_thread(thread); }
+
+void ReportSink::events(const traceio::ThreadInfo& thread, std::span<const traceio::Event> events) {
+  impl_->acc->add(events);
+  impl_->jobs.add(thread.index, events);
+}
+
+void ReportSink::end_thread(const traceio::ThreadInfo& thread) { impl_->acc->end_thread(thread); }
+
+Report ReportSink::report() {
+  Report report = impl_->acc->finish();
+  report.jobs = job_stats(impl_->jobs.pair(), impl_->options);
   return report;
 }
 

@@ -4,6 +4,7 @@
 #include <cinttypes>
 #include <cstdio>
 
+#include "greenscope/function_summary.h"
 #include "greenscope/symbols.h"
 
 namespace gs::analysis {
@@ -124,7 +125,9 @@ std::string StackNames::folded(const std::vector<std::uint64_t>& stack) {
     // Outermost scope first: the function the others were inlined into.
     for (std::size_t s = n.scopes.size(); s-- > 0;) {
       const std::string& function = n.scopes[s].function;
-      add(folded_name(function.empty() ? n.fallback : function) + (s + 1 < n.scopes.size() ? "_[i]" : ""));
+      // A name guessed from .dynsym ("deflate?+0x26") is one frame whatever its offset.
+      add(folded_name(function.empty() ? n.fallback : symbols::function_key(function)) +
+          (s + 1 < n.scopes.size() ? "_[i]" : ""));
     }
   }
   return text;

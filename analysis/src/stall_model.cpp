@@ -83,6 +83,11 @@ void add_to_group(GroupBuilder& b, const traceio::Trace& trace, const StallInfo&
   if (!s.has_end) ++g.kind_unknown;
   else if (s.kind == StallKind::Blocked) ++g.blocked;
   else ++g.cpu_bound;
+  const std::string verdict =
+      s.has_end ? verdict::short_text(traceio::stall_verdict(trace, s)) : std::string("not known (no end recorded)");
+  auto v = std::find_if(g.verdicts.begin(), g.verdicts.end(), [&](const auto& p) { return p.first == verdict; });
+  if (v == g.verdicts.end()) v = g.verdicts.insert(g.verdicts.end(), {verdict, 0});
+  ++v->second;
   if (!s.ended()) ++g.unfinished;
   const std::string culprit = culprit_name(trace, s);
   auto c = std::find_if(g.culprits.begin(), g.culprits.end(), [&](const auto& p) { return p.first == culprit; });
@@ -99,25 +104,26 @@ void finish_group(StallGroup& g) {
                    [](const StallInfo* x, const StallInfo* y) { return x->duration_ns > y->duration_ns; });
   std::stable_sort(g.culprits.begin(), g.culprits.end(),
                    [](const auto& x, const auto& y) { return x.second > y.second; });
+  std::stable_sort(g.verdicts.begin(), g.verdicts.end(),
+                   [](const auto& x, const auto& y) { return x.second > y.second; });
   std::stable_sort(g.sample_stacks.begin(), g.sample_stacks.end(), [&g](const SampleCount& x, const SampleCount& y) {
     return std::tuple(x.stack == g.stack, x.samples) > std::tuple(y.stack == g.stack, y.samples);
   });
 }
 
-std::vector<BlockingGroup> blocking_groups(const traceio::Trace& trace, StackKeys& keys) {
+symbols::FunctionSummary group_functions(const traceio::Trace& trace, StackNames& names, const StallGroup& g);
+
+// blocking_groups() merges the calls of one text at stacks of one key.
+std::vector<BlockingGroup> blocking_groups(const std::vector<BlockingGroup>& calls) {
   std::map<std::pair<std::string, std::uint64_t>, BlockingGroup> groups;
-  for (const traceio::ThreadInfo& th : trace.threads())
-    for (const traceio::Event& e : th.events) {
-      if (e.type != EventType::BlockingCall) continue;
-      const std::string& call = trace.text(e.str);
-      BlockingGroup& g = groups[{call, keys.key(e.a)}];
-      g.call = call.empty() ? "(unknown call)" : call;
-      g.stack = keys.key(e.a);
-      ++g.count;
-      const auto ns = static_cast<std::int64_t>(e.b);
-      g.total_ns += ns;
-      g.max_ns = std::max(g.max_ns, ns);
-    }
+  for (const BlockingGroup& c : calls) {
+    BlockingGroup& g = groups[{c.call, c.stack}];
+    g.call = c.call.empty() ? "(unknown call)" : c.call;
+    g.stack = c.stack;
+    g.count += c.count;
+    g.total_ns += c.total_ns;
+    g.max_ns = std::max(g.max_ns, c.max_ns);
+  }
   std::vector<BlockingGroup> out;
   for (auto& [key, g] : groups) out.push_back(std::move(g));
   std::stable_sort(out.begin(), out.end(),
@@ -125,25 +131,36 @@ std::vector<BlockingGroup> blocking_groups(const traceio::Trace& trace, StackKey
   return out;
 }
 
-std::vector<LagRow> lag_rows(const traceio::Trace& trace) {
-  std::vector<LagRow> rows;
-  for (const traceio::ThreadInfo& th : trace.threads()) {
-    LagRow row;
-    row.thread = th.index;
-    for (const traceio::Event& e : th.events) {
-      if (e.type != EventType::LoopLag) continue;
+}  // namespace
+
+void StallEvents::events(const traceio::ThreadInfo& thread, std::span<const traceio::Event> events) {
+  for (const traceio::Event& e : events) {
+    if (e.type == EventType::BlockingCall) {
+      const auto [it, added] = call_index_.try_emplace({e.str, e.a}, calls_.size());
+      if (added) calls_.push_back(Calls{e.str, e.a});
+      Calls& c = calls_[it->second];
+      ++c.count;
+      const auto ns = static_cast<std::int64_t>(e.b);
+      c.total_ns += ns;
+      c.max_ns = std::max(c.max_ns, ns);
+    } else if (e.type == EventType::LoopLag) {
+      LagRow& row = lags_[thread.index];
+      row.thread = thread.index;
       ++row.count;
       row.total_ns += e.c;
       row.max_ns = std::max(row.max_ns, e.c);
     }
-    if (row.count > 0) rows.push_back(row);
   }
-  return rows;
 }
 
-}  // namespace
-
 StallModel build_stall_model(const traceio::Trace& trace, StackKeys& keys, std::int64_t min_ns) {
+  StallEvents events;
+  for (const traceio::ThreadInfo& th : trace.threads()) events.events(th, th.events);
+  return build_stall_model(trace, events, keys, min_ns);
+}
+
+StallModel build_stall_model(const traceio::Trace& trace, const StallEvents& events, StackKeys& keys,
+                             std::int64_t min_ns) {
   StallModel model;
   std::map<std::uint64_t, GroupBuilder> groups;  // by key stack
   for (const StallInfo& s : trace.stalls()) {
@@ -163,14 +180,83 @@ StallModel build_stall_model(const traceio::Trace& trace, StackKeys& keys, std::
   }
   for (auto& [key, b] : groups) {
     finish_group(b.group);
+    b.group.functions = group_functions(trace, keys.names(), b.group);
     model.groups.push_back(std::move(b.group));
   }
   std::stable_sort(model.groups.begin(), model.groups.end(), [](const StallGroup& x, const StallGroup& y) {
     return std::tuple(x.total_ns, x.max_ns) > std::tuple(y.total_ns, y.max_ns);
   });
-  model.blocking = blocking_groups(trace, keys);
-  model.lags = lag_rows(trace);
+  // Stack keys go to the calls' stacks in the order the events first used them.
+  std::vector<BlockingGroup> calls;
+  for (const StallEvents::Calls& c : events.calls_)
+    calls.push_back(BlockingGroup{trace.text(c.call), keys.key(c.stack), c.count, c.total_ns, c.max_ns});
+  model.blocking = blocking_groups(calls);
+  for (const auto& [thread, row] : events.lags_) model.lags.push_back(row);
   return model;
 }
+
+}  // namespace gs::analysis
+
+namespace gs::analysis {
+
+symbols::SampledStack sampled_stack(const traceio::Trace& trace, StackNames& names, std::uint64_t stack_id) {
+  symbols::SampledStack out;
+  const auto* stack = stack_id == 0 ? nullptr : trace.stack(stack_id);
+  if (stack == nullptr) return out;
+  for (const std::uint64_t address : *stack) {
+    const traceio::ModuleInfo* m = trace.module_at(address);
+    const std::string module = m != nullptr ? m->path : std::string();
+    const AddressName& n = names.name(address);
+    if (n.scopes.empty()) {
+      out.push_back({n.fallback, "", 0, module});
+      continue;
+    }
+    for (const traceio::SymbolScope& s : n.scopes)
+      out.push_back({s.function.empty() ? n.fallback : s.function, s.file, s.line, module});
+  }
+  return out;
+}
+
+namespace {
+
+void add_samples(symbols::FunctionSummaryBuilder& b, const traceio::Trace& trace, StackNames& names,
+                 const StallInfo& stall, std::unordered_map<std::uint64_t, symbols::SampledStack>& named) {
+  for (const traceio::StallSampleInfo& s : stall.samples) {
+    auto it = named.find(s.stack);
+    if (it == named.end()) it = named.emplace(s.stack, sampled_stack(trace, names, s.stack)).first;
+    b.add(it->second);
+  }
+}
+
+}  // namespace
+
+symbols::FunctionSummary function_summary(const traceio::Trace& trace, StackNames& names, const StallInfo& stall) {
+  symbols::FunctionSummaryBuilder b;
+  std::unordered_map<std::uint64_t, symbols::SampledStack> named;
+  add_samples(b, trace, names, stall, named);
+  return b.finish();
+}
+
+std::string StallSummary::line() const {
+  std::string out = verdict::short_text(verdict);
+  if (functions.samples > 0) out += ", in " + functions.line();
+  return out;
+}
+
+StallSummary summarize_stall(const traceio::Trace& trace, StackNames& names, const StallInfo& stall) {
+  return StallSummary{traceio::stall_verdict(trace, stall), function_summary(trace, names, stall)};
+}
+
+namespace {
+
+// group_functions() sums up every sample of a group's stalls.
+symbols::FunctionSummary group_functions(const traceio::Trace& trace, StackNames& names, const StallGroup& g) {
+  symbols::FunctionSummaryBuilder b;
+  std::unordered_map<std::uint64_t, symbols::SampledStack> named;
+  for (const StallInfo* s : g.stalls) add_samples(b, trace, names, *s, named);
+  return b.finish();
+}
+
+}  // namespace
 
 }  // namespace gs::analysis

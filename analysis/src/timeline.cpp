@@ -56,6 +56,9 @@ class TimelineBuilder {
   void job_end(const Event& e);
   void dispatch(const Event& e);
   void emit(Span span, std::int64_t end, bool clipped);
+  void began(const Span& span) const {
+    if (options_.on_begin) options_.on_begin(span);
+  }
 
   const TimelineOptions& options_;
   const std::function<void(const Span&)>* on_span_;
@@ -94,6 +97,7 @@ void TimelineBuilder::open_run(std::int64_t t, bool switch_in, std::uint8_t code
   run_.code = code;
   run_.switch_in = switch_in;
   run_open_ = true;
+  began(run_);
 }
 
 void TimelineBuilder::close_run(std::int64_t t, bool switch_out) {
@@ -144,6 +148,7 @@ void TimelineBuilder::on_switch(const Event& e) {
       w.key = static_cast<std::uint64_t>(e.c);
     }
     waits_[from] = w;
+    began(w);
   }
   if (const auto it = waits_.find(to); it != waits_.end()) {
     emit(it->second, e.time_ns, false);
@@ -168,6 +173,7 @@ void TimelineBuilder::phase_begin(SpanKind kind, const Event& e) {
     p.events = e.d;
   }
   phases_.push_back(p);
+  began(p);
   if (kind == SpanKind::Poll) ++polls_open_;
   if (cut) open_run(e.time_ns, false, 0);
 }
@@ -201,6 +207,7 @@ void TimelineBuilder::job_begin(const Event& e) {
   j.seq = seq_++;
   j.key = e.a;
   jobs_[e.a] = j;
+  began(j);
 }
 
 void TimelineBuilder::job_end(const Event& e) {
@@ -324,20 +331,24 @@ const Timeline& TimelineWalker::timeline() const { return builder_->timeline(); 
 Timeline TimelineWalker::finish() { return builder_->finish(); }
 
 std::vector<Job> pair_jobs(const traceio::Trace& trace) {
+  JobEvents events;
+  for (const traceio::ThreadInfo& th : trace.threads()) events.add(th.index, th.events);
+  return events.pair();
+}
+
+void JobEvents::add(std::uint32_t thread, std::span<const Event> events) {
+  for (const Event& e : events)
+    if (e.type >= EventType::JobSubmit && e.type <= EventType::JobDone) points_.push_back({e, thread});
+}
+
+std::vector<Job> JobEvents::pair() {
   std::vector<Job> jobs;
   std::unordered_map<std::uint64_t, std::vector<std::size_t>> open;  // key -> jobs not yet done
-  struct Point {
-    const Event* event;
-    std::uint32_t thread;
-  };
-  std::vector<Point> points;
-  for (const traceio::ThreadInfo& th : trace.threads())
-    for (const Event& e : th.events)
-      if (e.type >= EventType::JobSubmit && e.type <= EventType::JobDone) points.push_back({&e, th.index});
+  std::vector<Point>& points = points_;
   std::stable_sort(points.begin(), points.end(),
-                   [](const Point& x, const Point& y) { return x.event->time_ns < y.event->time_ns; });
+                   [](const Point& x, const Point& y) { return x.event.time_ns < y.event.time_ns; });
   for (const Point& p : points) {
-    const Event& e = *p.event;
+    const Event& e = p.event;
     auto& list = open[e.a];
     // A worker can record JobBegin before the submitter records JobSubmit:
     // such a submit belongs to the job already begun.

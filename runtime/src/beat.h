@@ -104,10 +104,12 @@ struct Beat : std::enable_shared_from_this<Beat> {
   std::atomic<bool> polling{false};                  // (hub) inside the loop's blocking poll
 
   // Stall end: the monitor flags a segment (its seq); the hub's next stamp
-  // publishes end_ticks and its CPU time, then sets ended_seq.
+  // publishes end_ticks, its CPU time and its run-queue wait (schedstat;
+  // -1: not measurable), then sets ended_seq.
   std::atomic<std::uint64_t> flagged_seq{~0ull};     // (mon)
   std::atomic<std::uint64_t> end_ticks{0};           // (hub)
   std::atomic<std::int64_t> end_cpu_ns{0};           // (hub)
+  std::atomic<std::int64_t> end_run_delay_ns{-1};    // (hub)
   std::atomic<std::uint64_t> ended_seq{~0ull};       // (hub)
   std::atomic<std::uint64_t> stalls_in_poll_gap{0};  // (hub) stalls since the last poll ended
 

@@ -7,6 +7,7 @@
 // on_stall() callback, and, when asked for, to stderr, rate-limited.
 #include "monitor.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -35,6 +36,7 @@
 #include "greenscope/detail/quiet_thread.h"
 #include "greenscope/errors.h"
 #include "greenscope/observer.h"
+#include "greenscope/stall_verdict.h"
 #include "hub_impl.h"
 #include "stall_text.h"
 #include "syscalls.h"
@@ -77,7 +79,9 @@ std::mutex g_thread_mutex;       // start/stop
 std::thread& g_thread = *new std::thread();
 std::atomic<bool> g_thread_running{false};
 std::atomic<bool> g_stop{false};
-int g_event_fd = -1;
+// g_event_fd wakes the monitor. Atomic: a dump signal's handler writes to
+// it on any thread, also while the first hub's thread creates it.
+std::atomic<int> g_event_fd{-1};
 std::atomic<int> g_dump_signal{0};
 int g_sample_signal = 0;
 
@@ -116,6 +120,24 @@ std::int64_t thread_cpu_ns(clockid_t clock) {
   timespec ts{};
   if (::clock_gettime(clock, &ts) != 0) return -1;
   return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+// run_delay_ns() is the time the thread has spent runnable, waiting for a
+// CPU, since it started: the second field of its schedstat ("time on the
+// CPU, time waiting on a run queue, timeslices", in ns). -1 when the kernel
+// does not keep it (no CONFIG_SCHED_INFO). tid 0: the calling thread.
+std::int64_t run_delay_ns(pid_t tid) {
+  char path[64];
+  if (tid == 0) std::snprintf(path, sizeof path, "/proc/thread-self/schedstat");
+  else std::snprintf(path, sizeof path, "/proc/self/task/%d/schedstat", static_cast<int>(tid));
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char text[96] = {};
+  const ssize_t n = ::read(fd, text, sizeof text - 1);
+  ::close(fd);
+  unsigned long long on_cpu = 0, waiting = 0;
+  if (n <= 0 || std::sscanf(text, "%llu %llu", &on_cpu, &waiting) != 2) return -1;
+  return static_cast<std::int64_t>(waiting);
 }
 
 // --- Rate-limited printing -------------------------------------------------------
@@ -167,13 +189,10 @@ struct ActiveStall {
   std::uint64_t seq = 0;
   std::uint64_t detected_ticks = 0;
   std::int64_t detected_cpu_ns = -1;
+  std::int64_t detected_run_delay_ns = -1;
   std::uint64_t last_sample_ticks = 0;
   std::int64_t next_unended_ns = 1'000'000'000;  // report an ongoing stall at 1 s, 2 s, 4 s...
   bool signaled_in_syscall = false;
-  // Where /proc found the thread at each sample, kept even when the sample's
-  // stack is dropped: the classification's second opinion.
-  std::size_t looks = 0, looks_in_kernel = 0;
-  int last_syscall = -1;
   std::uintptr_t last_syscall_sp = 0;
 };
 std::map<const Beat*, ActiveStall>& g_active = *new std::map<const Beat*, ActiveStall>();  // monitor thread only
@@ -346,33 +365,15 @@ bool snapshot_from_registers(const Registers& regs, std::uintptr_t stack_hi, boo
 // EINTR (sleeps, poll, epoll_wait do, whatever SA_RESTART says), so the
 // stack is read without one where possible: from the frame an interposed
 // call published (patch.cpp), else with one signal for calls the kernel
-// restarts, else from the user sp/pc the kernel shows in /proc.
-// Look is where /proc found the thread when a sample was taken.
-struct Look {
-  bool known = false;
-  bool in_kernel = false;
-  int syscall = -1;
-};
-
-// count_look() adds a kept sample's look to the stall's second opinion. A
-// dropped sample's look is not counted: it may have found the thread
-// already past the stall, running again.
-void count_look(ActiveStall& st, const Look& look) {
-  if (!look.known) return;
-  ++st.looks;
-  if (look.in_kernel) {
-    ++st.looks_in_kernel;
-    st.last_syscall = look.syscall;
-  }
-}
-
-StallSample take_sample(Beat& b, ActiveStall& st, std::vector<std::uint8_t>& scratch, Look& look) {
+// restarts, else from the user sp/pc the kernel shows in /proc. Where /proc
+// found the thread (running, or asleep in which call) is the sample's
+// in_syscall and syscall: the verdict's share of the asleep time by call.
+StallSample take_sample(Beat& b, ActiveStall& st, std::vector<std::uint8_t>& scratch) {
   StallSample s;
   s.mono_ns = static_cast<std::int64_t>(mono_now_ns());
   const ProcSyscall sys = read_proc_syscall(b.tid);
   s.in_syscall = sys.known && !sys.running;
   s.syscall = s.in_syscall ? static_cast<int>(sys.nr) : -1;
-  look = Look{sys.known, s.in_syscall, s.syscall};
   std::uintptr_t pcs[kMaxStackDepth];
   std::size_t n = 0;
   if (!s.in_syscall) {
@@ -423,32 +424,44 @@ StallSample take_sample(Beat& b, ActiveStall& st, std::vector<std::uint8_t>& scr
 }
 
 // --- Stall life -------------------------------------------------------------------
-// classify() decides CPU-bound or blocked: by the thread's CPU time over
-// the measured window when it used more than half of it; otherwise by where
-// the samples found it, because a thread that wants the CPU but waits for
-// one (an overloaded machine) uses little CPU time yet is not blocked in the
-// kernel: /proc says "running" for it, not a syscall.
-void classify(ActiveStall& st, std::uint64_t end_ticks, std::int64_t end_cpu_ns) {
+// set_verdict() judges the report by where its time went (stall_verdict.h):
+// CPU time, run-queue wait and the samples' calls over the measured window.
+// kind is the two-way kind older readers know; syscall the call that kept
+// it asleep longest.
+void set_verdict(StallReport& r) {
+  const verdict::Verdict v = verdict::judge(r.cpu_time.count(), r.cpu_window.count(), r.run_delay.count(), r.samples);
+  r.kind = v.kind == verdict::VerdictKind::CpuBound || v.kind == verdict::VerdictKind::Unknown ? StallKind::CpuBound
+                                                                                                : StallKind::Blocked;
+  r.syscall = -1;
+  if (r.kind == StallKind::Blocked && !v.syscalls.empty() && v.syscalls.front().syscall >= 0)
+    r.syscall = v.syscalls.front().syscall;
+  r.verdict = verdict::text(v);
+}
+
+// classify() measures the window from detection to `end_ticks` (CPU time,
+// run-queue wait) and sets the verdict. A thread that wants the CPU but
+// waits for one (an overloaded machine) uses little CPU time yet is not
+// asleep in the kernel: schedstat's run delay counts that time apart.
+void classify(ActiveStall& st, std::uint64_t end_ticks, std::int64_t end_cpu_ns, std::int64_t end_run_delay_ns) {
   StallReport& r = st.report;
   const std::int64_t window = ticks_to_ns(end_ticks - st.detected_ticks);
   if (st.detected_cpu_ns >= 0 && end_cpu_ns >= st.detected_cpu_ns) {
     r.cpu_time = std::chrono::nanoseconds(end_cpu_ns - st.detected_cpu_ns);
     r.cpu_window = std::chrono::nanoseconds(window);
+    if (st.detected_run_delay_ns >= 0 && end_run_delay_ns >= st.detected_run_delay_ns)
+      r.run_delay = std::chrono::nanoseconds(end_run_delay_ns - st.detected_run_delay_ns);
   }
-  const bool mostly_cpu = window >= 1'000'000 && r.cpu_time.count() * 2 > window;
-  const bool mostly_in_kernel = st.looks > 0 && st.looks_in_kernel * 2 > st.looks;
-  r.kind = mostly_cpu || !mostly_in_kernel ? StallKind::CpuBound : StallKind::Blocked;
-  if (r.kind == StallKind::Blocked) r.syscall = st.last_syscall;
+  set_verdict(r);
 }
 
 void finish_stall(Beat& b, ActiveStall& st, std::uint64_t end_ticks, std::int64_t end_cpu_ns,
-                  std::vector<Delivery>& out) {
+                  std::int64_t end_run_delay_ns, std::vector<Delivery>& out) {
   StallReport& r = st.report;
   r.end_ticks = end_ticks;
   r.end_mono_ns = ticks_to_mono_ns(end_ticks);
   r.duration = std::chrono::nanoseconds(ticks_to_ns(end_ticks - r.start_ticks));
   r.ended = true;
-  classify(st, end_ticks, end_cpu_ns);
+  classify(st, end_ticks, end_cpu_ns, end_run_delay_ns);
   b.flagged_seq.store(~0ull, std::memory_order_relaxed);
   out.push_back({Delivery::End, r, {}});
 }
@@ -484,6 +497,7 @@ void begin_stall(Beat& b, const Segment& seg, std::uint64_t since, std::uint64_t
   st.seq = seg.seq;
   st.detected_ticks = now;
   st.detected_cpu_ns = thread_cpu_ns(b.cpu_clock);
+  st.detected_run_delay_ns = run_delay_ns(b.tid);
   StallReport& r = st.report;
   r.id = next_stall_id();
   r.tid = b.tid;
@@ -496,10 +510,8 @@ void begin_stall(Beat& b, const Segment& seg, std::uint64_t since, std::uint64_t
   r.duration = std::chrono::nanoseconds(ticks_to_ns(now - since));
   out.push_back({Delivery::Begin, r, {}});
   st.last_sample_ticks = ticks_now();
-  Look look;
-  StallSample s = take_sample(b, st, scratch, look);
+  StallSample s = take_sample(b, st, scratch);
   if (ended_meanwhile(b, st)) return;
-  count_look(st, look);
   r.samples.push_back(s);
   out.push_back({Delivery::Sample, r, std::move(s)});
 }
@@ -515,7 +527,7 @@ void report_missed(Beat& b, std::vector<Delivery>& out) {
     ring.last_reported_seq = std::max(ring.last_reported_seq, m.seq);
     const auto active = g_active.find(&b);
     if (active != g_active.end() && active->second.seq == m.seq) {
-      finish_stall(b, active->second, m.end, -1, out);
+      finish_stall(b, active->second, m.end, -1, -1, out);
       g_active.erase(active);
       continue;
     }
@@ -532,6 +544,7 @@ void report_missed(Beat& b, std::vector<Delivery>& out) {
     r.end_mono_ns = ticks_to_mono_ns(m.end);
     r.duration = std::chrono::nanoseconds(ticks_to_ns(m.end - m.since));
     r.ended = true;
+    set_verdict(r);
     out.push_back({Delivery::Begin, r, {}});
     out.push_back({Delivery::End, r, {}});
   }
@@ -559,7 +572,7 @@ void settle_left_segment(Beat& b, std::uint64_t seq, const Segment& seg, std::ve
   const auto active = g_active.find(&b);
   if (active == g_active.end() || active->second.seq != seq) return;
   const std::uint64_t end = seg.seq == seq + 2 ? seg.since : ticks_now();
-  finish_stall(b, active->second, end, -1, out);
+  finish_stall(b, active->second, end, -1, -1, out);
   g_active.erase(active);
 }
 
@@ -573,7 +586,7 @@ void check_hub(Beat& b, std::uint64_t sample_ticks, std::vector<std::uint8_t>& s
     ActiveStall& st = active->second;
     if (b.ended_seq.load(std::memory_order_acquire) == st.seq) {
       finish_stall(b, st, b.end_ticks.load(std::memory_order_relaxed), b.end_cpu_ns.load(std::memory_order_relaxed),
-                   out);
+                   b.end_run_delay_ns.load(std::memory_order_relaxed), out);
       g_active.erase(active);
       return;
     }
@@ -584,17 +597,15 @@ void check_hub(Beat& b, std::uint64_t sample_ticks, std::vector<std::uint8_t>& s
     st.report.duration = std::chrono::nanoseconds(ticks_to_ns(now - st.report.start_ticks));
     if (now - st.last_sample_ticks >= sample_ticks) {
       st.last_sample_ticks = now;
-      Look look;
-      StallSample s = take_sample(b, st, scratch, look);
+      StallSample s = take_sample(b, st, scratch);
       if (!ended_meanwhile(b, st)) {
-        count_look(st, look);
         st.report.samples.push_back(s);
         out.push_back({Delivery::Sample, st.report, std::move(s)});
       }
     }
     if (st.report.duration.count() >= st.next_unended_ns) {
       st.next_unended_ns *= 2;
-      classify(st, now, thread_cpu_ns(b.cpu_clock));  // so far; the end classifies again
+      classify(st, now, thread_cpu_ns(b.cpu_clock), run_delay_ns(b.tid));  // so far; the end classifies again
       out.push_back({Delivery::Ongoing, st.report, {}});
     }
     return;
@@ -639,20 +650,25 @@ void report_now(const std::vector<Delivery>& ds) {
         if (o) o->on_stall_sample(d.report, d.sample);
         break;
       case Delivery::End:
-      case Delivery::Ongoing:
-        if (o && d.kind == Delivery::End) o->on_stall_end(d.report);
+      case Delivery::Ongoing: {
+        // Judged by /proc alone: naming frames here would symbolize for every
+        // stall, and in a forked child the symbolizer's lock may be held by
+        // a thread the fork left behind. format_stall() names them.
+        const StallReport& r = d.report;
+        if (o && d.kind == Delivery::End) o->on_stall_end(r);
         if (callback) {
           try {
-            callback(d.report);
+            callback(r);
           } catch (const std::exception& e) {
             std::fprintf(stderr, "greenscope: the on_stall() callback threw: %s\n", e.what());
           }
         }
         if (options.print && admit_print(options)) {
-          const std::string text = format_stall(d.report);
+          const std::string text = format_stall(r);
           std::fwrite(text.data(), 1, text.size(), stderr);
         }
         break;
+      }
     }
   }
 }
@@ -701,10 +717,12 @@ void report_unfinished() {
       const bool alive = std::find(g_beats.begin(), g_beats.end(), b) != g_beats.end();
       if (alive && b->ended_seq.load(std::memory_order_acquire) == st.seq) {
         finish_stall(*b, st, b->end_ticks.load(std::memory_order_relaxed),
-                     b->end_cpu_ns.load(std::memory_order_relaxed), out);
+                     b->end_cpu_ns.load(std::memory_order_relaxed), b->end_run_delay_ns.load(std::memory_order_relaxed),
+                     out);
         continue;
       }
       st.report.duration = std::chrono::nanoseconds(ticks_to_ns(ticks_now() - st.report.start_ticks));
+      if (alive) classify(st, ticks_now(), thread_cpu_ns(b->cpu_clock), run_delay_ns(b->tid));  // so far
       out.push_back({Delivery::End, st.report, {}});
     }
     g_active.clear();
@@ -785,11 +803,12 @@ void monitor_main() {
                                                     options.sample_interval.count() * 1000);
     period_us = std::max<std::int64_t>(period_us, 250);
     if (!detecting) period_us = 100'000;
-    pollfd p{g_event_fd, POLLIN, 0};
+    const int event_fd = g_event_fd.load();
+    pollfd p{event_fd, POLLIN, 0};
     timespec timeout{period_us / 1'000'000, (period_us % 1'000'000) * 1000};
     if (::ppoll(&p, 1, &timeout, nullptr) > 0) {
       std::uint64_t drained;
-      [[maybe_unused]] ssize_t r = ::read(g_event_fd, &drained, sizeof drained);
+      [[maybe_unused]] ssize_t r = ::read(event_fd, &drained, sizeof drained);
     }
     serve_crash();
     serve_dump();
@@ -863,6 +882,7 @@ bool apply_environment(StallOptions& o) {
 void publish_stall_end(Beat& b, std::uint64_t seq, std::uint64_t ticks) {
   b.end_ticks.store(ticks, std::memory_order_relaxed);
   b.end_cpu_ns.store(thread_cpu_ns(CLOCK_THREAD_CPUTIME_ID), std::memory_order_relaxed);
+  b.end_run_delay_ns.store(run_delay_ns(0), std::memory_order_relaxed);
   b.stalls_in_poll_gap.fetch_add(1, std::memory_order_relaxed);
   b.ended_seq.store(seq, std::memory_order_release);
 }
@@ -945,8 +965,7 @@ void after_fork_in_child() {
   set_hook(kHookMonitor, false);
   g_monitor_on.store(false);
   g_blocking_threshold_ns.store(-1);
-  if (g_event_fd >= 0) ::close(g_event_fd);
-  g_event_fd = -1;
+  if (const int fd = g_event_fd.exchange(-1); fd >= 0) ::close(fd);
   new (&g_names_mutex) std::mutex();
   new (&g_limiter_mutex) std::mutex();
   new (&g_report_mutex) std::mutex();
@@ -1021,7 +1040,7 @@ void ensure_monitor_thread() {
   std::call_once(at_exit_once, [] { std::atexit(stop_at_exit); });
   std::lock_guard<std::mutex> lock(g_thread_mutex);
   if (g_thread_running.load()) return;
-  if (g_event_fd < 0) g_event_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (g_event_fd.load() < 0) g_event_fd.store(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   init_unwinding();
   install_sample_handler();
   install_crash_handler();
@@ -1038,9 +1057,10 @@ void ensure_monitor_thread() {
 bool monitor_thread_running() { return g_thread_running.load(); }
 
 void wake_monitor() {
-  if (g_event_fd < 0) return;
+  const int fd = g_event_fd.load();
+  if (fd < 0) return;
   const std::uint64_t one = 1;
-  [[maybe_unused]] ssize_t r = ::write(g_event_fd, &one, sizeof one);
+  [[maybe_unused]] ssize_t r = ::write(fd, &one, sizeof one);
 }
 
 void request_dump(int signal_number) {

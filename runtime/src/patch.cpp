@@ -39,6 +39,7 @@
 #include "io_wait.h"
 #include "greenscope/stacks.h"
 #include "monitor.h"
+#include "nocancel.h"
 #include "sys.h"
 
 namespace gs::detail {
@@ -366,7 +367,7 @@ ssize_t send_fully(int fd, size_t total, const char* what, Step step) {
 ssize_t coop_read(int fd, void* buf, size_t n) {
   if (kind_of(fd) != kNotSocket) {
     const ssize_t r = retry_on_socket(fd, kIoRead, SO_RCVTIMEO, "read()",
-                                      [&] { return libc().recv(fd, buf, n, MSG_DONTWAIT); });
+                                      [&] { return sys::nocancel::recv(fd, buf, n, MSG_DONTWAIT); });
     if (r >= 0 || errno != ENOTSOCK) {
       set_kind(fd, kSocket);
       return r;
@@ -381,7 +382,7 @@ ssize_t coop_write(int fd, const void* buf, size_t n) {
   if (kind_of(fd) != kNotSocket) {
     const char* p = static_cast<const char*>(buf);
     const ssize_t r = send_fully(fd, n, "write()", [&](size_t done) {
-      return libc().send(fd, p + done, n - done, MSG_DONTWAIT);
+      return sys::nocancel::send(fd, p + done, n - done, MSG_DONTWAIT);
     });
     if (r >= 0 || errno != ENOTSOCK) {
       set_kind(fd, kSocket);
@@ -452,7 +453,7 @@ ssize_t coop_recvfrom(int fd, void* buf, size_t n, int flags, sockaddr* from, so
     char* p = static_cast<char*>(buf);
     while (done < n) {
       const ssize_t r = retry_on_socket(fd, kIoRead, SO_RCVTIMEO, what, [&] {
-        return libc().recvfrom(fd, p + done, n - done, (flags & ~MSG_WAITALL) | MSG_DONTWAIT, from, fromlen);
+        return sys::nocancel::recvfrom(fd, p + done, n - done, (flags & ~MSG_WAITALL) | MSG_DONTWAIT, from, fromlen);
       });
       if (r < 0) return done > 0 ? static_cast<ssize_t>(done) : -1;
       if (r == 0) break;
@@ -461,7 +462,7 @@ ssize_t coop_recvfrom(int fd, void* buf, size_t n, int flags, sockaddr* from, so
     return static_cast<ssize_t>(done);
   }
   return retry_on_socket(fd, kIoRead, SO_RCVTIMEO, what,
-                         [&] { return libc().recvfrom(fd, buf, n, flags | MSG_DONTWAIT, from, fromlen); });
+                         [&] { return sys::nocancel::recvfrom(fd, buf, n, flags | MSG_DONTWAIT, from, fromlen); });
 }
 
 int coop_accept(int fd, sockaddr* addr, socklen_t* len, int flags, bool is_accept4) {
@@ -638,7 +639,7 @@ ssize_t send(int fd, const void* buf, size_t n, int flags) {
   const char* p = static_cast<const char*>(buf);
   return gsd::cooperate([&] {
     return gsd::send_fully(fd, n, "send()",
-                           [&](size_t done) { return gsd::libc().send(fd, p + done, n - done, flags | MSG_DONTWAIT); });
+                           [&](size_t done) { return gsd::sys::nocancel::send(fd, p + done, n - done, flags | MSG_DONTWAIT); });
   });
 }
 
@@ -647,7 +648,7 @@ ssize_t sendto(int fd, const void* buf, size_t n, int flags, const struct sockad
   const char* p = static_cast<const char*>(buf);
   return gsd::cooperate([&] {
     return gsd::send_fully(fd, n, "sendto()", [&](size_t done) {
-      return gsd::libc().sendto(fd, p + done, n - done, flags | MSG_DONTWAIT, to, tolen);
+      return gsd::sys::nocancel::sendto(fd, p + done, n - done, flags | MSG_DONTWAIT, to, tolen);
     });
   });
 }

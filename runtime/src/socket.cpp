@@ -18,6 +18,7 @@
 #include "greenscope/errors.h"
 #include "greenscope/io.h"
 #include "io_wait.h"
+#include "nocancel.h"
 #include "sys.h"
 
 namespace gs {
@@ -273,7 +274,7 @@ std::pair<Socket, Address> Socket::accept() {
   for (;;) {
     Address peer;
     socklen_t len = sizeof(sockaddr_storage);
-    const int c = libc().accept4(fd, peer.data(), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    const int c = detail::sys::nocancel::accept4(fd, peer.data(), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (c >= 0) {
       peer.set_size(len);
       return {Socket(c), peer};
@@ -302,7 +303,7 @@ std::size_t Socket::recv_into(void* buf, std::size_t len, int flags) {
   const bool may_wait = !(flags & MSG_DONTWAIT);
   const bool wait_first = drained_ && timeout_.count() != 0 && may_wait;
   const ssize_t r = retry(kIoRead, "recv", "gs::Socket::recv()", nullptr, may_wait, wait_first,
-                          [&](int fd) { return libc().recv(fd, buf, len, flags | MSG_DONTWAIT); });
+                          [&](int fd) { return detail::sys::nocancel::recv(fd, buf, len, flags | MSG_DONTWAIT); });
   drained_ = r > 0 && static_cast<std::size_t>(r) < len;
   return static_cast<std::size_t>(r);
 }
@@ -319,7 +320,7 @@ std::string Socket::recv(std::size_t max, int flags) {
 
 std::size_t Socket::send(const void* buf, std::size_t len, int flags) {
   return static_cast<std::size_t>(retry(kIoWrite, "send", "gs::Socket::send()", nullptr, true, false, [&](int fd) {
-    return libc().send(fd, buf, len, flags | MSG_DONTWAIT | MSG_NOSIGNAL);
+    return detail::sys::nocancel::send(fd, buf, len, flags | MSG_DONTWAIT | MSG_NOSIGNAL);
   }));
 }
 
@@ -336,7 +337,7 @@ std::pair<std::size_t, Address> Socket::recvfrom(void* buf, std::size_t len, int
   Address from;
   const ssize_t r = retry(kIoRead, "recvfrom", "gs::Socket::recvfrom()", nullptr, true, false, [&](int fd) {
     socklen_t alen = sizeof(sockaddr_storage);
-    const ssize_t n = libc().recvfrom(fd, buf, len, flags | MSG_DONTWAIT, from.data(), &alen);
+    const ssize_t n = detail::sys::nocancel::recvfrom(fd, buf, len, flags | MSG_DONTWAIT, from.data(), &alen);
     from.set_size(alen);
     return n;
   });
@@ -345,7 +346,7 @@ std::pair<std::size_t, Address> Socket::recvfrom(void* buf, std::size_t len, int
 
 std::size_t Socket::sendto(const void* buf, std::size_t len, const Address& to, int flags) {
   return static_cast<std::size_t>(retry(kIoWrite, "sendto", "gs::Socket::sendto()", &to, true, false, [&](int fd) {
-    return libc().sendto(fd, buf, len, flags | MSG_DONTWAIT | MSG_NOSIGNAL, to.data(), to.size());
+    return detail::sys::nocancel::sendto(fd, buf, len, flags | MSG_DONTWAIT | MSG_NOSIGNAL, to.data(), to.size());
   }));
 }
 

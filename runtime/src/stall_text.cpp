@@ -5,8 +5,10 @@
 #include <cstdio>
 #include <map>
 
+#include "greenscope/function_summary.h"
 #include "greenscope/stall.h"
-#include "syscalls.h"
+#include "greenscope/stall_verdict.h"
+#include "greenscope/symbols.h"
 
 namespace gs::detail {
 
@@ -21,6 +23,50 @@ std::string duration_text(std::int64_t ns) {
   else std::snprintf(buf, sizeof buf, "%lld us", static_cast<long long>(ns / 1000));
   return buf;
 }
+
+namespace {
+
+// function_summary() sums the report's samples up by function (symbols/
+// function_summary.h), symbolized in this process.
+symbols::FunctionSummary function_summary(const StallReport& r) {
+  return on_full_stack_value<symbols::FunctionSummary>([&r] {
+    symbols::FunctionSummaryBuilder b;
+    const std::shared_ptr<symbols::Symbolizer> symbolizer = symbols::for_this_process();
+    for (const StallSample& s : r.samples) {
+      symbols::SampledStack stack;
+      for (const std::uintptr_t pc : s.stack) {
+        const symbols::Location where = symbolizer ? symbolizer->lookup(pc) : symbols::Location{};
+        const std::string module = where.module != nullptr ? where.module->path : std::string();
+        if (where.scopes.empty()) {
+          stack.push_back({symbols::describe(pc, where), "", 0, module});
+          continue;
+        }
+        for (const symbols::Scope& scope : where.scopes)
+          stack.push_back({scope.function.empty() ? symbols::describe(pc, symbols::Location{where.module, where.offset, {}})
+                                                  : scope.function,
+                           scope.file, scope.line, module});
+      }
+      b.add(stack);
+    }
+    return b.finish();
+  });
+}
+
+// judge_by_names() is the report's verdict, each sample's innermost frame
+// symbolized to see whether it is in a syscall's wrapper.
+verdict::Verdict judge_by_names(const StallReport& r) {
+  return on_full_stack_value<verdict::Verdict>([&r] {
+    const std::shared_ptr<symbols::Symbolizer> symbolizer = symbols::for_this_process();
+    const auto call_of = [&symbolizer](const StallSample& s) {
+      if (s.stack.empty() || !symbolizer) return verdict::kNoCall;
+      const symbols::Location where = symbolizer->lookup(s.stack.front());
+      return where.scopes.empty() ? verdict::kNoCall : verdict::syscall_of_function(where.scopes.front().function);
+    };
+    return verdict::judge(r.cpu_time.count(), r.cpu_window.count(), r.run_delay.count(), r.samples, call_of);
+  });
+}
+
+}  // namespace
 
 }  // namespace gs::detail
 
@@ -46,13 +92,16 @@ std::string format_stall(const StallReport& r) {
   if (!r.thread_name.empty()) out += " '" + r.thread_name + "'";
   out += r.ended ? " was held for " : " has been held for ";
   out += duration_text(r.duration.count()) + " by " + r.culprit + (r.ended ? "" : " (still going)") + "\n";
-  out += "  " + std::string(to_string(r.kind));
+  // The verdict is judged again here: a report made by hand has none set.
+  out += "  " + verdict::text(detail::judge_by_names(r));
   if (r.cpu_window.count() > 0) {
-    out += ": " + duration_text(r.cpu_time.count()) + " of CPU in " + duration_text(r.cpu_window.count()) +
+    out += " (" + duration_text(r.cpu_time.count()) + " of CPU in " + duration_text(r.cpu_window.count()) +
            " measured";
+    out += ")";
   }
-  if (r.kind == StallKind::Blocked && r.syscall >= 0) out += ", in " + detail::syscall_name(r.syscall) + "()";
   out += "\n";
+  const symbols::FunctionSummary functions = detail::function_summary(r);
+  if (functions.samples > 0) out += "  in " + functions.line() + "\n";
   std::map<StackTrace, int> groups;
   int empty = 0;
   for (const StallSample& s : r.samples) {

@@ -17,6 +17,17 @@ std::string stack_text(const std::uintptr_t* pcs, std::size_t n, const char* ind
 // module's line table takes over 96 KiB of stack, more than a greenlet has.
 std::string on_full_stack(const std::function<std::string()>& fn);
 
+// on_full_stack_value() is on_full_stack() for any result.
+template <class T, class Fn>
+T on_full_stack_value(Fn fn) {
+  T out;
+  on_full_stack([&] {
+    out = fn();
+    return std::string();
+  });
+  return out;
+}
+
 // duration_text() is "52.3 ms", "2.41 s", "870 us".
 std::string duration_text(std::int64_t ns);
 

@@ -8,7 +8,8 @@
 
 namespace gs::detail {
 
-// syscall_name() is "read", "futex"... or "syscall <nr>".
+// syscall_name() is "read", "futex"... or "syscall <nr>", from the table the
+// trace reader names them with (greenscope/syscall_names.h, x86_64).
 std::string syscall_name(long nr);
 
 // syscall_restarts() is true only for calls known to restart under

@@ -65,4 +65,10 @@ const FunctionTable::Function* FunctionTable::find(std::uint64_t address) const 
   return f.size == 0 || address - f.lo < f.size ? &f : nullptr;
 }
 
+const FunctionTable::Function* FunctionTable::nearest(std::uint64_t address) const {
+  auto next = std::upper_bound(functions_.begin(), functions_.end(), address,
+                               [](std::uint64_t a, const Function& f) { return a < f.lo; });
+  return next == functions_.begin() ? nullptr : &*std::prev(next);
+}
+
 }  // namespace gs::symbols::detail

@@ -29,6 +29,11 @@ class FunctionTable {
 
   // find() is the function containing a (biased) address, or null.
   const Function* find(std::uint64_t address) const;
+  // nearest() is the function starting closest below `address`, whatever
+  // its size says, or null: in a stripped library whose .dynsym names only
+  // the exported functions, the best guess for a static one (see
+  // Symbolizer::Impl::resolve()).
+  const Function* nearest(std::uint64_t address) const;
   std::size_t size() const { return functions_.size(); }
 
  private:

@@ -4,6 +4,8 @@
 #include <elfutils/libdwfl.h>
 
 #include <algorithm>
+#include <cinttypes>
+#include <cstdio>
 #include <mutex>
 #include <unordered_map>
 
@@ -166,6 +168,17 @@ Location Symbolizer::Impl::resolve(std::uint64_t address) {
   if (const detail::FunctionTable::Function* function = entry->functions->find(address)) {
     if (where.scopes.empty()) where.scopes.emplace_back();
     where.scopes.back().function = demangled(function->name);
+  } else if (where.scopes.empty() || where.scopes.back().function.empty()) {
+    // No symbol covers it: a static function of a stripped library (zlib's
+    // deflate_slow), which only .dynsym describes. The exported function
+    // below it, marked as a guess with the offset: "deflate?+0x26" beats
+    // "libz.so.1+0x4a26". Debug info, where installed, never gets here.
+    if (const detail::FunctionTable::Function* below = entry->functions->nearest(address)) {
+      char offset[24];
+      std::snprintf(offset, sizeof offset, "?+0x%" PRIx64, address - below->lo);
+      if (where.scopes.empty()) where.scopes.emplace_back();
+      where.scopes.back().function = demangled(below->name) + offset;
+    }
   }
   return where;
 }

@@ -62,6 +62,8 @@ const std::vector<Run>& runs() {
       {"export", {"FILE", "--format", "folded", "-o", "OUT"}},
       {"export", {"FILE", "--format", "folded", "--of", "waits", "--from", "1", "--to", "100", "-o", "OUT"}},
       {"export", {"FILE", "--format", "folded", "--of", "stalls", "--quiet"}},
+      {"export", {"FILE", "--format", "perfetto", "-o", "OUT"}},
+      {"export", {"FILE", "--format", "perfetto", "--uncompressed", "-o", "OUT", "--quiet"}},
   };
   return list;
 }

@@ -91,6 +91,12 @@ struct LoadedTrace {
 // returns if it then succeeds.
 LoadedTrace load_trace(const Args& args);
 
+// scan_trace() is load_trace() through traceio::scan(): memory bounded by
+// the trace's tables. The trace returned holds no events; `sink`, if given,
+// gets them during the scan, each thread's in time order (the warnings are
+// printed after it, before the command prints anything).
+LoadedTrace scan_trace(const Args& args, traceio::EventSink* sink = nullptr);
+
 // warn() and error() write "greenscope: ..." lines to stderr.
 void warn(const std::string& text);
 void error(const std::string& text);

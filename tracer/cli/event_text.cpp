@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "format.h"
+#include "greenscope/syscall_names.h"
 
 namespace gs::cli {
 
@@ -94,7 +95,7 @@ std::string stall_text(const Trace& t, const Event& e) {
              " ms (held by " + std::string(traceio::to_string(static_cast<traceio::StallOwner>(e.code))) + ")";
     case EventType::StallSample:
       return "stall " + std::to_string(e.a) + " sample: stack " + std::to_string(e.b) +
-             (e.code != 0 ? ", in syscall " + std::to_string(e.c) : "");
+             (e.code != 0 ? ", in " + trace_format::syscall_name(e.c) + "() (syscall " + std::to_string(e.c) + ")" : "");
     case EventType::StallEnd:
       return "stall " + std::to_string(e.a) +
              (e.c >= 0 ? " ended at " + format_ms(e.c) + " ms" : std::string(" still going (never ended)")) + ", " +

@@ -9,6 +9,7 @@
 #include "folded_export.h"
 #include "format.h"
 #include "greenscope/analysis/stack_names.h"
+#include "perfetto_export.h"
 
 namespace gs::cli {
 
@@ -173,7 +174,8 @@ int run_export_command(const Args& args) {
   const Window window = window_of(args);
   if (format == "chrome") return run_chrome(args, window);
   if (format == "folded") return run_folded(args, window);
-  throw UsageError("unknown --format '" + format + "'; the formats: chrome, folded");
+  if (format == "perfetto") return run_perfetto_export(args);
+  throw UsageError("unknown --format '" + format + "'; the formats: chrome, perfetto, folded");
 }
 
 }  // namespace
@@ -182,14 +184,15 @@ const Command& export_command() {
   static const Command command = [] {
     Command c;
     c.name = "export";
-    c.synopsis = "export [--format chrome|folded] [--of stalls|waits] FILE [-o OUT] [--from MS] [--to MS]";
-    c.summary = "convert a trace: Chrome JSON for ui.perfetto.dev, or folded stacks for flame graphs";
+    c.synopsis = "export [--format chrome|perfetto|folded] [--of stalls|waits] FILE [-o OUT] [--from MS] [--to MS]";
+    c.summary = "convert a trace: Chrome JSON or Perfetto protobuf for ui.perfetto.dev, or folded stacks for flame graphs";
     c.options = {
-        {"format", 0, true, "FORMAT", "chrome (the default) or folded"},
+        {"format", 0, true, "FORMAT", "chrome (the default), perfetto or folded"},
         {"of", 0, true, "WHAT", "folded: stalls (the default: stall samples) or waits (where greenlets wait)"},
         {"output", 'o', true, "OUT",
-         "output file (default: FILE with .gstrace replaced by .json, .stalls.folded or .waits.folded; - for "
-         "stdout)"},
+         "output file (default: FILE with .gstrace replaced by .json, .perfetto-trace, .stalls.folded or "
+         ".waits.folded; - for stdout)"},
+        {"uncompressed", 0, false, "", "perfetto: plain packets, not deflated bundles (protoc --decode reads them)"},
         {"from", 0, true, "MS", "only what happens at or after MS milliseconds into the trace"},
         {"to", 0, true, "MS", "only what happens at or before MS milliseconds"},
     };
@@ -199,6 +202,12 @@ const Command& export_command() {
         "slices; the hub's track also shows the loop: poll, callbacks, each watcher callback.\n"
         "Arrows follow the switches from one run to the next, and from a greenlet's wait to\n"
         "the thread-pool job it submitted. Lost events are instant markers named DROPPED.\n"
+        "\n"
+        "--format perfetto writes the same tracks as Perfetto's protobuf trace, streamed (memory\n"
+        "does not grow with the trace), a greenlet's tracks under its thread's, and a \"stalls\"\n"
+        "track per stalled thread with each stall's culprit, kind and most sampled stack.\n"
+        "Packets are deflated in bundles, as Perfetto's own service writes them; --uncompressed\n"
+        "leaves them plain. Perfetto's UI (ui.perfetto.dev) opens it.\n"
         "\n"
         "--format folded writes one line per distinct stack, \"outer;...;inner WEIGHT\", frames root\n"
         "first, weights in microseconds: flamegraph.pl, inferno-flamegraph and speedscope read it.\n"

@@ -44,7 +44,7 @@ void print_threads(const Trace& t) {
   for (const traceio::ThreadInfo& th : t.threads())
     table.add({std::to_string(th.index), std::to_string(th.os_tid), th.name.empty() ? "-" : th.name,
                th.has_hub ? t.greenlet_name(th.hub_greenlet) + "#" + std::to_string(th.hub_greenlet) : "no",
-               std::to_string(th.events.size())});
+               std::to_string(th.event_total)});
   table.print(stdout, 4);
   std::printf("greenlets  %zu\n", t.greenlets().size());
 }
@@ -102,7 +102,7 @@ void print_health(const Trace& t) {
 }
 
 int run_info_command(const Args& args) {
-  LoadedTrace loaded = load_trace(args);
+  LoadedTrace loaded = scan_trace(args);  // info reads the tables and counts only
   if (!loaded.trace) return loaded.exit_code;
   print_info(*loaded.trace);
   return loaded.exit_code;

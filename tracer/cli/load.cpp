@@ -1,5 +1,6 @@
 // load.cpp: loading a trace for a subcommand, and stderr messages.
 #include <cstdio>
+#include <cstdlib>
 
 #include "cli.h"
 #include "format.h"
@@ -32,13 +33,18 @@ void print_problems(const traceio::Trace& trace) {
 
 }  // namespace
 
-LoadedTrace load_trace(const Args& args) {
+namespace {
+
+// read_trace() reads args.file() with `read` (load or scan) under a progress
+// bar, then warns and applies --strict as every command does.
+template <typename Read>
+LoadedTrace read_trace(const Args& args, Read&& read) {
   const std::string& path = args.file();
   const bool quiet = args.has("quiet");
   Progress progress("loading " + shown(path), progress_wanted(quiet));
   traceio::LoadOptions options;
   options.progress = [&progress](std::uint64_t done, std::uint64_t total) { progress.update(done, total); };
-  traceio::LoadResult result = traceio::load(path, options);
+  traceio::LoadResult result = read(path, options);
   progress.finish();
   LoadedTrace loaded;
   if (!result.trace) {
@@ -53,6 +59,45 @@ LoadedTrace load_trace(const Args& args) {
     loaded.exit_code = kExitFailure;
   }
   return loaded;
+}
+
+}  // namespace
+
+LoadedTrace load_trace(const Args& args) {
+  return read_trace(args, [](const std::string& path, const traceio::LoadOptions& options) {
+    return traceio::load(path, options);
+  });
+}
+
+namespace {
+
+// load_for_sink() is the reference scan_trace() is tested against
+// (GREENSCOPE_READ_WHOLE=1, tests/cli/stream_test.cpp): the whole trace
+// load()ed, then its events handed to `sink` as scan() hands them.
+traceio::LoadResult load_for_sink(const std::string& path, const traceio::LoadOptions& options,
+                                  traceio::EventSink* sink) {
+  traceio::LoadResult result = traceio::load(path, options);
+  if (!result.trace || sink == nullptr) return result;
+  sink->start(*result.trace);
+  for (const traceio::ThreadInfo& t : result.trace->threads()) {
+    sink->begin_thread(t);
+    if (!t.events.empty()) sink->events(t, t.events);
+    sink->end_thread(t);
+  }
+  return result;
+}
+
+bool read_whole() {
+  const char* value = std::getenv("GREENSCOPE_READ_WHOLE");
+  return value != nullptr && std::string(value) == "1";
+}
+
+}  // namespace
+
+LoadedTrace scan_trace(const Args& args, traceio::EventSink* sink) {
+  return read_trace(args, [sink](const std::string& path, const traceio::LoadOptions& options) {
+    return read_whole() ? load_for_sink(path, options, sink) : traceio::scan(path, options, sink);
+  });
 }
 
 }  // namespace gs::cli

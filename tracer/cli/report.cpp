@@ -130,14 +130,15 @@ int run_report_command(const Args& args) {
   const auto top = args.number("top", 0, 1000000000).value_or(25);
   ReportOptions options;
   if (const auto thread = args.number("thread", 0, UINT32_MAX)) options.thread = static_cast<std::uint32_t>(*thread);
-  LoadedTrace loaded = load_trace(args);
+  analysis::ReportSink sink(options);  // walks each thread's timeline as its events stream by
+  LoadedTrace loaded = scan_trace(args, &sink);
   if (!loaded.trace) return loaded.exit_code;
   const traceio::Trace& trace = *loaded.trace;
   if (options.thread && trace.thread(*options.thread) == nullptr) {
     error("the trace has no thread " + std::to_string(*options.thread) + " (greenscope info lists them)");
     return kExitFailure;
   }
-  Report report = build_report(trace, options);
+  Report report = sink.report();
   sort_greenlets(report.greenlets, key);
   std::printf("%s (pid %" PRIu64 "): %s, %zu thread%s\n\n", shown(trace.process().program).c_str(), trace.process().pid,
               format_duration(trace.end_ns() - trace.begin_ns()).c_str(), trace.threads().size(),

@@ -34,16 +34,16 @@ using traceio::Trace;
 constexpr std::size_t kStallsPerGroup = 10;
 constexpr std::size_t kOtherStacks = 5;
 constexpr std::size_t kCulprits = 5;
+constexpr std::size_t kFunctionRows = 8;
 
 void print_stack(StackNames& names, std::uint64_t stack, const char* indent) {
   for (const std::string& line : names.lines(stack)) std::printf("%s%s\n", indent, shown(line).c_str());
 }
 
-std::string kind_text(const StallInfo& s) {
-  if (!s.has_end) return "?";
-  std::string text(traceio::to_string(s.kind));
-  if (s.kind == traceio::StallKind::Blocked && s.syscall >= 0) text += " (syscall " + std::to_string(s.syscall) + ")";
-  return text;
+// verdict_text() is where the stall's time went (stall_verdict.h).
+std::string verdict_text(const Trace& trace, const StallInfo& s) {
+  if (!s.has_end && s.samples.empty()) return "?";
+  return verdict::text(traceio::stall_verdict(trace, s));
 }
 
 std::string cpu_text(const StallInfo& s) {
@@ -88,14 +88,14 @@ std::string samples_text(const StallInfo& s, const StallGroup& g, StackKeys& key
 }
 
 void print_stall_table(const Trace& trace, const StallGroup& g, StackKeys& keys) {
-  Table table({">id", ">thread", ">at (ms)", ">duration", "kind", ">cpu", ">samples", "culprit", ""});
+  Table table({">id", ">thread", ">at (ms)", ">duration", ">cpu", ">samples", "culprit", "verdict", ""});
   for (std::size_t i = 0; i < g.stalls.size() && i < kStallsPerGroup; ++i) {
     const StallInfo& s = *g.stalls[i];
     // A stalled thread that recorded nothing (tracing began mid-stall) has no index.
     const bool thread_known = s.has_begin && trace.thread(s.thread) != nullptr;
     table.add({std::to_string(s.id), thread_known ? std::to_string(s.thread) : "?", format_ms(s.start_ns),
-               format_duration(s.duration_ns), kind_text(s), cpu_text(s), samples_text(s, g, keys),
-               culprit_name(trace, s), s.ended() ? "" : "still going when the trace ended"});
+               format_duration(s.duration_ns), cpu_text(s), samples_text(s, g, keys), culprit_name(trace, s),
+               verdict_text(trace, s), s.ended() ? "" : "still going when the trace ended"});
   }
   table.print(stdout, 4);
   if (g.stalls.size() > kStallsPerGroup)
@@ -123,12 +123,37 @@ void print_other_stacks(StackNames& names, const StallGroup& g) {
   }
 }
 
+// print_functions() is the group's samples by function: the line that
+// names the culprit, then the functions with inclusive and self counts.
+void print_functions(const symbols::FunctionSummary& f) {
+  if (f.samples == 0) return;
+  std::printf("  in %s\n", shown(f.line()).c_str());
+  std::printf("  by function (inclusive, self; of %s; * the program's own code):\n",
+              plural(f.samples, "sample", "samples").c_str());
+  Table table({">inclusive", ">", ">self", "", "function"});
+  const auto samples = static_cast<std::int64_t>(f.samples);
+  std::size_t listed = 0;
+  for (const symbols::FunctionRow& r : f.rows) {
+    // Headers' code inlined into the program's (std::invoke, the greenlet's
+    // entry) with no self time is plumbing: counted, not listed.
+    if (r.self == 0 && symbols::is_system_source(r.file) && !symbols::is_system_module(r.module)) continue;
+    if (listed++ == kFunctionRows) break;
+    std::string name = (r.own ? "* " : "  ") + r.function;
+    if (!r.own && !r.module.empty()) name += " (" + r.module.substr(r.module.rfind('/') + 1) + ")";
+    table.add({std::to_string(r.inclusive), format_percent(static_cast<std::int64_t>(r.inclusive), samples),
+               r.self == 0 ? "" : std::to_string(r.self),
+               r.self == 0 ? "" : format_percent(static_cast<std::int64_t>(r.self), samples), name});
+  }
+  table.print(stdout, 4);
+  if (listed > kFunctionRows) std::printf("    ... and more functions (greenscope export --format folded has them all)\n");
+}
+
 void print_group(const Trace& trace, StackNames& names, StackKeys& keys, const StallGroup& g,
                  std::size_t number) {
   std::printf("\n[%zu] %s, %s in all, the longest %s: ", number, plural(g.stalls.size(), "stall", "stalls").c_str(),
               format_duration(g.total_ns).c_str(), format_duration(g.max_ns).c_str());
-  std::printf("%" PRIu64 " cpu-bound, %" PRIu64 " blocked", g.cpu_bound, g.blocked);
-  if (g.kind_unknown > 0) std::printf(", %" PRIu64 " not known (no end recorded)", g.kind_unknown);
+  for (std::size_t i = 0; i < g.verdicts.size(); ++i)
+    std::printf("%s%" PRIu64 " %s", i == 0 ? "" : ", ", g.verdicts[i].second, g.verdicts[i].first.c_str());
   if (g.unfinished > 0) std::printf("; %" PRIu64 " still going when the trace ended", g.unfinished);
   std::printf("\n  culprits: ");
   std::uint64_t others = 0;
@@ -141,6 +166,9 @@ void print_group(const Trace& trace, StackNames& names, StackKeys& keys, const S
   if (others > 0)
     std::printf(", and %zu others (%s)", g.culprits.size() - kCulprits, plural(others, "stall", "stalls").c_str());
   std::printf("\n");
+  if (g.stalls.size() == 1 && g.stalls.front()->has_end)
+    std::printf("  verdict: %s\n", verdict_text(trace, *g.stalls.front()).c_str());
+  print_functions(g.functions);
   if (g.stack == 0) {
     std::printf("  stack: (no stack sampled: %s)\n",
                 g.samples == 0 ? "the monitor took no sample" : "every sample was skipped or lost");
@@ -221,12 +249,13 @@ int run_stalls_command(const Args& args) {
   const double min_ms = args.real("min").value_or(0);
   if (!(min_ms >= 0) || !std::isfinite(min_ms)) throw UsageError("--min wants milliseconds, 0 or more");
   const auto top = static_cast<std::size_t>(args.number("top", 0, 1000000000).value_or(10));
-  LoadedTrace loaded = load_trace(args);
+  analysis::StallEvents events;  // blocking calls and loop lag, summed as the events stream by
+  LoadedTrace loaded = scan_trace(args, &events);
   if (!loaded.trace) return loaded.exit_code;
   const Trace& trace = *loaded.trace;
   StackNames names(trace);
   StackKeys keys(trace, names);
-  const StallModel model = build_stall_model(trace, keys, std::llround(min_ms * 1e6));
+  const StallModel model = build_stall_model(trace, events, keys, std::llround(min_ms * 1e6));
   char min_text[32];
   std::snprintf(min_text, sizeof min_text, "%g ms", min_ms);
   print_header(trace, model, min_text);

@@ -111,7 +111,8 @@ void record_stall_end(ThreadStream& s, const StallReport& r) {
                      .varint(static_cast<std::uint64_t>(std::max<std::int64_t>(r.cpu_time.count(), 0)))
                      .varint(static_cast<std::uint64_t>(std::max<std::int64_t>(r.cpu_window.count(), 0)))
                      .byte(static_cast<std::uint8_t>(r.kind))
-                     .zz(r.syscall));
+                     .zz(r.syscall)
+                     .zz(r.run_delay.count()));
 }
 
 void record_loop_lag(ThreadStream& s, std::int64_t lag_ns) {

@@ -67,33 +67,6 @@ std::string signal_name(int sig) {
   }
 }
 
-std::string syscall_name(int nr) {
-  switch (nr) {
-    case 0: return "read";
-    case 1: return "write";
-    case 7: return "poll";
-    case 17: return "pread64";
-    case 18: return "pwrite64";
-    case 23: return "select";
-    case 35: return "nanosleep";
-    case 42: return "connect";
-    case 43: return "accept";
-    case 44: return "sendto";
-    case 45: return "recvfrom";
-    case 61: return "wait4";
-    case 74: return "fsync";
-    case 75: return "fdatasync";
-    case 202: return "futex";
-    case 230: return "clock_nanosleep";
-    case 232: return "epoll_wait";
-    case 257: return "openat";
-    case 270: return "pselect6";
-    case 271: return "ppoll";
-    case 281: return "epoll_pwait";
-    default: return "syscall " + std::to_string(nr);
-  }
-}
-
 std::string format_count(std::uint64_t n) {
   std::string digits = std::to_string(n), out;
   for (std::size_t i = 0; i < digits.size(); ++i) {

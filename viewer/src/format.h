@@ -15,9 +15,6 @@ std::string format_time(std::int64_t ns);
 std::string format_tick(std::int64_t ns, std::int64_t step_ns);
 std::string format_hex(std::uint64_t v);
 std::string signal_name(int sig);
-// syscall_name() names the x86-64 syscalls stalls are usually blocked in,
-// else "syscall N".
-std::string syscall_name(int nr);
 std::string format_count(std::uint64_t n);  // "1,234,567"
 // ui_text() is text from a trace that did not come through the Model's
 // texts (which are made valid already: Model::intern()) fit to draw:

@@ -9,6 +9,7 @@
 
 #include "flame_graph.h"
 #include "format.h"
+#include "greenscope/analysis/stall_model.h"
 #include "layout.h"
 #include "span_text.h"
 
@@ -116,10 +117,36 @@ std::vector<std::pair<std::uint64_t, std::size_t>> samples_by_stack(const tracei
   return out;
 }
 
+// function_table() lists a stall's functions with inclusive and self
+// sample counts, the program's own marked *, as perf report --children.
+void function_table(const symbols::FunctionSummary& f) {
+  constexpr std::size_t kRows = 12;
+  const ImGuiTableFlags flags = ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerV | ImGuiTableFlags_SizingFixedFit;
+  if (!ImGui::BeginTable("functions", 3, flags)) return;
+  ImGui::TableSetupColumn("inclusive");
+  ImGui::TableSetupColumn("self");
+  ImGui::TableSetupColumn("function (* the program's own code)");
+  ImGui::TableHeadersRow();
+  std::size_t listed = 0;
+  for (const symbols::FunctionRow& r : f.rows) {
+    if (r.self == 0 && symbols::is_system_source(r.file) && !symbols::is_system_module(r.module)) continue;
+    if (listed++ == kRows) break;
+    ImGui::TableNextRow();
+    ImGui::TableNextColumn();
+    ImGui::Text("%llu", static_cast<unsigned long long>(r.inclusive));
+    ImGui::TableNextColumn();
+    if (r.self > 0) ImGui::Text("%llu", static_cast<unsigned long long>(r.self));
+    ImGui::TableNextColumn();
+    ImGui::Text("%s %s", r.own ? "*" : " ", r.function.c_str());
+  }
+  ImGui::EndTable();
+}
+
 void stall_details(App& app, std::size_t i) {
   const analysis::Model& m = *app.model;
   const traceio::StallInfo& s = m.stalls[i];
   const std::uint32_t process = i < m.stall_process.size() ? m.stall_process[i] : 0;
+  const analysis::StallSummary summary = m.stall_summary(i);
   heading(app, "Stall " + format_duration(s.duration_ns) + (s.ended() ? "" : " (still going when the trace ended)") +
                    ": " + stall_culprit(m, i) + " held the thread");
   ImGui::Text("from %s to %s", format_time(s.start_ns).c_str(), format_time(stall_end(s)).c_str());
@@ -128,9 +155,12 @@ void stall_details(App& app, std::size_t i) {
     // (the monitor did not catch it while it lasted): its kind is unknown.
     ImGui::TextWrapped("CPU time not measured: no sample caught it while it lasted; the hub reported it when it ended");
   } else if (s.has_end) {
-    ImGui::Text("%s: %s of CPU in %s", std::string(traceio::to_string(s.kind)).c_str(), format_duration(s.cpu_ns).c_str(),
-                format_duration(s.cpu_window_ns).c_str());
-    if (s.syscall >= 0) ImGui::Text("blocked in %s()", syscall_name(s.syscall).c_str());
+    ImGui::TextWrapped("%s", verdict::text(summary.verdict).c_str());
+    ImGui::Text("%s of CPU in %s measured", format_duration(s.cpu_ns).c_str(), format_duration(s.cpu_window_ns).c_str());
+  }
+  if (summary.functions.samples > 0) {
+    ImGui::TextWrapped("in %s", summary.functions.line().c_str());
+    function_table(summary.functions);
   }
   ImGui::Text("%zu stack samples:", s.samples.size());
   const auto stacks = samples_by_stack(s);

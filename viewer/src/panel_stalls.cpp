@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "format.h"
+#include "greenscope/analysis/stall_model.h"
 #include "layout.h"
 #include "span_text.h"
 
@@ -44,12 +45,13 @@ void draw_stalls_panel(App& app) {
   ImGui::TextWrapped("%zu stalls, longest first (click: select and zoom to it)", m.stalls.size());
   const ImGuiTableFlags flags = ImGuiTableFlags_RowBg | ImGuiTableFlags_ScrollY | ImGuiTableFlags_ScrollX |
                                 ImGuiTableFlags_Resizable | ImGuiTableFlags_BordersInnerV;
-  if (ImGui::BeginTable("stalls", 4, flags)) {
+  if (ImGui::BeginTable("stalls", 5, flags)) {
     ImGui::TableSetupScrollFreeze(0, 1);
     ImGui::TableSetupColumn("duration", ImGuiTableColumnFlags_WidthFixed, 70);
     ImGui::TableSetupColumn("at", ImGuiTableColumnFlags_WidthFixed, 90);
-    ImGui::TableSetupColumn("kind", ImGuiTableColumnFlags_WidthFixed, 70);
-    ImGui::TableSetupColumn("culprit", ImGuiTableColumnFlags_WidthFixed, 260);
+    ImGui::TableSetupColumn("verdict", ImGuiTableColumnFlags_WidthFixed, 150);
+    ImGui::TableSetupColumn("culprit", ImGuiTableColumnFlags_WidthFixed, 200);
+    ImGui::TableSetupColumn("in (the program's own function, samples)", ImGuiTableColumnFlags_WidthFixed, 420);
     ImGui::TableHeadersRow();
     const auto& order = by_length(app);
     ImGuiListClipper clipper;
@@ -65,10 +67,13 @@ void draw_stalls_panel(App& app) {
         if (ImGui::Selectable(id.c_str(), selected, ImGuiSelectableFlags_SpanAllColumns)) select_stall(app, i, true);
         ImGui::TableNextColumn();
         ImGui::TextUnformatted(format_time(s.start_ns).c_str());
+        const analysis::StallSummary summary = m.stall_summary(i);
         ImGui::TableNextColumn();
-        ImGui::TextUnformatted(s.has_end ? std::string(traceio::to_string(s.kind)).c_str() : "?");
+        ImGui::TextUnformatted(s.has_end || !s.samples.empty() ? verdict::short_text(summary.verdict).c_str() : "?");
         ImGui::TableNextColumn();
         ImGui::TextUnformatted(stall_culprit(m, i).c_str());
+        ImGui::TableNextColumn();
+        ImGui::TextUnformatted(summary.functions.samples > 0 ? summary.functions.line(1).c_str() : "-");
       }
     }
     ImGui::EndTable();

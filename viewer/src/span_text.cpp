@@ -2,6 +2,7 @@
 #include "span_text.h"
 
 #include "format.h"
+#include "greenscope/analysis/stall_model.h"
 
 namespace gs::viewer {
 
@@ -63,7 +64,7 @@ std::string span_label(const analysis::Model& m, const analysis::Track& track, c
       const traceio::StallInfo& stall = m.stalls[info.key];
       const std::string head = "STALL " + format_duration(d) + ": " + stall_culprit(m, info.key);
       if (!stall.has_end || stall.cpu_window_ns <= 0) return head;  // its kind was not measured
-      return head + ", " + std::string(traceio::to_string(stall.kind));
+      return head + ", " + verdict::short_text(m.stall_summary(info.key).verdict);
     }
     case SpanKind::BlockingCall: return m.text(info.what) + " blocked " + format_duration(d);
     case SpanKind::LoopLag: return "loop lag " + format_duration(d);

@@ -42,9 +42,12 @@ struct StallOptions {
   int prints_per_minute = 5;
 };
 
+// StallKind is the two-way kind that traces of format 2.1 and earlier know:
+// CpuBound only when the verdict is cpu-bound (StallReport::verdict says
+// more: blocked in which call, mixed with its shares, starved).
 enum class StallKind : std::uint8_t {
   CpuBound,  // the thread used most of the stall's wall time on the CPU
-  Blocked    // the thread was mostly blocked in the kernel
+  Blocked    // anything else: blocked in the kernel, mixed, starved of a CPU
 };
 
 // StallOwner: what held the thread. Greenlet: a greenlet ran (greenlet_id).
@@ -76,7 +79,19 @@ struct StallReport {
   StallKind kind = StallKind::CpuBound;
   std::chrono::nanoseconds cpu_time{0};          // thread CPU time over `cpu_window`
   std::chrono::nanoseconds cpu_window{0};
+  // run_delay: over `cpu_window`, the time the thread was runnable but
+  // waited for a CPU as /proc/self/task/TID/schedstat counts it; -1: not
+  // measured. The verdict trusts it only for stalls with few samples (it
+  // over-counts on some kernels: docs/stalls.md, "Verdicts").
+  std::chrono::nanoseconds run_delay{-1};
   int syscall = -1;                // the syscall it was blocked in, if Blocked
+  // verdict: where the time went, in words (docs/stalls.md, "Verdicts"):
+  // "cpu-bound", "blocked in read", "mixed: 18 % CPU, 74 % in fdatasync,
+  // 8 % in unlink", "starved: 85 % waiting for a CPU (a loaded machine)...",
+  // judged from /proc's word on each sample. format_stall() and the trace's
+  // readers also name the samples' frames: a sample /proc found running in
+  // a syscall's libc wrapper (fdatasync) counts as in that call there.
+  std::string verdict;
   std::vector<StallSample> samples;
 };
 
@@ -94,7 +109,10 @@ StallOptions stall_options();
 using StallCallback = std::function<void(const StallReport&)>;
 void on_stall(StallCallback callback);
 
-// format_stall() is the printed report: duration, kind, culprit, and the
+// format_stall() is the printed report: duration and culprit; the verdict
+// ("blocked in read", "mixed: 18 % CPU, 74 % in fdatasync, 8 % in
+// unlink"); the function the samples lead to in the program's own code
+// ("in zz_compress_archive(...) on 76 of 76 samples; self: ..."); and the
 // samples grouped by stack, symbolized.
 std::string format_stall(const StallReport& report);
 

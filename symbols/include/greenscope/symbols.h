@@ -35,7 +35,10 @@ bool modules_changed();
 
 // Scope is one function scope at an address; inlined calls give several.
 struct Scope {
-  std::string function;  // demangled; "" if unknown
+  // function: demangled; "" if unknown. An address no symbol covers (a
+  // static function of a library stripped to its .dynsym) is named after
+  // the function starting below it, marked as a guess: "deflate?+0x26".
+  std::string function;
   std::string file;      // "" if no line info
   unsigned line = 0;
 };

@@ -1,8 +1,10 @@
 #include "chunk_parsers.h"
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 
+#include "block_decoder.h"
 #include "byte_reader.h"
 
 namespace gs::traceio::detail {
@@ -121,6 +123,9 @@ void parse_events(const ChunkBytes& chunk, LoadState& state) {
   state.stats.event_bytes += size;
   if (size == 0) return;
   const std::size_t at = in.position();
+  std::uint64_t ticks = 0;
+  if (rec.offset == 0 && block_start_ticks(chunk.data + at, size, ticks))
+    state.first_block_ticks = std::min(state.first_block_ticks, ticks);
   state.slices.push_back(Slice{rec.thread, rec.block_seq, rec.offset,
                                chunk.offset + sizeof(tf::ChunkHeader) + at, chunk.data + at, size});
 }

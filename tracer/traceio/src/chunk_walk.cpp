@@ -9,6 +9,7 @@
 #include <string>
 
 #include "chunk_parsers.h"
+#include "chunk_source.h"
 #include "load_state.h"
 
 namespace gs::traceio::detail {
@@ -21,12 +22,12 @@ constexpr std::size_t kHeader = sizeof(ChunkHeader);
 constexpr std::array<char, 4> kSyncBytes = {'G', 'S', 'C', 'K'};
 static_assert(std::bit_cast<std::uint32_t>(kSyncBytes) == trace_format::kChunkSync);
 
-// ChunkWalker walks file bytes [base, size) held at `data`. Offsets are
-// the file's; at() is where one is held.
+// ChunkWalker walks file bytes [.., size) that `source` holds. Offsets are
+// the file's; at() is where n of them are held, until the next at().
 class ChunkWalker {
  public:
-  ChunkWalker(const std::uint8_t* data, std::size_t base, std::size_t size, LoadState& state, bool growing)
-      : data_(data), base_(base), size_(size), state_(state), growing_(growing) {}
+  ChunkWalker(ChunkSource& source, std::size_t size, LoadState& state, bool growing)
+      : source_(source), size_(size), state_(state), growing_(growing) {}
 
   std::size_t run(std::size_t offset) {
     while (offset < size_) {
@@ -42,19 +43,28 @@ class ChunkWalker {
   // sync word and its checksum hold.
   bool header_at(std::size_t offset, ChunkHeader& h) const {
     if (size_ - offset < kHeader) return false;
-    std::memcpy(&h, at(offset), kHeader);
+    std::memcpy(&h, at(offset, kHeader), kHeader);
     return h.sync == trace_format::kChunkSync && h.header_crc == trace_format::header_crc(h);
   }
 
   // resync() is the offset of the first valid chunk header at or after
   // `from`, or the file size if there is none.
+  // It searches a window at a time, the next one overlapping the last by a
+  // sync word's bytes less one, so that a sync word across two is found.
   std::size_t resync(std::size_t from) const {
     ChunkHeader h;
-    for (std::size_t pos = from; pos < size_ && size_ - pos >= kHeader; ++pos) {
-      const void* hit = ::memmem(at(pos), size_ - pos, kSyncBytes.data(), kSyncBytes.size());
-      if (hit == nullptr) break;
-      pos = base_ + static_cast<std::size_t>(static_cast<const std::uint8_t*>(hit) - data_);
+    for (std::size_t pos = from; pos < size_ && size_ - pos >= kHeader;) {
+      const std::size_t n = std::min(size_ - pos, source_.scan_window());
+      const std::uint8_t* window = at(pos, n);
+      const void* hit = ::memmem(window, n, kSyncBytes.data(), kSyncBytes.size());
+      if (hit == nullptr) {
+        if (n == size_ - pos) break;
+        pos += n - (kSyncBytes.size() - 1);
+        continue;
+      }
+      pos += static_cast<std::size_t>(static_cast<const std::uint8_t*>(hit) - window);
       if (header_at(pos, h)) return pos;
+      ++pos;
     }
     return size_;
   }
@@ -69,7 +79,7 @@ class ChunkWalker {
     if (!growing_) return false;
     if (size_ - offset < kHeader) return true;
     ChunkHeader h;
-    std::memcpy(&h, at(offset), kHeader);
+    std::memcpy(&h, at(offset, kHeader), kHeader);
     if (h.sync != trace_format::kChunkSync || h.header_crc != trace_format::header_crc(h)) {
       // A writer appends whole chunks: a bad header mid-file is damage, but
       // the bytes just written may not all be visible yet.
@@ -83,7 +93,7 @@ class ChunkWalker {
     if (incomplete(offset)) return kWait;
     if (size_ - offset < kHeader) return tail(offset);
     ChunkHeader h;
-    std::memcpy(&h, at(offset), kHeader);
+    std::memcpy(&h, at(offset, kHeader), kHeader);
     if (h.sync != trace_format::kChunkSync) {
       return damaged(offset, "no chunk header where one should be");
     }
@@ -95,7 +105,7 @@ class ChunkWalker {
                      "length " + std::to_string(h.length) + " exceeds the 16 MiB chunk limit");
     }
     if (h.length > size_ - offset - kHeader) return truncated(offset);
-    const std::uint8_t* payload = at(offset + kHeader);
+    const std::uint8_t* payload = at(offset, kHeader + h.length) + kHeader;
     const std::size_t next = offset + kHeader + h.length;
     if (trace_format::crc32c(payload, h.length) != h.payload_crc) {
       // The file's last chunk may be visible before all its bytes are.
@@ -113,7 +123,7 @@ class ChunkWalker {
   // the start of a header means the writer was cut off, anything else is damage.
   std::size_t tail(std::size_t offset) {
     const std::size_t n = std::min(size_ - offset, kSyncBytes.size());
-    if (std::memcmp(at(offset), kSyncBytes.data(), n) == 0) return truncated(offset);
+    if (std::memcmp(at(offset, n), kSyncBytes.data(), n) == 0) return truncated(offset);
     state_.problem(offset, "offset " + std::to_string(offset) + ": " +
                                std::to_string(size_ - offset) +
                                " bytes at the end of the file are not a chunk; they are skipped");
@@ -153,10 +163,9 @@ class ChunkWalker {
     ++state.stats.chunks_skipped_unknown;
   }
 
-  const std::uint8_t* at(std::size_t offset) const { return data_ + (offset - base_); }
+  const std::uint8_t* at(std::size_t offset, std::size_t n) const { return source_.bytes(offset, n); }
 
-  const std::uint8_t* data_;
-  std::size_t base_;
+  ChunkSource& source_;
   std::size_t size_;
   LoadState& state_;
   bool growing_;
@@ -165,11 +174,17 @@ class ChunkWalker {
 }  // namespace
 
 void walk_chunks(const std::uint8_t* file, std::size_t offset, LoadState& state) {
-  ChunkWalker(file, 0, state.file_size, state, false).run(offset);
+  MemorySource source(file, 0);
+  walk_chunks(source, offset, state);
+}
+
+void walk_chunks(ChunkSource& source, std::size_t offset, LoadState& state) {
+  ChunkWalker(source, state.file_size, state, false).run(offset);
 }
 
 std::size_t walk_new_chunks(const std::uint8_t* data, std::size_t base, std::size_t size, LoadState& state) {
-  return ChunkWalker(data, base, size, state, true).run(base);
+  MemorySource source(data, base);
+  return ChunkWalker(source, size, state, true).run(base);
 }
 
 }  // namespace gs::traceio::detail

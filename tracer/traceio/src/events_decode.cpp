@@ -96,6 +96,18 @@ void sort_events(LoadState& state) {
   }
 }
 
+// set_bounds() bounds every event: the first and last of the sorted threads.
+void set_bounds(LoadState& state) {
+  bool any = false;
+  for (const auto& [index, t] : state.threads) {
+    if (t.events.empty()) continue;
+    const std::int64_t first = t.events.front().time_ns, last = t.events.back().time_ns;
+    state.begin_ns = any ? std::min(state.begin_ns, first) : first;
+    state.end_ns = any ? std::max(state.end_ns, last) : last;
+    any = true;
+  }
+}
+
 // decode_threads() is how many threads decode_events() uses: one unless
 // the caller asked for more, or left it to us and the events are many.
 unsigned decode_threads(const LoadState& state, const LoadOptions& options) {
@@ -136,29 +148,39 @@ std::vector<std::size_t> block_starts(const std::vector<Slice>& slices) {
   return starts;
 }
 
+void decode_block_slices(LoadState& state, const ClockFit& clock, const Slice* first, const Slice* last) {
+  BlockAssembler assembler(state);
+  const BlockBytes& block = assembler.assemble(first, last);
+  if (block.size > 0) decode_block(block, clock, state);
+}
+
 void decode_slices(LoadState& state, const ClockFit& clock, std::size_t from, std::size_t to,
                    const std::function<bool(std::uint64_t bytes)>& on_block) {
   const std::vector<Slice>& slices = state.slices;
   reserve_events(state, from, to);
-  BlockAssembler assembler(state);
   for (std::size_t i = from; i < to;) {
     std::size_t j = i + 1;
     std::uint64_t bytes = slices[i].size;
     for (; j < to && same_block(slices[i], slices[j]); ++j) bytes += slices[j].size;
-    const BlockBytes& block = assembler.assemble(&slices[i], &slices[i] + (j - i));
-    if (block.size > 0) decode_block(block, clock, state);
+    decode_block_slices(state, clock, &slices[i], &slices[i] + (j - i));
     if (!on_block(bytes)) return;
     i = j;
   }
 }
 
-void decode_events(LoadState& state, Progress& progress, const LoadOptions& options) {
-  std::vector<Slice>& slices = state.slices;
-  std::stable_sort(slices.begin(), slices.end(), [](const Slice& x, const Slice& y) {
+ClockFit prepare_decode(LoadState& state) {
+  std::stable_sort(state.slices.begin(), state.slices.end(), [](const Slice& x, const Slice& y) {
     return std::tie(x.thread, x.block_seq, x.offset) < std::tie(y.thread, y.block_seq, y.offset);
   });
-  const ClockFit clock = ClockFit::fit(state, time_anchor(slices));
+  const std::uint64_t anchor = state.first_block_ticks == UINT64_MAX ? 0 : state.first_block_ticks;
+  const ClockFit clock = ClockFit::fit(state, anchor);
   for (auto& [ticks, dump] : state.run_infos) dump.time_ns = clock.since_start(ticks);
+  return clock;
+}
+
+void decode_events(LoadState& state, Progress& progress, const LoadOptions& options) {
+  const std::vector<Slice>& slices = state.slices;
+  const ClockFit clock = prepare_decode(state);
   const unsigned threads = decode_threads(state, options);
   if (threads < 2 || !decode_sharded(state, clock, progress, threads)) {
     std::uint64_t done = 0;
@@ -168,6 +190,7 @@ void decode_events(LoadState& state, Progress& progress, const LoadOptions& opti
     });
   }
   sort_events(state);
+  set_bounds(state);
 }
 
 }  // namespace gs::traceio::detail

@@ -4,6 +4,7 @@
 // which finish_stalls() completes once every block is decoded.
 #include "extension_events.h"
 
+#include <algorithm>
 #include <climits>
 
 namespace gs::traceio::detail {
@@ -128,6 +129,13 @@ class ExtensionDecoder {
     if (!(f_.varint(e_.a) && f_.varint(ticks) && ns(cpu) && ns(window) && f_.u8(kind) && small(syscall))) {
       return false;
     }
+    // Since 2.2: the run delay over the window; older writers leave it out.
+    std::int64_t run_delay = -1;
+    if (!f_.at_end()) {
+      std::uint64_t v = 0;
+      if (!f_.varint(v)) return false;
+      run_delay = std::max<std::int64_t>(-1, tf::unzigzag(v));
+    }
     e_.b = static_cast<std::uint64_t>(cpu);
     e_.c = ticks == 0 ? -1 : clock_.since_start(ticks);
     e_.code = kind;
@@ -139,6 +147,7 @@ class ExtensionDecoder {
     s.cpu_window_ns = window;
     s.kind = static_cast<StallKind>(kind);
     s.syscall = syscall;
+    s.run_delay_ns = run_delay;
     state_.stall_end_records[e_.a] = e_.time_ns;
     return true;
   }

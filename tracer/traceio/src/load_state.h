@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <string_view>
@@ -21,7 +22,8 @@ namespace gs::traceio::detail {
 // nobody reads past the first screenful.
 inline constexpr std::size_t kMaxProblems = 1000;
 
-// Slice is one Events chunk's bytes; `data` points into the file buffer.
+// Slice is one Events chunk's bytes; `data` points into the file buffer
+// (null when scan() walked the file: it reads them again by file_offset).
 struct Slice {
   std::uint32_t thread = 0;
   std::uint32_t block_seq = 0;
@@ -72,6 +74,11 @@ struct LoadState {
   std::unordered_map<std::uint64_t, std::uint32_t> string_ids;  // writer id -> text index
   std::set<std::uint64_t> missing_string_ids;                   // already reported
   std::vector<Slice> slices;
+  // first_block_ticks: the smallest BlockStart tick count of the slices
+  // that open a block, UINT64_MAX if none (time_anchor()).
+  std::uint64_t first_block_ticks = UINT64_MAX;
+  // begin_ns/end_ns bound every decoded event (Trace::begin_ns()/end_ns()).
+  std::int64_t begin_ns = 0, end_ns = 0;
   // Since 2.0: the tables the Modules, Stacks, Symbols and RunInfo chunks
   // fill in the walk, and the ones the extension events fill in decoding.
   std::map<std::uint64_t, ModuleInfo> modules;
@@ -89,6 +96,10 @@ struct LoadState {
   std::vector<Problem> problems;
   std::size_t problems_suppressed = 0;
   FileStats stats;
+  // greenlets: built while scan() decodes (greenlets_built), since it
+  // keeps no events to build them from at the end.
+  std::map<std::uint64_t, GreenletInfo> greenlets;
+  bool greenlets_built = false;
   // hub_started: threads whose decoded events include a HubStart (merging
   // shards of one thread needs to know which one named its hub last).
   std::set<std::uint32_t> hub_started;
@@ -112,6 +123,10 @@ std::string check_header(const std::uint8_t* data, std::size_t size, trace_forma
 // damage, and files each chunk's contents into `state`.
 void walk_chunks(const std::uint8_t* file, std::size_t offset, LoadState& state);
 
+class ChunkSource;
+// walk_chunks() from a ChunkSource: the file need not be in memory.
+void walk_chunks(ChunkSource& source, std::size_t offset, LoadState& state);
+
 // walk_new_chunks() walks file bytes [base, size), held at `data`, of a file
 // still being written: it stops before a chunk the writer has not finished
 // (and returns its offset, where the next walk starts); damage before that
@@ -132,6 +147,30 @@ inline constexpr std::uint64_t kParallelEventBytes = 4u << 20;
 // time_anchor() is the smallest BlockStart tick count of the slices: time
 // zero for a file with neither a Process record nor calibration.
 std::uint64_t time_anchor(const std::vector<Slice>& slices);
+
+// prepare_decode() sorts the slices into decoding order (thread, block,
+// offset), fits the clock and dates the run-info dumps with it.
+ClockFit prepare_decode(LoadState& state);
+
+// decode_block_slices() decodes the block made of slices [first, last)
+// into `state`, as decode_slices() does each block.
+void decode_block_slices(LoadState& state, const ClockFit& clock, const Slice* first, const Slice* last);
+
+// decoding_copy() is a LoadState with what decoding reads from `main` after
+// the walk (texts, string ids, stacks, the threads as the walk left them,
+// the slices): decoding it again gives the same events, texts and ids.
+LoadState decoding_copy(const LoadState& main);
+// decoding_copy(main, from, to) copies only the threads that slices [from, to) fill.
+LoadState decoding_copy(const LoadState& main, std::size_t from, std::size_t to);
+
+// Steps of a read that load() and scan() share, in this order: begin_read()
+// after the file header, end_walk() after the chunk walk, end_decode()
+// after the events are decoded and state.begin_ns/end_ns are set, then
+// build_trace().
+void begin_read(const trace_format::FileHeader& h, LoadState& state);
+void end_walk(LoadState& state);
+void end_decode(LoadState& state);
+std::unique_ptr<Trace> build_trace(LoadState& state);
 
 // block_starts() lists the index of each block's first slice in the sorted
 // slices, and slices.size() last.

@@ -80,37 +80,27 @@ class Loader {
   // read() walks the chunks and decodes the events, noting what is missing.
   static void read(const detail::FileBytes& file, const tf::FileHeader& h, detail::LoadState& state,
                    detail::Progress& progress, const LoadOptions& options) {
-    state.process.major = h.major;
-    state.process.minor = h.minor;
-    state.process.flight_dump = (h.flags & tf::kFileFlagFlightDump) != 0;
-    if (h.header_size > file.size) {
-      state.problem(0, "truncated: the file header says it is " + std::to_string(h.header_size) +
-                           " bytes long, but the file has only " + std::to_string(file.size));
-    } else {
-      detail::walk_chunks(file.data.get(), h.header_size, state);
-    }
-    if (!state.have_process) {
-      state.problem(0,
-                    "no process record (lost or damaged): program, pid and start time are unknown, "
-                    "and times count from the first event");
-    }
+    detail::begin_read(h, state);
+    if (h.header_size <= file.size) detail::walk_chunks(file.data.get(), h.header_size, state);
+    detail::end_walk(state);
     detail::decode_events(state, progress, options);
-    if (!state.stats.clean_end) {
-      state.problem(file.size,
-                    "no end record: the program did not stop tracing cleanly (killed or crashed?); "
-                    "everything up to the last complete chunk is shown");
-    }
+    detail::end_decode(state);
   }
 
+ public:
   static std::unique_ptr<Trace> build(detail::LoadState& state) {
     auto trace = std::make_unique<Trace>();
-    trace->greenlets_ = detail::build_greenlets(state);
+    trace->greenlets_ = state.greenlets_built ? std::move(state.greenlets) : detail::build_greenlets(state);
     trace->path_ = state.path;
     trace->process_ = std::move(state.process);
-    for (auto& [index, thread] : state.threads) trace->threads_.push_back(std::move(thread));
+    for (auto& [index, thread] : state.threads) {
+      thread.event_total = std::max<std::uint64_t>(thread.event_total, thread.events.size());
+      trace->threads_.push_back(std::move(thread));
+    }
     trace->texts_ = state.texts.take();
     trace->stats_ = state.stats;
-    bounds(*trace);
+    trace->begin_ns_ = state.begin_ns;
+    trace->end_ns_ = state.end_ns;
     trace->stalls_ = detail::finish_stalls(state, trace->end_ns_);
     trace->problems_ = problems(state);
     for (auto& [id, module] : state.modules) trace->modules_.push_back(std::move(module));
@@ -125,6 +115,7 @@ class Loader {
     return trace;
   }
 
+ private:
   // problems() lists the problems in file order, and says how many were left out.
   static std::vector<Problem> problems(detail::LoadState& state) {
     std::vector<Problem> list = std::move(state.problems);
@@ -137,18 +128,39 @@ class Loader {
     }
     return list;
   }
-
-  static void bounds(Trace& trace) {
-    bool any = false;
-    for (const ThreadInfo& t : trace.threads_) {
-      if (t.events.empty()) continue;
-      const std::int64_t first = t.events.front().time_ns, last = t.events.back().time_ns;
-      trace.begin_ns_ = any ? std::min(trace.begin_ns_, first) : first;
-      trace.end_ns_ = any ? std::max(trace.end_ns_, last) : last;
-      any = true;
-    }
-  }
 };
+
+namespace detail {
+
+void begin_read(const tf::FileHeader& h, LoadState& state) {
+  state.process.major = h.major;
+  state.process.minor = h.minor;
+  state.process.flight_dump = (h.flags & tf::kFileFlagFlightDump) != 0;
+  if (h.header_size > state.file_size) {
+    state.problem(0, "truncated: the file header says it is " + std::to_string(h.header_size) +
+                         " bytes long, but the file has only " + std::to_string(state.file_size));
+  }
+}
+
+void end_walk(LoadState& state) {
+  if (!state.have_process) {
+    state.problem(0,
+                  "no process record (lost or damaged): program, pid and start time are unknown, "
+                  "and times count from the first event");
+  }
+}
+
+void end_decode(LoadState& state) {
+  if (!state.stats.clean_end) {
+    state.problem(state.file_size,
+                  "no end record: the program did not stop tracing cleanly (killed or crashed?); "
+                  "everything up to the last complete chunk is shown");
+  }
+}
+
+std::unique_ptr<Trace> build_trace(LoadState& state) { return Loader::build(state); }
+
+}  // namespace detail
 
 LoadResult load(const std::string& path, const LoadOptions& options) {
   try {

@@ -58,24 +58,35 @@ std::vector<std::pair<std::size_t, std::size_t>> cut(const std::vector<Slice>& s
 // make_shard() copies what decoding reads from `main` (strings, stacks, the
 // threads it will fill as the walk left them); it shares the slices.
 void make_shard(const LoadState& main, Shard& shard) {
-  LoadState& s = shard.state;
+  shard.state = decoding_copy(main, shard.from, shard.to);
+  shard.first_text = main.texts.size();
+}
+
+}  // namespace
+
+LoadState decoding_copy(const LoadState& main) { return decoding_copy(main, 0, main.slices.size()); }
+
+LoadState decoding_copy(const LoadState& main, std::size_t from, std::size_t to) {
+  LoadState s;
   s.path = main.path;
   s.file_size = main.file_size;
   s.process = main.process;
   s.texts = main.texts;
-  shard.first_text = main.texts.size();
   s.string_ids = main.string_ids;
   s.missing_string_ids = main.missing_string_ids;
   s.stacks = main.stacks;
   s.next_synthetic_stack = main.next_synthetic_stack;
   s.missing_stacks = main.missing_stacks;
   s.first_missing_stack_offset = main.first_missing_stack_offset;
-  for (std::size_t i = shard.from; i < shard.to; ++i) {
+  for (std::size_t i = from; i < to; ++i) {
     const auto it = main.threads.find(main.slices[i].thread);
     if (it != main.threads.end()) s.threads.try_emplace(it->first, it->second);
   }
   s.slices = main.slices;  // the Slice list only: data still points into the file
+  return s;
 }
+
+namespace {
 
 // mergeable() is false when the shards cannot be merged into what the
 // serial loop makes: damage, a stall seen by two shards, crash stacks

@@ -57,3 +57,27 @@ std::vector<StallInfo> stall_list(std::map<std::uint64_t, StallInfo> by_id,
 }
 
 }  // namespace gs::traceio::detail
+
+namespace gs::traceio {
+
+verdict::Verdict stall_verdict(const StallInfo& stall) {
+  if (!stall.has_end) return verdict::judge(0, 0, -1, stall.samples);
+  return verdict::judge(stall.cpu_ns, stall.cpu_window_ns, stall.run_delay_ns, stall.samples);
+}
+
+verdict::Verdict stall_verdict(const Trace& trace, const StallInfo& stall) {
+  // A sample's innermost frame, as the writer named it, may be a syscall's wrapper.
+  const auto call_of = [&trace](const StallSampleInfo& s) {
+    const std::vector<std::uint64_t>* frames = trace.stack(s.stack);
+    if (frames == nullptr || frames->empty()) return verdict::kNoCall;
+    const std::vector<SymbolScope>* scopes = trace.symbols(frames->front());
+    if (scopes == nullptr || scopes->empty()) return verdict::kNoCall;
+    return verdict::syscall_of_function(scopes->front().function);
+  };
+  if (!stall.has_end) return verdict::judge(0, 0, -1, stall.samples, call_of);
+  return verdict::judge(stall.cpu_ns, stall.cpu_window_ns, stall.run_delay_ns, stall.samples, call_of);
+}
+
+std::string syscall_name(int nr) { return trace_format::syscall_name(nr); }
+
+}  // namespace gs::traceio

@@ -52,6 +52,7 @@ std::unique_ptr<Trace> Trace::without_events() const {
     header.has_hub = t.has_hub;
     header.hub_greenlet = t.hub_greenlet;
     header.main_greenlet = t.main_greenlet;
+    header.event_total = t.event_total;
     copy->threads_.push_back(std::move(header));
   }
   copy->greenlets_ = greenlets_;

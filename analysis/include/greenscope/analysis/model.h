@@ -27,6 +27,8 @@
 
 namespace gs::analysis {
 
+struct StallSummary;
+
 // SpanInfo is what some spans carry beyond time and kind. Index 0 of
 // Model::infos is the empty one that spans without extras point to.
 struct SpanInfo {
@@ -170,6 +172,9 @@ class Model {
   // frame_lines() names a stack for people, one line per scope, innermost
   // first ("#0 spin (demo.cpp:12) [inlined]"), made valid UTF-8 as intern().
   std::vector<std::string> frame_lines(std::uint32_t process, std::uint64_t stack_id) const;
+  // stall_summary() is stalls[i]'s verdict and its samples by function
+  // (summarize_stall(), stall_model.h), made on first use and kept.
+  StallSummary stall_summary(std::size_t i) const;
   // switch_links() are the switches with from <= time_ns < to, by time (at
   // equal times: by process, then thread, then as recorded): from the
   // greenlet that left to the one that ran (the hub's side is its Hub

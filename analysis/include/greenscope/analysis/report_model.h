@@ -4,6 +4,8 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
+#include <span>
 #include <optional>
 #include <string>
 #include <vector>
@@ -88,6 +90,26 @@ struct ReportOptions {
 };
 
 Report build_report(const traceio::Trace& trace, const ReportOptions& options = {});
+
+// ReportSink is build_report() for a traceio::scan(): give it as the sink,
+// then call report(). It keeps no events: the timelines are walked as the
+// events come, and only the thread-pool job events (JobSubmit...JobDone)
+// are kept, to pair them across threads. The Trace the scan returns must
+// outlive report() (the sink reads its tables).
+class ReportSink final : public traceio::EventSink {
+ public:
+  explicit ReportSink(const ReportOptions& options = {});
+  ~ReportSink() override;
+  void start(const traceio::Trace& tables) override;
+  void begin_thread(const traceio::ThreadInfo& thread) override;
+  void events(const traceio::ThreadInfo& thread, std::span<const traceio::Event> events) override;
+  void end_thread(const traceio::ThreadInfo& thread) override;
+  Report report();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 enum class SortKey { Running, Waiting, Runs, Longest };
 // sort_greenlets() sorts descending by `key`, then by id.

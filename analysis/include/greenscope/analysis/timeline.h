@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "greenscope/analysis/span_kind.h"
@@ -39,6 +40,13 @@ struct TimelineOptions {
   // that on the hub's track runs nest inside phases (the Chrome export needs
   // that). Hub runs are always cut out of polls: blocking is not running.
   bool split_hub_at_phases = false;
+  // on_begin, if set, takes each span as it begins (end_ns, switch_out and
+  // clipped not known yet), in time order: an export that writes begin and
+  // end events as they happen (the Perfetto export) needs no reordering. A
+  // span whose begin went out does not always end: after lost events a
+  // greenlet's open wait can be replaced by a new one, and a job by another
+  // of the same key.
+  std::function<void(const Span&)> on_begin;
 };
 
 struct Timeline {
@@ -118,5 +126,21 @@ struct Job {
 // pair_jobs() matches JobSubmit, JobBegin, JobEnd and JobDone by key in time
 // order (a key may be reused once its job is done), sorted by submit time.
 std::vector<Job> pair_jobs(const traceio::Trace& trace);
+
+// JobEvents is pair_jobs() for events that stream by (traceio::scan()): it
+// keeps copies of the job events only. add() each thread's events, threads
+// in index order, each in time order, as Trace::threads() holds them.
+class JobEvents {
+ public:
+  void add(std::uint32_t thread, std::span<const traceio::Event> events);
+  std::vector<Job> pair();
+
+ private:
+  struct Point {
+    traceio::Event event;
+    std::uint32_t thread;
+  };
+  std::vector<Point> points_;
+};
 
 }  // namespace gs::analysis

@@ -22,7 +22,7 @@ static_assert(std::endian::native == std::endian::little,
               "the trace format is little-endian; a big-endian port needs byte swaps here");
 
 inline constexpr std::uint16_t kFormatMajor = 2;
-inline constexpr std::uint16_t kFormatMinor = 1;
+inline constexpr std::uint16_t kFormatMinor = 2;
 // kOldestMajor is the oldest major version this reader still reads: 2.0
 // only added chunk types and extension events (see [SECTION] Event tags),
 // so 1.x files decode as before.
@@ -211,7 +211,10 @@ enum class Tag : std::uint8_t {
                          //   zz syscall number (-1: none)
   StallEnd = 0x23,       // stall id; end ticks (0: never ended, see below); cpu ns;
                          //   wall ns over which cpu ns was measured; u8 StallKind;
-                         //   zz syscall number (-1: none)
+                         //   zz syscall number (-1: none);
+                         //   since 2.2: zz run delay ns over the same window (time
+                         //   runnable but waiting for a CPU; -1: not measured).
+                         //   stall_verdict.h judges a stall from these and its samples
   LoopLag = 0x24,        // ns from the end of one poll to the start of this one
                          //   (ends at this event); greenlets + callbacks run meanwhile
   BlockingCall = 0x25,   // sid call ("fsync()"); zz fd; duration ns (ends at this
@@ -248,8 +251,10 @@ enum class WatcherKind : std::uint8_t { Io, Timer, Prepare, Check, Idle, Async, 
 inline constexpr std::uint8_t kWatcherKindCount = 8;
 // StallOwner: what held the hub's thread during a stall.
 enum class StallOwner : std::uint8_t { Greenlet, Hub, Callback, Watcher };
-// StallKind: by the thread's CPU time over the stall (> half of wall time:
-// CpuBound).
+// StallKind: CpuBound when the stall's verdict is cpu-bound (before 2.2:
+// when it used over half its wall time on the CPU), else Blocked. Readers
+// judge the verdict itself again (stall_verdict.h): blocked in which call,
+// mixed with shares, starved.
 enum class StallKind : std::uint8_t { CpuBound, Blocked };
 
 // kMaxInlineString caps an inline string; longer texts are cut (the writer

@@ -8,11 +8,13 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "greenscope/stall_verdict.h"
 #include "greenscope/trace_format.h"
 
 namespace gs::traceio {
@@ -90,7 +92,7 @@ struct Event {
   // (0 if not yet known).
   std::uint64_t greenlet = 0;
 };
-// The reader holds every event in memory: its size is the trace's size.
+// load() holds every event in memory (its size is the trace's size); scan() holds a block's.
 static_assert(sizeof(Event) == 48, "Event grew: the reader's memory per event is documented in docs/tracing.md");
 
 struct ProcessInfo {
@@ -113,7 +115,11 @@ struct ThreadInfo {
   std::string name;
   bool has_hub = false;
   std::uint64_t hub_greenlet = 0, main_greenlet = 0;
-  std::vector<Event> events;  // in time order
+  std::vector<Event> events;  // in time order; empty from scan()
+  // event_total is how many events the reader decoded for this thread:
+  // events.size() after load(), kept when they are released or were never
+  // kept (scan()).
+  std::uint64_t event_total = 0;
 
   // wait_stack() is the stack id recorded for the Switch at events[at]
   // (where its `from` greenlet waits), 0 if none was recorded.
@@ -189,6 +195,8 @@ struct StallInfo {
   StallKind kind = StallKind::CpuBound;   // by the thread's CPU time over the stall
   std::int64_t cpu_ns = 0;                // thread CPU time over cpu_window_ns
   std::int64_t cpu_window_ns = 0;
+  std::int64_t run_delay_ns = -1;         // since 2.2: runnable but waiting for a CPU over
+                                          //   cpu_window_ns (-1: not measured)
   int syscall = -1;                       // the syscall it was blocked in, -1: none
   std::vector<StallSampleInfo> samples;   // in time order
 
@@ -332,6 +340,32 @@ struct LoadResult {
 
 LoadResult load(const std::string& path, const LoadOptions& options = {});
 
+// EventSink takes the events of a scan(): every thread in index order, each
+// one's events in time order, a block at a time.
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  // start() comes first, with every table complete: `tables` is what load()
+  // gives but with no thread's events (ThreadInfo::event_total counts them).
+  virtual void start(const Trace& tables) { (void)tables; }
+  virtual void begin_thread(const ThreadInfo& thread) { (void)thread; }
+  // events() hands on the thread's next events; they are valid for the call only.
+  virtual void events(const ThreadInfo& thread, std::span<const Event> events) = 0;
+  virtual void end_thread(const ThreadInfo& thread) { (void)thread; }
+};
+
+// scan() reads a trace as load() does (the same tables, problems and
+// events) in memory bounded by its tables, never by its event count: it
+// reads the file a window at a time and decodes it a block at a time,
+// handing each block's events to `sink` and then dropping them. The Trace
+// it returns holds no events. Without a sink it decodes the events once,
+// for the tables (greenlets, stalls, crashes, counts, bounds); with one,
+// twice: the tables must be complete before the first event goes out.
+// A thread whose blocks' events are out of time order (a damaged or
+// hand-made file) is held whole and sorted, as load() sorts it.
+// options.decode_threads is ignored: a scan decodes on the calling thread.
+LoadResult scan(const std::string& path, const LoadOptions& options = {}, EventSink* sink = nullptr);
+
 // Follower reads a trace file that a running program is still writing
 // (greenscope-viewer --follow), a piece at a time: each poll() reads only
 // the chunks the file gained since the last one and decodes their events
@@ -396,6 +430,21 @@ std::string_view to_string(ExitKind kind);
 std::string_view to_string(WatcherKind kind);
 std::string_view to_string(StallOwner owner);  // "greenlet", "hub", "callback", "watcher"
 std::string_view to_string(StallKind kind);    // "cpu-bound", "blocked"
+
+// stall_verdict() is where a stall's time went and what it was: CPU-bound,
+// blocked and in which call, mixed with the shares, or starved of a CPU
+// (stall_verdict.h; verdict::text() says it in words, verdict::short_text()
+// in a few). The same judgement as the runtime's report. A stall without
+// its StallEnd (still going, or its end lost) is judged by its samples.
+// The first form takes /proc's word for each sample; the second also counts
+// a "running" sample whose innermost frame is a syscall's libc wrapper
+// (fdatasync) as in that call, by the names the writer recorded: use it.
+verdict::Verdict stall_verdict(const StallInfo& stall);
+verdict::Verdict stall_verdict(const Trace& trace, const StallInfo& stall);
+
+// syscall_name() is the x86_64 name of a recorded syscall number ("read"),
+// or "syscall N" (syscall_names.h).
+std::string syscall_name(int nr);
 
 // command_line() is the process's command as one line, its arguments joined
 // by spaces; with them redacted, argv[0] and "[N arguments redacted]".
