@@ -1,8 +1,6 @@
 // hunt_check.cpp: a planted run's trace against its truth.
 #include "hunt_check.h"
 
-#include <sys/syscall.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -159,18 +157,7 @@ std::optional<Truth> parse_truth(const std::string& out) {
   return t;
 }
 
-std::string syscall_name(int nr) {
-  static const std::map<int, std::string> kNames = {
-      {SYS_read, "read"},           {SYS_write, "write"},       {SYS_poll, "poll"},
-      {SYS_ppoll, "ppoll"},         {SYS_recvfrom, "recvfrom"}, {SYS_futex, "futex"},
-      {SYS_fsync, "fsync"},         {SYS_fdatasync, "fdatasync"}, {SYS_nanosleep, "nanosleep"},
-      {SYS_clock_nanosleep, "clock_nanosleep"}, {SYS_unlink, "unlink"}, {SYS_openat, "openat"},
-      {SYS_pwrite64, "pwrite64"},   {SYS_pread64, "pread64"},   {SYS_close, "close"},
-      {SYS_epoll_wait, "epoll_wait"}, {SYS_munmap, "munmap"},
-  };
-  const auto it = kNames.find(nr);
-  return it != kNames.end() ? it->second : "syscall " + std::to_string(nr);
-}
+std::string syscall_name(int nr) { return traceio::syscall_name(nr); }
 
 std::string today_kind(const StallInfo& s) {
   if (!s.has_end) return "?";

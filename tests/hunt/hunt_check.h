@@ -69,8 +69,7 @@ Finding examine(const Truth& truth, const std::string& trace_path);
 // "cpu-bound", "blocked in read" (the syscall named from its number).
 std::string today_kind(const traceio::StallInfo& s);
 
-// syscall_name() names the x86_64 syscalls the planted kinds block in (and
-// a few neighbours); "syscall N" for the rest.
+// syscall_name() is traceio::syscall_name(): "read", "futex", "syscall N".
 std::string syscall_name(int nr);
 
 // Problem is one way the report disagrees with the truth. `waits_for`
