@@ -108,6 +108,9 @@ inline constexpr const char* kWaitsForProcUnwind =
 inline constexpr const char* kWaitsForTsanSignals =
     "ThreadSanitizer: a signal's handler runs only at the thread's next call TSan intercepts (docs/stalls.md, "
     "Limits), so a loop that calls nothing TSan intercepts is never sampled";
+inline constexpr const char* kWaitsForFewSamples =
+    "the verdicts: a blocked stall with fewer than kSamplesToShare samples, one of them \"running\", is "
+    "judged starved (100 % waiting for a CPU) though the thread slept in fdatasync";
 inline constexpr const char* kWaitsForLagWithStalls =
     "the runtime: no loop lag is recorded for a poll gap in which any stall happened (monitor.cpp, "
     "beat_poll_begin), so a few runs stretched past the threshold hide all the lag";
