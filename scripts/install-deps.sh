@@ -18,7 +18,8 @@ packages=(
   # deflates its packet bundles with zlib.
   libprotobuf-dev protobuf-compiler zlib1g-dev
   # tests/tracer/library_stall_test.cpp stalls inside real libraries, as
-  # users' programs do: zlib's compress2 and sqlite3's commits.
+  # users' programs do: zlib's compress2 and sqlite3's commits; so do
+  # tests/hunt's planted bugs.
   libsqlite3-dev
   # The fuzz pass (passes.sh): clang with its libFuzzer. libclang-rt-14-dev
   # holds the sanitizer and -fsanitize=fuzzer runtimes; clang-14 only
