@@ -208,6 +208,11 @@ struct Delivery {
   StallSample sample;
 };
 
+// threshold_now() is the threshold stalls are found by.
+std::chrono::nanoseconds threshold_now() {
+  return std::chrono::nanoseconds(ticks_to_ns(g_threshold_ticks.load(std::memory_order_relaxed)));
+}
+
 std::uint64_t next_stall_id() {
   static std::atomic<std::uint64_t> id{0};
   return ++id;
@@ -432,7 +437,7 @@ StallSample take_sample(Beat& b, ActiveStall& st, std::vector<std::uint8_t>& scr
 // kind is the two-way kind older readers know; syscall the call that kept
 // it asleep longest.
 void set_verdict(StallReport& r) {
-  const verdict::Verdict v = verdict::judge(r.cpu_time.count(), r.cpu_window.count(), r.run_delay.count(), r.samples);
+  const verdict::Verdict v = verdict::judge(measured(r), r.samples);
   r.kind = v.kind == verdict::VerdictKind::CpuBound || v.kind == verdict::VerdictKind::Unknown ? StallKind::CpuBound
                                                                                                 : StallKind::Blocked;
   r.syscall = -1;
@@ -505,6 +510,7 @@ void begin_stall(Beat& b, const Segment& seg, std::uint64_t since, std::uint64_t
   r.id = next_stall_id();
   r.tid = b.tid;
   r.thread_name = thread_name_of(b.tid);
+  r.threshold = threshold_now();
   r.owner = static_cast<StallOwner>(seg.owner);
   r.greenlet_id = r.owner == StallOwner::Greenlet ? seg.greenlet : 0;
   r.culprit = culprit_text(b, seg);
@@ -538,6 +544,7 @@ void report_missed(Beat& b, std::vector<Delivery>& out) {
     r.id = next_stall_id();
     r.tid = b.tid;
     r.thread_name = thread_name_of(b.tid);
+    r.threshold = threshold_now();
     r.owner = static_cast<StallOwner>(m.owner);
     r.greenlet_id = r.owner == StallOwner::Greenlet ? m.greenlet : 0;
     r.culprit = culprit_text(b, Segment{0, m.since, m.greenlet, m.owner, m.watcher});

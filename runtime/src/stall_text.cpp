@@ -63,7 +63,7 @@ verdict::Verdict judge_by_names(const StallReport& r) {
       const symbols::Location where = symbolizer->lookup(s.stack.front());
       return where.scopes.empty() ? verdict::kNoCall : verdict::syscall_of_function(where.scopes.front().function);
     };
-    return verdict::judge(r.cpu_time.count(), r.cpu_window.count(), r.run_delay.count(), r.samples, call_of);
+    return verdict::judge(measured(r), r.samples, call_of);
   });
 }
 

@@ -6,6 +6,9 @@
 #include <functional>
 #include <string>
 
+#include "greenscope/stall.h"
+#include "greenscope/stall_verdict.h"
+
 namespace gs::detail {
 
 // stack_text() symbolizes `n` lookup addresses, one "#i ..." line each.
@@ -26,6 +29,11 @@ T on_full_stack_value(Fn fn) {
     return std::string();
   });
   return out;
+}
+
+// measured() is what the monitor measured of a stall, for the verdict.
+inline verdict::Measured measured(const StallReport& r) {
+  return {r.cpu_time.count(), r.cpu_window.count(), r.run_delay.count(), r.duration.count(), r.threshold.count()};
 }
 
 // duration_text() is "52.3 ms", "2.41 s", "870 us".

@@ -112,7 +112,8 @@ void record_stall_end(ThreadStream& s, const StallReport& r) {
                      .varint(static_cast<std::uint64_t>(std::max<std::int64_t>(r.cpu_window.count(), 0)))
                      .byte(static_cast<std::uint8_t>(r.kind))
                      .zz(r.syscall)
-                     .zz(r.run_delay.count()));
+                     .zz(r.run_delay.count())
+                     .varint(static_cast<std::uint64_t>(std::max<std::int64_t>(r.threshold.count(), 0))));
 }
 
 void record_loop_lag(ThreadStream& s, std::int64_t lag_ns) {

@@ -84,6 +84,10 @@ struct StallReport {
   // measured. The verdict trusts it only for stalls with few samples (it
   // over-counts on some kernels: docs/stalls.md, "Verdicts").
   std::chrono::nanoseconds run_delay{-1};
+  // threshold: the monitor's threshold when the stall was found. A stall
+  // whose own time (not waiting for a CPU) stays under it was the machine's
+  // doing: "starved".
+  std::chrono::nanoseconds threshold{0};
   int syscall = -1;                // the syscall it was blocked in, if Blocked
   // verdict: where the time went, in words (docs/stalls.md, "Verdicts"):
   // "cpu-bound", "blocked in read", "mixed: 18 % CPU, 74 % in fdatasync,

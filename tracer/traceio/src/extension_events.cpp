@@ -136,6 +136,9 @@ class ExtensionDecoder {
       if (!f_.varint(v)) return false;
       run_delay = std::max<std::int64_t>(-1, tf::unzigzag(v));
     }
+    // Since 2.3: the monitor's threshold.
+    std::int64_t threshold = 0;
+    if (!f_.at_end() && !ns(threshold)) return false;
     e_.b = static_cast<std::uint64_t>(cpu);
     e_.c = ticks == 0 ? -1 : clock_.since_start(ticks);
     e_.code = kind;
@@ -148,6 +151,7 @@ class ExtensionDecoder {
     s.kind = static_cast<StallKind>(kind);
     s.syscall = syscall;
     s.run_delay_ns = run_delay;
+    s.threshold_ns = threshold;
     state_.stall_end_records[e_.a] = e_.time_ns;
     return true;
   }

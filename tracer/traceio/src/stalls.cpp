@@ -60,10 +60,18 @@ std::vector<StallInfo> stall_list(std::map<std::uint64_t, StallInfo> by_id,
 
 namespace gs::traceio {
 
-verdict::Verdict stall_verdict(const StallInfo& stall) {
-  if (!stall.has_end) return verdict::judge(0, 0, -1, stall.samples);
-  return verdict::judge(stall.cpu_ns, stall.cpu_window_ns, stall.run_delay_ns, stall.samples);
+namespace {
+
+// measured() is what the monitor measured; nothing for a stall without an
+// end (its samples alone judge it).
+verdict::Measured measured(const StallInfo& stall) {
+  if (!stall.has_end) return {};
+  return {stall.cpu_ns, stall.cpu_window_ns, stall.run_delay_ns, stall.duration_ns, stall.threshold_ns};
 }
+
+}  // namespace
+
+verdict::Verdict stall_verdict(const StallInfo& stall) { return verdict::judge(measured(stall), stall.samples); }
 
 verdict::Verdict stall_verdict(const Trace& trace, const StallInfo& stall) {
   // A sample's innermost frame, as the writer named it, may be a syscall's wrapper.
@@ -74,8 +82,7 @@ verdict::Verdict stall_verdict(const Trace& trace, const StallInfo& stall) {
     if (scopes == nullptr || scopes->empty()) return verdict::kNoCall;
     return verdict::syscall_of_function(scopes->front().function);
   };
-  if (!stall.has_end) return verdict::judge(0, 0, -1, stall.samples, call_of);
-  return verdict::judge(stall.cpu_ns, stall.cpu_window_ns, stall.run_delay_ns, stall.samples, call_of);
+  return verdict::judge(measured(stall), stall.samples, call_of);
 }
 
 std::string syscall_name(int nr) { return trace_format::syscall_name(nr); }

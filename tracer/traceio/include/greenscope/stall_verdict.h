@@ -31,11 +31,16 @@
 // CPU and 75.5 ms of run delay. Who has the names passes `call_of`.
 //
 // The verdict (thresholds: kDominant, kStarved):
-//   - starved: 90 % of the window or more waiting for a CPU. The machine,
-//     not the code, made this stall long: the code would have been done in
-//     a tenth of the time.
+//   - starved: the machine, not the code, made this stall: at the pace it
+//     went while it was watched, the time the thread was not waiting for a
+//     CPU (on it, or asleep in the kernel) comes to less than the stall
+//     threshold over the whole stall, so on a free CPU it would not have
+//     been a stall at all (the hub's microseconds of work, stretched by a
+//     loaded machine). Where the threshold is not known (traces before
+//     2.3): 90 % of the window or more waiting for a CPU.
 //   - otherwise the time the thread was not waiting for a CPU decides, so
-//     that a CPU loop stays cpu-bound on a loaded machine:
+//     that a CPU loop stays cpu-bound on a loaded machine (with the share it
+//     waited said):
 //     cpu-bound: at least 80 % of it on the CPU;
 //     blocked: at least 80 % of it asleep in the kernel, "in X" when one
 //     syscall X took 80 % alone, else the calls with their shares;
@@ -63,6 +68,15 @@ enum class VerdictKind : std::uint8_t { Unknown, CpuBound, Blocked, Mixed, Starv
 inline constexpr double kDominant = 0.8;          // a share this large decides alone
 inline constexpr double kStarved = 0.9;           // waiting for a CPU this much: starved
 inline constexpr double kWaitWorthSaying = 0.10;  // waiting for a CPU said past this
+// Measured is what the monitor measured of one stall.
+struct Measured {
+  std::int64_t cpu_ns = 0;         // the thread's CPU time over the window
+  std::int64_t window_ns = 0;      // from detection to the end; 0: not measured
+  std::int64_t run_delay_ns = -1;  // schedstat's wait for a CPU over the window; -1: not measured
+  std::int64_t duration_ns = 0;    // the whole stall
+  std::int64_t threshold_ns = 0;   // the monitor's threshold; 0: not known (before 2.3)
+};
+
 // kSamplesToShare: with this many samples, they share the time off the CPU
 // between waiting for one and asleep in the kernel; with fewer, schedstat's
 // run delay does (see above).
@@ -122,10 +136,21 @@ inline void add_call(std::vector<SyscallShare>& calls, int nr) {
   calls.push_back(SyscallShare{nr, 1, 0});
 }
 
-inline void decide(Verdict& v) {
+// starved() is true when the machine made the stall (see the top).
+inline bool starved(const Verdict& v, const Measured& m) {
+  const double active = v.cpu + v.blocked;  // shares of the window not waiting for a CPU
+  if (!v.measured || m.threshold_ns <= 0 || m.duration_ns <= 0) return v.cpu_wait >= kStarved || active <= 0;
+  return active * static_cast<double>(m.duration_ns) < static_cast<double>(m.threshold_ns);
+}
+
+inline void decide(Verdict& v, const Measured& m) {
   const double active = v.cpu + v.blocked;  // not waiting for a CPU
-  if (v.cpu_wait >= kStarved || active <= 0) {
-    v.kind = active <= 0 && v.cpu_wait <= 0 ? VerdictKind::Unknown : VerdictKind::Starved;
+  if (active <= 0 && v.cpu_wait <= 0) {
+    v.kind = VerdictKind::Unknown;
+    return;
+  }
+  if (starved(v, m)) {
+    v.kind = VerdictKind::Starved;
     return;
   }
   if (v.cpu >= kDominant * active) {
@@ -168,8 +193,8 @@ struct NoNames {
 // traceio::StallSampleInfo); call_of(sample) is the syscall its innermost
 // frame's function wraps, or kNoCall.
 template <class Samples, class CallOf = NoNames>
-Verdict judge(std::int64_t cpu_ns, std::int64_t window_ns, std::int64_t run_delay_ns, const Samples& samples,
-              CallOf call_of = {}) {
+Verdict judge(const Measured& m, const Samples& samples, CallOf call_of = {}) {
+  const std::int64_t cpu_ns = m.cpu_ns, window_ns = m.window_ns, run_delay_ns = m.run_delay_ns;
   Verdict v;
   std::uint64_t count = 0, running = 0;
   for (const auto& s : samples) {
@@ -209,7 +234,7 @@ Verdict judge(std::int64_t cpu_ns, std::int64_t window_ns, std::int64_t run_dela
   if (v.blocked > 0 && asleep == 0) v.syscalls.push_back(SyscallShare{kUnsampled, 0, 0});
   for (SyscallShare& c : v.syscalls)
     c.share = asleep == 0 ? v.blocked : v.blocked * static_cast<double>(c.samples) / static_cast<double>(asleep);
-  detail::decide(v);
+  detail::decide(v, m);
   return v;
 }
 

@@ -22,7 +22,7 @@ static_assert(std::endian::native == std::endian::little,
               "the trace format is little-endian; a big-endian port needs byte swaps here");
 
 inline constexpr std::uint16_t kFormatMajor = 2;
-inline constexpr std::uint16_t kFormatMinor = 2;
+inline constexpr std::uint16_t kFormatMinor = 3;
 // kOldestMajor is the oldest major version this reader still reads: 2.0
 // only added chunk types and extension events (see [SECTION] Event tags),
 // so 1.x files decode as before.
@@ -213,7 +213,9 @@ enum class Tag : std::uint8_t {
                          //   wall ns over which cpu ns was measured; u8 StallKind;
                          //   zz syscall number (-1: none);
                          //   since 2.2: zz run delay ns over the same window (time
-                         //   runnable but waiting for a CPU; -1: not measured).
+                         //   runnable but waiting for a CPU; -1: not measured);
+                         //   since 2.3: varint the monitor's threshold ns (0: not
+                         //   known), which tells a starved stall from the code's.
                          //   stall_verdict.h judges a stall from these and its samples
   LoopLag = 0x24,        // ns from the end of one poll to the start of this one
                          //   (ends at this event); greenlets + callbacks run meanwhile

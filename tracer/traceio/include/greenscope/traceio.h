@@ -197,6 +197,7 @@ struct StallInfo {
   std::int64_t cpu_window_ns = 0;
   std::int64_t run_delay_ns = -1;         // since 2.2: runnable but waiting for a CPU over
                                           //   cpu_window_ns (-1: not measured)
+  std::int64_t threshold_ns = 0;          // since 2.3: the monitor's threshold (0: not known)
   int syscall = -1;                       // the syscall it was blocked in, -1: none
   std::vector<StallSampleInfo> samples;   // in time order
 
