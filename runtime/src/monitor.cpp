@@ -376,10 +376,27 @@ bool snapshot_from_registers(const Registers& regs, std::uintptr_t stack_hi, boo
 // restarts, else from the user sp/pc the kernel shows in /proc. Where /proc
 // found the thread (running, or asleep in which call) is the sample's
 // in_syscall and syscall: the verdict's share of the asleep time by call.
+//
+// An interposed call's frame is read around /proc's word: a thread making
+// many short calls (sqlite's fdatasync, 2 ms each) can leave the call
+// between the two reads, and /proc's sp and pc, then stale and without the
+// frame pointer the interposer's frame needs, unwind short of the program's
+// code (seen: 3 to 5 of 25 samples on a loaded machine). So when /proc saw
+// the thread in a syscall while a frame was published at one end only, the
+// sample is read again, up to three times.
 StallSample take_sample(Beat& b, ActiveStall& st, std::vector<std::uint8_t>& scratch) {
   StallSample s;
   s.mono_ns = static_cast<std::int64_t>(mono_now_ns());
-  const ProcSyscall sys = read_proc_syscall(b.tid);
+  ProcSyscall sys;
+  std::uintptr_t frame_rip = 0;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    const std::uintptr_t before = b.blocking.rip.load(std::memory_order_acquire);
+    sys = read_proc_syscall(b.tid);
+    frame_rip = b.blocking.rip.load(std::memory_order_acquire);
+    const bool in_syscall = sys.known && !sys.running;
+    if (!in_syscall || (before == 0 && frame_rip == 0) || (before != 0 && before == frame_rip)) break;
+    frame_rip = 0;
+  }
   s.in_syscall = sys.known && !sys.running;
   s.syscall = s.in_syscall ? static_cast<int>(sys.nr) : -1;
   std::uintptr_t pcs[kMaxStackDepth];
@@ -402,7 +419,6 @@ StallSample take_sample(Beat& b, ActiveStall& st, std::vector<std::uint8_t>& scr
     Snapshot snap;
     snap.bytes = scratch.data();
     snap.capacity = scratch.size();
-    const std::uintptr_t frame_rip = b.blocking.rip.load(std::memory_order_acquire);
     if (frame_rip != 0) {
       Registers regs;
       regs.rip = frame_rip;
