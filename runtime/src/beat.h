@@ -111,10 +111,10 @@ struct Beat : std::enable_shared_from_this<Beat> {
   std::atomic<std::int64_t> end_cpu_ns{0};           // (hub)
   std::atomic<std::int64_t> end_run_delay_ns{-1};    // (hub)
   std::atomic<std::uint64_t> ended_seq{~0ull};       // (hub)
-  std::atomic<std::uint64_t> stalls_in_poll_gap{0};  // (hub) stalls since the last poll ended
 
-  // Loop lag: when the previous poll ended.
-  std::uint64_t last_poll_end = 0;                   // (hub)
+  // Loop lag: when the previous poll ended, and the longest stall since.
+  std::uint64_t last_poll_end = 0;                   // (hub) ticks
+  std::uint64_t longest_stall_in_poll_gap = 0;       // (hub) ticks
 
   BlockingFrame blocking;                            // (hub)
   MissedRing missed;

@@ -924,11 +924,19 @@ bool apply_environment(StallOptions& o) {
 
 // --- Hub side ----------------------------------------------------------------------
 
+namespace {
+// note_stall_in_poll_gap() keeps the longest stall since the loop last
+// polled: loop lag is what no single stall explains (beat_poll_begin()).
+void note_stall_in_poll_gap(Beat& b, std::uint64_t stall_ticks) {
+  b.longest_stall_in_poll_gap = std::max(b.longest_stall_in_poll_gap, stall_ticks);
+}
+}  // namespace
+
 void publish_stall_end(Beat& b, std::uint64_t seq, std::uint64_t ticks) {
   b.end_ticks.store(ticks, std::memory_order_relaxed);
   b.end_cpu_ns.store(thread_cpu_ns(CLOCK_THREAD_CPUTIME_ID), std::memory_order_relaxed);
   b.end_run_delay_ns.store(run_delay_ns(0), std::memory_order_relaxed);
-  b.stalls_in_poll_gap.fetch_add(1, std::memory_order_relaxed);
+  note_stall_in_poll_gap(b, ticks - b.since.load(std::memory_order_relaxed));
   b.ended_seq.store(seq, std::memory_order_release);
 }
 
@@ -946,15 +954,23 @@ void publish_missed_stall(Beat& b, std::uint64_t seq, std::uint64_t ticks) {
   m = {seq, since, ticks, b.greenlet.load(std::memory_order_relaxed), owner,
        b.watcher.load(std::memory_order_relaxed)};
   ring.head.store(head + 1, std::memory_order_release);
-  b.stalls_in_poll_gap.fetch_add(1, std::memory_order_relaxed);
+  note_stall_in_poll_gap(b, ticks - since);
 }
 
+// beat_poll_begin() records loop lag: the loop did not poll for longer
+// than the threshold, and no single stall explains it (the gap less its
+// longest stall is still over the threshold). One greenlet's long run is
+// its stall alone; many short runs, or runs a loaded machine stretched
+// into stalls of their own, are the loop's lag, all of the gap: the hub
+// polls only between rounds of its ready queue, and every greenlet waiting
+// for I/O waited for all of it.
 void beat_poll_begin(Beat& b) {
   stamp(b, static_cast<StallOwner>(kPollingOwner), 0);
   const std::uint64_t now = b.since.load(std::memory_order_relaxed);
-  if (b.last_poll_end != 0 && b.stalls_in_poll_gap.load(std::memory_order_relaxed) == 0) {
+  const std::uint64_t threshold = g_threshold_ticks.load(std::memory_order_relaxed);
+  if (b.last_poll_end != 0 && now > b.last_poll_end) {
     const std::uint64_t lag = now - b.last_poll_end;
-    if (lag > g_threshold_ticks.load(std::memory_order_relaxed)) {
+    if (lag > threshold && lag - std::min(lag, b.longest_stall_in_poll_gap) > threshold) {
       if (Observer* o = observer_if_any()) o->on_loop_lag(*b.hub, ticks_to_ns(lag));
     }
   }
@@ -963,7 +979,7 @@ void beat_poll_begin(Beat& b) {
 void beat_poll_end(Beat& b) {
   stamp(b, StallOwner::Hub, 0);
   b.last_poll_end = b.since.load(std::memory_order_relaxed);
-  b.stalls_in_poll_gap.store(0, std::memory_order_relaxed);
+  b.longest_stall_in_poll_gap = 0;
 }
 
 namespace {
