@@ -930,6 +930,23 @@ namespace {
 void note_stall_in_poll_gap(Beat& b, std::uint64_t stall_ticks) {
   b.longest_stall_in_poll_gap = std::max(b.longest_stall_in_poll_gap, stall_ticks);
 }
+
+// note_loop_lag() records loop lag for the gap from the last poll's end to
+// `now` (a poll's begin, or the hub's end): the loop did not poll for
+// longer than the threshold, and no single stall explains it (the gap less
+// its longest stall is still over the threshold). One greenlet's long run
+// is its stall alone; many short runs, or runs a loaded machine stretched
+// into stalls of their own, are the loop's lag, all of the gap: the hub
+// polls only between rounds of its ready queue, and every greenlet waiting
+// for I/O waited for all of it. Hub thread only.
+void note_loop_lag(Beat& b, std::uint64_t now) {
+  const std::uint64_t threshold = g_threshold_ticks.load(std::memory_order_relaxed);
+  if (b.last_poll_end == 0 || now <= b.last_poll_end) return;
+  const std::uint64_t lag = now - b.last_poll_end;
+  if (lag > threshold && lag - std::min(lag, b.longest_stall_in_poll_gap) > threshold) {
+    if (Observer* o = observer_if_any()) o->on_loop_lag(*b.hub, ticks_to_ns(lag));
+  }
+}
 }  // namespace
 
 void publish_stall_end(Beat& b, std::uint64_t seq, std::uint64_t ticks) {
@@ -957,23 +974,11 @@ void publish_missed_stall(Beat& b, std::uint64_t seq, std::uint64_t ticks) {
   note_stall_in_poll_gap(b, ticks - since);
 }
 
-// beat_poll_begin() records loop lag: the loop did not poll for longer
-// than the threshold, and no single stall explains it (the gap less its
-// longest stall is still over the threshold). One greenlet's long run is
-// its stall alone; many short runs, or runs a loaded machine stretched
-// into stalls of their own, are the loop's lag, all of the gap: the hub
-// polls only between rounds of its ready queue, and every greenlet waiting
-// for I/O waited for all of it.
+// beat_poll_begin() stamps the poll and closes the gap since the last one
+// (note_loop_lag()).
 void beat_poll_begin(Beat& b) {
   stamp(b, static_cast<StallOwner>(kPollingOwner), 0);
-  const std::uint64_t now = b.since.load(std::memory_order_relaxed);
-  const std::uint64_t threshold = g_threshold_ticks.load(std::memory_order_relaxed);
-  if (b.last_poll_end != 0 && now > b.last_poll_end) {
-    const std::uint64_t lag = now - b.last_poll_end;
-    if (lag > threshold && lag - std::min(lag, b.longest_stall_in_poll_gap) > threshold) {
-      if (Observer* o = observer_if_any()) o->on_loop_lag(*b.hub, ticks_to_ns(lag));
-    }
-  }
+  note_loop_lag(b, b.since.load(std::memory_order_relaxed));
 }
 
 void beat_poll_end(Beat& b) {
@@ -1071,6 +1076,9 @@ std::shared_ptr<Beat> register_hub(HubImpl& hub) {
 }
 
 void unregister_hub(Beat& beat) {
+  // The gap since the last poll ends with the hub: a program that ends
+  // right after many short runs has its loop lag too.
+  if (monitor_on()) note_loop_lag(beat, ticks_now());
   std::vector<Delivery> out;
   {
     std::lock_guard<std::mutex> lock(g_registry_mutex);
