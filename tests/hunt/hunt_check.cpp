@@ -22,6 +22,11 @@ constexpr bool kTsan = true;
 #else
 constexpr bool kTsan = false;
 #endif
+#if defined(GS_SANITIZE_ADDRESS)
+constexpr bool kAsan = true;
+#else
+constexpr bool kAsan = false;
+#endif
 
 using traceio::StallInfo;
 using traceio::StallOwner;
@@ -157,14 +162,6 @@ std::optional<Truth> parse_truth(const std::string& out) {
   return t;
 }
 
-std::string syscall_name(int nr) { return traceio::syscall_name(nr); }
-
-std::string today_kind(const StallInfo& s) {
-  if (!s.has_end) return "?";
-  std::string text(traceio::to_string(s.kind));
-  if (s.kind == traceio::StallKind::Blocked && s.syscall >= 0) text += " in " + syscall_name(s.syscall);
-  return text;
-}
 
 Finding examine(const Truth& truth, const std::string& trace_path) {
   Finding f;
@@ -221,7 +218,7 @@ std::string ms(std::int64_t ns) {
 // describe() says what another stall was: culprit, duration, kind, CPU,
 // samples and the innermost named frame of its first sampled stack.
 std::string describe(const traceio::Trace& trace, const StallInfo& s) {
-  std::string text = analysis::culprit_name(trace, s) + " " + ms(s.duration_ns) + " " + today_kind(s) + " at " +
+  std::string text = analysis::culprit_name(trace, s) + " " + ms(s.duration_ns) + " " + verdict_text(trace, s) + " at " +
                      ms(s.start_ns);
   if (s.cpu_window_ns > 0)
     text += ", " + std::to_string(s.cpu_ns * 100 / s.cpu_window_ns) + " % CPU over " + ms(s.cpu_window_ns);
@@ -242,13 +239,12 @@ void check_rare_yields(const Finding& f, std::vector<Problem>& out) {
     over += ns > kThresholdNs * 11 / 10;
     maybe += ns > kThresholdNs * 9 / 10;
   }
-  // Fewer stalls than runs over the threshold was seen once, on a loaded
-  // machine (15 stalls, 35 runs over 11 ms): reports still in flight when
-  // the program exited, it seems (kWaitsForEnd); more would be a false alarm.
+  // A run over 11 ms by the program's clock must be a stall; one under 9 ms
+  // must not (the threshold is 10 ms).
   if (f.renderer_stalls < over || f.renderer_stalls > maybe)
     out.push_back({"renderer stalls: " + std::to_string(f.renderer_stalls) + ", but " + std::to_string(over) +
                        " runs took over 11 ms and " + std::to_string(maybe) + " over 9 ms by the program's clock",
-                   f.renderer_stalls < over ? kWaitsForEnd : ""});
+                   ""});
   // The loop polled only between whole rounds of runs: the planted time is
   // loop lag, all of it, as no single run is to blame.
   const double error = static_cast<double>(f.lag_ns - t.duration_ns) / static_cast<double>(t.duration_ns);
@@ -257,63 +253,7 @@ void check_rare_yields(const Finding& f, std::vector<Problem>& out) {
                        " lag(s), the renderers ran " + ms(t.duration_ns) + " (error " +
                        std::to_string(static_cast<int>(std::lround(error * 100))) + " %), with " +
                        std::to_string(f.renderer_stalls) + " renderer stall(s)",
-                   f.renderer_stalls > 0 && f.lag_ns < t.duration_ns ? kWaitsForLagWithStalls : ""});
-}
-
-// starved() is a stall of code that takes microseconds (anything but the
-// planted bug) during which the thread was hardly on the CPU: it was
-// runnable, waiting for a CPU (a loaded machine).
-// (A thread preempted inside a syscall, a futex wake, shows in it: samples
-// in a syscall do not rule it out.)
-bool starved(const StallInfo& s) {
-  return s.has_end && s.cpu_window_ns > 0 && s.cpu_ns * 10 < s.cpu_window_ns;
-}
-
-// barely_measured() is a stall the monitor saw late or never (the hub
-// reported it at its end): CPU time over under half of it. Its samples, if
-// any, can be from after it ended (seen: a stall of the hub's own code with
-// one sample in an idle greenlet's body).
-bool barely_measured(const StallInfo& s) { return s.has_end && s.cpu_window_ns * 2 < s.duration_ns; }
-
-bool listed(const std::vector<std::string>& calls, const std::string& name) {
-  return std::find(calls.begin(), calls.end(), name) != calls.end();
-}
-
-// check_kind() is the verdict as today's report gives it: cpu-bound, or
-// blocked in one syscall.
-void check_kind(const Finding& f, std::vector<Problem>& out) {
-  const Truth& t = f.truth;
-  const StallInfo& s = *f.planted;
-  std::string expect = t.expect;
-  if (t.kind == "sqlite") {
-    // By the program's own measurement: at most a fifth on the CPU is
-    // blocked; at least four fifths, cpu-bound; between, mixed (which
-    // today's report cannot say: the verdicts work, hunt_test.cpp).
-    const double cpu = t.cpu_share();
-    expect = cpu <= 0.2 ? "blocked" : cpu >= 0.8 ? "cpu-bound" : "mixed";
-    if (expect == "mixed") {
-      out.push_back({"verdict: " + today_kind(s) + ", but the bug is mixed (" +
-                         std::to_string(static_cast<int>(cpu * 100)) + " % CPU by its own clock, the rest syncing)",
-                     kWaitsForVerdicts});
-      return;
-    }
-  }
-  if (!s.has_end) {
-    out.push_back({"the planted stall has no end recorded (\"still going when the trace ended\")", kWaitsForEnd});
-    return;
-  }
-  // sqlite mixes CPU, writes, unlink and syncs: today's split by CPU time
-  // over half of the stall cannot be expected to get it right.
-  const std::string waits = t.kind == "sqlite" ? kWaitsForVerdicts : "";
-  const std::string cpu = std::to_string(static_cast<int>(t.cpu_share() * 100)) + " % CPU by its own clock";
-  if (expect == "cpu-bound" && s.kind != traceio::StallKind::CpuBound)
-    out.push_back({"verdict: " + today_kind(s) + ", but the bug is CPU-bound (" + cpu + ")", waits});
-  if (expect == "blocked") {
-    if (s.kind != traceio::StallKind::Blocked)
-      out.push_back({"verdict: " + today_kind(s) + ", but the bug is blocked in the kernel (" + cpu + ")", waits});
-    else if (!listed(t.calls, syscall_name(s.syscall)))
-      out.push_back({"verdict: " + today_kind(s) + ", but it blocks in " + t.calls.front(), waits});
-  }
+                   ""});
 }
 
 }  // namespace
@@ -322,72 +262,57 @@ std::vector<Problem> problems(const Finding& f) {
   std::vector<Problem> out;
   if (!f.trace) return {{"no trace: " + f.load_error, ""}};
   const Truth& t = f.truth;
-  // Another stall is a false alarm, unless a loaded machine kept the thread
-  // off the CPU (the verdicts work calls it starved: the machine's doing).
+  // Another stall is a false alarm, unless a loaded machine made it: the
+  // verdict says starved (the thread's own time under the threshold).
   for (const StallInfo& s : f.others) {
-    if (have_verdicts() && verdict_says_starved(*f.trace, s)) continue;
-    const char* waits = !s.has_end                  ? kWaitsForEnd
-                        : barely_measured(s)          ? kWaitsForHubFound
-                        : !have_verdicts() && starved(s) ? kWaitsForStarved
-                                                         : "";
-    out.push_back({"another stall: " + describe(*f.trace, s), waits});
+    if (verdict_says_starved(*f.trace, s)) continue;
+    out.push_back({"another stall: " + describe(*f.trace, s), ""});
   }
   if (t.owner == "none") {
     check_rare_yields(f, out);
     return out;
   }
   if (!f.planted) {
-    // Seen on a machine with a load average of 10: a clean trace with the
-    // planted callback's 146 ms run in its events and no stall at all.
     out.push_back({"no stall of the planted " + (t.owner == "callback" ? std::string("callback")
                                                                          : t.greenlet + "#" + std::to_string(t.greenlet_id)) +
                        " in the trace (" + std::to_string(f.trace->stalls().size()) + " stalls)",
-                   kWaitsForEnd});
+                   ""});
     return out;
   }
   if (t.owner == "greenlet" && f.trace->greenlet_name(t.greenlet_id) != t.greenlet)
     out.push_back({"the culprit is named " + f.trace->greenlet_name(t.greenlet_id) + ", not " + t.greenlet, ""});
-  const char* no_end = f.planted->has_end ? "" : kWaitsForEnd;
   if (std::abs(f.duration_error) > 0.10)
-    out.push_back({"duration " + ms(f.planted->duration_ns) + ", the program measured " + ms(t.duration_ns), no_end});
-  // From here on, a planted stall the monitor thread never saw while it
-  // lasted (kept off the CPU itself: the hub reported it at its end, with no
-  // CPU window and no sample) cannot have a verdict or a stack.
-  const std::size_t first_measured = out.size();
-  if (!f.planted->has_end) {
-    out.push_back({"the planted stall has no end recorded (\"still going when the trace ended\"): no verdict", kWaitsForEnd});
-  } else if (have_verdicts()) {
+    out.push_back({"duration " + ms(f.planted->duration_ns) + ", the program measured " + ms(t.duration_ns), ""});
+  if (!f.planted->has_end)
+    out.push_back({"the planted stall has no end recorded (\"still going when the trace ended\"): no verdict", ""});
+  else
     for (Problem& p : verdict_problems(f)) out.push_back(std::move(p));
-  } else {
-    check_kind(f, out);
-  }
+  // TSan delivers a signal only at the thread's next intercepted call: a
+  // CPU loop's samples say nothing there.
+  const char* cpu_limit = kTsan && t.expect == "cpu-bound" ? kTsanSignals : "";
   const Samples& n = f.samples;
   if (n.with_stack == 0) {
-    // A thread kept off the CPU answers no sample signal in time.
-    const bool off_cpu = t.expect == "cpu-bound" && t.cpu_share() < 0.25;
     out.push_back({"no sample with a stack (" + std::to_string(n.all) + " samples, " +
                        std::to_string(static_cast<int>(t.cpu_share() * 100)) + " % CPU by the program's clock): " +
                        t.function + " is not named",
-                   kTsan && t.expect == "cpu-bound" ? kWaitsForTsanSignals : off_cpu ? kWaitsForStarvedSamples : ""});
+                   cpu_limit});
   } else {
-    // Stacks an unwinder cut short are a known limit, not a wrong culprit.
+    // Under ASan, stacks unwound from /proc alone stop short: a known limit
+    // of that build, not a wrong culprit.
     const bool cut = n.inclusive + n.truncated == n.with_stack && n.truncated > 0;
-    const char* waits = kTsan && t.expect == "cpu-bound" ? kWaitsForTsanSignals : cut ? kWaitsForProcUnwind : "";
+    const char* limit = *cpu_limit != 0 ? cpu_limit : kAsan && cut ? kProcUnwindUnderAsan : "";
     if (n.inclusive * 10 < n.with_stack * 9) {
       std::string example;
       for (const std::string& line : n.without) example += "\n      " + line;
       out.push_back({t.function + " on " + std::to_string(n.inclusive) + " of " + std::to_string(n.with_stack) +
                          " sampled stacks (" + std::to_string(n.truncated) + " cut short); one without it:" + example,
-                     waits});
+                     limit});
     }
     if (n.led * 10 < n.with_stack * 9)
       out.push_back({t.function + " the program's innermost frame in " + std::to_string(n.led) + " of " +
                          std::to_string(n.with_stack) + " sampled stacks",
-                     waits});
+                     limit});
   }
-  if (barely_measured(*f.planted))
-    for (std::size_t i = first_measured; i < out.size(); ++i)
-      if (out[i].waits_for.empty()) out[i].waits_for = kWaitsForHubFound;
   return out;
 }
 

@@ -65,65 +65,33 @@ struct Finding {
 
 Finding examine(const Truth& truth, const std::string& trace_path);
 
-// today_kind() is the stall's kind as the report says it today:
-// "cpu-bound", "blocked in read" (the syscall named from its number).
-std::string today_kind(const traceio::StallInfo& s);
 
-// syscall_name() is traceio::syscall_name(): "read", "futex", "syscall N".
-std::string syscall_name(int nr);
-
-// Problem is one way the report disagrees with the truth. `waits_for`
-// names the missing piece when today's main cannot pass the check yet
+// Problem is one way the report disagrees with the truth. `limit` names a
+// sanitizer's known limit that makes the check meaningless in that build
 // (the test then skips, naming it); "" for a plain failure.
 struct Problem {
   std::string text;
-  std::string waits_for;
+  std::string limit;
 };
 
 // problems() lists where the report disagrees with the truth: empty when
 // every check of issue 13 holds.
 std::vector<Problem> problems(const Finding& f);
 
-// Missing pieces problems() can name.
-inline constexpr const char* kWaitsForVerdicts =
-    "the verdicts work (branch verdicts): verdicts by where the time went and the per-stall function summary";
-inline constexpr const char* kWaitsForStarved =
-    "the verdicts work (branch verdicts): a stall of a thread kept off the CPU by a loaded machine (runnable, "
-    "not running) said to be starved, not cpu-bound";
-inline constexpr const char* kWaitsForStarvedSamples =
-    "the runtime: a sample the stalled thread does not take within 20 ms (kept off the CPU) is withdrawn "
-    "(monitor.cpp, sample_thread), so a starved CPU-bound stall can have no stack at all (seen: 3 % CPU over "
-    "120 ms, no sample)";
-inline constexpr const char* kWaitsForHubFound =
-    "the runtime: a stall the monitor thread (itself kept off the CPU) saw late or not at all carries its CPU "
-    "time over a sliver of it or none, and no stack, so a loaded machine's stall cannot be told from the "
-    "program's";
-inline constexpr const char* kWaitsForEnd =
-    "the runtime and tracer: a stall's begin and end reach the trace through the monitor and gs-reporter "
-    "threads; on a loaded machine the program can exit (and the trace stop) before they do, and the trace "
-    "then lacks the stall, or says it was still going at the end (no verdict, a duration to the trace's end)";
-inline constexpr const char* kWaitsForProcUnwind =
-    "the runtime: a blocked thread's stack unwound from /proc's stack pointer and pc alone stops early in "
-    "code built with frame pointers (docs/stalls.md, Limits; ASan builds), short of the planted function";
-inline constexpr const char* kWaitsForTsanSignals =
+// The sanitizer limits problems() can name.
+inline constexpr const char* kProcUnwindUnderAsan =
+    "AddressSanitizer: a blocked thread's stack unwound from /proc's stack pointer and pc alone stops early in "
+    "code built with frame pointers (docs/stalls.md, Limits), short of the planted function";
+inline constexpr const char* kTsanSignals =
     "ThreadSanitizer: a signal's handler runs only at the thread's next call TSan intercepts (docs/stalls.md, "
     "Limits), so a loop that calls nothing TSan intercepts is never sampled";
-inline constexpr const char* kWaitsForFewSamples =
-    "the verdicts: a blocked stall with fewer than kSamplesToShare samples, one of them \"running\", is "
-    "judged starved (100 % waiting for a CPU) though the thread slept in fdatasync";
-inline constexpr const char* kWaitsForLagWithStalls =
-    "the runtime: no loop lag is recorded for a poll gap in which any stall happened (monitor.cpp, "
-    "beat_poll_begin), so a few runs stretched past the threshold hide all the lag";
 
-// hunt_verdicts.cpp: the checks that need the verdicts work
-// (traceio::stall_verdict(), analysis::summarize_stall()); without it in
-// main, verdict_problems() checks nothing (hunt_test.cpp's
-// VerdictChecks.AreActive says so, skipped).
-bool have_verdicts();
+// hunt_verdicts.cpp: the verdict (traceio::stall_verdict()) and the
+// summary line (analysis::summarize_stall()) against the truth.
 std::vector<Problem> verdict_problems(const Finding& f);
 bool verdict_says_starved(const traceio::Trace& trace, const traceio::StallInfo& s);
 // verdict_text() is the verdict as the report gives it ("blocked in read",
-// "mixed: 18 % CPU, ..."); today's kind without the verdicts work.
+// "mixed: 18 % CPU, ...").
 std::string verdict_text(const traceio::Trace& trace, const traceio::StallInfo& s);
 // summary_line() is the planted stall's summary line, "" without it.
 std::string summary_line(const Finding& f);

@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <zlib.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
@@ -17,21 +18,41 @@ namespace {
 
 // --- cpu-loop ---------------------------------------------------------------
 
-// hunt_spin() is the bug: a loop that never yields.
-[[gnu::noinline]] void hunt_spin(std::chrono::milliseconds d) {
-  const auto end = Clock::now() + d;
+// hunt_spin() is the bug: a computation that never yields. Its size is
+// fixed (g_spin_rounds, for the planted length of CPU time), as a real
+// computation's is: a loaded machine makes it take longer, not do less.
+[[gnu::noinline]] void hunt_spin(std::uint64_t rounds) {
   double x = 1;
-  while (Clock::now() < end)
+  for (std::uint64_t r = 0; r < rounds; ++r)
     for (int i = 0; i < 2'000; ++i) x = __builtin_sqrt(x + i);
   g_sink = x;
 }
 
+std::uint64_t g_spin_rounds = 0;
+
+// prepare_cpu_loop() sizes the computation by the thread's CPU clock,
+// before the runtime starts: rounds for the planted length of CPU time
+// however loaded the machine is.
+void prepare_cpu_loop(const Options& o) {
+  std::uint64_t rounds = 64;
+  std::int64_t took = 0;
+  for (;;) {
+    const std::int64_t before = thread_cpu_ns();
+    hunt_spin(rounds);
+    took = thread_cpu_ns() - before;
+    if (took >= 20'000'000) break;
+    rounds *= 2;
+  }
+  const auto length_ns = static_cast<double>(std::chrono::nanoseconds(o.length).count());
+  g_spin_rounds = static_cast<std::uint64_t>(static_cast<double>(rounds) * length_ns / static_cast<double>(took));
+}
+
 void prepare_nothing(const Options&) {}
 
-Truth plant_cpu_loop(const Options& o) {
-  Truth t = in_planted_greenlet([&o](Truth& x) {
+Truth plant_cpu_loop(const Options&) {
+  Truth t = in_planted_greenlet([](Truth& x) {
     Measure m;
-    hunt_spin(o.length);
+    hunt_spin(g_spin_rounds);
     m.stop(x);
   });
   t.function = "hunt_spin";
@@ -175,7 +196,7 @@ Truth plant_rare_yields(const Options& o) {
 }  // namespace
 
 void add_cpu_kinds(std::vector<Kind>& out) {
-  out.push_back({"cpu-loop", prepare_nothing, plant_cpu_loop});
+  out.push_back({"cpu-loop", prepare_cpu_loop, plant_cpu_loop});
   out.push_back({"zlib", prepare_zlib, plant_zlib});
   out.push_back({"page-faults", prepare_page_faults, plant_page_faults});
   out.push_back({"rare-yields", prepare_nothing, plant_rare_yields});

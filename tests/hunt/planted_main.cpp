@@ -190,10 +190,8 @@ int main(int argc, char** argv) {
   truth.monitor_wait_ms = waited;
   truth.monitor_on = gs::stall_monitor_running();
   truth.kind = kind->name;
-  // A stall's report reaches the trace through the monitor and gs-reporter
-  // threads; on a loaded machine a program that exits at once can stop the
-  // trace before it does (hunt_check.h, kWaitsForEnd). 100 ms of quiet.
-  gs::sleep(100ms);
+  // No quiet time before the exit: a program may end right after its stall,
+  // and the trace must still hold it (the leaving hub settles its stalls).
   idle.release();
   hunt::print_truth(truth);
   return 0;
