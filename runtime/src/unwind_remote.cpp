@@ -12,6 +12,7 @@
 // cache lookup, no reads of module memory at all: about 6 us for 16 frames.
 #include <libunwind.h>
 #include <link.h>
+#include <pthread.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -211,9 +212,22 @@ void make_address_space() {
   unw_set_cache_size(g_as, 1024, 0);  // a stall monitor sees many distinct PCs
 }
 
+// hold_walks_across_fork() makes fork() wait for a walk in progress: a
+// child made while the monitor thread walked a sample inherited
+// g_walk_mutex locked (and libunwind's cache mid-change), and its own
+// monitor blocked on it for good at its first stall (seen under load: a
+// greenlet forking right after a stall of its parent's, 1 run in about 50).
+void hold_walks_across_fork() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    ::pthread_atfork([] { g_walk_mutex.lock(); }, [] { g_walk_mutex.unlock(); }, [] { g_walk_mutex.unlock(); });
+  });
+}
+
 }  // namespace
 
 void init_remote_unwinding() {
+  hold_walks_across_fork();
   std::lock_guard<std::mutex> lock(g_walk_mutex);
   make_address_space();
   g_modules.refresh();
