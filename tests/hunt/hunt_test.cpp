@@ -5,8 +5,8 @@
 // program knows by construction and measured itself: the culprit greenlet
 // (or callback) and function, the duration within 10 % of the program's
 // own measurement, the verdict, and no other stall. Each kind runs idle,
-// among 1,000 idle greenlets, and on a machine loaded with two busy
-// processes per core.
+// among 1,000 idle greenlets, and on a machine loaded with one busy
+// process per core.
 //
 // `hunt_tests --table [--runs N]` runs every kind idle and loaded N times
 // (default 5) and prints docs/stalls.md's table (scripts/hunt-table.sh).
