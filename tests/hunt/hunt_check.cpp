@@ -283,14 +283,17 @@ std::vector<Problem> problems(const Finding& f) {
     out.push_back({"the culprit is named " + f.trace->greenlet_name(t.greenlet_id) + ", not " + t.greenlet, ""});
   if (std::abs(f.duration_error) > 0.10)
     out.push_back({"duration " + ms(f.planted->duration_ns) + ", the program measured " + ms(t.duration_ns), ""});
-  if (!f.planted->has_end)
-    out.push_back({"the planted stall has no end recorded (\"still going when the trace ended\"): no verdict", ""});
-  else
-    for (Problem& p : verdict_problems(f)) out.push_back(std::move(p));
   // TSan delivers a signal only at the thread's next intercepted call: a
   // CPU loop's samples say nothing there.
   const char* cpu_limit = kTsan && t.expect == "cpu-bound" ? kTsanSignals : "";
   const Samples& n = f.samples;
+  if (!f.planted->has_end)
+    out.push_back({"the planted stall has no end recorded (\"still going when the trace ended\"): no verdict", ""});
+  else
+    for (Problem& p : verdict_problems(f)) {
+      if (p.from_stacks && n.with_stack == 0) p.limit = cpu_limit;
+      out.push_back(std::move(p));
+    }
   if (n.with_stack == 0) {
     out.push_back({"no sample with a stack (" + std::to_string(n.all) + " samples, " +
                        std::to_string(static_cast<int>(t.cpu_share() * 100)) + " % CPU by the program's clock): " +

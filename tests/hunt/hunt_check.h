@@ -72,6 +72,7 @@ Finding examine(const Truth& truth, const std::string& trace_path);
 struct Problem {
   std::string text;
   std::string limit;
+  bool from_stacks = false;  // judged from the sampled stacks (a sanitizer may have none)
 };
 
 // problems() lists where the report disagrees with the truth: empty when

@@ -87,7 +87,7 @@ std::vector<Problem> verdict_problems(const Finding& f) {
   if (culprit == nullptr || !names(culprit->function, t.function))
     out.push_back({"the summary's culprit is " + (culprit ? culprit->function : std::string("none")) + ", not " +
                        t.function + ": " + said,
-                   ""});
+                   "", true});
   // The verdict.
   const std::vector<verdict::VerdictKind> allowed = expected_kinds(t);
   if (std::find(allowed.begin(), allowed.end(), v.kind) == allowed.end()) {
