@@ -1,7 +1,10 @@
 // function_table.cpp: building and searching a module's FunctionTable.
 #include "function_table.h"
 
+#include <gelf.h>
+
 #include <algorithm>
+#include <cstring>
 #include <tuple>
 
 namespace gs::symbols::detail {
@@ -63,6 +66,52 @@ const FunctionTable::Function* FunctionTable::find(std::uint64_t address) const 
   if (next == functions_.begin()) return nullptr;
   const Function& f = *std::prev(next);
   return f.size == 0 || address - f.lo < f.size ? &f : nullptr;
+}
+
+namespace {
+
+// Encodings of .eh_frame_hdr's fields (the LSB's DW_EH_PE_*): the table is
+// written datarel sdata4 by GNU ld, gold and lld; others are not read.
+constexpr std::uint8_t kPeUdata4 = 0x03, kPeSdata4 = 0x0b, kPeFormat = 0x0f;
+constexpr std::uint8_t kPeDatarel = 0x30, kPeOmit = 0xff;
+
+std::int64_t read_4(const unsigned char* p, std::uint8_t encoding) {
+  std::uint32_t u = 0;
+  std::memcpy(&u, p, 4);
+  return (encoding & kPeFormat) == kPeSdata4 ? static_cast<std::int32_t>(u) : static_cast<std::int64_t>(u);
+}
+
+bool four_bytes(std::uint8_t encoding) {
+  return encoding != kPeOmit && ((encoding & kPeFormat) == kPeUdata4 || (encoding & kPeFormat) == kPeSdata4);
+}
+
+}  // namespace
+
+std::vector<std::uint64_t> function_starts(Dwfl_Module* module) {
+  std::vector<std::uint64_t> out;
+  GElf_Addr bias = 0;
+  Elf* elf = dwfl_module_getelf(module, &bias);
+  std::size_t count = 0;
+  if (elf == nullptr || elf_getphdrnum(elf, &count) != 0) return out;
+  for (std::size_t i = 0; i < count; ++i) {
+    GElf_Phdr ph;
+    if (gelf_getphdr(elf, static_cast<int>(i), &ph) == nullptr || ph.p_type != PT_GNU_EH_FRAME) continue;
+    Elf_Data* data = elf_getdata_rawchunk(elf, static_cast<std::int64_t>(ph.p_offset), ph.p_filesz, ELF_T_BYTE);
+    if (data == nullptr || data->d_size < 12) return out;
+    const auto* p = static_cast<const unsigned char*>(data->d_buf);
+    const std::uint8_t ptr_enc = p[1], count_enc = p[2], table_enc = p[3];
+    if (p[0] != 1 || !four_bytes(ptr_enc) || !four_bytes(count_enc) || !four_bytes(table_enc) ||
+        (table_enc & 0x70) != kPeDatarel)
+      return out;
+    const std::int64_t fdes = read_4(p + 8, count_enc);
+    if (fdes <= 0 || static_cast<std::uint64_t>(fdes) > (data->d_size - 12) / 8) return out;
+    out.reserve(static_cast<std::size_t>(fdes));
+    for (std::int64_t k = 0; k < fdes; ++k)  // (initial location, FDE address) pairs, sorted
+      out.push_back(ph.p_vaddr + static_cast<std::uint64_t>(read_4(p + 12 + 8 * k, table_enc)) + bias);
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  return out;
 }
 
 const FunctionTable::Function* FunctionTable::nearest(std::uint64_t address) const {

@@ -40,4 +40,12 @@ class FunctionTable {
   std::vector<Function> functions_;
 };
 
+// function_starts() are the first addresses (biased) of the module's
+// .eh_frame FDEs, sorted, from .eh_frame_hdr's search table; empty where it
+// has none or encodes it in a way not read here. Compilers write one FDE
+// per function (and one per split-off .cold part), and stripping keeps
+// them (unwinding needs them), so in a library stripped to its .dynsym they
+// tell a static function from the exported one below it.
+std::vector<std::uint64_t> function_starts(Dwfl_Module* module);
+
 }  // namespace gs::symbols::detail

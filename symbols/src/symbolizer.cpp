@@ -51,6 +51,7 @@ struct Symbolizer::Impl {
     Dwfl_Module* dwfl_module = nullptr;                // null: unusable, see problems
     std::unique_ptr<detail::FunctionTable> functions;  // built on the first lookup inside
     std::unique_ptr<detail::ScopeFinder> scopes;       // made with functions
+    std::vector<std::uint64_t> starts;                 // .eh_frame's function starts, made with functions
   };
 
   explicit Impl(std::vector<Module> list);
@@ -58,6 +59,7 @@ struct Symbolizer::Impl {
   void report_vdso(const Module& m, Entry& entry);
   Entry* entry_for(std::uint64_t address);
   Location resolve(std::uint64_t address);
+  std::string unnamed_function(Entry& entry, std::uint64_t address);
   const std::string& demangled(const char* name);
 
   const std::vector<Module> modules;
@@ -151,6 +153,29 @@ const std::string& Symbolizer::Impl::demangled(const char* name) {
   return it->second;
 }
 
+// unnamed_function() names code no symbol covers. Where .eh_frame says the
+// function around it begins past the end of the exported function below it,
+// it is another, static one: "[libz.so.1+0x4970, after crc32_combine_op]",
+// one name for all of it (a summary counts it as one function). Else the
+// exported function below, marked as a guess with the offset:
+// "crc32_combine_op?+0xf6" (its symbol's size may just be missing). With
+// neither, "" (the module and offset are shown).
+std::string Symbolizer::Impl::unnamed_function(Entry& entry, std::uint64_t address) {
+  const detail::FunctionTable::Function* below = entry.functions->nearest(address);
+  const auto next = std::upper_bound(entry.starts.begin(), entry.starts.end(), address);
+  const std::uint64_t start = next == entry.starts.begin() ? 0 : *std::prev(next);
+  const bool other = start != 0 && (below == nullptr || (below->size != 0 && start >= below->lo + below->size));
+  char text[64];
+  if (other) {
+    const std::string module = module_name(*entry.module);
+    std::snprintf(text, sizeof text, "+0x%" PRIx64, start - entry.module->base);
+    return "[" + module + text + (below != nullptr ? ", after " + demangled(below->name) : std::string()) + "]";
+  }
+  if (below == nullptr) return "";
+  std::snprintf(text, sizeof text, "?+0x%" PRIx64, address - below->lo);
+  return demangled(below->name) + text;
+}
+
 // resolve() combines the symbol table (the real function, clone suffixes
 // included, even without DWARF) with DWARF's inline chain and lines.
 Location Symbolizer::Impl::resolve(std::uint64_t address) {
@@ -163,6 +188,7 @@ Location Symbolizer::Impl::resolve(std::uint64_t address) {
   if (entry->functions == nullptr) {
     entry->functions = std::make_unique<detail::FunctionTable>(entry->dwfl_module);
     entry->scopes = std::make_unique<detail::ScopeFinder>(entry->dwfl_module);
+    entry->starts = detail::function_starts(entry->dwfl_module);
   }
   where.scopes = entry->scopes->scopes_at(address);
   if (const detail::FunctionTable::Function* function = entry->functions->find(address)) {
@@ -170,15 +196,10 @@ Location Symbolizer::Impl::resolve(std::uint64_t address) {
     where.scopes.back().function = demangled(function->name);
   } else if (where.scopes.empty() || where.scopes.back().function.empty()) {
     // No symbol covers it: a static function of a stripped library (zlib's
-    // deflate_slow), which only .dynsym describes. The exported function
-    // below it, marked as a guess with the offset: "deflate?+0x26" beats
-    // "libz.so.1+0x4a26". Debug info, where installed, never gets here.
-    if (const detail::FunctionTable::Function* below = entry->functions->nearest(address)) {
-      char offset[24];
-      std::snprintf(offset, sizeof offset, "?+0x%" PRIx64, address - below->lo);
-      if (where.scopes.empty()) where.scopes.emplace_back();
-      where.scopes.back().function = demangled(below->name) + offset;
-    }
+    // deflate_slow), which only .dynsym describes. Debug info, where
+    // installed, never gets here.
+    if (where.scopes.empty()) where.scopes.emplace_back();
+    where.scopes.back().function = unnamed_function(*entry, address);
   }
   return where;
 }
