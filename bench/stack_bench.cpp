@@ -1,5 +1,5 @@
 // stack_bench.cpp: what reading a stack costs (greenscope/stacks.h and the
-// walkers in runtime/src/unwind.h). Every benchmark builds a stack 16
+// walkers in runtime/src/introspection/unwind.h). Every benchmark builds a stack 16
 // noinline calls deep, then measures one operation there:
 //   BM_CaptureCurrent16       detail::capture_current() of 16 frames: unw_backtrace
 //                             and the return address - 1 conversion, no trimming

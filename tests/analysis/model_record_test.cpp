@@ -403,7 +403,7 @@ TEST_F(ModelRecordTest, TextsAreValidUtf8WhateverTheProgramNamed) {
   ASSERT_EQ(m.run_infos.size(), 1u);
   EXPECT_EQ(drawable(m.run_infos[0].trigger), "") << m.run_infos[0].trigger;
   EXPECT_EQ(drawable(m.run_infos[0].text, /*multiline=*/true), "");
-  // The runtime writes the dump as it prints it, names escaped (runtime/src/shown.h).
+  // The runtime writes the dump as it prints it, names escaped (runtime/src/core/shown.h).
   EXPECT_NE(m.run_infos[0].text.find("title\\x1b]0;pwned\\x07"), std::string::npos) << m.run_infos[0].text;
 }
 

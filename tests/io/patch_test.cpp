@@ -415,7 +415,7 @@ TEST_F(PatchTest, HubCallbacksGoStraightToLibc) {
 // the tracer's hooks hand events to its writer thread: a plain write, then a
 // release store. Under TSan, libtsan's interceptor of a blocking call (usleep
 // here) runs our patched function with TSan's interceptors ignored, and code
-// in there used to lose its synchronization (runtime/src/context.h,
+// in there used to lose its synchronization (runtime/src/core/context.h,
 // TsanPatchedCall): TSan then reported the value as a race, as it reported
 // the tracer's event bytes. In every build the value must arrive.
 struct HandOff : Observer {

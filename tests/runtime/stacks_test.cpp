@@ -1,5 +1,5 @@
 // stacks_test.cpp: native stacks (greenscope/stacks.h) and the walkers
-// under them (runtime/src/unwind.h): a suspended greenlet's stack, the
+// under them (runtime/src/introspection/unwind.h): a suspended greenlet's stack, the
 // running code's, a thread interrupted by a signal, damaged input, and the
 // link order that keeps C++ exceptions on libgcc_s.
 #include <dlfcn.h>

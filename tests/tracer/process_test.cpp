@@ -574,7 +574,7 @@ std::unique_ptr<Victim> spawn_with_file_size_limit(rlim_t bytes, const std::stri
 // 1 KiB the limit is reached by the thread that starts tracing (writing the
 // file's preamble), at 256 KiB by the writer thread.
 //
-// Under TSan the 1 KiB case also covers runtime/src/unwind.cpp's
+// Under TSan the 1 KiB case also covers runtime/src/introspection/unwind.cpp's
 // is_trampoline(): TSan's start-up writes its read-only-code markers into a
 // file, which this limit cuts short, and an instrumented read of code bytes
 // past them crashes in TSan's shadow store.

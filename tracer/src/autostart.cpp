@@ -1,6 +1,6 @@
 // autostart.cpp: tracing driven by the environment, for programs that were
 // not written to call gs::trace::start(). The runtime loads this library
-// when one of these is set (runtime/src/trace_loader.cpp):
+// when one of these is set (runtime/src/introspection/trace_loader.cpp):
 //   GREENSCOPE_TRACE=path            record from start-up to exit into path
 //   GREENSCOPE_TRACE_SIGNAL=SIGUSR2  recording starts off; that signal turns
 //                                    it on (into path, or greenscope-<pid>

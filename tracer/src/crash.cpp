@@ -2,7 +2,7 @@
 // flight-recorder mode, dump) what every thread committed.
 //
 // Two handlers could do this; exactly one does:
-//  - The runtime's (runtime/src/crash_handler.cpp), installed when its stall
+//  - The runtime's (runtime/src/introspection/crash_handler.cpp), installed when its stall
 //    monitor starts and never removed. While the monitor runs, it unwinds the
 //    crash and calls Observer::on_crash() on the monitor thread, where the
 //    tracer records a Crash event and flushes (recorder). A session starts

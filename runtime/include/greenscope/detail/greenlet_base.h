@@ -101,7 +101,7 @@ class GreenletBase : public GreenletInfo, public std::enable_shared_from_this<Gr
 
  private:
   friend class HubImpl;
-  friend struct StackAccess;  // runtime/src/stack_access.h: the saved context, for stack walks
+  friend struct StackAccess;  // runtime/src/introspection/stack_access.h: the saved context, for stack walks
   friend class WaitList;
   friend void start_greenlet(const std::shared_ptr<GreenletBase>& g);
   friend void start_greenlet_later(const std::shared_ptr<GreenletBase>& g, Duration delay);

@@ -26,6 +26,7 @@
 #include "hidden_frames.h"
 #include "hub_impl.h"
 #include "monitor.h"
+#include "stack_access.h"
 #include "stall_text.h"
 #include "shown.h"
 
@@ -141,7 +142,7 @@ bool sample_when_free(Beat& b) {
     Snapshot snap;
     snap.bytes = bytes.get();
     snap.capacity = kSnapshotBytes;
-    const void* context = HubImpl::saved_context(g);
+    const void* context = StackAccess::saved_context(g);
     std::size_t n = 0;
     if (context != nullptr && snapshot_suspended(context, g.stack(), snap)) n = unwind_snapshot(snap, pcs, kMaxStackDepth);
     // Our frames at both ends (the switch above the user's wait, the entry

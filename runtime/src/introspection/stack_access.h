@@ -8,7 +8,8 @@ namespace gs::detail {
 
 struct StackAccess {
   // saved_context() is g's fcontext while it is suspended (stale once it
-  // runs or dies). Precondition: called on g's hub thread.
+  // runs or dies; null before it started): the one accessor the stack walks
+  // (stacks.cpp, run_info.cpp) use. Precondition: called on g's hub thread.
   static const void* saved_context(const GreenletBase& g) { return g.context_; }
 };
 

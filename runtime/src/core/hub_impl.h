@@ -104,9 +104,6 @@ class HubImpl final : public Hub {
   // eh_globals() is this thread's C++ exception state (the sampling signal
   // handler skips a sample mid-unwind).
   EhGlobals* eh_globals() const { return eh_; }
-  // saved_context() is a suspended greenlet's fcontext (stacks.cpp and
-  // run_info.cpp unwind from it); null while it runs or before it started.
-  static const void* saved_context(const GreenletBase& g) { return g.context_; }
   Beat& beat() const { return *beat_; }
 
  private:
