@@ -10,6 +10,7 @@
 #include "greenscope/errors.h"
 #include "greenscope/greenlet.h"
 #include "hub_impl.h"
+#include "hub_view.h"
 
 #include "greenscope/threadpool.h"
 
@@ -101,7 +102,7 @@ HubImpl::HubImpl()
     std::lock_guard<std::mutex> lock(g_main_hub_mutex);
     g_main_hub = this;
   }
-  beat_ = register_hub(*this);
+  beat_ = register_hub(*this, *this, hub_greenlet_base().id(), main().id());
   if (Observer* o = observer_if_any()) o->on_hub_start(*this);
 }
 
@@ -420,5 +421,14 @@ void HubImpl::report_error(const GreenletInfo* g, std::exception_ptr error, cons
   }
   std::fprintf(stderr, "greenscope: %s\n", text.c_str());
 }
+
+// --- hub_view.h: what the stall monitor may read ------------------------------------
+
+const StackRange* running_stack(const HubImpl& hub) noexcept {
+  const GreenletBase* g = hub.running();
+  return g != nullptr ? &g->stack() : nullptr;
+}
+
+bool unwinding_exception(const HubImpl& hub) noexcept { return hub.eh_globals()->uncaught_exceptions > 0; }
 
 }  // namespace gs::detail

@@ -132,8 +132,11 @@ struct Beat : std::enable_shared_from_this<Beat> {
   std::mutex outside_mutex;
   std::atomic<bool> leaving{false};                  // (hub, set under outside_mutex)
 
-  // Identity, set at registration (ro afterwards).
+  // Identity, set at registration (ro afterwards). `hub` is opaque to the
+  // monitor (hub_view.h asks it what it needs); `public_hub` is what the
+  // observer is told about.
   HubImpl* hub = nullptr;
+  const Hub* public_hub = nullptr;
   pid_t tid = 0;
   pthread_t thread{};
   clockid_t cpu_clock{};
@@ -180,7 +183,10 @@ void beat_poll_end(Beat& b);
 // register_hub()/unregister_hub(): a hub's Beat joins/leaves the monitor's
 // list. Hub thread; register also sets up the thread's alternate signal
 // stack (samples and crash reports run on it).
-std::shared_ptr<Beat> register_hub(HubImpl& hub);
+// `hub` and `public_hub` are the same hub (HubImpl is a Hub); the ids are
+// its hub and main greenlets'.
+std::shared_ptr<Beat> register_hub(HubImpl& hub, const Hub& public_hub, std::uint64_t hub_greenlet,
+                                   std::uint64_t main_greenlet);
 void unregister_hub(Beat& beat);
 
 // tls_beat is the calling thread's Beat (the signal handler's way in).

@@ -32,16 +32,29 @@
 #include "greenscope/detail/env.h"
 #include "crash_handler.h"
 #include "hidden_frames.h"
+#include "hooks.h"
 #include "greenscope/detail/clock.h"
 #include "greenscope/detail/quiet_thread.h"
 #include "greenscope/errors.h"
 #include "greenscope/observer.h"
 #include "greenscope/stall_verdict.h"
-#include "hub_impl.h"
+#include "monitor_internal.h"
 #include "stall_text.h"
-#include "syscalls.h"
 
 namespace gs::detail {
+
+namespace mon {
+// The state below with destructors is allocated once and never destroyed
+// (see below).
+std::mutex g_registry_mutex;
+std::vector<Beat*>& g_beats = *new std::vector<Beat*>();
+std::mutex g_config_mutex;
+StallOptions g_options;
+StallCallback& g_callback = *new StallCallback();
+std::atomic<int> g_dump_signal{0};
+}  // namespace mon
+
+using namespace mon;  // NOLINT: this file is the monitor
 
 std::atomic<bool> g_monitor_on [[gnu::visibility("hidden")]]{false};
 std::atomic<std::int64_t> g_blocking_threshold_ns [[gnu::visibility("hidden")]]{-1};
@@ -64,14 +77,6 @@ constexpr std::uint8_t kPollingOwner = 0xFF;  // Beat::owner while in the poll
 // among them), and a destroyed std::thread that is still joinable would call
 // std::terminate().
 
-// --- Registry of hubs ----------------------------------------------------------
-std::mutex g_registry_mutex;
-std::vector<Beat*>& g_beats = *new std::vector<Beat*>();
-
-// --- Configuration -------------------------------------------------------------
-std::mutex g_config_mutex;
-StallOptions g_options;          // guarded by g_config_mutex
-StallCallback& g_callback = *new StallCallback();  // guarded by g_config_mutex
 std::atomic<std::uint64_t> g_enabled_at_ticks{0};
 
 // --- The thread ----------------------------------------------------------------
@@ -82,8 +87,6 @@ std::atomic<bool> g_stop{false};
 // g_event_fd wakes the monitor. Atomic: a dump signal's handler writes to
 // it on any thread, also while the first hub's thread creates it.
 std::atomic<int> g_event_fd{-1};
-std::atomic<int> g_dump_signal{0};
-int g_sample_signal = 0;
 
 // --- Greenlet names (set_name() is rare; the monitor reads them) -------------
 std::mutex g_names_mutex;
@@ -112,10 +115,6 @@ bool read_segment(const Beat& b, Segment& out) {
   return false;
 }
 
-std::int64_t ticks_to_ns(std::uint64_t ticks) {
-  return static_cast<std::int64_t>(static_cast<double>(ticks) / ticks_per_ns());
-}
-
 std::int64_t thread_cpu_ns(clockid_t clock) {
   timespec ts{};
   if (::clock_gettime(clock, &ts) != 0) return -1;
@@ -140,73 +139,11 @@ std::int64_t run_delay_ns(pid_t tid) {
   return static_cast<std::int64_t>(waiting);
 }
 
-// --- Rate-limited printing -------------------------------------------------------
-struct PrintLimiter {
-  std::int64_t window_start_ns = 0;
-  int printed = 0;
-  int suppressed = 0;
-
-  // admit() says whether a report may be printed now; prints the count of
-  // suppressed ones when a new window opens.
-  bool admit(int per_minute) {
-    const std::int64_t now = static_cast<std::int64_t>(mono_now_ns());
-    if (now - window_start_ns >= 60'000'000'000) {
-      if (suppressed > 0)
-        std::fprintf(stderr, "greenscope: %d stall report(s) suppressed in the last minute (limit %d a minute)\n",
-                     suppressed, per_minute);
-      window_start_ns = now;
-      printed = suppressed = 0;
-    }
-    if (printed < per_minute) {
-      ++printed;
-      return true;
-    }
-    ++suppressed;
-    return false;
-  }
-};
-PrintLimiter g_limiter;
-std::mutex g_limiter_mutex;  // the monitor and hub threads (blocking calls) print
-
-// flush_suppressed() prints the count of suppressed reports when the
-// monitor stops, rather than losing it with the minute's window.
-void flush_suppressed() {
-  std::lock_guard<std::mutex> lock(g_limiter_mutex);
-  if (g_limiter.suppressed > 0)
-    std::fprintf(stderr, "greenscope: %d stall report(s) suppressed in the last minute (limit %d a minute)\n",
-                 g_limiter.suppressed, g_limiter.printed);
-  g_limiter.suppressed = 0;
-}
-
-bool admit_print(const StallOptions& options) {
-  std::lock_guard<std::mutex> lock(g_limiter_mutex);
-  return g_limiter.admit(options.prints_per_minute);
-}
-
 // --- One stall in progress -------------------------------------------------------
-struct ActiveStall {
-  StallReport report;
-  std::uint64_t seq = 0;
-  std::uint64_t detected_ticks = 0;
-  std::int64_t detected_cpu_ns = -1;
-  std::int64_t detected_run_delay_ns = -1;
-  std::uint64_t last_sample_ticks = 0;
-  std::int64_t next_unended_ns = 1'000'000'000;  // report an ongoing stall at 1 s, 2 s, 4 s...
-  bool signaled_in_syscall = false;
-  std::uintptr_t last_syscall_sp = 0;
-};
 // g_active: the stalls being watched, by hub. Guarded by g_registry_mutex:
 // the monitor thread watches them, a leaving hub settles its own
 // (settle_leaving_hub()).
 std::map<const Beat*, ActiveStall>& g_active = *new std::map<const Beat*, ActiveStall>();
-
-// Delivery: what to tell the observer/callback once the registry lock is
-// released (the callback may call format_run_info(), which takes it).
-struct Delivery {
-  enum Kind { Begin, Sample, End, Ongoing } kind;
-  StallReport report;
-  StallSample sample;
-};
 
 // threshold_now() is the threshold stalls are found by.
 std::chrono::nanoseconds threshold_now() {
@@ -238,246 +175,7 @@ std::string culprit_text(const Beat& b, const Segment& seg) {
   return "?";
 }
 
-// --- Sampling ---------------------------------------------------------------
-constexpr int kSampleBusy = 4;  // SampleSlot state while the handler copies
-
-void on_sample_signal(int, siginfo_t*, void* context) {
-  const int saved_errno = errno;
-  Beat* b = tls_beat;
-  if (b != nullptr) {
-    int expected = SampleSlot::kRequested;
-    if (b->sample.state.compare_exchange_strong(expected, kSampleBusy, std::memory_order_acquire)) {
-      bool ok = false;
-      HubImpl* hub = b->hub;
-      const GreenletBase* g = hub->running();
-      // Mid-exception-unwind: the unwinder's state is in flux (Seastar #2697).
-      const bool unwinding = hub->eh_globals()->uncaught_exceptions > 0;
-      if (g != nullptr && !unwinding) {
-        const StackRange& r = g->stack();
-        ok = snapshot_from_signal(*static_cast<const ucontext_t*>(context), r.lo, r.hi, b->sample.snap);
-      }
-      b->sample.state.store(ok ? SampleSlot::kTaken : SampleSlot::kSkipped, std::memory_order_release);
-    }
-  }
-  errno = saved_errno;
-}
-
-// pick_sample_signal() takes the highest real-time signal nobody handles.
-int pick_sample_signal() {
-  for (int sig = SIGRTMAX; sig > SIGRTMIN + 2; --sig) {
-    struct sigaction old {};
-    if (::sigaction(sig, nullptr, &old) == 0 && old.sa_handler == SIG_DFL) return sig;
-  }
-  return 0;
-}
-
-void install_sample_handler() {
-  if (g_sample_signal != 0) return;
-  const int sig = pick_sample_signal();
-  if (sig == 0) return;
-  struct sigaction sa {};
-  sa.sa_sigaction = &on_sample_signal;
-  sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
-  sigfillset(&sa.sa_mask);
-  if (::sigaction(sig, &sa, nullptr) == 0) g_sample_signal = sig;
-}
-
-void sleep_us(long us) {
-  timespec ts{0, us * 1000};
-  ::nanosleep(&ts, nullptr);
-}
-
-// poll_until() naps 20 us at a time until `done()` or `timeout_ns` passed on
-// the clock, and says which. The bound is the clock, not a count of naps: a
-// 20 us nap lasts 60-100 us (timer slack, a busy machine, TSan), and a count
-// of them kept the monitor away from every hub five times longer than meant.
-template <typename Done>
-bool poll_until(std::uint64_t timeout_ns, Done done) {
-  const std::uint64_t give_up = mono_now_ns() + timeout_ns;
-  for (;;) {
-    if (done()) return true;
-    if (mono_now_ns() >= give_up) return false;
-    sleep_us(20);
-  }
-}
-
-// ProcSyscall is /proc/self/task/TID/syscall: "running", or the syscall
-// number, its six arguments, then the user stack pointer and pc.
-struct ProcSyscall {
-  bool known = false;
-  bool running = true;
-  long nr = -1;
-  std::uintptr_t sp = 0, pc = 0;
-};
-
-ProcSyscall read_proc_syscall(pid_t tid) {
-  ProcSyscall out;
-  char path[64];
-  std::snprintf(path, sizeof path, "/proc/self/task/%d/syscall", static_cast<int>(tid));
-  FILE* f = std::fopen(path, "re");
-  if (f == nullptr) return out;
-  char line[256] = {};
-  const bool got = std::fgets(line, sizeof line, f) != nullptr;
-  std::fclose(f);
-  if (!got) return out;
-  out.known = true;
-  if (std::strncmp(line, "running", 7) == 0) return out;
-  unsigned long long a[6];
-  unsigned long long sp = 0, pc = 0;
-  long nr = -1;
-  const int n = std::sscanf(line, "%ld %llx %llx %llx %llx %llx %llx %llx %llx", &nr, &a[0], &a[1], &a[2], &a[3],
-                            &a[4], &a[5], &sp, &pc);
-  out.running = false;
-  out.nr = nr;
-  if (n == 9) {
-    out.sp = sp;
-    out.pc = pc;
-  } else if (n == 3) {  // "-1 sp pc": in the kernel, not in a syscall
-    out.sp = a[0];
-    out.pc = a[1];
-  }
-  return out;
-}
-
-// snapshot_from_registers() copies [rsp, rsp + capacity) (bounded by
-// `stack_hi` if known) with process_vm_readv, so that a stack unmapped
-// meanwhile is an error, not a fault.
-bool snapshot_from_registers(const Registers& regs, std::uintptr_t stack_hi, bool interrupted, Snapshot& snap) {
-  if (regs.rsp == 0 || regs.rip == 0) return false;
-  std::size_t len = snap.capacity;
-  if (stack_hi > regs.rsp) len = std::min<std::size_t>(len, stack_hi - regs.rsp);
-  // Read page by page: the end of a thread's stack mapping may come first.
-  std::size_t got = 0;
-  while (got < len) {
-    const std::uintptr_t at = regs.rsp + got;
-    const std::size_t page_left = 4096 - (at & 4095);
-    const std::size_t want = std::min(len - got, page_left);
-    iovec local{snap.bytes + got, want};
-    iovec remote{reinterpret_cast<void*>(at), want};
-    const ssize_t r = ::process_vm_readv(::getpid(), &local, 1, &remote, 1, 0);
-    if (r <= 0) break;
-    got += static_cast<std::size_t>(r);
-  }
-  if (got == 0) return false;
-  snap.regs = regs;
-  snap.interrupted = interrupted;
-  snap.copy_lo = regs.rsp;
-  snap.copy_len = got;
-  snap.stack_lo = regs.rsp;
-  snap.stack_hi = stack_hi > regs.rsp ? stack_hi : regs.rsp + got;
-  return true;
-}
-
-// take_sample() samples one stalled hub. Running: the signal handler copies
-// the stack. Blocked in the kernel: a signal could make the call fail with
-// EINTR (sleeps, poll, epoll_wait do, whatever SA_RESTART says), so the
-// stack is read without one where possible: from the frame an interposed
-// call published (patch.cpp), else with one signal for calls the kernel
-// restarts, else from the user sp/pc the kernel shows in /proc. Where /proc
-// found the thread (running, or asleep in which call) is the sample's
-// in_syscall and syscall: the verdict's share of the asleep time by call.
-//
-// An interposed call's frame is read around /proc's word: a thread making
-// many short calls (sqlite's fdatasync, 2 ms each) can leave the call
-// between the two reads, and /proc's sp and pc, then stale and without the
-// frame pointer the interposer's frame needs, unwind short of the program's
-// code (seen: 3 to 5 of 25 samples on a loaded machine). So when /proc saw
-// the thread in a syscall while a frame was published at one end only, the
-// sample is read again, up to three times.
-StallSample take_sample(Beat& b, ActiveStall& st, std::vector<std::uint8_t>& scratch) {
-  StallSample s;
-  s.mono_ns = static_cast<std::int64_t>(mono_now_ns());
-  ProcSyscall sys;
-  std::uintptr_t frame_rip = 0;
-  for (int attempt = 0; attempt < 3; ++attempt) {
-    const std::uintptr_t before = b.blocking.rip.load(std::memory_order_acquire);
-    sys = read_proc_syscall(b.tid);
-    frame_rip = b.blocking.rip.load(std::memory_order_acquire);
-    const bool in_syscall = sys.known && !sys.running;
-    if (!in_syscall || (before == 0 && frame_rip == 0) || (before != 0 && before == frame_rip)) break;
-    frame_rip = 0;
-  }
-  s.in_syscall = sys.known && !sys.running;
-  s.syscall = s.in_syscall ? static_cast<int>(sys.nr) : -1;
-  std::uintptr_t pcs[kMaxStackDepth];
-  std::size_t n = 0;
-  if (!s.in_syscall) {
-    if (sample_thread(b, 20)) {
-      n = unwind_snapshot(b.sample.snap, pcs, kMaxStackDepth);
-      release_sample(b);
-    }
-  } else {
-    // The same syscall at the same stack pointer: the stack has not changed.
-    for (auto it = st.report.samples.rbegin(); it != st.report.samples.rend(); ++it) {
-      if (it->in_syscall && it->syscall == s.syscall && st.last_syscall_sp == sys.sp && !it->stack.empty()) {
-        s.stack = it->stack;
-        return s;
-      }
-      break;
-    }
-    st.last_syscall_sp = sys.sp;
-    Snapshot snap;
-    snap.bytes = scratch.data();
-    snap.capacity = scratch.size();
-    if (frame_rip != 0) {
-      Registers regs;
-      regs.rip = frame_rip;
-      regs.rsp = b.blocking.rsp.load(std::memory_order_relaxed);
-      regs.rbp = b.blocking.rbp.load(std::memory_order_relaxed);
-      if (snapshot_from_registers(regs, b.blocking.stack_hi.load(std::memory_order_relaxed), false, snap))
-        n = unwind_snapshot(snap, pcs, kMaxStackDepth);
-    } else if (syscall_restarts(sys.nr) && !st.signaled_in_syscall) {
-      st.signaled_in_syscall = true;
-      if (sample_thread(b, 20)) {
-        n = unwind_snapshot(b.sample.snap, pcs, kMaxStackDepth);
-        release_sample(b);
-      }
-    } else if (sys.sp != 0) {
-      Registers regs;
-      regs.rip = sys.pc;
-      regs.rsp = sys.sp;
-      if (snapshot_from_registers(regs, 0, true, snap)) n = unwind_snapshot(snap, pcs, kMaxStackDepth);
-    }
-  }
-  // Our own frames at the ends (the greenlet's entry below the user's
-  // function) say nothing; a stack that is all ours (the hub's code) stays.
-  const OwnFrames kept = trim_own_frames(pcs, n, 0, n < kMaxStackDepth);
-  if (kept.last > kept.first) s.stack.assign(pcs + kept.first, pcs + kept.last);
-  else s.stack.assign(pcs, pcs + n);
-  return s;
-}
-
 // --- Stall life -------------------------------------------------------------------
-// set_verdict() judges the report by where its time went (stall_verdict.h):
-// CPU time, run-queue wait and the samples' calls over the measured window.
-// kind is the two-way kind older readers know; syscall the call that kept
-// it asleep longest.
-void set_verdict(StallReport& r) {
-  const verdict::Verdict v = verdict::judge(measured(r), r.samples);
-  r.kind = v.kind == verdict::VerdictKind::CpuBound || v.kind == verdict::VerdictKind::Unknown ? StallKind::CpuBound
-                                                                                                : StallKind::Blocked;
-  r.syscall = -1;
-  if (r.kind == StallKind::Blocked && !v.syscalls.empty() && v.syscalls.front().syscall >= 0)
-    r.syscall = v.syscalls.front().syscall;
-  r.verdict = verdict::text(v);
-}
-
-// classify() measures the window from detection to `end_ticks` (CPU time,
-// run-queue wait) and sets the verdict. A thread that wants the CPU but
-// waits for one (an overloaded machine) uses little CPU time yet is not
-// asleep in the kernel: schedstat's run delay counts that time apart.
-void classify(ActiveStall& st, std::uint64_t end_ticks, std::int64_t end_cpu_ns, std::int64_t end_run_delay_ns) {
-  StallReport& r = st.report;
-  const std::int64_t window = ticks_to_ns(end_ticks - st.detected_ticks);
-  if (st.detected_cpu_ns >= 0 && end_cpu_ns >= st.detected_cpu_ns) {
-    r.cpu_time = std::chrono::nanoseconds(end_cpu_ns - st.detected_cpu_ns);
-    r.cpu_window = std::chrono::nanoseconds(window);
-    if (st.detected_run_delay_ns >= 0 && end_run_delay_ns >= st.detected_run_delay_ns)
-      r.run_delay = std::chrono::nanoseconds(end_run_delay_ns - st.detected_run_delay_ns);
-  }
-  set_verdict(r);
-}
-
 void finish_stall(Beat& b, ActiveStall& st, std::uint64_t end_ticks, std::int64_t end_cpu_ns,
                   std::int64_t end_run_delay_ns, std::vector<Delivery>& out) {
   StallReport& r = st.report;
@@ -663,9 +361,6 @@ void check_hub(Beat& b, std::uint64_t sample_ticks, std::vector<std::uint8_t>& s
     begin_stall(b, seg, since, now, scratch, out);
 }
 
-void deliver(const std::vector<Delivery>& ds);
-void report_now(const std::vector<Delivery>& ds);
-
 // drain_missed() reports what the hubs found themselves, even while the
 // monitor is stopping: those stalls happened while it was on.
 void drain_missed() {
@@ -675,79 +370,6 @@ void drain_missed() {
     for (Beat* b : g_beats) report_missed(*b, out);
   }
   deliver(out);
-}
-
-void report_now(const std::vector<Delivery>& ds) {
-  StallCallback callback;
-  StallOptions options;
-  {
-    std::lock_guard<std::mutex> lock(g_config_mutex);
-    callback = g_callback;
-    options = g_options;
-  }
-  for (const Delivery& d : ds) {
-    Observer* o = observer_if_any();
-    switch (d.kind) {
-      case Delivery::Begin:
-        if (o) o->on_stall_begin(d.report);
-        break;
-      case Delivery::Sample:
-        if (o) o->on_stall_sample(d.report, d.sample);
-        break;
-      case Delivery::End:
-      case Delivery::Ongoing: {
-        // Judged by /proc alone: naming frames here would symbolize for every
-        // stall, and in a forked child the symbolizer's lock may be held by
-        // a thread the fork left behind. format_stall() names them.
-        const StallReport& r = d.report;
-        if (o && d.kind == Delivery::End) o->on_stall_end(r);
-        if (callback) {
-          try {
-            callback(r);
-          } catch (const std::exception& e) {
-            std::fprintf(stderr, "greenscope: the on_stall() callback threw: %s\n", e.what());
-          }
-        }
-        if (options.print && admit_print(options)) {
-          const std::string text = format_stall(r);
-          std::fwrite(text.data(), 1, text.size(), stderr);
-        }
-        break;
-      }
-    }
-  }
-}
-
-
-// The reporter thread ("gs-reporter") runs the observer, the on_stall()
-// callback and the printed reports, which symbolize (a first lookup in a
-// module can take tens of milliseconds): the monitor itself must stay free
-// to notice and sample the next stall.
-std::mutex g_report_mutex;
-std::condition_variable& g_report_cv = *new std::condition_variable();
-std::vector<Delivery>& g_report_queue = *new std::vector<Delivery>();  // guarded by g_report_mutex
-bool g_report_stop = false;            // guarded by g_report_mutex
-std::thread& g_reporter = *new std::thread();
-
-void reporter_main() {
-  ::pthread_setname_np(::pthread_self(), "gs-reporter");
-  std::unique_lock<std::mutex> lock(g_report_mutex);
-  for (;;) {
-    g_report_cv.wait(lock, [] { return g_report_stop || !g_report_queue.empty(); });
-    if (g_report_queue.empty() && g_report_stop) return;
-    std::vector<Delivery> batch;
-    batch.swap(g_report_queue);
-    lock.unlock();
-    report_now(batch);
-    lock.lock();
-  }
-}
-
-void deliver(const std::vector<Delivery>& ds) {
-  if (ds.empty()) return;
-  std::lock_guard<std::mutex> lock(g_report_mutex);
-  g_report_queue.insert(g_report_queue.end(), ds.begin(), ds.end());
-  g_report_cv.notify_one();
 }
 
 // report_unfinished() settles the stalls in progress when detection stops:
@@ -773,63 +395,6 @@ void report_unfinished() {
     g_active.clear();
   }
   deliver(out);
-}
-
-// The dumper thread ("gs-dumper") writes the run-info dumps asked for by
-// GREENSCOPE_DUMP_SIGNAL. A dump waits for each hub's own account, seconds
-// for a busy one: on the monitor thread that wait held up stall detection
-// and a crash report, whose handler waits 5 s for the monitor to unwind its
-// stack and then dies without one. Started at the first dump. Signals that
-// come while one is being written coalesce into one more.
-std::mutex g_dump_mutex;
-std::condition_variable& g_dump_cv = *new std::condition_variable();
-int g_dump_pending = 0;    // guarded by g_dump_mutex: the signal of the next dump, 0 if none
-bool g_dump_stop = false;  // guarded by g_dump_mutex
-std::thread& g_dumper = *new std::thread();  // (mon) started; joined by stop_thread()
-
-void write_dump(int sig) {
-  const std::string text = format_run_info();
-  std::fwrite(text.data(), 1, text.size(), stderr);
-  const char* name = sigabbrev_np(sig);
-  const std::string trigger = std::string("signal SIG") + (name ? name : std::to_string(sig).c_str());
-  if (Observer* o = observer_if_any()) o->on_run_info(trigger, text);
-}
-
-void dumper_main() {
-  ::pthread_setname_np(::pthread_self(), "gs-dumper");
-  std::unique_lock<std::mutex> lock(g_dump_mutex);
-  for (;;) {
-    g_dump_cv.wait(lock, [] { return g_dump_stop || g_dump_pending != 0; });
-    if (g_dump_pending == 0) return;  // stopping, nothing asked
-    const int sig = std::exchange(g_dump_pending, 0);
-    lock.unlock();
-    write_dump(sig);
-    lock.lock();
-  }
-}
-
-// serve_dump() hands a signalled dump to the dumper. Monitor thread.
-void serve_dump() {
-  const int sig = g_dump_signal.exchange(0);
-  if (sig == 0) return;
-  std::lock_guard<std::mutex> lock(g_dump_mutex);
-  g_dump_pending = sig;
-  if (!g_dumper.joinable()) g_dumper = quiet_thread(dumper_main);
-  g_dump_cv.notify_one();
-}
-
-// stop_dumper() lets the dumper finish what it was asked, then joins it.
-// After the monitor thread, the only one that starts it, has stopped.
-void stop_dumper() {
-  if (!g_dumper.joinable()) return;
-  {
-    std::lock_guard<std::mutex> lock(g_dump_mutex);
-    g_dump_stop = true;
-    g_dump_cv.notify_one();
-  }
-  g_dumper.join();
-  std::lock_guard<std::mutex> lock(g_dump_mutex);
-  g_dump_stop = false;
 }
 
 void monitor_main() {
@@ -887,13 +452,7 @@ void stop_thread() {
   wake_monitor();
   g_thread.join();
   stop_dumper();
-  {
-    std::lock_guard<std::mutex> report_lock(g_report_mutex);
-    g_report_stop = true;
-    g_report_cv.notify_one();
-  }
-  g_reporter.join();  // after everything queued was reported
-  flush_suppressed();
+  stop_reporter();
   g_thread_running.store(false);
 }
 
@@ -944,7 +503,7 @@ void note_loop_lag(Beat& b, std::uint64_t now) {
   if (b.last_poll_end == 0 || now <= b.last_poll_end) return;
   const std::uint64_t lag = now - b.last_poll_end;
   if (lag > threshold && lag - std::min(lag, b.longest_stall_in_poll_gap) > threshold) {
-    if (Observer* o = observer_if_any()) o->on_loop_lag(*b.hub, ticks_to_ns(lag));
+    if (Observer* o = observer_if_any()) o->on_loop_lag(*b.public_hub, ticks_to_ns(lag));
   }
 }
 }  // namespace
@@ -1025,7 +584,6 @@ void after_fork_in_child() {
   new (&g_config_mutex) std::mutex();
   new (&g_thread_mutex) std::mutex();
   new (&g_thread) std::thread();  // not destroyed: the parent's handle means nothing here
-  new (&g_reporter) std::thread();
   g_thread_running.store(false);
   g_stop.store(false);
   set_hook(kHookMonitor, false);
@@ -1033,22 +591,14 @@ void after_fork_in_child() {
   g_blocking_threshold_ns.store(-1);
   if (const int fd = g_event_fd.exchange(-1); fd >= 0) ::close(fd);
   new (&g_names_mutex) std::mutex();
-  new (&g_limiter_mutex) std::mutex();
-  new (&g_report_mutex) std::mutex();
-  new (&g_report_cv) std::condition_variable();
-  g_report_queue.clear();
-  new (&g_dump_mutex) std::mutex();
-  new (&g_dump_cv) std::condition_variable();
-  new (&g_dumper) std::thread();
-  g_dump_pending = 0;
-  g_dump_stop = false;
-  g_report_stop = false;
+  reset_reports_after_fork();
   g_active.clear();
 }
 
 }  // namespace
 
-std::shared_ptr<Beat> register_hub(HubImpl& hub) {
+std::shared_ptr<Beat> register_hub(HubImpl& hub, const Hub& public_hub, std::uint64_t hub_greenlet,
+                                   std::uint64_t main_greenlet) {
   static std::once_flag at_fork;
   std::call_once(at_fork, [] { ::pthread_atfork(nullptr, nullptr, &after_fork_in_child); });
   auto b = std::make_shared<Beat>();
@@ -1056,8 +606,9 @@ std::shared_ptr<Beat> register_hub(HubImpl& hub) {
   b->tid = static_cast<pid_t>(::syscall(SYS_gettid));
   b->thread = ::pthread_self();
   if (::pthread_getcpuclockid(b->thread, &b->cpu_clock) != 0) b->cpu_clock = CLOCK_THREAD_CPUTIME_ID;
-  b->hub_greenlet = hub.hub_greenlet_base().id();
-  b->main_greenlet = hub.main().id();
+  b->public_hub = &public_hub;
+  b->hub_greenlet = hub_greenlet;
+  b->main_greenlet = main_greenlet;
   b->sample.bytes = std::make_unique<std::uint8_t[]>(kSnapshotBytes);
   b->sample.snap.bytes = b->sample.bytes.get();
   b->sample.snap.capacity = kSnapshotBytes;
@@ -1117,11 +668,7 @@ void ensure_monitor_thread() {
   install_sample_handler();
   install_crash_handler();
   g_stop.store(false);
-  {
-    std::lock_guard<std::mutex> report_lock(g_report_mutex);
-    g_report_stop = false;
-  }
-  g_reporter = quiet_thread(reporter_main);
+  start_reporter();
   g_thread = quiet_thread(monitor_main);
   g_thread_running.store(true);
 }
@@ -1136,36 +683,9 @@ void wake_monitor() {
 }
 
 void request_dump(int signal_number) {
-  g_dump_signal.store(signal_number);
+  mon::g_dump_signal.store(signal_number);
   wake_monitor();
 }
-
-bool sample_thread(Beat& b, int timeout_ms) {
-  if (g_sample_signal == 0) return false;
-  int expected = SampleSlot::kIdle;
-  if (!b.sample.state.compare_exchange_strong(expected, SampleSlot::kRequested)) return false;
-  if (::pthread_kill(b.thread, g_sample_signal) != 0) {
-    b.sample.state.store(SampleSlot::kIdle);
-    return false;
-  }
-  // Withdrawn at the time limit, unless the handler is copying right now
-  // (kSampleBusy: then it is waited for).
-  int state = SampleSlot::kRequested;
-  const auto answered = [&] {
-    state = b.sample.state.load(std::memory_order_acquire);
-    return state == SampleSlot::kTaken || state == SampleSlot::kSkipped;
-  };
-  if (!poll_until(static_cast<std::uint64_t>(timeout_ms) * 1'000'000, answered)) {
-    int requested = SampleSlot::kRequested;
-    if (b.sample.state.compare_exchange_strong(requested, SampleSlot::kIdle)) return false;
-    while (!answered()) sleep_us(20);
-  }
-  if (state == SampleSlot::kTaken) return true;
-  b.sample.state.store(SampleSlot::kIdle, std::memory_order_release);
-  return false;
-}
-
-void release_sample(Beat& b) { b.sample.state.store(SampleSlot::kIdle, std::memory_order_release); }
 
 std::string greenlet_name_of(std::uint64_t id) {
   std::lock_guard<std::mutex> lock(g_names_mutex);
@@ -1194,20 +714,6 @@ std::string thread_name_of(pid_t tid) {
   std::string s = name;
   while (!s.empty() && s.back() == '\n') s.pop_back();
   return s;
-}
-
-void note_blocking_call(const char* call, int fd, std::int64_t ns, const std::uintptr_t* pcs, std::size_t n) {
-  StallOptions options;
-  {
-    std::lock_guard<std::mutex> lock(g_config_mutex);
-    options = g_options;
-  }
-  if (!options.print || !admit_print(options)) return;
-  std::string text = "greenscope: blocking call: " + std::string(call);
-  if (fd >= 0) text += " on fd " + std::to_string(fd);
-  text += " blocked thread " + std::to_string(::syscall(SYS_gettid)) + " for " + duration_text(ns) +
-          " (patch_all() cannot make it cooperative)\n" + stack_text(pcs, n, "    ");
-  std::fwrite(text.data(), 1, text.size(), stderr);
 }
 
 void start_monitor_from_environment() {

@@ -1,0 +1,249 @@
+// monitor_sampling.cpp: sampling a stalled hub's thread for the stall
+// monitor: the sample signal and its handler (a running thread copies its
+// own stack), /proc's word on where a thread is (running, or asleep in
+// which syscall), and stacks of blocked threads read without a signal.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "hidden_frames.h"
+#include "greenscope/detail/greenlet_base.h"
+#include "hub_view.h"
+#include "monitor.h"
+#include "monitor_internal.h"
+#include "syscalls.h"
+#include "unwind.h"
+
+namespace gs::detail::mon {
+namespace {
+
+// --- Sampling ---------------------------------------------------------------
+constexpr int kSampleBusy = 4;  // SampleSlot state while the handler copies
+int g_sample_signal = 0;        // (mon) picked once, by install_sample_handler()
+
+void on_sample_signal(int, siginfo_t*, void* context) {
+  const int saved_errno = errno;
+  Beat* b = tls_beat;
+  if (b != nullptr) {
+    int expected = SampleSlot::kRequested;
+    if (b->sample.state.compare_exchange_strong(expected, kSampleBusy, std::memory_order_acquire)) {
+      bool ok = false;
+      const StackRange* r = running_stack(*b->hub);
+      if (r != nullptr && !unwinding_exception(*b->hub))
+        ok = snapshot_from_signal(*static_cast<const ucontext_t*>(context), r->lo, r->hi, b->sample.snap);
+      b->sample.state.store(ok ? SampleSlot::kTaken : SampleSlot::kSkipped, std::memory_order_release);
+    }
+  }
+  errno = saved_errno;
+}
+
+// pick_sample_signal() takes the highest real-time signal nobody handles.
+int pick_sample_signal() {
+  for (int sig = SIGRTMAX; sig > SIGRTMIN + 2; --sig) {
+    struct sigaction old {};
+    if (::sigaction(sig, nullptr, &old) == 0 && old.sa_handler == SIG_DFL) return sig;
+  }
+  return 0;
+}
+
+
+// ProcSyscall is /proc/self/task/TID/syscall: "running", or the syscall
+// number, its six arguments, then the user stack pointer and pc.
+struct ProcSyscall {
+  bool known = false;
+  bool running = true;
+  long nr = -1;
+  std::uintptr_t sp = 0, pc = 0;
+};
+
+ProcSyscall read_proc_syscall(pid_t tid) {
+  ProcSyscall out;
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/self/task/%d/syscall", static_cast<int>(tid));
+  FILE* f = std::fopen(path, "re");
+  if (f == nullptr) return out;
+  char line[256] = {};
+  const bool got = std::fgets(line, sizeof line, f) != nullptr;
+  std::fclose(f);
+  if (!got) return out;
+  out.known = true;
+  if (std::strncmp(line, "running", 7) == 0) return out;
+  unsigned long long a[6];
+  unsigned long long sp = 0, pc = 0;
+  long nr = -1;
+  const int n = std::sscanf(line, "%ld %llx %llx %llx %llx %llx %llx %llx %llx", &nr, &a[0], &a[1], &a[2], &a[3],
+                            &a[4], &a[5], &sp, &pc);
+  out.running = false;
+  out.nr = nr;
+  if (n == 9) {
+    out.sp = sp;
+    out.pc = pc;
+  } else if (n == 3) {  // "-1 sp pc": in the kernel, not in a syscall
+    out.sp = a[0];
+    out.pc = a[1];
+  }
+  return out;
+}
+
+// snapshot_from_registers() copies [rsp, rsp + capacity) (bounded by
+// `stack_hi` if known) with process_vm_readv, so that a stack unmapped
+// meanwhile is an error, not a fault.
+bool snapshot_from_registers(const Registers& regs, std::uintptr_t stack_hi, bool interrupted, Snapshot& snap) {
+  if (regs.rsp == 0 || regs.rip == 0) return false;
+  std::size_t len = snap.capacity;
+  if (stack_hi > regs.rsp) len = std::min<std::size_t>(len, stack_hi - regs.rsp);
+  // Read page by page: the end of a thread's stack mapping may come first.
+  std::size_t got = 0;
+  while (got < len) {
+    const std::uintptr_t at = regs.rsp + got;
+    const std::size_t page_left = 4096 - (at & 4095);
+    const std::size_t want = std::min(len - got, page_left);
+    iovec local{snap.bytes + got, want};
+    iovec remote{reinterpret_cast<void*>(at), want};
+    const ssize_t r = ::process_vm_readv(::getpid(), &local, 1, &remote, 1, 0);
+    if (r <= 0) break;
+    got += static_cast<std::size_t>(r);
+  }
+  if (got == 0) return false;
+  snap.regs = regs;
+  snap.interrupted = interrupted;
+  snap.copy_lo = regs.rsp;
+  snap.copy_len = got;
+  snap.stack_lo = regs.rsp;
+  snap.stack_hi = stack_hi > regs.rsp ? stack_hi : regs.rsp + got;
+  return true;
+}
+
+// take_sample() samples one stalled hub. Running: the signal handler copies
+// the stack. Blocked in the kernel: a signal could make the call fail with
+// EINTR (sleeps, poll, epoll_wait do, whatever SA_RESTART says), so the
+// stack is read without one where possible: from the frame an interposed
+// call published (patch.cpp), else with one signal for calls the kernel
+// restarts, else from the user sp/pc the kernel shows in /proc. Where /proc
+// found the thread (running, or asleep in which call) is the sample's
+// in_syscall and syscall: the verdict's share of the asleep time by call.
+//
+// An interposed call's frame is read around /proc's word: a thread making
+// many short calls (sqlite's fdatasync, 2 ms each) can leave the call
+// between the two reads, and /proc's sp and pc, then stale and without the
+// frame pointer the interposer's frame needs, unwind short of the program's
+// code (seen: 3 to 5 of 25 samples on a loaded machine). So when /proc saw
+// the thread in a syscall while a frame was published at one end only, the
+// sample is read again, up to three times.
+}  // namespace
+
+StallSample take_sample(Beat& b, ActiveStall& st, std::vector<std::uint8_t>& scratch) {
+  StallSample s;
+  s.mono_ns = static_cast<std::int64_t>(mono_now_ns());
+  ProcSyscall sys;
+  std::uintptr_t frame_rip = 0;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    const std::uintptr_t before = b.blocking.rip.load(std::memory_order_acquire);
+    sys = read_proc_syscall(b.tid);
+    frame_rip = b.blocking.rip.load(std::memory_order_acquire);
+    const bool in_syscall = sys.known && !sys.running;
+    if (!in_syscall || (before == 0 && frame_rip == 0) || (before != 0 && before == frame_rip)) break;
+    frame_rip = 0;
+  }
+  s.in_syscall = sys.known && !sys.running;
+  s.syscall = s.in_syscall ? static_cast<int>(sys.nr) : -1;
+  std::uintptr_t pcs[kMaxStackDepth];
+  std::size_t n = 0;
+  if (!s.in_syscall) {
+    if (sample_thread(b, 20)) {
+      n = unwind_snapshot(b.sample.snap, pcs, kMaxStackDepth);
+      release_sample(b);
+    }
+  } else {
+    // The same syscall at the same stack pointer: the stack has not changed.
+    for (auto it = st.report.samples.rbegin(); it != st.report.samples.rend(); ++it) {
+      if (it->in_syscall && it->syscall == s.syscall && st.last_syscall_sp == sys.sp && !it->stack.empty()) {
+        s.stack = it->stack;
+        return s;
+      }
+      break;
+    }
+    st.last_syscall_sp = sys.sp;
+    Snapshot snap;
+    snap.bytes = scratch.data();
+    snap.capacity = scratch.size();
+    if (frame_rip != 0) {
+      Registers regs;
+      regs.rip = frame_rip;
+      regs.rsp = b.blocking.rsp.load(std::memory_order_relaxed);
+      regs.rbp = b.blocking.rbp.load(std::memory_order_relaxed);
+      if (snapshot_from_registers(regs, b.blocking.stack_hi.load(std::memory_order_relaxed), false, snap))
+        n = unwind_snapshot(snap, pcs, kMaxStackDepth);
+    } else if (syscall_restarts(sys.nr) && !st.signaled_in_syscall) {
+      st.signaled_in_syscall = true;
+      if (sample_thread(b, 20)) {
+        n = unwind_snapshot(b.sample.snap, pcs, kMaxStackDepth);
+        release_sample(b);
+      }
+    } else if (sys.sp != 0) {
+      Registers regs;
+      regs.rip = sys.pc;
+      regs.rsp = sys.sp;
+      if (snapshot_from_registers(regs, 0, true, snap)) n = unwind_snapshot(snap, pcs, kMaxStackDepth);
+    }
+  }
+  // Our own frames at the ends (the greenlet's entry below the user's
+  // function) say nothing; a stack that is all ours (the hub's code) stays.
+  const OwnFrames kept = trim_own_frames(pcs, n, 0, n < kMaxStackDepth);
+  if (kept.last > kept.first) s.stack.assign(pcs + kept.first, pcs + kept.last);
+  else s.stack.assign(pcs, pcs + n);
+  return s;
+}
+
+void install_sample_handler() {
+  if (g_sample_signal != 0) return;
+  const int sig = pick_sample_signal();
+  if (sig == 0) return;
+  struct sigaction sa {};
+  sa.sa_sigaction = &on_sample_signal;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+  sigfillset(&sa.sa_mask);
+  if (::sigaction(sig, &sa, nullptr) == 0) g_sample_signal = sig;
+}
+
+}  // namespace gs::detail::mon
+
+namespace gs::detail {
+
+using mon::g_sample_signal;
+using mon::poll_until;
+using mon::sleep_us;
+
+bool sample_thread(Beat& b, int timeout_ms) {
+  if (g_sample_signal == 0) return false;
+  int expected = SampleSlot::kIdle;
+  if (!b.sample.state.compare_exchange_strong(expected, SampleSlot::kRequested)) return false;
+  if (::pthread_kill(b.thread, g_sample_signal) != 0) {
+    b.sample.state.store(SampleSlot::kIdle);
+    return false;
+  }
+  // Withdrawn at the time limit, unless the handler is copying right now
+  // (kSampleBusy: then it is waited for).
+  int state = SampleSlot::kRequested;
+  const auto answered = [&] {
+    state = b.sample.state.load(std::memory_order_acquire);
+    return state == SampleSlot::kTaken || state == SampleSlot::kSkipped;
+  };
+  if (!poll_until(static_cast<std::uint64_t>(timeout_ms) * 1'000'000, answered)) {
+    int requested = SampleSlot::kRequested;
+    if (b.sample.state.compare_exchange_strong(requested, SampleSlot::kIdle)) return false;
+    while (!answered()) sleep_us(20);
+  }
+  if (state == SampleSlot::kTaken) return true;
+  b.sample.state.store(SampleSlot::kIdle, std::memory_order_release);
+  return false;
+}
+
+void release_sample(Beat& b) { b.sample.state.store(SampleSlot::kIdle, std::memory_order_release); }
+
+}  // namespace gs::detail
