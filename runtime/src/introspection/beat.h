@@ -66,9 +66,21 @@ struct SampleSlot {
 // `seq` names the segment, so that a stall the monitor flagged just as the
 // hub left it (the hub read the flag a moment before it was set) ends the
 // monitor's report instead of making a second one.
+// end_cpu_ns and end_run_delay_ns are the thread's CPU clock and schedstat
+// wait at its end (-1: not read), so that the monitor can judge it from its
+// own earlier reading (Beat::reading).
 struct MissedStall {
   std::uint64_t seq = 0, since = 0, end = 0, greenlet = 0;
   std::uint8_t owner = 0, watcher = 0;
+  std::int64_t end_cpu_ns = -1, end_run_delay_ns = -1;
+};
+
+// Reading is the monitor's periodic reading of a hub thread's CPU clock and
+// schedstat wait, the start of the window a stall the hub found itself is
+// judged over.
+struct Reading {
+  std::uint64_t ticks = 0;  // 0: none yet
+  std::int64_t cpu_ns = -1, run_delay_ns = -1;
 };
 
 // MissedRing is single-producer (the hub) single-consumer (the monitor).
@@ -118,6 +130,7 @@ struct Beat : std::enable_shared_from_this<Beat> {
 
   BlockingFrame blocking;                            // (hub)
   MissedRing missed;
+  Reading reading;                                   // (mon)
   SampleSlot sample;
 
   // Run-info dumps (run_info.cpp). `progress` counts the loop's turns, the
@@ -131,6 +144,12 @@ struct Beat : std::enable_shared_from_this<Beat> {
   std::atomic<std::uint64_t> progress{0};            // (hub)
   std::mutex outside_mutex;
   std::atomic<bool> leaving{false};                  // (hub, set under outside_mutex)
+  // unregistering: the hub is about to take the registry lock to leave; a
+  // monitor holding it while it waits for a sample of this thread lets go
+  // at once (before, the leaving thread waited out the sample's 20 ms, a
+  // stall the monitor made: seen on a loaded machine, 21.7 ms in
+  // unregister_hub()).
+  std::atomic<bool> unregistering{false};            // (hub)
 
   // Identity, set at registration (ro afterwards). `hub` is opaque to the
   // monitor (hub_view.h asks it what it needs); `public_hub` is what the

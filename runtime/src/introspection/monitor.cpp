@@ -239,6 +239,30 @@ void begin_stall(Beat& b, const Segment& seg, std::uint64_t since, std::uint64_t
   out.push_back({Delivery::Sample, r, std::move(s)});
 }
 
+// measure_missed() gives a stall the hub found itself (the monitor, kept
+// off the CPU, never saw it) the CPU time and run-queue wait its verdict
+// needs: from the monitor's last reading of the thread to the hub's at the
+// stall's end. The window may begin before the stall (by up to a threshold
+// and the monitor's lateness); the thread's pace over it is the stall's.
+// Without it, a loaded machine's stretched microseconds had no verdict and
+// could not be told from the program's stalls.
+void measure_missed(const Beat& b, const MissedStall& m, StallReport& r) {
+  const Reading& at = b.reading;
+  if (at.ticks == 0 || at.ticks >= m.end || at.cpu_ns < 0 || m.end_cpu_ns < at.cpu_ns) return;
+  r.cpu_time = std::chrono::nanoseconds(m.end_cpu_ns - at.cpu_ns);
+  r.cpu_window = std::chrono::nanoseconds(ticks_to_ns(m.end - at.ticks));
+  if (at.run_delay_ns >= 0 && m.end_run_delay_ns >= at.run_delay_ns)
+    r.run_delay = std::chrono::nanoseconds(m.end_run_delay_ns - at.run_delay_ns);
+}
+
+// take_reading() reads a hub thread's CPU clock and schedstat wait, at
+// most once a threshold, while no stall of it is being watched: the start
+// of measure_missed()'s window. Monitor thread.
+void take_reading(Beat& b, std::uint64_t now) {
+  if (b.reading.ticks != 0 && now - b.reading.ticks < g_threshold_ticks.load(std::memory_order_relaxed)) return;
+  b.reading = {now, thread_cpu_ns(b.cpu_clock), run_delay_ns(b.tid)};
+}
+
 // report_missed() reports the stalls the hub found itself (see MissedStall).
 // One the monitor is already reporting (flagged as the hub left it) ends
 // that report with the hub's exact end time.
@@ -250,7 +274,7 @@ void report_missed(Beat& b, std::vector<Delivery>& out) {
     ring.last_reported_seq = std::max(ring.last_reported_seq, m.seq);
     const auto active = g_active.find(&b);
     if (active != g_active.end() && active->second.seq == m.seq) {
-      finish_stall(b, active->second, m.end, -1, -1, out);
+      finish_stall(b, active->second, m.end, m.end_cpu_ns, m.end_run_delay_ns, out);
       g_active.erase(active);
       continue;
     }
@@ -268,6 +292,7 @@ void report_missed(Beat& b, std::vector<Delivery>& out) {
     r.end_mono_ns = ticks_to_mono_ns(m.end);
     r.duration = std::chrono::nanoseconds(ticks_to_ns(m.end - m.since));
     r.ended = true;
+    measure_missed(b, m, r);
     set_verdict(r);
     out.push_back({Delivery::Begin, r, {}});
     out.push_back({Delivery::End, r, {}});
@@ -353,6 +378,7 @@ void check_hub(Beat& b, std::uint64_t sample_ticks, std::vector<std::uint8_t>& s
     }
     return;
   }
+  take_reading(b, now);
   if (seg.owner == kPollingOwner || seg.seq == 0) return;
   if (seg.seq <= b.missed.last_reported_seq) return;  // the hub reported it; its seq moves on next
   // A segment that began before the monitor was switched on counts from then.
@@ -527,8 +553,8 @@ void publish_missed_stall(Beat& b, std::uint64_t seq, std::uint64_t ticks) {
     return;
   }
   MissedStall& m = ring.slot[head % MissedRing::kSize];
-  m = {seq, since, ticks, b.greenlet.load(std::memory_order_relaxed), owner,
-       b.watcher.load(std::memory_order_relaxed)};
+  m = {seq,   since, ticks, b.greenlet.load(std::memory_order_relaxed), owner, b.watcher.load(std::memory_order_relaxed),
+       thread_cpu_ns(CLOCK_THREAD_CPUTIME_ID), run_delay_ns(0)};
   ring.head.store(head + 1, std::memory_order_release);
   note_stall_in_poll_gap(b, ticks - since);
 }
@@ -631,6 +657,7 @@ void unregister_hub(Beat& beat) {
   // right after many short runs has its loop lag too.
   if (monitor_on()) note_loop_lag(beat, ticks_now());
   std::vector<Delivery> out;
+  beat.unregistering.store(true, std::memory_order_release);
   {
     std::lock_guard<std::mutex> lock(g_registry_mutex);
     g_beats.erase(std::remove(g_beats.begin(), g_beats.end(), &beat), g_beats.end());

@@ -227,14 +227,17 @@ bool sample_thread(Beat& b, int timeout_ms) {
     b.sample.state.store(SampleSlot::kIdle);
     return false;
   }
-  // Withdrawn at the time limit, unless the handler is copying right now
-  // (kSampleBusy: then it is waited for).
+  // Withdrawn at the time limit, or at once when the hub is leaving (it
+  // waits for the registry lock the caller may hold), unless the handler is
+  // copying right now (kSampleBusy: then it is waited for).
   int state = SampleSlot::kRequested;
   const auto answered = [&] {
     state = b.sample.state.load(std::memory_order_acquire);
     return state == SampleSlot::kTaken || state == SampleSlot::kSkipped;
   };
-  if (!poll_until(static_cast<std::uint64_t>(timeout_ms) * 1'000'000, answered)) {
+  const auto leaving = [&b] { return b.unregistering.load(std::memory_order_acquire); };
+  if (!poll_until(static_cast<std::uint64_t>(timeout_ms) * 1'000'000, [&] { return answered() || leaving(); }) ||
+      !answered()) {
     int requested = SampleSlot::kRequested;
     if (b.sample.state.compare_exchange_strong(requested, SampleSlot::kIdle)) return false;
     while (!answered()) sleep_us(20);
