@@ -176,6 +176,21 @@ std::string culprit_text(const Beat& b, const Segment& seg) {
 }
 
 // --- Stall life -------------------------------------------------------------------
+// new_report() opens the report of a stall of segment `seg`, from `since`.
+StallReport new_report(const Beat& b, const Segment& seg, std::uint64_t since) {
+  StallReport r;
+  r.id = next_stall_id();
+  r.tid = b.tid;
+  r.thread_name = thread_name_of(b.tid);
+  r.threshold = threshold_now();
+  r.owner = static_cast<StallOwner>(seg.owner);
+  r.greenlet_id = r.owner == StallOwner::Greenlet ? seg.greenlet : 0;
+  r.culprit = culprit_text(b, seg);
+  r.start_ticks = since;
+  r.start_mono_ns = ticks_to_mono_ns(since);
+  return r;
+}
+
 void finish_stall(Beat& b, ActiveStall& st, std::uint64_t end_ticks, std::int64_t end_cpu_ns,
                   std::int64_t end_run_delay_ns, std::vector<Delivery>& out) {
   StallReport& r = st.report;
@@ -220,16 +235,8 @@ void begin_stall(Beat& b, const Segment& seg, std::uint64_t since, std::uint64_t
   st.detected_ticks = now;
   st.detected_cpu_ns = thread_cpu_ns(b.cpu_clock);
   st.detected_run_delay_ns = run_delay_ns(b.tid);
+  st.report = new_report(b, seg, since);
   StallReport& r = st.report;
-  r.id = next_stall_id();
-  r.tid = b.tid;
-  r.thread_name = thread_name_of(b.tid);
-  r.threshold = threshold_now();
-  r.owner = static_cast<StallOwner>(seg.owner);
-  r.greenlet_id = r.owner == StallOwner::Greenlet ? seg.greenlet : 0;
-  r.culprit = culprit_text(b, seg);
-  r.start_ticks = since;
-  r.start_mono_ns = ticks_to_mono_ns(since);
   r.duration = std::chrono::nanoseconds(ticks_to_ns(now - since));
   out.push_back({Delivery::Begin, r, {}});
   st.last_sample_ticks = ticks_now();
@@ -278,16 +285,7 @@ void report_missed(Beat& b, std::vector<Delivery>& out) {
       g_active.erase(active);
       continue;
     }
-    StallReport r;
-    r.id = next_stall_id();
-    r.tid = b.tid;
-    r.thread_name = thread_name_of(b.tid);
-    r.threshold = threshold_now();
-    r.owner = static_cast<StallOwner>(m.owner);
-    r.greenlet_id = r.owner == StallOwner::Greenlet ? m.greenlet : 0;
-    r.culprit = culprit_text(b, Segment{0, m.since, m.greenlet, m.owner, m.watcher});
-    r.start_ticks = m.since;
-    r.start_mono_ns = ticks_to_mono_ns(m.since);
+    StallReport r = new_report(b, Segment{0, m.since, m.greenlet, m.owner, m.watcher}, m.since);
     r.end_ticks = m.end;
     r.end_mono_ns = ticks_to_mono_ns(m.end);
     r.duration = std::chrono::nanoseconds(ticks_to_ns(m.end - m.since));
