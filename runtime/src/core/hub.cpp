@@ -104,6 +104,7 @@ HubImpl::HubImpl()
   }
   beat_ = register_hub(*this, *this, hub_greenlet_base().id(), main().id());
   if (Observer* o = observer_if_any()) o->on_hub_start(*this);
+  hub_started(*beat_);
 }
 
 bool HubImpl::post_to_main_hub(std::function<void()> fn) {

@@ -198,6 +198,12 @@ inline void stamp(Beat& b, StallOwner owner, std::uint64_t greenlet, std::uint8_
 // Hub-side events besides switches (hub.cpp calls them with monitor_on()).
 void beat_poll_begin(Beat& b);
 void beat_poll_end(Beat& b);
+// hub_started() opens the main greenlet's first segment once the hub is
+// built: its start-up (the monitor's and the tracer's threads, the tracer's
+// first chunks) is the runtime's own work, done before there is a loop to
+// stall (seen: 10 ms of it under ASan on a loaded machine, reported as a
+// stall of main). Hub thread.
+void hub_started(Beat& b);
 
 // register_hub()/unregister_hub(): a hub's Beat joins/leaves the monitor's
 // list. Hub thread; register also sets up the thread's alternate signal
