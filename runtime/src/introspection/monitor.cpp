@@ -272,12 +272,16 @@ void measure_missed(const Beat& b, const MissedStall& m, StallReport& r) {
     r.run_delay = std::chrono::nanoseconds(m.end_run_delay_ns - at.run_delay_ns);
 }
 
-// take_reading() reads a hub thread's CPU clock and schedstat wait, at
-// most once a threshold, while no stall of it is being watched: the start
-// of measure_missed()'s window. Monitor thread.
+// take_reading() reads a hub thread's CPU clock, at most once a threshold,
+// while no stall of it is being watched: the start of measure_missed()'s
+// window. Monitor thread.
 void take_reading(Beat& b, std::uint64_t now) {
   if (b.reading.ticks != 0 && now - b.reading.ticks < g_threshold_ticks.load(std::memory_order_relaxed)) return;
-  b.reading = {now, thread_cpu_ns(b.cpu_clock), run_delay_ns(b.tid)};
+  // The CPU clock alone: reading schedstat here opened and closed a file
+  // every threshold, and the descriptor numbers it churned met libev's
+  // epoll_ctl() on a number the program had closed (TSan). The hub's own
+  // first reading has the run delay too.
+  b.reading = {now, thread_cpu_ns(b.cpu_clock), -1};
 }
 
 // report_missed() reports the stalls the hub found itself (see MissedStall).
@@ -577,9 +581,6 @@ void beat_poll_begin(Beat& b) {
 void hub_started(Beat& b) {
   stamp(b, StallOwner::Greenlet, b.main_greenlet);
   b.last_poll_end = b.since.load(std::memory_order_relaxed);  // lag counts from here
-  // The first reading, the hub's own: the main greenlet's first segment has
-  // a window from its beginning.
-  b.reading = {ticks_now(), thread_cpu_ns(CLOCK_THREAD_CPUTIME_ID), run_delay_ns(0)};
 }
 
 void beat_poll_end(Beat& b) {
@@ -659,6 +660,9 @@ std::shared_ptr<Beat> register_hub(HubImpl& hub, const Hub& public_hub, std::uin
   // Until the hub is built (hub_started()) nothing runs that a stall could
   // be blamed on: the segment is the polling one, which the monitor skips.
   stamp(*b, static_cast<StallOwner>(kPollingOwner), 0);
+  // The first reading, the hub's own, before the monitor can see the Beat
+  // (Reading is the monitor's once it is published).
+  b->reading = {ticks_now(), thread_cpu_ns(CLOCK_THREAD_CPUTIME_ID), run_delay_ns(0)};
   remember_greenlet_name(b->main_greenlet, "main");
   remember_greenlet_name(b->hub_greenlet, "hub");
   {
