@@ -235,10 +235,10 @@ void begin_stall(Beat& b, const Segment& seg, std::uint64_t since, std::uint64_t
   st.detected_ticks = now;
   st.detected_cpu_ns = thread_cpu_ns(b.cpu_clock);
   st.detected_run_delay_ns = run_delay_ns(b.tid);
-  // A reading taken inside the stall (the hub's own at its start, or the
-  // monitor's before the segment was over the threshold) starts the window
-  // earlier: a stall the monitor saw late is judged over more of itself
-  // (seen: 1 ms of a 10.5 ms stall at a hub's start on a loaded machine).
+  // A reading the monitor took inside the stall, before the segment was
+  // over the threshold, starts the window earlier: a stall the monitor saw
+  // late is judged over more of itself (seen: 1 ms of a 10.5 ms stall on a
+  // loaded machine). Its run delay is not read there (take_reading()).
   if (const Reading& at = b.reading; at.ticks >= since && at.ticks < now && at.cpu_ns >= 0 &&
                                      st.detected_cpu_ns >= at.cpu_ns) {
     st.detected_ticks = at.ticks;
@@ -471,11 +471,6 @@ void monitor_main() {
     {
       std::lock_guard<std::mutex> lock(g_registry_mutex);
       for (Beat* b : g_beats) check_hub(*b, sample_ticks, scratch, out);
-      // A hub that went away settled its stalls (settle_leaving_hub()); none is left here.
-      for (auto it = g_active.begin(); it != g_active.end();) {
-        if (std::find(g_beats.begin(), g_beats.end(), it->first) == g_beats.end()) it = g_active.erase(it);
-        else ++it;
-      }
     }
     deliver(out);
   }
