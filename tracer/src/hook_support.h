@@ -21,7 +21,10 @@ class HookScope {
     if (s_ == nullptr) [[unlikely]] return;
     s_->in_hook.store(1, std::memory_order_relaxed);
     std::atomic_signal_fence(std::memory_order_seq_cst);  // stop() pairs it with membarrier()
-    if (!g_recording.load(std::memory_order_relaxed)) [[unlikely]] {
+    // Acquire (a plain load on x86): a session started on another thread
+    // (the toggle thread) reset this stream there before turning recording
+    // on, and the hook must see that reset (TSan, a signal-toggled session).
+    if (!g_recording.load(std::memory_order_acquire)) [[unlikely]] {
       s_->in_hook.store(0, std::memory_order_release);
       s_ = nullptr;
     }
