@@ -94,6 +94,7 @@ def main():
     parser.add_argument("--scale", type=float, default=1.0,
                         help="multiply every workload's size (default 1.0, about 2 s in all)")
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--only", metavar="NAME", help="run this workload alone (e.g. yield_pingpong)")
     args = parser.parse_args()
 
     def n(base):
@@ -106,6 +107,10 @@ def main():
         ("queue_put_get", lambda: queue_put_get(n(50_000), 1)),
         ("queue_put_get_batched", lambda: queue_put_get(n(200_000), 0)),
     ]
+    if args.only:
+        workloads = [w for w in workloads if w[0] == args.only]
+        if not workloads:
+            sys.exit("gevent_bench.py: no workload '%s'" % args.only)
     print("gevent version %s" % gevent.__version__)
     for name, fn in workloads:
         fn()  # warm-up: first use creates the hub, fills free lists
