@@ -15,6 +15,40 @@ namespace gs::detail {
 
 inline std::string shown(std::string_view name) { return traceio::terminal_text(name); }
 
+// shown_into() is shown() for a signal handler (the crash report's fallback,
+// when the monitor thread does not answer): no allocation, no locale, no
+// stdio. It writes at most `cap` - 1 bytes and a NUL into `out`, cutting
+// before an escape or a UTF-8 sequence rather than through it, and returns
+// the length written. Precondition: cap >= 1.
+inline std::size_t shown_into(std::string_view name, char* out, std::size_t cap) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::size_t w = 0;
+  const auto room = [&](std::size_t n) { return w + n < cap; };
+  for (std::size_t i = 0; i < name.size();) {
+    const auto c = static_cast<unsigned char>(name[i]);
+    const std::size_t n = c >= 0x20 && c < 0x7F ? 1 : c < 0x80 ? 0 : traceio::utf8_length(name, i);
+    const bool c1 = n == 2 && c == 0xC2 && static_cast<unsigned char>(name[i + 1]) < 0xA0;
+    if (n != 0 && !c1) {  // printable ASCII, or a well-formed sequence past ASCII
+      if (!room(n)) break;
+      for (std::size_t k = 0; k < n; ++k) out[w++] = name[i + k];
+      i += n;
+      continue;
+    }
+    const std::size_t bytes = c1 ? 2 : 1;  // a C1 control shows as its two bytes
+    if (!room(4 * bytes)) break;
+    for (std::size_t k = 0; k < bytes; ++k) {
+      const auto b = static_cast<unsigned char>(name[i + k]);
+      out[w++] = '\\';
+      out[w++] = 'x';
+      out[w++] = kHex[b >> 4];
+      out[w++] = kHex[b & 0xF];
+    }
+    i += bytes;
+  }
+  out[w] = '\0';
+  return w;
+}
+
 // described() is "'name' (id N)".
 inline std::string described(const GreenletInfo& g) {
   return "'" + shown(g.name()) + "' (id " + std::to_string(g.id()) + ")";

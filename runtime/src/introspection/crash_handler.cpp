@@ -120,7 +120,10 @@ void on_crash_signal(int sig, siginfo_t* info, void* context) {
     write_str(format_u64(num, static_cast<std::uint64_t>(sig)));
     if (g_request.greenlet != 0) {
       write_str(g_request.overflow ? " (stack overflow) in greenlet '" : " in greenlet '");
-      write_str(g_request.greenlet_name);
+      // The name as shown() would print it: a name may hold ESC and
+      // friends, and this is the one path that cannot allocate.
+      char name[4 * sizeof g_request.greenlet_name];
+      write_all(name, shown_into(g_request.greenlet_name, name, sizeof name));
       write_str("' (id ");
       write_str(format_u64(num, g_request.greenlet));
       write_str(")");
