@@ -108,6 +108,10 @@ class HubImpl final : public Hub {
   // switch_to_observed() is switch_to() with an observer installed: apart,
   // so that the unobserved path keeps no state alive across a call.
   [[gnu::noinline]] void switch_to_observed(GreenletBase& from, GreenletBase& to, SwitchReason reason);
+  // switch_to_monitored() is switch_to() with the stall monitor alone on:
+  // the stamp and the jump together, entered by a jump from switch_to(), so
+  // that switch_to()'s own path (no hook) saves no register it never uses.
+  [[gnu::noinline]] void switch_to_monitored(GreenletBase& from, GreenletBase& to, SwitchReason reason);
   [[gnu::always_inline]] inline void jump(GreenletBase& from, GreenletBase& to, SwitchReason reason);
   // stamp_switch() starts the segment of `to` for the stall monitor.
   [[gnu::always_inline]] void stamp_switch(const GreenletBase& to) {
