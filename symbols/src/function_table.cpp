@@ -114,6 +114,22 @@ std::vector<std::uint64_t> function_starts(Dwfl_Module* module) {
   return out;
 }
 
+std::vector<std::pair<std::uint64_t, std::uint64_t>> plt_ranges(Dwfl_Module* module) {
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> out;
+  GElf_Addr bias = 0;
+  Elf* elf = dwfl_module_getelf(module, &bias);
+  std::size_t names = 0;
+  if (elf == nullptr || elf_getshdrstrndx(elf, &names) != 0) return out;
+  for (Elf_Scn* scn = elf_nextscn(elf, nullptr); scn != nullptr; scn = elf_nextscn(elf, scn)) {
+    GElf_Shdr sh;
+    if (gelf_getshdr(scn, &sh) == nullptr || (sh.sh_flags & SHF_EXECINSTR) == 0 || sh.sh_size == 0) continue;
+    const char* name = elf_strptr(elf, names, sh.sh_name);
+    if (name == nullptr || std::strncmp(name, ".plt", 4) != 0) continue;
+    out.emplace_back(sh.sh_addr + bias, sh.sh_addr + sh.sh_size + bias);
+  }
+  return out;
+}
+
 const FunctionTable::Function* FunctionTable::nearest(std::uint64_t address) const {
   auto next = std::upper_bound(functions_.begin(), functions_.end(), address,
                                [](std::uint64_t a, const Function& f) { return a < f.lo; });

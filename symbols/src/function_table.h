@@ -7,6 +7,7 @@
 #include <elfutils/libdwfl.h>
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace gs::symbols::detail {
@@ -47,5 +48,10 @@ class FunctionTable {
 // them (unwinding needs them), so in a library stripped to its .dynsym they
 // tell a static function from the exported one below it.
 std::vector<std::uint64_t> function_starts(Dwfl_Module* module);
+
+// plt_ranges() are the [lo, hi) ranges (biased) of the module's PLT
+// sections (.plt, .plt.got, .plt.sec): stubs that jump out of the module,
+// which .eh_frame covers with one FDE of their own and no symbol names.
+std::vector<std::pair<std::uint64_t, std::uint64_t>> plt_ranges(Dwfl_Module* module);
 
 }  // namespace gs::symbols::detail

@@ -51,6 +51,7 @@ struct Symbolizer::Impl {
     Dwfl_Module* dwfl_module = nullptr;                // null: unusable, see problems
     std::unique_ptr<detail::FunctionTable> functions;  // built on the first lookup inside
     std::unique_ptr<detail::ScopeFinder> scopes;       // made with functions
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> plt;  // PLT sections, made with functions
     std::vector<std::uint64_t> starts;                 // .eh_frame's function starts, made with functions
   };
 
@@ -158,9 +159,14 @@ const std::string& Symbolizer::Impl::demangled(const char* name) {
 // it is another, static one: "[libz.so.1+0x4970, after crc32_combine_op]",
 // one name for all of it (a summary counts it as one function). Else the
 // exported function below, marked as a guess with the offset:
-// "crc32_combine_op?+0xf6" (its symbol's size may just be missing). With
+// "crc32_combine_op?+0xf6" (its symbol's size may just be missing). A PLT
+// stub is "[libz.so.1 PLT stub]". With
 // neither, "" (the module and offset are shown).
 std::string Symbolizer::Impl::unnamed_function(Entry& entry, std::uint64_t address) {
+  // A PLT stub: the module calling out of itself (under a sanitizer, into
+  // its interceptors). Not a function of the module's own.
+  for (const auto& [lo, hi] : entry.plt)
+    if (address >= lo && address < hi) return "[" + module_name(*entry.module) + " PLT stub]";
   const detail::FunctionTable::Function* below = entry.functions->nearest(address);
   const auto next = std::upper_bound(entry.starts.begin(), entry.starts.end(), address);
   const std::uint64_t start = next == entry.starts.begin() ? 0 : *std::prev(next);
@@ -189,6 +195,7 @@ Location Symbolizer::Impl::resolve(std::uint64_t address) {
     entry->functions = std::make_unique<detail::FunctionTable>(entry->dwfl_module);
     entry->scopes = std::make_unique<detail::ScopeFinder>(entry->dwfl_module);
     entry->starts = detail::function_starts(entry->dwfl_module);
+    entry->plt = detail::plt_ranges(entry->dwfl_module);
   }
   where.scopes = entry->scopes->scopes_at(address);
   if (const detail::FunctionTable::Function* function = entry->functions->find(address)) {

@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -201,6 +202,55 @@ TEST(Symbolizer, LibcInternalFunctionHasAName) {
   const std::string text = gs::symbols::describe(g_compare_caller, where);
   EXPECT_FALSE(where.scopes.empty()) << text;
   EXPECT_FALSE(contains(text, "libc.so.6+0x")) << text;
+}
+
+// plt_address() is an address inside the .plt of the loaded library
+// `soname` (found by `symbol`), read from the file's section headers; 0 if
+// it has none.
+std::uintptr_t plt_address(const char* soname, const char* symbol) {
+  void* handle = dlopen(soname, RTLD_LAZY | RTLD_NOLOAD);
+  if (handle == nullptr) return 0;
+  Dl_info info{};
+  void* sym = dlsym(handle, symbol);
+  const bool found = sym != nullptr && dladdr(sym, &info) != 0 && info.dli_fname != nullptr;
+  dlclose(handle);
+  if (!found) return 0;
+  FILE* f = std::fopen(info.dli_fname, "rb");
+  if (f == nullptr) return 0;
+  ElfW(Ehdr) eh{};
+  std::vector<ElfW(Shdr)> sh;
+  std::string names;
+  bool ok = std::fread(&eh, sizeof eh, 1, f) == 1 && eh.e_shnum > 0 && eh.e_shstrndx < eh.e_shnum;
+  if (ok) {
+    sh.resize(eh.e_shnum);
+    ok = std::fseek(f, static_cast<long>(eh.e_shoff), SEEK_SET) == 0 &&
+         std::fread(sh.data(), sizeof(ElfW(Shdr)), sh.size(), f) == sh.size();
+  }
+  if (ok) {
+    names.resize(sh[eh.e_shstrndx].sh_size);
+    ok = std::fseek(f, static_cast<long>(sh[eh.e_shstrndx].sh_offset), SEEK_SET) == 0 &&
+         std::fread(names.data(), 1, names.size(), f) == names.size();
+  }
+  std::fclose(f);
+  if (!ok) return 0;
+  for (const ElfW(Shdr)& s : sh)
+    if (s.sh_name < names.size() && std::strcmp(names.c_str() + s.sh_name, ".plt") == 0 && s.sh_size > 32)
+      return reinterpret_cast<std::uintptr_t>(info.dli_fbase) + s.sh_addr + 20;  // inside the second stub
+  return 0;
+}
+
+// A sample in a stripped library's PLT (the library calling out, e.g. into
+// a sanitizer's memset) is named as such: .eh_frame covers the PLT with an
+// FDE of its own, and it showed as a bare "[libz.so.1+0x3020]" (ASan run of
+// LibraryStallTest.ZlibStallIsCpuBoundAndLedByTheProgramsFunction).
+TEST(Symbolizer, APltStubIsNamedAsOne) {
+  const std::uintptr_t address = plt_address("libz.so.1", "compress2");
+  if (address == 0) GTEST_SKIP() << "libz.so.1 is not loaded here, or has no .plt";
+  const Location where = gs::symbols::for_this_process()->lookup(address);
+  ASSERT_NE(where.module, nullptr);
+  EXPECT_EQ(gs::symbols::module_name(*where.module), "libz.so.1");
+  ASSERT_FALSE(where.scopes.empty()) << gs::symbols::describe(address, where);
+  EXPECT_EQ(where.scopes.back().function, "[libz.so.1 PLT stub]");
 }
 
 TEST(Symbolizer, InlinedFunctionGivesTwoScopesInnermostFirst) {
