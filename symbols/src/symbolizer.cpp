@@ -159,9 +159,9 @@ const std::string& Symbolizer::Impl::demangled(const char* name) {
 // it is another, static one: "[libz.so.1+0x4970, after crc32_combine_op]",
 // one name for all of it (a summary counts it as one function). Else the
 // exported function below, marked as a guess with the offset:
-// "crc32_combine_op?+0xf6" (its symbol's size may just be missing). A PLT
-// stub is "[libz.so.1 PLT stub]". With
-// neither, "" (the module and offset are shown).
+// "crc32_combine_op?+0xf6" (its symbol's size may just be missing). With
+// neither, "" (the module and offset are shown). A PLT stub, which .eh_frame
+// also covers, is "[libz.so.1 PLT stub]".
 std::string Symbolizer::Impl::unnamed_function(Entry& entry, std::uint64_t address) {
   // A PLT stub: the module calling out of itself (under a sanitizer, into
   // its interceptors). Not a function of the module's own.

@@ -67,6 +67,20 @@ struct TsanSwitchSignals {
   sigset_t saved;  // the thread's mask while the switch is under way
 };
 inline thread_local TsanSwitchSignals tsan_switch_signals;
+
+// AsyncSignalsBlocked blocks the asynchronous signals for its scope, for a
+// TSan call that moves its current thread state (creating, destroying or
+// switching a fiber on the same stack).
+class AsyncSignalsBlocked {
+ public:
+  AsyncSignalsBlocked() { pthread_sigmask(SIG_BLOCK, &tsan_switch_signals.async, &saved_); }
+  ~AsyncSignalsBlocked() { pthread_sigmask(SIG_SETMASK, &saved_, nullptr); }
+  AsyncSignalsBlocked(const AsyncSignalsBlocked&) = delete;
+  AsyncSignalsBlocked& operator=(const AsyncSignalsBlocked&) = delete;
+
+ private:
+  sigset_t saved_;
+};
 #endif
 
 // sanitizer_create() makes the sanitizer's fiber handle for a new stack, or
@@ -74,11 +88,8 @@ inline thread_local TsanSwitchSignals tsan_switch_signals;
 inline void* sanitizer_create(bool is_thread_main) {
 #if defined(GS_SANITIZE_THREAD)
   if (is_thread_main) return __tsan_get_current_fiber();
-  sigset_t saved;
-  pthread_sigmask(SIG_BLOCK, &tsan_switch_signals.async, &saved);
-  void* fiber = __tsan_create_fiber(0);
-  pthread_sigmask(SIG_SETMASK, &saved, nullptr);
-  return fiber;
+  const AsyncSignalsBlocked blocked;
+  return __tsan_create_fiber(0);
 #else
   (void)is_thread_main;
   return nullptr;
@@ -88,10 +99,8 @@ inline void* sanitizer_create(bool is_thread_main) {
 inline void sanitizer_destroy(void* tsan_fiber, bool is_thread_main) {
 #if defined(GS_SANITIZE_THREAD)
   if (is_thread_main || tsan_fiber == nullptr) return;
-  sigset_t saved;
-  pthread_sigmask(SIG_BLOCK, &tsan_switch_signals.async, &saved);
+  const AsyncSignalsBlocked blocked;
   __tsan_destroy_fiber(tsan_fiber);
-  pthread_sigmask(SIG_SETMASK, &saved, nullptr);
 #else
   (void)tsan_fiber;
   (void)is_thread_main;
@@ -136,10 +145,8 @@ inline void sanitizer_after_switch(void* fake_stack) {
 // switch_tsan_fiber() moves TSan to fiber `to` on the same stack, with async
 // signals blocked across the move for the reason TsanSwitchSignals gives.
 inline void switch_tsan_fiber(void* to) {
-  sigset_t saved;
-  pthread_sigmask(SIG_BLOCK, &tsan_switch_signals.async, &saved);
+  const AsyncSignalsBlocked blocked;
   __tsan_switch_to_fiber(to, 0);
-  pthread_sigmask(SIG_SETMASK, &saved, nullptr);
 }
 
 // TsanPatchedCall runs a patched libc function's own code on a second TSan

@@ -209,8 +209,8 @@ void HubImpl::switch_to(GreenletBase& from, GreenletBase& to, SwitchReason reaso
   const std::uint8_t hooks = g_hooks.load(std::memory_order_relaxed);
   if (hooks != 0) [[unlikely]] {
     // Tail calls (a jump, no frame of ours left): with the stamp inline
-    // here, every switch saved and restored six registers for it, 24 of
-    // the 240 instructions of a yield with no hook on.
+    // here, every switch saved and restored six registers for it (a yield
+    // with no hook on: 240 instructions then, 208 now; docs/benchmarks.md).
     if (hooks != kHookMonitor) return switch_to_observed(from, to, reason);
     return switch_to_monitored(from, to, reason);
   }

@@ -25,9 +25,11 @@ inline std::size_t shown_into(std::string_view name, char* out, std::size_t cap)
   std::size_t w = 0;
   const auto room = [&](std::size_t n) { return w + n < cap; };
   for (std::size_t i = 0; i < name.size();) {
+    // The pieces terminal_text() keeps and escapes, by its own rules.
+    namespace rules = traceio::safe_text_detail;
     const auto c = static_cast<unsigned char>(name[i]);
-    const std::size_t n = c >= 0x20 && c < 0x7F ? 1 : c < 0x80 ? 0 : traceio::utf8_length(name, i);
-    const bool c1 = n == 2 && c == 0xC2 && static_cast<unsigned char>(name[i + 1]) < 0xA0;
+    const std::size_t n = rules::plain(c, false) ? 1 : c < 0x80 ? 0 : traceio::utf8_length(name, i);
+    const bool c1 = rules::c1_control(name, i, n);
     if (n != 0 && !c1) {  // printable ASCII, or a well-formed sequence past ASCII
       if (!room(n)) break;
       for (std::size_t k = 0; k < n; ++k) out[w++] = name[i + k];
