@@ -13,6 +13,14 @@ function(gs_apply_build_options target)
   endif()
 endfunction()
 
+# Frame pointers, in the whole build: gs::capture_stack() (and so every
+# wait stack) follows them where libunwind has shown they hold, a couple of
+# loads a frame against unw_backtrace()'s ~7 (runtime/src/introspection/
+# frame_walk.h). Without them the walk is libunwind's, as before.
+if(GS_FRAME_POINTERS)
+  add_compile_options(-fno-omit-frame-pointer)
+endif()
+
 # Sanitizers apply to the whole build so that every object file, tests
 # included, agrees on instrumentation.
 if(GS_ASAN)

@@ -17,6 +17,7 @@
 #include <mutex>
 
 #include "context.h"
+#include "frame_walk.h"
 #include "unwind.h"
 
 namespace gs::detail {
@@ -156,7 +157,11 @@ namespace {
 // walk_current() is both capture_current()s: always inlined, so that each
 // has exactly one frame of its own. unw_backtrace's entry 0 is the return
 // address into that frame: it goes, then `skip` more. Every entry is a
-// return address (all are callers here), so each becomes ra - 1.
+// return address (all are callers here), so each becomes ra - 1. The walk
+// is by frame pointers as far as they are known to hold (frame_walk.h),
+// else libunwind's: the same addresses either way (tests/runtime's
+// FrameWalk tests compare them).
+template <bool kFramePointers>
 [[gnu::always_inline]] inline std::size_t walk_current(std::uintptr_t* out, std::size_t max, std::size_t skip,
                                                        bool& reached_bottom) noexcept {
   constexpr std::size_t kOwn = 1;
@@ -165,9 +170,22 @@ namespace {
   if (!g_ready.load(std::memory_order_acquire)) init_unwinding();
   void* raw[kRaw];
   const std::size_t want = std::min(kRaw, std::min(max, kRaw) + std::min(skip, kRaw) + kOwn);
-  const int got = backtrace_ips(raw, static_cast<int>(want));
-  const std::size_t n = got > 0 ? static_cast<std::size_t>(got) : 0;
   const std::uintptr_t finish = g_finish.load(std::memory_order_relaxed);
+  // raw[0] is our own pc (dropped below): the frame walk leaves it 0.
+  std::size_t n = 0;
+  const auto frame = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
+  const FrameWalk walk =
+      kFramePointers ? walk_frame_pointers(0, frame, finish, raw, want, n) : FrameWalk::Unframed;
+  switch (walk) {
+    case FrameWalk::Done:
+      break;
+    case FrameWalk::Unframed:
+      n = static_cast<std::size_t>(std::max(0, backtrace_ips(raw, static_cast<int>(want))));
+      break;
+    case FrameWalk::Unknown:
+      n = static_cast<std::size_t>(std::max(0, learn_backtrace(raw, static_cast<int>(want))));
+      break;
+  }
   reached_bottom = n < want;
   std::size_t count = 0;
   for (std::size_t i = kOwn + skip; i < n && count < max; ++i) {
@@ -187,12 +205,17 @@ namespace {
 // depend on the caller.
 [[gnu::noinline]] std::size_t capture_current(std::uintptr_t* out, std::size_t max, std::size_t skip) noexcept {
   bool reached_bottom = false;
-  return walk_current(out, max, skip, reached_bottom);
+  return walk_current<true>(out, max, skip, reached_bottom);
 }
 
 [[gnu::noinline]] std::size_t capture_current(std::uintptr_t* out, std::size_t max, std::size_t skip,
                                               bool& reached_bottom) noexcept {
-  return walk_current(out, max, skip, reached_bottom);
+  return walk_current<true>(out, max, skip, reached_bottom);
+}
+
+[[gnu::noinline]] std::size_t capture_current_by_libunwind(std::uintptr_t* out, std::size_t max, std::size_t skip,
+                                                           bool& reached_bottom) noexcept {
+  return walk_current<false>(out, max, skip, reached_bottom);
 }
 
 bool snapshot_from_signal(const ucontext_t& uc, std::uintptr_t stack_lo, std::uintptr_t stack_hi,

@@ -51,7 +51,8 @@ inline constexpr std::size_t kSnapshotBytes = 64 * 1024;
 // normal context before any signal can sample (the monitor does).
 void init_unwinding();
 
-// capture_current() is the walk under gs::capture_stack(): unw_backtrace,
+// capture_current() is the walk under gs::capture_stack(): frame pointers
+// where libunwind has shown they hold (frame_walk.h), else unw_backtrace,
 // minus its own frames, the `skip` frames above, and anything below a
 // greenlet's entry (make_fcontext's `finish`). No trimming of greenscope's
 // frames (stacks.cpp does that). Calls init_unwinding() on first use.
@@ -91,6 +92,12 @@ bool in_switch_code(std::uintptr_t pc) noexcept;
 // rather than at `max`, so that the caller may trim frames at that end.
 std::size_t capture_current(std::uintptr_t* out, std::size_t max, std::size_t skip,
                             bool& reached_bottom) noexcept;
+
+// capture_current_by_libunwind() is capture_current() with no frame-pointer
+// walk: unw_backtrace() alone, the reference the tests hold the frame walk
+// to (tests/runtime/frame_walk_test.cpp).
+std::size_t capture_current_by_libunwind(std::uintptr_t* out, std::size_t max, std::size_t skip,
+                                         bool& reached_bottom) noexcept;
 
 // copy_stack_bytes() copies `n` bytes of a live stack, async-signal-safe.
 // Inline assembly, not memcpy: a sanitizer's memcpy checks the source's
