@@ -122,9 +122,9 @@ struct HereWalk {
   std::size_t n = 0;
   const auto frame = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
   const std::uintptr_t finish = detail::finish_address();
-  h.first = detail::walk_frame_pointers(0, frame, finish, raw, kMax, n);
+  h.first = detail::walk_frame_pointers(frame, finish, raw, kMax, n);
   if (h.first == detail::FrameWalk::Unknown) (void)detail::learn_backtrace(raw, static_cast<int>(kMax));
-  h.second = detail::walk_frame_pointers(0, frame, finish, raw, kMax, n);
+  h.second = detail::walk_frame_pointers(frame, finish, raw, kMax, n);
   for (std::size_t i = 1; i < n; ++i) h.walked.push_back(reinterpret_cast<std::uintptr_t>(raw[i]));
   // libunwind's walk from here, as return addresses: its frame 0 is here,
   // and it stops before `finish` where the frame walk writes it.
@@ -176,7 +176,6 @@ TEST_F(FrameWalkTest, AFramedChainIsWalkedByFramePointersAloneToTheGreenletsBott
   EXPECT_EQ(h.walked, h.reference) << "frame walk:" << dump(h.walked) << "\nlibunwind:" << dump(h.reference);
   ASSERT_FALSE(h.walked.empty());
   EXPECT_EQ(h.walked.back(), detail::finish_address()) << "it ends at the greenlet's bottom";
-  EXPECT_GE(detail::frame_verdicts_known(), 3u) << "walk_step, framed_step and the leaf's call sites";
 }
 
 TEST_F(FrameWalkTest, AllocaAndRealignedFramesWithFramePointersAreWalkedToo) {

@@ -19,7 +19,6 @@ constexpr unsigned kSlotBits = 14;
 constexpr std::size_t kSlots = std::size_t{1} << kSlotBits;
 constexpr std::size_t kProbes = 8;
 std::atomic<std::uintptr_t> g_verdicts[kSlots];
-std::atomic<std::size_t> g_known{0};
 
 // A framed function's frame is at most this big (its locals); a bigger
 // step between two frame pointers is taken for a stale verdict (code
@@ -47,10 +46,7 @@ void record_verdict(std::uintptr_t address, Verdict v) noexcept {
   for (std::size_t i = 0; i < kProbes; ++i) {
     std::atomic<std::uintptr_t>& slot = g_verdicts[(home + i) & (kSlots - 1)];
     std::uintptr_t e = slot.load(std::memory_order_relaxed);
-    if (e == 0 && slot.compare_exchange_strong(e, entry, std::memory_order_relaxed)) {
-      g_known.fetch_add(1, std::memory_order_relaxed);
-      return;
-    }
+    if (e == 0 && slot.compare_exchange_strong(e, entry, std::memory_order_relaxed)) return;
     if (e >> 2 == address) return;  // another walk judged it (the same way: code does not change)
   }
 }
@@ -94,11 +90,10 @@ bool read_frame(unw_cursor_t& cursor, bool after_signal, CursorFrame& f) noexcep
 }  // namespace
 
 [[gnu::no_sanitize("address", "thread", "undefined")]] FrameWalk walk_frame_pointers(
-    std::uintptr_t pc, std::uintptr_t frame, std::uintptr_t finish, void** out, std::size_t want,
-    std::size_t& n) noexcept {
+    std::uintptr_t frame, std::uintptr_t finish, void** out, std::size_t want, std::size_t& n) noexcept {
   n = 0;
   if (want == 0) return FrameWalk::Done;
-  out[n++] = reinterpret_cast<void*>(pc);
+  out[n++] = nullptr;
   std::uintptr_t fp = frame;
   while (n < want) {
     const auto* words = reinterpret_cast<const std::uintptr_t*>(fp);
@@ -135,7 +130,5 @@ bool read_frame(unw_cursor_t& cursor, bool after_signal, CursorFrame& f) noexcep
   }
   return n;
 }
-
-std::size_t frame_verdicts_known() noexcept { return g_known.load(std::memory_order_relaxed); }
 
 }  // namespace gs::detail

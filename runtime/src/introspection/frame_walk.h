@@ -28,22 +28,18 @@ enum class FrameWalk {
 
 // walk_frame_pointers() writes the return addresses above `frame` (a framed
 // function's %rbp, its caller's return address at frame + 8) into out[1..],
-// and the caller's `pc` into out[0], so that the result lines up with
-// unw_backtrace() called where `frame` is. Stops after `want` entries, at
+// and 0 into out[0], where unw_backtrace() called in `frame`'s function puts
+// that function's own pc, so that the two results line up. Stops after `want` entries, at
 // `finish` (written, a greenlet's bottom) or at a 0 return address (not
 // written). `n` is the count written, also when the walk gives up.
 // Async-signal-safe, lock-free; reads only frames that verdicts vouch for.
-FrameWalk walk_frame_pointers(std::uintptr_t pc, std::uintptr_t frame, std::uintptr_t finish, void** out,
-                              std::size_t want, std::size_t& n) noexcept;
+FrameWalk walk_frame_pointers(std::uintptr_t frame, std::uintptr_t finish, void** out, std::size_t want,
+                              std::size_t& n) noexcept;
 
 // learn_backtrace() is unw_backtrace() done with libunwind's cursor, which
 // also records every return address's verdict on the way: out[0] is the
 // pc in its caller, as unw_backtrace()'s. Slower than unw_backtrace() (no
 // trace cache); called once per walk that meets a new address.
 [[gnu::noinline]] int learn_backtrace(void** out, int size) noexcept;
-
-// frame_verdicts_known() is how many return addresses have a verdict (for
-// tests and benches).
-std::size_t frame_verdicts_known() noexcept;
 
 }  // namespace gs::detail

@@ -105,29 +105,20 @@ bool in_range(std::uintptr_t pc, const std::atomic<std::uintptr_t>& lo, const st
 }
 
 // backtrace_ips() is unw_backtrace(): the return addresses from its
-// caller's frame up. Under ThreadSanitizer it is the same walk done with
-// unw_step(): unw_backtrace() keeps a per-thread trace cache whose
-// thread-exit destructor locks a mutex after TSan has let the thread go, and
-// every thread that took a stack then dies of SIGSEGV as it exits (Debian 12's
-// libunwind 1.6 with GCC 12's TSan; a plain std::thread that calls
-// unw_backtrace() once reproduces it). The walk without the cache is slower,
-// which only a TSan build pays.
+// caller's frame up. Under ThreadSanitizer it is frame_walk.h's
+// learn_backtrace(), the same walk done with unw_step(): unw_backtrace()
+// keeps a per-thread trace cache whose thread-exit destructor locks a mutex
+// after TSan has let the thread go, and every thread that took a stack then
+// dies of SIGSEGV as it exits (Debian 12's libunwind 1.6 with GCC 12's
+// TSan; a plain std::thread that calls unw_backtrace() once reproduces it).
+// The walk without the cache is slower, which only a TSan build pays.
+[[gnu::always_inline]] inline int backtrace_ips(void** buffer, int size) {
 #if defined(__SANITIZE_THREAD__)
-[[gnu::noinline]] int backtrace_ips(void** buffer, int size) {
-  unw_context_t context;
-  unw_cursor_t cursor;
-  if (unw_getcontext(&context) != 0 || unw_init_local(&cursor, &context) != 0) return 0;
-  int n = 0;
-  while (n < size && unw_step(&cursor) > 0) {
-    unw_word_t ip = 0;
-    if (unw_get_reg(&cursor, UNW_REG_IP, &ip) != 0) break;
-    buffer[n++] = reinterpret_cast<void*>(ip);
-  }
-  return n;
-}
+  return learn_backtrace(buffer, size);
 #else
-[[gnu::always_inline]] inline int backtrace_ips(void** buffer, int size) { return unw_backtrace(buffer, size); }
+  return unw_backtrace(buffer, size);
 #endif
+}
 
 }  // namespace
 
@@ -174,8 +165,7 @@ template <bool kFramePointers>
   // raw[0] is our own pc (dropped below): the frame walk leaves it 0.
   std::size_t n = 0;
   const auto frame = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
-  const FrameWalk walk =
-      kFramePointers ? walk_frame_pointers(0, frame, finish, raw, want, n) : FrameWalk::Unframed;
+  const FrameWalk walk = kFramePointers ? walk_frame_pointers(frame, finish, raw, want, n) : FrameWalk::Unframed;
   switch (walk) {
     case FrameWalk::Done:
       break;
