@@ -17,6 +17,10 @@ Workloads (same structure as the C++ benchmarks):
                        per set -> wake cycle
   queue_put_get        producer -> consumer through Queue(maxsize=1); per item
   queue_put_get_batched  the same through an unbounded Queue; per item
+  spawn_burst          spawn 200,000 greenlets that each wait on one Event, sleep(0)
+                       so all of them block, set the Event, joinall; per greenlet
+  spawn_burst_first    the same, the process's first burst: run once, first of
+                       all workloads, without a warm-up run
 """
 
 import argparse
@@ -88,6 +92,25 @@ def queue_put_get(n, maxsize=1):
     return elapsed, n
 
 
+def spawn_burst(n):
+    event = Event()
+    waiting = [0]
+
+    def waiter():
+        waiting[0] += 1
+        event.wait()
+
+    t0 = time.perf_counter()
+    burst = [gevent.spawn(waiter) for _ in range(n)]
+    gevent.sleep(0)
+    blocked = waiting[0]
+    event.set()
+    gevent.joinall(burst)
+    elapsed = time.perf_counter() - t0
+    assert blocked == n, "only %d of %d greenlets were running when the Event was set" % (blocked, n)
+    return elapsed, n
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -100,12 +123,15 @@ def main():
     def n(base):
         return max(1, int(base * args.scale))
 
+    firsts = {"spawn_burst_first"}  # run once, before anything else warmed the heap
     workloads = [
+        ("spawn_burst_first", lambda: spawn_burst(n(200_000))),
         ("yield_pingpong", lambda: yield_pingpong(n(100_000))),
         ("spawn_join", lambda: spawn_join(n(50))),
         ("event_set_wake", lambda: event_set_wake(n(50_000))),
         ("queue_put_get", lambda: queue_put_get(n(50_000), 1)),
         ("queue_put_get_batched", lambda: queue_put_get(n(200_000), 0)),
+        ("spawn_burst", lambda: spawn_burst(n(200_000))),
     ]
     if args.only:
         workloads = [w for w in workloads if w[0] == args.only]
@@ -113,9 +139,10 @@ def main():
             sys.exit("gevent_bench.py: no workload '%s'" % args.only)
     print("gevent version %s" % gevent.__version__)
     for name, fn in workloads:
-        fn()  # warm-up: first use creates the hub, fills free lists
+        if name not in firsts:
+            fn()  # warm-up: first use creates the hub, fills free lists
         per_op = []
-        for _ in range(args.repeats):
+        for _ in range(1 if name in firsts else args.repeats):
             elapsed, ops = fn()
             per_op.append(elapsed * 1e9 / ops)
             if args.verbose:

@@ -17,13 +17,16 @@ struct RuntimeOptions {
   // than 16 KiB is raised to 16 KiB, more than kMaxStackSize (1 GiB) is a
   // UsageError. Only the pages a greenlet touches cost memory.
   std::size_t stack_size = 128 * 1024;
-  // max_guarded_stacks caps how many stacks get a PROT_NONE guard page. Each
-  // guarded stack costs two kernel memory mappings and vm.max_map_count
-  // (65530 by default) caps mappings per process, so past the cap stacks are
-  // unguarded and protected by a canary checked at every switch instead.
-  // 0 means "derive from vm.max_map_count" (about 40% of it).
+  // max_guarded_stacks caps how many stacks get a guard page. 0 means no cap
+  // where the kernel has guard regions (Linux 6.13), which cost no memory
+  // mapping; elsewhere each guard is a PROT_NONE page costing two of the
+  // vm.max_map_count mappings (65530 by default), and 0 means about 40 % of
+  // that. Past the cap stacks are unguarded and protected by a canary
+  // checked at every switch instead.
   std::size_t max_guarded_stacks = 0;
-  // stack_cache is how many freed stacks each hub keeps for reuse.
+  // stack_cache is how many freed stacks each hub keeps for reuse at least;
+  // beyond it, freed stacks stay while they were needed within the last
+  // second (docs/runtime.md, "Stacks and vm.max_map_count").
   std::size_t stack_cache = 1024;
   // callback_budget bounds how long the hub runs ready greenlets and
   // callbacks before it polls for I/O again (gevent's switch interval):

@@ -194,11 +194,15 @@ const GreenletInfo& GreenletRef::info() const { return checked("info()"); }
 std::vector<GreenletRef> joinall(const std::vector<GreenletRef>& greenlets, Duration timeout,
                                  bool raise_error) {
   const detail::Deadline deadline(timeout, "gs::joinall()");
+  bool all = true;
   for (const GreenletRef& g : greenlets) {
-    if (deadline.expired()) break;
-    if (!g.join(deadline.remaining())) break;
+    if (deadline.expired() || !g.join(deadline.remaining())) {
+      all = false;
+      break;
+    }
     if (raise_error && g.exception()) std::rethrow_exception(g.exception());
   }
+  if (all) return greenlets;  // each was joined: no second look at each
   std::vector<GreenletRef> done;
   for (const GreenletRef& g : greenlets) {
     if (g.ready()) done.push_back(g);

@@ -78,6 +78,22 @@ class HubImpl final : public Hub {
   // reserve_stack() throws gs::ResourceError if no stack could be had for a
   // greenlet spawned now (StackPool::reserve()).
   void reserve_stack() { stacks_.reserve(); }
+  void prefetch_next_ready() const;
+  struct CrowdedRun {
+    std::size_t n;
+    bool in_budget;
+  };
+  CrowdedRun run_crowded_items(std::size_t n, std::int64_t start);
+  void run_item(const ReadyQueue::Item& item) {
+    if (item.greenlet != nullptr) {
+      resume(*item.greenlet);
+    } else {
+      run_callback_item(item.callback);
+    }
+  }
+  static constexpr std::size_t kPrefetchQueueDepth = 64;
+  static constexpr std::uintptr_t kPrefetchBytes = 1536;
+  static constexpr std::uintptr_t kPrefetchFirstRunBytes = 512;
   void add_live(GreenletBase& g);
   void remove_live(GreenletBase& g);
   // reclaim() frees a dead greenlet's stack and drops the hub's reference;

@@ -33,6 +33,11 @@ class ReadyQueue {
   }
   // pop() hands ownership of a callback to the caller.
   Item pop() { return items_[head_++ & mask_]; }
+  // peek() is the greenlet `ahead` places from the front, or null (a
+  // callback, or not that many queued).
+  GreenletBase* peek(std::size_t ahead) const {
+    return ahead < size() ? items_[(head_ + ahead) & mask_].greenlet : nullptr;
+  }
   // clear() drops everything queued (callbacks are destroyed unrun).
   void clear() {
     while (!empty()) delete pop().callback;

@@ -81,7 +81,14 @@ bool WaitList::notify_one() {
 }
 
 void WaitList::notify_all() {
-  while (notify_one()) {
+  // The nodes live on their greenlets' stacks: with many waiters each is a
+  // cache miss, so the next one is fetched while this one is woken.
+  for (WaitNode* node = waiting_.head; node != nullptr; node = waiting_.head) {
+    if (WaitNode* next = node->next) {
+      __builtin_prefetch(next, 1);
+      __builtin_prefetch(next->greenlet);
+    }
+    notify_one();
   }
 }
 

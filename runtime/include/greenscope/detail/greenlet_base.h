@@ -30,6 +30,7 @@ struct StackRange {
   std::uintptr_t lo = 0;
   std::uintptr_t hi = 0;
   bool guarded = false;  // a PROT_NONE guard page sits just below lo
+  void* slab = nullptr;  // the stack pool's own: the mapping it was carved from
 };
 
 enum class GreenletKind : std::uint8_t { User, Main, Hub };
