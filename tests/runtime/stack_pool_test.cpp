@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "greenscope/config.h"
+#include "greenscope/runtime.h"
 #include "stack_pool.h"
 
 namespace gs::test {
@@ -241,6 +242,27 @@ TEST_F(StackPoolTest, StacksTakenAgainWithinTheSecondStayWarm) {
   // Three bursts back to back reuse the first one's stacks.
   EXPECT_EQ(pool.warm_free(), 500u);
   EXPECT_EQ(pool.cold_free(), 0u);
+}
+
+// The smallest stacks: the hub's own is one of them, and mapping and
+// guarding slabs (up to 256 stacks at once) runs on it.
+TEST_F(StackPoolTest, GreenletsRunOnSixteenKiBStacks) {
+  gs::RuntimeOptions o;
+  o.stack_size = 16 * 1024;
+  gs::configure(o);
+  int finished = 0;
+  std::thread t([&finished] {  // a new hub, made with these options
+    std::vector<gs::GreenletRef> all;
+    for (int i = 0; i < 600; ++i) {  // slabs of 8, 16, ... 256: six of them
+      all.push_back(gs::spawn([&finished] {
+        gs::yield();
+        ++finished;
+      }));
+    }
+    gs::joinall(all);
+  });
+  t.join();
+  EXPECT_EQ(finished, 600);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <fstream>
 #include <string>
+#include <vector>
 #include "greenscope/config.h"
 #include "greenscope/errors.h"
 
@@ -109,14 +110,15 @@ bool install_guards(std::uintptr_t first, std::size_t stride, std::size_t count)
   const std::size_t page = page_size();
   std::size_t done = 0;
   if (g_batched_guards.load(std::memory_order_relaxed)) {
-    iovec iov[kMaxIov];
+    // On the heap: this runs on the hub's stack, which may be 16 KiB.
+    std::vector<iovec> iov(std::min(kMaxIov, count));
     while (done < count) {
-      const std::size_t n = std::min(kMaxIov, count - done);
+      const std::size_t n = std::min(iov.size(), count - done);
       for (std::size_t i = 0; i < n; ++i) {
         iov[i].iov_base = reinterpret_cast<void*>(first + (done + i) * stride);
         iov[i].iov_len = page;
       }
-      const long advised = ::syscall(SYS_process_madvise, kPidfdSelfThread, iov, n, kMadvGuardInstall, 0);
+      const long advised = ::syscall(SYS_process_madvise, kPidfdSelfThread, iov.data(), n, kMadvGuardInstall, 0);
       if (advised < 0) {
         if (errno == EBADF || errno == EINVAL || errno == ENOSYS || errno == EPERM) {
           g_batched_guards.store(false, std::memory_order_relaxed);  // an older kernel: one call each
