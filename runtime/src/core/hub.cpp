@@ -323,21 +323,13 @@ void HubImpl::run_ready_items() {
   }
   if (Observer* o = observer_if_any()) [[unlikely]] o->on_callbacks_begin(*this);
   const std::int64_t start = monotonic_ns();
-  std::size_t n = 0;
-  while (!ready_.empty()) {
-    run_item(ready_.pop());
-    ++n;
-    // Ready work could starve I/O forever; poll between budget-sized slices.
-    if ((n & 63) == 0) {
-      count_progress(*beat_);
-      if (!tearing_down_ && monotonic_ns() - start > budget_ns_) break;
-      if (ready_.size() >= kPrefetchQueueDepth) [[unlikely]] {
-        const CrowdedRun run = run_crowded_items(n, start);
-        n = run.n;
-        if (!run.in_budget) break;
-      }
-    }
-  }
+  Slice slice{0, false};
+  do {
+    // A long queue gets the slices that prefetch; a short one pays nothing.
+    slice = ready_.size() >= kPrefetchQueueDepth ? run_slice<true>(slice.n, start)
+                                                 : run_slice<false>(slice.n, start);
+  } while (slice.go_on && !ready_.empty());
+  const std::size_t n = slice.n;
   if (tearing_down_) {
     ev_break(loop_, EVBREAK_ALL);
   } else if (!ready_.empty()) {
@@ -348,20 +340,22 @@ void HubImpl::run_ready_items() {
   if (Observer* o = observer_if_any()) [[unlikely]] o->on_callbacks_end(*this, n);
 }
 
-// run_crowded_items() is run_ready_items()'s loop while the queue is long:
-// the same, with each next greenlet's stack prefetched. Returns the count
-// of items run so far and whether the time budget is left. A loop of its
-// own so that the usual one pays nothing.
-HubImpl::CrowdedRun HubImpl::run_crowded_items(std::size_t n, std::int64_t start) {
+// run_slice() runs ready items, `n` of them run so far, until the queue is
+// empty, the time budget is spent (ready work could starve I/O forever: the
+// loop polls between budget-sized slices), or the queue's length says the
+// other kind of slice should go on (looked at every 64 items). With
+// `kPrefetch` each next greenlet's stack is prefetched while this one runs.
+template <bool kPrefetch>
+HubImpl::Slice HubImpl::run_slice(std::size_t n, std::int64_t start) {
   while (!ready_.empty()) {
     const ReadyQueue::Item item = ready_.pop();
-    prefetch_next_ready();
+    if constexpr (kPrefetch) prefetch_next_ready();
     run_item(item);
     ++n;
     if ((n & 63) == 0) {
       count_progress(*beat_);
       if (!tearing_down_ && monotonic_ns() - start > budget_ns_) return {n, false};
-      if (ready_.size() < kPrefetchQueueDepth) break;
+      if ((ready_.size() >= kPrefetchQueueDepth) != kPrefetch) [[unlikely]] return {n, true};
     }
   }
   return {n, true};

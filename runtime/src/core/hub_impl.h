@@ -79,11 +79,12 @@ class HubImpl final : public Hub {
   // greenlet spawned now (StackPool::reserve()).
   void reserve_stack() { stacks_.reserve(); }
   void prefetch_next_ready() const;
-  struct CrowdedRun {
-    std::size_t n;
-    bool in_budget;
+  struct Slice {
+    std::size_t n;  // items run so far
+    bool go_on;     // false: the time budget is spent
   };
-  CrowdedRun run_crowded_items(std::size_t n, std::int64_t start);
+  template <bool kPrefetch>
+  Slice run_slice(std::size_t n, std::int64_t start);
   void run_item(const ReadyQueue::Item& item) {
     if (item.greenlet != nullptr) {
       resume(*item.greenlet);
