@@ -11,6 +11,7 @@
 #include "greenscope/greenlet.h"
 #include "hub_impl.h"
 #include "hub_view.h"
+#include "switch.h"
 
 #include "greenscope/threadpool.h"
 
@@ -188,44 +189,8 @@ void HubImpl::entry(transfer_t from) {
   std::abort();
 }
 
-// jump() is the switch itself: canary check, exception state, sanitizer
-// annotations, and the context jump. Returns when `from` is resumed.
-void HubImpl::jump(GreenletBase& from, GreenletBase& to, SwitchReason reason) {
-  if (!StackPool::canary_intact(from.stack_)) [[unlikely]] stack_overflow(from);
-  EhGlobals* const eh = eh_;
-  from.eh_caught_ = eh->caught_exceptions;
-  from.eh_uncaught_ = eh->uncaught_exceptions;
-  eh->caught_exceptions = to.eh_caught_;
-  eh->uncaught_exceptions = to.eh_uncaught_;
-  current_ = &to;
-  sanitizer_before_switch(&from.asan_fake_stack_, to.tsan_fiber_, to.stack_.lo, to.stack_.hi,
-                          reason == SwitchReason::Exit);
-  const transfer_t back = jump_fcontext(to.context_, &from);
-  sanitizer_after_switch(from.asan_fake_stack_);
-  static_cast<GreenletBase*>(back.data)->context_ = back.fctx;
-}
-
 void HubImpl::switch_to(GreenletBase& from, GreenletBase& to, SwitchReason reason) {
-  const std::uint8_t hooks = g_hooks.load(std::memory_order_relaxed);
-  if (hooks != 0) [[unlikely]] {
-    // Tail calls (a jump, no frame of ours left): with the stamp inline
-    // here, every switch saved and restored six registers for it (a yield
-    // with no hook on: 240 instructions then, 208 now; docs/benchmarks.md).
-    if (hooks != kHookMonitor) return switch_to_observed(from, to, reason);
-    return switch_to_monitored(from, to, reason);
-  }
-  jump(from, to, reason);
-}
-
-void HubImpl::switch_to_monitored(GreenletBase& from, GreenletBase& to, SwitchReason reason) {
-  stamp_switch(to);
-  jump(from, to, reason);
-}
-
-void HubImpl::switch_to_observed(GreenletBase& from, GreenletBase& to, SwitchReason reason) {
-  if (monitor_on()) stamp_switch(to);
-  if (Observer* o = observer_if_any()) o->on_switch(from, to, reason);
-  jump(from, to, reason);
+  switch_inline(from, to, reason);
 }
 
 void HubImpl::stack_overflow(const GreenletBase& g) {
@@ -251,31 +216,47 @@ void HubImpl::post_threadsafe(std::function<void()> fn) {
   ev_async_send(loop_, &async_);
 }
 
-void HubImpl::resume(GreenletBase& g) {
-  if (g.state_ == GreenletState::Dead) {  // killed before it ever ran
+// start_or_reclaim() is resume()'s rare part: a greenlet killed before it
+// ever ran is reclaimed (false: do not switch); one that has not run yet gets
+// its stack and context (false if no stack could be had: it died).
+bool HubImpl::start_or_reclaim(GreenletBase& g) {
+  if (g.state_ == GreenletState::Dead) {
     reclaim(g);
-    return;
+    return false;
   }
-  if (!g.started_) {
-    try {
-      g.stack_ = stacks_.acquire();
-    } catch (...) {
-      g.error_ = std::current_exception();
-      g.set_state(GreenletState::Dead);
-      report_error(&g, g.error_, exception_text(g.error_));
-      g.die(ExitKind::Failed);
-      reclaim(g);
-      return;
-    }
-    g.context_ = make_fcontext(reinterpret_cast<void*>(g.stack_.hi), g.stack_.hi - g.stack_.lo,
-                               &HubImpl::entry);
-    g.tsan_fiber_ = sanitizer_create(false);
-    g.started_ = true;
-    count_progress(*beat_);
+  try {
+    g.stack_ = stacks_.acquire();
+  } catch (...) {
+    g.error_ = std::current_exception();
+    g.set_state(GreenletState::Dead);
+    report_error(&g, g.error_, exception_text(g.error_));
+    g.die(ExitKind::Failed);
+    reclaim(g);
+    return false;
+  }
+  g.context_ = make_fcontext(reinterpret_cast<void*>(g.stack_.hi), g.stack_.hi - g.stack_.lo,
+                             &HubImpl::entry);
+  g.tsan_fiber_ = sanitizer_create(false);
+  g.started_ = true;
+  count_progress(*beat_);
+  return true;
+}
+
+inline void HubImpl::resume(GreenletBase& g) {
+  if (!g.started_ || g.state_ == GreenletState::Dead) [[unlikely]] {
+    if (!start_or_reclaim(g)) return;
   }
   g.set_state(GreenletState::Running);
-  switch_to(*hub_, g, g.pending_ ? g.pending_reason_ : SwitchReason::Resume);
-  if (g.state_ == GreenletState::Dead && g.kind() == GreenletKind::User) reclaim(g);
+  switch_inline(*hub_, g, g.pending_ ? g.pending_reason_ : SwitchReason::Resume);
+  if (g.state_ == GreenletState::Dead && g.kind() == GreenletKind::User) [[unlikely]] reclaim(g);
+}
+
+inline void HubImpl::run_item(const ReadyQueue::Item& item) {
+  if (item.greenlet != nullptr) {
+    resume(*item.greenlet);
+  } else {
+    run_callback_item(item.callback);
+  }
 }
 
 // reclaim() frees a dead greenlet's stack and drops the hub's reference.

@@ -85,13 +85,9 @@ class HubImpl final : public Hub {
   };
   template <bool kPrefetch>
   Slice run_slice(std::size_t n, std::int64_t start);
-  void run_item(const ReadyQueue::Item& item) {
-    if (item.greenlet != nullptr) {
-      resume(*item.greenlet);
-    } else {
-      run_callback_item(item.callback);
-    }
-  }
+  // run_item() resumes a ready greenlet or runs a callback; compiled into
+  // run_slice() (hub.cpp) with the switch, like resume().
+  [[gnu::always_inline]] inline void run_item(const ReadyQueue::Item& item);
   static constexpr std::size_t kPrefetchQueueDepth = 64;
   static constexpr std::uintptr_t kPrefetchBytes = 1536;
   static constexpr std::uintptr_t kPrefetchFirstRunBytes = 512;
@@ -122,20 +118,19 @@ class HubImpl final : public Hub {
   static HubImpl& create_for_thread();
   static void entry(transfer_t from);
   void switch_to(GreenletBase& from, GreenletBase& to, SwitchReason reason);
-  // switch_to_observed() is switch_to() with an observer installed: apart,
-  // so that the unobserved path keeps no state alive across a call.
-  [[gnu::noinline]] void switch_to_observed(GreenletBase& from, GreenletBase& to, SwitchReason reason);
-  // switch_to_monitored() is switch_to() with the stall monitor alone on:
-  // the stamp and the jump together, entered by a jump from switch_to(), so
-  // that switch_to()'s own path (no hook) saves no register it never uses.
-  [[gnu::noinline]] void switch_to_monitored(GreenletBase& from, GreenletBase& to, SwitchReason reason);
+  // switch_inline() is switch_to() compiled into the hot paths (switch.h).
+  [[gnu::always_inline]] inline void switch_inline(GreenletBase& from, GreenletBase& to, SwitchReason reason);
   [[gnu::always_inline]] inline void jump(GreenletBase& from, GreenletBase& to, SwitchReason reason);
   // stamp_switch() starts the segment of `to` for the stall monitor.
   [[gnu::always_inline]] void stamp_switch(const GreenletBase& to) {
     if (&to == hub_.get()) stamp(*beat_, StallOwner::Hub, 0);
     else stamp(*beat_, StallOwner::Greenlet, to.id());
   }
-  void resume(GreenletBase& g);
+  // resume() switches from the hub to the ready greenlet `g`, starting it
+  // first if it has not run yet, and reclaims it if it died; compiled into
+  // run_slice() (switch.h says why).
+  [[gnu::always_inline]] inline void resume(GreenletBase& g);
+  [[gnu::noinline]] bool start_or_reclaim(GreenletBase& g);
   void run_loop();
   void run_ready_items();
   void run_callback_item(std::function<void()>* callback);

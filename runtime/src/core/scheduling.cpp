@@ -7,6 +7,7 @@
 #include "greenscope/errors.h"
 #include "greenscope/greenlet.h"
 #include "hub_impl.h"
+#include "switch.h"
 
 namespace gs {
 namespace detail {
@@ -85,7 +86,7 @@ bool HubImpl::block_current(const WaitInfo& info, Duration timeout) {
     ev_timer_start(loop_, &timer);
   }
   self.set_state(GreenletState::Waiting);
-  switch_to(self, *hub_, info.reason);
+  switch_inline(self, *hub_, info.reason);
   if (timed) ev_timer_stop(loop_, &timer);
   if (self.pending_) [[unlikely]] deliver_pending(self.pending_);
   return !self.timed_out_;
@@ -96,7 +97,7 @@ void HubImpl::yield_current() {
   if (&self == hub_.get()) [[unlikely]] throw_blocking_in_hub("gs::yield()");
   if (self.pending_) [[unlikely]] deliver_pending(self.pending_);
   schedule(self);
-  switch_to(self, *hub_, SwitchReason::Yield);
+  switch_inline(self, *hub_, SwitchReason::Yield);
   if (self.pending_) [[unlikely]] deliver_pending(self.pending_);
 }
 
