@@ -3,6 +3,7 @@
 // 10% of what the program measured around its blocking code, and with the
 // guilty function on a sampled stack; a program that only waits must report
 // nothing.
+#include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <time.h>
@@ -15,6 +16,7 @@
 #include <functional>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <mutex>
 #include <thread>
 
@@ -621,6 +623,61 @@ TEST_F(StallTest, AStallThatGoesOnIsReportedBeforeItEnds) {
   const auto stalls = stalls_of(g.id());
   ASSERT_EQ(stalls.size(), 1u);
   EXPECT_GE(stalls[0].duration, going[0].duration);
+}
+
+// monitor_wakeups() is how many times the stall monitor's thread (named
+// gs-monitor) has slept and been woken: its context switches. -1 if there
+// is no such thread.
+long monitor_wakeups() {
+  DIR* tasks = ::opendir("/proc/self/task");
+  if (tasks == nullptr) return -1;
+  long wakeups = -1;
+  while (dirent* e = ::readdir(tasks)) {
+    if (e->d_name[0] == '.') continue;
+    const std::string dir = std::string("/proc/self/task/") + e->d_name;
+    std::ifstream comm(dir + "/comm");
+    std::string name;
+    if (!std::getline(comm, name) || name != "gs-monitor") continue;
+    std::ifstream status(dir + "/status");
+    wakeups = 0;
+    for (std::string line; std::getline(status, line);) {
+      if (line.rfind("voluntary_ctxt_switches:", 0) == 0 || line.rfind("nonvoluntary_ctxt_switches:", 0) == 0)
+        wakeups += std::stol(line.substr(line.find(':') + 1));
+    }
+  }
+  ::closedir(tasks);
+  return wakeups;
+}
+
+TEST_F(StallTest, ABusyHubWakesTheMonitorAboutOncePerThreshold) {
+  // The monitor sleeps until the hub's current segment would become a stall
+  // or, when the hub has moved on, a threshold after it last looked: a hub
+  // that switches all the time costs it about one wake-up per threshold
+  // (every quarter threshold before: 200 in the 400 ms below).
+  const auto threshold = std::chrono::milliseconds(20);
+  start(threshold);
+  gs::sleep(std::chrono::milliseconds(50));  // the monitor has started and slept
+  const long before = monitor_wakeups();
+  ASSERT_GE(before, 0) << "no thread named gs-monitor";
+  const auto t0 = Clock::now();
+  std::vector<gs::Greenlet<void>> pair;
+  for (int i = 0; i < 2; ++i)
+    pair.push_back(gs::spawn([t0] {
+      while (Clock::now() - t0 < std::chrono::milliseconds(400)) gs::yield();
+    }));
+  for (auto& g : pair) g.join();
+  const long wakeups = monitor_wakeups() - before;
+  const std::int64_t elapsed_ns = ns_since(t0);
+  // A loaded machine can hold the hub past the threshold mid-switch: each
+  // such stall is sampled every 2 ms while it lasts, which wakes the
+  // monitor too.
+  long allowed = 2 * static_cast<long>(elapsed_ns / std::chrono::nanoseconds(threshold).count()) + 4;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const StallReport& r : ended_) allowed += static_cast<long>(r.duration / std::chrono::milliseconds(2)) + 2;
+  }
+  EXPECT_LE(wakeups, allowed) << "in " << elapsed_ns / 1'000'000 << " ms of switching\n" << reported();
+  EXPECT_GE(wakeups, 1) << "the monitor never looked at the hub";
 }
 
 TEST_F(StallTest, ThresholdBelowOneMillisecondIsAUsageError) {

@@ -1,9 +1,9 @@
-// monitor.cpp: the stall monitor thread. Every period (a quarter of the
-// threshold, at most the sample interval) it reads each hub's Beat. A
-// segment (one greenlet run, one callback, the hub's own code) older than
-// the threshold is a stall: the monitor flags it, notes the thread's CPU
-// clock, samples the stack, and keeps sampling until the hub's next stamp
-// publishes the exact end. Reports go to the observer (the tracer), to the
+// monitor.cpp: the stall monitor thread. It reads each hub's Beat when the
+// hub's current segment (one greenlet run, one callback, the hub's own code)
+// would have lasted the threshold, or a threshold after it last looked. A
+// segment older than the threshold is a stall: the monitor flags it, notes
+// the thread's CPU clock, samples the stack every sample interval, and keeps
+// sampling until the hub's next stamp publishes the exact end. Reports go to the observer (the tracer), to the
 // on_stall() callback, and, when asked for, to stderr, rate-limited.
 #include "monitor.h"
 
@@ -356,10 +356,18 @@ void settle_leaving_hub(Beat& b, std::vector<Delivery>& out) {
   g_active.erase(active);
 }
 
-void check_hub(Beat& b, std::uint64_t sample_ticks, std::vector<std::uint8_t>& scratch, std::vector<Delivery>& out) {
+// check_hub() looks at one hub: reports what it found itself, starts,
+// samples and ends its stall. Returns the ticks until it is due to be looked
+// at again: its next sample while it stalls, else the moment its current
+// segment would become a stall (a threshold from now if it polls, since a
+// segment that begins later crosses no sooner). Monitor thread, with
+// g_registry_mutex held.
+std::uint64_t check_hub(Beat& b, std::uint64_t sample_ticks, std::vector<std::uint8_t>& scratch,
+                        std::vector<Delivery>& out) {
   report_missed(b, out);
   Segment seg;
-  if (!read_segment(b, seg)) return;
+  const std::uint64_t threshold = g_threshold_ticks.load(std::memory_order_relaxed);
+  if (!read_segment(b, seg)) return threshold;
   const std::uint64_t now = ticks_now();
   const auto active = g_active.find(&b);
   if (active != g_active.end()) {
@@ -368,11 +376,11 @@ void check_hub(Beat& b, std::uint64_t sample_ticks, std::vector<std::uint8_t>& s
       finish_stall(b, st, b.end_ticks.load(std::memory_order_relaxed), b.end_cpu_ns.load(std::memory_order_relaxed),
                    b.end_run_delay_ns.load(std::memory_order_relaxed), out);
       g_active.erase(active);
-      return;
+      return 0;  // look at its next segment at once
     }
     if (seg.seq != st.seq) {
       settle_left_segment(b, st.seq, seg, out);
-      return;
+      return 0;
     }
     st.report.duration = std::chrono::nanoseconds(ticks_to_ns(now - st.report.start_ticks));
     if (now - st.last_sample_ticks >= sample_ticks) {
@@ -388,15 +396,22 @@ void check_hub(Beat& b, std::uint64_t sample_ticks, std::vector<std::uint8_t>& s
       classify(st, now, thread_cpu_ns(b.cpu_clock), run_delay_ns(b.tid));  // so far; the end classifies again
       out.push_back({Delivery::Ongoing, st.report, {}});
     }
-    return;
+    return sample_ticks - std::min(sample_ticks, now - st.last_sample_ticks);
   }
   take_reading(b, now);
-  if (seg.owner == kPollingOwner || seg.seq == 0) return;
-  if (seg.seq <= b.missed.last_reported_seq) return;  // the hub reported it; its seq moves on next
+  // A segment that starts after now crosses the threshold no sooner than a
+  // threshold from now.
+  if (seg.owner == kPollingOwner || seg.seq == 0) return threshold;
+  if (seg.seq <= b.missed.last_reported_seq) return threshold;  // the hub reported it; its seq moves on next
   // A segment that began before the monitor was switched on counts from then.
   const std::uint64_t since = std::max(seg.since, g_enabled_at_ticks.load(std::memory_order_relaxed));
-  if (now > since && now - since > g_threshold_ticks.load(std::memory_order_relaxed))
+  if (now > since && now - since > threshold) {
     begin_stall(b, seg, since, now, scratch, out);
+    return sample_ticks;
+  }
+  // When this segment would become a stall (no threshold yet: ~0, never).
+  const std::uint64_t stall_at = since > ~threshold ? ~std::uint64_t{0} : since + threshold;
+  return stall_at - std::min(now, stall_at);
 }
 
 // drain_missed() reports what the hubs found themselves, even while the
@@ -439,6 +454,7 @@ void monitor_main() {
   ::pthread_setname_np(::pthread_self(), "gs-monitor");
   init_unwinding();
   std::vector<std::uint8_t> scratch(kSnapshotBytes);
+  std::int64_t due_us = 0;  // when check_hub() said a hub is due next
   while (!g_stop.load(std::memory_order_acquire)) {
     StallOptions options;
     {
@@ -446,11 +462,13 @@ void monitor_main() {
       options = g_options;
     }
     const bool detecting = g_monitor_on.load(std::memory_order_relaxed);
-    // A quarter of the threshold, at most the sample interval, at least 250 us.
-    std::int64_t period_us = std::min<std::int64_t>(options.threshold.count() * 250,
-                                                    options.sample_interval.count() * 1000);
-    period_us = std::max<std::int64_t>(period_us, 250);
-    if (!detecting) period_us = 100'000;
+    // Detecting: when the first hub is due, at least 250 us and at most a
+    // threshold away. A hub that switches often is then looked at about
+    // once per threshold, and a stall found as it crosses the threshold;
+    // waking every quarter threshold (500 times a second at 10 ms) cost a
+    // busy server more than its stamps (docs/benchmarks.md).
+    const std::int64_t threshold_us = std::max<std::int64_t>(options.threshold.count() * 1000, 250);
+    const std::int64_t period_us = detecting ? std::clamp<std::int64_t>(due_us, 250, threshold_us) : 100'000;
     const int event_fd = g_event_fd.load();
     pollfd p{event_fd, POLLIN, 0};
     timespec timeout{period_us / 1'000'000, (period_us % 1'000'000) * 1000};
@@ -461,17 +479,21 @@ void monitor_main() {
     serve_crash();
     serve_dump();
     if (!detecting) {
+      due_us = 0;
       drain_missed();
       if (!g_active.empty()) report_unfinished();
       continue;
     }
     const std::uint64_t sample_ticks =
         static_cast<std::uint64_t>(static_cast<double>(options.sample_interval.count()) * 1e6 * ticks_per_ns());
+    std::uint64_t due_ticks = g_threshold_ticks.load(std::memory_order_relaxed);
     std::vector<Delivery> out;
     {
       std::lock_guard<std::mutex> lock(g_registry_mutex);
-      for (Beat* b : g_beats) check_hub(*b, sample_ticks, scratch, out);
+      for (Beat* b : g_beats) due_ticks = std::min(due_ticks, check_hub(*b, sample_ticks, scratch, out));
     }
+    due_ticks = std::min(due_ticks, static_cast<std::uint64_t>(threshold_us * 1000 * ticks_per_ns()));
+    due_us = ticks_to_ns(due_ticks) / 1000;
     deliver(out);
   }
   drain_missed();
