@@ -3,8 +3,9 @@
 // would have lasted the threshold, or a threshold after it last looked. A
 // segment older than the threshold is a stall: the monitor flags it, notes
 // the thread's CPU clock, samples the stack every sample interval, and keeps
-// sampling until the hub's next stamp publishes the exact end. Reports go to the observer (the tracer), to the
-// on_stall() callback, and, when asked for, to stderr, rate-limited.
+// sampling until the hub's next stamp publishes the exact end. Reports go to
+// the observer (the tracer), to the on_stall() callback, and, when asked
+// for, to stderr, rate-limited.
 #include "monitor.h"
 
 #include <fcntl.h>
