@@ -626,8 +626,8 @@ TEST_F(StallTest, AStallThatGoesOnIsReportedBeforeItEnds) {
 }
 
 // monitor_wakeups() is how many times the stall monitor's thread (named
-// gs-monitor) has slept and been woken: its context switches. -1 if there
-// is no such thread.
+// gs-monitor) has slept and been woken: its voluntary context switches
+// (being preempted is not a wake-up). -1 if there is no such thread.
 long monitor_wakeups() {
   DIR* tasks = ::opendir("/proc/self/task");
   if (tasks == nullptr) return -1;
@@ -641,8 +641,7 @@ long monitor_wakeups() {
     std::ifstream status(dir + "/status");
     wakeups = 0;
     for (std::string line; std::getline(status, line);) {
-      if (line.rfind("voluntary_ctxt_switches:", 0) == 0 || line.rfind("nonvoluntary_ctxt_switches:", 0) == 0)
-        wakeups += std::stol(line.substr(line.find(':') + 1));
+      if (line.rfind("voluntary_ctxt_switches:", 0) == 0) wakeups += std::stol(line.substr(line.find(':') + 1));
     }
   }
   ::closedir(tasks);

@@ -273,11 +273,13 @@ void measure_missed(const Beat& b, const MissedStall& m, StallReport& r) {
     r.run_delay = std::chrono::nanoseconds(m.end_run_delay_ns - at.run_delay_ns);
 }
 
-// take_reading() reads a hub thread's CPU clock, at most once a threshold,
-// while no stall of it is being watched: the start of measure_missed()'s
-// window. Monitor thread.
+// take_reading() reads a hub thread's CPU clock while no stall of it is
+// being watched: the start of measure_missed()'s window. At most once a
+// half threshold: the monitor looks about once a threshold, so a reading is
+// then never much more than a threshold old (a stale one stretched the
+// window over more of the thread's time before its stall). Monitor thread.
 void take_reading(Beat& b, std::uint64_t now) {
-  if (b.reading.ticks != 0 && now - b.reading.ticks < g_threshold_ticks.load(std::memory_order_relaxed)) return;
+  if (b.reading.ticks != 0 && now - b.reading.ticks < g_threshold_ticks.load(std::memory_order_relaxed) / 2) return;
   // The CPU clock alone: reading schedstat here opened and closed a file
   // every threshold, and the descriptor numbers it churned met libev's
   // epoll_ctl() on a number the program had closed (TSan). The hub's own
