@@ -489,12 +489,14 @@ void monitor_main() {
     }
     const std::uint64_t sample_ticks =
         static_cast<std::uint64_t>(static_cast<double>(options.sample_interval.count()) * 1e6 * ticks_per_ns());
-    std::uint64_t due_ticks = g_threshold_ticks.load(std::memory_order_relaxed);
+    std::uint64_t due_ticks = ~std::uint64_t{0};
     std::vector<Delivery> out;
     {
       std::lock_guard<std::mutex> lock(g_registry_mutex);
       for (Beat* b : g_beats) due_ticks = std::min(due_ticks, check_hub(*b, sample_ticks, scratch, out));
     }
+    // At most a threshold (no hub, or no threshold yet), before the
+    // conversion to microseconds could overflow.
     due_ticks = std::min(due_ticks, static_cast<std::uint64_t>(threshold_us * 1000 * ticks_per_ns()));
     due_us = ticks_to_ns(due_ticks) / 1000;
     deliver(out);
