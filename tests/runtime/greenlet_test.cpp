@@ -120,6 +120,26 @@ TEST_F(Greenlets, JoiningYourselfIsAUsageError) {
   EXPECT_NE(g.get().find("join() on itself"), std::string::npos) << g.get();
 }
 
+// The default name is formatted when asked for, not at spawn: it is the
+// same whenever it is asked, and a name the user gives, even one that looks
+// like a default, is the greenlet's own.
+TEST_F(Greenlets, DefaultNamesAreFormattedWhenAskedAndOwnNamesAreKept) {
+  auto g = gs::spawn([] {});
+  EXPECT_TRUE(g.info().has_default_name());
+  const std::string first = g.name();
+  EXPECT_EQ(first, "Greenlet-" + std::to_string(g.id()));
+  EXPECT_EQ(g.name(), first);
+  EXPECT_TRUE(g.info().has_default_name());
+  g.set_name("Greenlet-0");
+  EXPECT_FALSE(g.info().has_default_name());
+  EXPECT_EQ(g.name(), "Greenlet-0");
+  g.set_name("");
+  EXPECT_EQ(g.name(), "");  // empty is a name too, not the default again
+  g.join();
+  EXPECT_FALSE(gs::current().info().has_default_name());
+  EXPECT_EQ(gs::current().name(), "main");
+}
+
 TEST_F(Greenlets, NamesDefaultToGreenletAndId) {
   auto g = gs::spawn([] {});
   EXPECT_EQ(g.name(), "Greenlet-" + std::to_string(g.id()));

@@ -50,8 +50,7 @@ void emit(ThreadStream& s, tf::Tag t, std::uint64_t a, std::uint64_t b) {
 }
 
 std::string_view spawn_name(const GreenletInfo& g) {
-  const std::string& n = g.name();
-  return n.rfind("Greenlet-", 0) == 0 ? std::string_view() : std::string_view(n);
+  return g.has_default_name() ? std::string_view() : std::string_view(g.name());
 }
 
 void emit_rename(ThreadStream& s, const GreenletInfo& g) {

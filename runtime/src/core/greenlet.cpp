@@ -15,8 +15,9 @@
 namespace gs {
 
 GreenletInfo::GreenletInfo(GreenletKind kind, detail::HubImpl* hub, std::uint64_t spawner_id)
-    : id_(detail::next_greenlet_id()), kind_(kind), hub_(hub), spawner_id_(spawner_id),
-      name_("Greenlet-" + std::to_string(id_)) {}
+    : id_(detail::next_greenlet_id()), kind_(kind), hub_(hub), spawner_id_(spawner_id) {}
+
+std::string GreenletInfo::default_name(std::uint64_t id) { return "Greenlet-" + std::to_string(id); }
 
 Hub& GreenletInfo::hub() const { return *hub_; }
 
@@ -65,18 +66,27 @@ void GreenletBase::finish_body() {
   } catch (...) {
   }
   set_state(GreenletState::Dead);
-  std::string text;
-  if (error_) {
-    text = "greenlet " + detail::described(*this) + " failed: " + exception_text(error_);
-    hub_->report_error(this, error_, text);
+  if (error_) [[unlikely]] {
+    die_of_error();
+    return;
   }
-  die(kind, text);
+  die(kind);
+}
+
+// die_of_error() reports the exception that escaped run(), then dies. Out of
+// line: its strings would otherwise widen finish_body()'s frame, which sits
+// on every greenlet's stack while it waits (a burst of waiting greenlets
+// touches each one's frames again at every resume).
+void GreenletBase::die_of_error() {
+  const std::string text = "greenlet " + detail::described(*this) + " failed: " + exception_text(error_);
+  hub_->report_error(this, error_, text);
+  die(ExitKind::Failed, text);
 }
 
 // die() tells everyone who waits for this greenlet that it is dead.
 void GreenletBase::die(ExitKind kind, const std::string& error_text) {
   hub_->remove_live(*this);
-  if (name_.compare(0, 9, "Greenlet-") != 0) forget_greenlet_name(id_);
+  if (own_name_) forget_greenlet_name(id_);
   joiners_.notify_all();
   if (!links_.empty()) {
     GreenletRef self(shared_from_this());
@@ -132,6 +142,7 @@ void GreenletBase::link(std::function<void(GreenletRef)> callback) {
 
 void GreenletBase::set_name(std::string name) {
   name_ = std::move(name);
+  own_name_ = true;
   remember_greenlet_name(id_, name_);  // the stall monitor names culprits from its own thread
   if (Observer* o = observer_if_any()) [[unlikely]] o->on_rename(*this);
 }
@@ -194,6 +205,11 @@ const GreenletInfo& GreenletRef::info() const { return checked("info()"); }
 std::vector<GreenletRef> joinall(const std::vector<GreenletRef>& greenlets, Duration timeout,
                                  bool raise_error) {
   const detail::Deadline deadline(timeout, "gs::joinall()");
+  // The result is built as each greenlet is joined, while its handle's
+  // count is in cache: copying the whole vector afterwards touched each of
+  // a large burst's greenlets once more, cold (a cache miss per greenlet).
+  std::vector<GreenletRef> done;
+  done.reserve(greenlets.size());
   bool all = true;
   for (const GreenletRef& g : greenlets) {
     if (deadline.expired() || !g.join(deadline.remaining())) {
@@ -201,9 +217,10 @@ std::vector<GreenletRef> joinall(const std::vector<GreenletRef>& greenlets, Dura
       break;
     }
     if (raise_error && g.exception()) std::rethrow_exception(g.exception());
+    done.push_back(g);
   }
-  if (all) return greenlets;  // each was joined: no second look at each
-  std::vector<GreenletRef> done;
+  if (all) return done;  // each was joined: no second look at each
+  done.clear();
   for (const GreenletRef& g : greenlets) {
     if (g.ready()) done.push_back(g);
   }

@@ -70,6 +70,7 @@ HubImpl::HubImpl()
 
   main_ = std::make_shared<SystemGreenlet>(GreenletKind::Main, this, 0);
   main_->name_ = "main";
+  main_->own_name_ = true;
   main_->state_ = GreenletState::Running;
   main_->started_ = true;
   main_->stack_ = thread_stack_range();
@@ -78,6 +79,7 @@ HubImpl::HubImpl()
 
   hub_ = std::make_shared<SystemGreenlet>(GreenletKind::Hub, this, 0);
   hub_->name_ = "hub";
+  hub_->own_name_ = true;
   try {
     hub_->stack_ = stacks_.acquire();
   } catch (...) {  // no hub on this thread after all: leave nothing behind that names one

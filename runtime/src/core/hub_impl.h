@@ -68,6 +68,7 @@ class HubImpl final : public Hub {
   void enqueue_callback(std::function<void()> fn);
   // block_current() is Hub::block().
   bool block_current(const WaitInfo& info, Duration timeout);
+  [[gnu::noinline]] bool block_current_timed(GreenletBase& self, const WaitInfo& info, double seconds);
   void yield_current();
   // raise_in() makes `g` raise `error` at its next resume, waking it if it
   // waits. `source` identifies a gs::Timeout; `reason` is Kill or Timeout.

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <string_view>
 
 #include "greenscope/observer.h"
 #include "hub_impl.h"
@@ -73,6 +74,24 @@ bool snapshot_overflow(const ucontext_t& uc, const StackRange& r, Snapshot& snap
   return true;
 }
 
+// write_default_name() is GreenletInfo::default_name() without the heap
+// (a signal handler): "Greenlet-<id>" into out[size].
+void write_default_name(std::uint64_t id, char* out, std::size_t size) {
+  static constexpr char kPrefix[] = "Greenlet-";
+  char digits[20];
+  std::size_t n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + id % 10);
+    id /= 10;
+  } while (id != 0);
+  std::size_t w = 0;
+  for (const char c : std::string_view(kPrefix)) {
+    if (w + 1 < size) out[w++] = c;
+  }
+  while (n > 0 && w + 1 < size) out[w++] = digits[--n];
+  out[w] = '\0';
+}
+
 void fill_request(int sig, const siginfo_t* info, const ucontext_t& uc) {
   CrashRequest& req = g_request;
   req.sig = sig;
@@ -84,7 +103,11 @@ void fill_request(int sig, const siginfo_t* info, const ucontext_t& uc) {
   const GreenletBase* g = hub != nullptr ? hub->running() : nullptr;
   if (g == nullptr) return;
   req.greenlet = g->id();
-  std::strncpy(req.greenlet_name, g->name().c_str(), sizeof req.greenlet_name - 1);
+  if (g->has_default_name()) {
+    write_default_name(g->id(), req.greenlet_name, sizeof req.greenlet_name);
+  } else {
+    std::strncpy(req.greenlet_name, g->name().c_str(), sizeof req.greenlet_name - 1);
+  }
   const StackRange& r = g->stack();
   req.stack_size = r.hi - r.lo;
   const std::uintptr_t page = 4096;

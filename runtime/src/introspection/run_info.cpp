@@ -47,8 +47,11 @@ std::string wait_text(const GreenletInfo& g) {
   return s;
 }
 
+// greenlet_line() may run on another thread (describe_outside()): it does
+// not let name() write a default name into the greenlet.
 std::string greenlet_line(const GreenletInfo& g, bool running) {
-  std::string s = "  Greenlet '" + shown(g.name()) + "' (id " + std::to_string(g.id());
+  const std::string name = g.has_default_name() ? GreenletInfo::default_name(g.id()) : g.name();
+  std::string s = "  Greenlet '" + shown(name) + "' (id " + std::to_string(g.id());
   if (g.spawner_id() != 0) {
     std::string spawner = greenlet_name_of(g.spawner_id());
     s += ", spawned by " + (spawner.empty() ? "#" + std::to_string(g.spawner_id()) : "'" + shown(spawner) + "'");

@@ -40,8 +40,20 @@ enum class GreenletKind : std::uint8_t { User, Main, Hub };
 class GreenletInfo {
  public:
   std::uint64_t id() const { return id_; }
-  // name() is set_name()'s value, or "Greenlet-<id>", "main", "hub".
-  const std::string& name() const { return name_; }
+  // name() is set_name()'s value, or "Greenlet-<id>", "main", "hub". The
+  // default is formatted the first time it is asked for: most greenlets
+  // never are, and formatting it at spawn cost a heap allocation per
+  // greenlet once ids passed 999,999 (the string outgrew its inline room).
+  const std::string& name() const {
+    if (!own_name_ && name_.empty()) [[unlikely]] name_ = default_name(id_);
+    return name_;
+  }
+  // has_default_name() is true until set_name() names the greenlet (main
+  // and hub have their own names). Readers that must not write to the
+  // greenlet (another thread, a signal handler) format the default
+  // themselves: default_name(id()).
+  bool has_default_name() const { return !own_name_; }
+  static std::string default_name(std::uint64_t id);
   GreenletState state() const { return state_; }
   GreenletKind kind() const { return kind_; }
   std::uint64_t spawner_id() const { return spawner_id_; }  // 0: none
@@ -59,9 +71,10 @@ class GreenletInfo {
   const GreenletKind kind_;                       // ro
   detail::HubImpl* const hub_;                    // ro: the owning hub
   const std::uint64_t spawner_id_;                // ro
-  std::string name_;                              // rw: set_name()
+  mutable std::string name_;                      // rw: set_name(), or name()'s default
   GreenletState state_ = GreenletState::New;      // rw: hub thread only
   bool started_ = false;                          // rw: hub thread only
+  bool own_name_ = false;                         // rw: set_name() (or main, hub)
   StackRange stack_;                              // rw: set at first run
   WaitInfo wait_;                                 // rw: set by block()
 };
@@ -127,9 +140,11 @@ class GreenletBase : public GreenletInfo, public std::enable_shared_from_this<Gr
       /* Dead    */ 0u,
   };
   void finish_body();
+  [[gnu::noinline]] [[gnu::cold]] void die_of_error();
   void die(ExitKind kind, const std::string& error_text = {});
 
   void* context_ = nullptr;                  // saved fcontext while suspended
+  WaitNode wait_node_;                       // its place in the WaitList it waits on, if any
   std::shared_ptr<GreenletBase> self_ref_;   // keeps it alive until dead and dequeued
   std::exception_ptr pending_;               // raised at its next resume
   const void* pending_source_ = nullptr;     // the gs::Timeout that set pending_
