@@ -25,6 +25,7 @@
 #include "greenscope/patch.h"
 #include "greenscope/stacks.h"
 #include "greenscope/stall.h"
+#include "beat.h"  // private: Readings, the window a missed stall is judged over
 #include "test_support.h"
 
 namespace gs::test {
@@ -351,6 +352,21 @@ class StallTest : public RuntimeTest {
   SampleWatch watch_;
   HubClock hub_clock_;
 };
+
+// A stall the hub found itself is judged from the monitor's last reading
+// before it: a reading taken inside the stall (the monitor looked while it
+// was still short) would judge it over its tail only.
+TEST(StallReadings, AMissedStallIsJudgedFromTheReadingBeforeIt) {
+  detail::Readings r;
+  EXPECT_EQ(r.window_start(100).ticks, 0u);  // none yet
+  r.take({50, 1'000, -1});
+  EXPECT_EQ(r.window_start(100).ticks, 50u);
+  r.take({120, 1'500, -1});  // inside a stall that began at 100
+  EXPECT_EQ(r.window_start(100).ticks, 50u);
+  EXPECT_EQ(r.window_start(130).ticks, 120u);  // a stall after both
+  r.take({140, 1'600, -1});  // both kept readings inside it: the earlier
+  EXPECT_EQ(r.window_start(100).ticks, 120u);
+}
 
 TEST_F(StallTest, BusyLoopInAGreenletIsACpuBoundStallOfThatGreenlet) {
   start(std::chrono::milliseconds(10));

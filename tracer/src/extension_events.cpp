@@ -65,17 +65,15 @@ std::uint8_t watcher_of(const Report& r) {
 
 void hide_wait_stack_frames() { gs::detail::hide_frames_of(reinterpret_cast<const void*>(&wait_stack_event)); }
 
-std::uint64_t wait_stack_event(ThreadStream& s, const std::uintptr_t* frames, std::size_t n) {
+void wait_stack_event(ThreadStream& s, const std::uintptr_t* frames, std::size_t n, std::uint64_t t) {
   const std::uint32_t id = stack_id(s, frames, n);
-  if (id == 0) return 0;
+  if (id == 0) return;
   // Written by hand, not through Fields: this is on every wait's path.
-  const std::uint64_t t = now();
   if (std::uint8_t* p = s.begin_event(tag(tf::Tag::WaitStack), 2 + 2 * kV, t)) {
     std::uint8_t* end = tf::put_varint(p + 1, id);
     *p = static_cast<std::uint8_t>(end - (p + 1));  // the length: a varint of one byte
     s.end_event(end);
   }
-  return t;
 }
 
 void record_stall_begin(ThreadStream& s, const StallReport& r) {

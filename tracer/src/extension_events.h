@@ -15,21 +15,19 @@
 namespace gs::trace::detail {
 
 // wait_stack_event() is record_wait_stack()'s second half: the table id of
-// `frames` and the WaitStack event. Returns the event's clock reading (0:
-// none written).
-std::uint64_t wait_stack_event(ThreadStream& s, const std::uintptr_t* frames, std::size_t n);
+// `frames` and the WaitStack event at clock reading `t`.
+void wait_stack_event(ThreadStream& s, const std::uintptr_t* frames, std::size_t n, std::uint64_t t);
 
 // record_wait_stack() captures the calling greenlet's stack, `depth` frames
-// below greenscope's own, and writes a WaitStack event naming it: call it
-// right before the Suspend or Switch it belongs to. Returns the clock
-// reading the event took, for that switch to share (0: no event written).
-// Inline into the hook: each frame above the user's costs the capture a
-// step of its walk.
-[[gnu::always_inline]] inline std::uint64_t record_wait_stack(ThreadStream& s, std::uint32_t depth) {
+// below greenscope's own, and writes a WaitStack event naming it at `t`,
+// the reading of the Suspend or Switch it belongs to: call it right before
+// that switch's event. Inline into the hook: each frame above the user's
+// costs the capture a step of its walk.
+[[gnu::always_inline]] inline void record_wait_stack(ThreadStream& s, std::uint32_t depth, std::uint64_t t) {
   std::uintptr_t frames[kMaxRecordedFrames];
   // The tracer's frames and the runtime's above the user's call of the
   // primitive are left out by capture_stack() (see hide_wait_stack_frames()).
-  return wait_stack_event(s, frames, gs::capture_stack(frames, depth));
+  wait_stack_event(s, frames, gs::capture_stack(frames, depth), t);
 }
 
 // hide_wait_stack_frames() tells the runtime that the tracer's frames are

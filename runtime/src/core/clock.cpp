@@ -55,6 +55,10 @@ const bool g_decided = [] {
 
 bool clock_uses_tsc() { return g_decided && g_ticks_are_tsc; }
 
+thread_local std::uint64_t tls_hook_ticks __attribute__((tls_model("initial-exec"))) = 0;
+
+std::uint64_t hook_ticks() noexcept { return tls_hook_ticks; }
+
 ClockPair read_clock_pair() {
   ClockPair best{};
   std::uint64_t best_gap = ~0ull;

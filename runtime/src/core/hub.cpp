@@ -131,6 +131,10 @@ HubImpl::~HubImpl() {
     beat_->leaving.store(true);
   }
   if (from_main_greenlet) teardown();
+  // The hub has run its last: on a loaded machine what is left took main's
+  // last segment past the threshold (a wait for the monitor's registry
+  // lock, main "blocked in futex" at exit: seen in the hunt suite).
+  if (monitor_on()) beat_hub_stopped(*beat_);
   if (from_main_greenlet) {
     default_pool_.reset();  // joins its threads; its watcher is on the loop
   } else {
@@ -406,13 +410,19 @@ void HubImpl::on_async(struct ev_loop* loop, ev_async* w, int) {
 }
 
 void HubImpl::on_release(struct ev_loop* loop) noexcept {
-  if (monitor_on()) [[unlikely]] beat_poll_begin(*hub_of(loop).beat_);
-  if (Observer* o = observer_if_any()) [[unlikely]] o->on_poll_begin(hub_of(loop));
+  const std::uint64_t t = monitor_on() ? beat_poll_begin(*hub_of(loop).beat_) : 0;
+  if (Observer* o = observer_if_any()) [[unlikely]] {
+    tls_hook_ticks = t;
+    o->on_poll_begin(hub_of(loop));
+  }
 }
 
 void HubImpl::on_acquire(struct ev_loop* loop) noexcept {
-  if (monitor_on()) [[unlikely]] beat_poll_end(*hub_of(loop).beat_);
-  if (Observer* o = observer_if_any()) [[unlikely]] o->on_poll_end(hub_of(loop), ev_pending_count(loop));
+  const std::uint64_t t = monitor_on() ? beat_poll_end(*hub_of(loop).beat_) : 0;
+  if (Observer* o = observer_if_any()) [[unlikely]] {
+    tls_hook_ticks = t;
+    o->on_poll_end(hub_of(loop), ev_pending_count(loop));
+  }
 }
 
 void HubImpl::add_live(GreenletBase& g) {

@@ -123,9 +123,9 @@ class HubImpl final : public Hub {
   [[gnu::always_inline]] inline void switch_inline(GreenletBase& from, GreenletBase& to, SwitchReason reason);
   [[gnu::always_inline]] inline void jump(GreenletBase& from, GreenletBase& to, SwitchReason reason);
   // stamp_switch() starts the segment of `to` for the stall monitor.
-  [[gnu::always_inline]] void stamp_switch(const GreenletBase& to) {
-    if (&to == hub_.get()) stamp(*beat_, StallOwner::Hub, 0);
-    else stamp(*beat_, StallOwner::Greenlet, to.id());
+  [[gnu::always_inline]] std::uint64_t stamp_switch(const GreenletBase& to) {
+    if (&to == hub_.get()) return stamp(*beat_, StallOwner::Hub, 0);
+    return stamp(*beat_, StallOwner::Greenlet, to.id());
   }
   // resume() switches from the hub to the ready greenlet `g`, starting it
   // first if it has not run yet, and reclaims it if it died; compiled into

@@ -39,8 +39,11 @@ inline void HubImpl::switch_inline(GreenletBase& from, GreenletBase& to, SwitchR
     if (hooks == kHookMonitor) {
       stamp_switch(to);
     } else {
-      if (monitor_on()) stamp_switch(to);
-      if (Observer* o = observer_if_any()) o->on_switch(from, to, reason);
+      const std::uint64_t t = monitor_on() ? stamp_switch(to) : 0;
+      if (Observer* o = observer_if_any()) {
+        tls_hook_ticks = t;
+        o->on_switch(from, to, reason);
+      }
     }
   }
   jump(from, to, reason);

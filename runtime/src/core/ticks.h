@@ -28,6 +28,11 @@ inline std::uint64_t ticks_now() {
   return mono_now_ns();
 }
 
+// tls_hook_ticks is hook_ticks() (greenscope/detail/clock.h): set before
+// each on_switch, on_poll_begin and on_poll_end call.
+extern thread_local std::uint64_t tls_hook_ticks [[gnu::visibility("hidden")]]
+    __attribute__((tls_model("initial-exec")));
+
 // ticks_per_ns() is the calibrated rate (1 for CLOCK_MONOTONIC).
 double ticks_per_ns();
 

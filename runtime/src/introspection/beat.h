@@ -68,7 +68,7 @@ struct SampleSlot {
 // monitor's report instead of making a second one.
 // end_cpu_ns and end_run_delay_ns are the thread's CPU clock and schedstat
 // wait at its end (-1: not read), so that the monitor can judge it from its
-// own earlier reading (Beat::reading).
+// own earlier reading (Beat::readings).
 struct MissedStall {
   std::uint64_t seq = 0, since = 0, end = 0, greenlet = 0;
   std::uint8_t owner = 0, watcher = 0;
@@ -81,6 +81,27 @@ struct MissedStall {
 struct Reading {
   std::uint64_t ticks = 0;  // 0: none yet
   std::int64_t cpu_ns = -1, run_delay_ns = -1;
+};
+
+// Readings keeps the monitor's last two readings of a hub thread. The
+// monitor takes one when it looks and finds no stall yet, which may be
+// inside a stall that is still short: judged from there, a 12 ms stall
+// the hub then found itself was measured over its last 0.1 ms or less
+// ("77 % CPU over 0.0 ms", a loaded machine's starved thread called
+// cpu-bound: seen in the hunt suite on a loaded machine). The one before
+// it is then from before the stall.
+struct Readings {
+  Reading latest, prior;
+  void take(const Reading& r) {
+    prior = latest;
+    latest = r;
+  }
+  // window_start() is the latest reading taken at or before `since` (a
+  // stall's start), else the earliest kept: the longest window there is.
+  const Reading& window_start(std::uint64_t since) const {
+    if (latest.ticks != 0 && latest.ticks <= since) return latest;
+    return prior.ticks != 0 ? prior : latest;
+  }
 };
 
 // MissedRing is single-producer (the hub) single-consumer (the monitor).
@@ -130,7 +151,7 @@ struct Beat : std::enable_shared_from_this<Beat> {
 
   BlockingFrame blocking;                            // (hub)
   MissedRing missed;
-  Reading reading;                                   // (mon)
+  Readings readings;                                 // (mon)
   SampleSlot sample;
 
   // Run-info dumps (run_info.cpp). `progress` counts the loop's turns, the
@@ -167,12 +188,13 @@ inline void count_progress(Beat& b) {
   b.progress.store(b.progress.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
-// stamp() records a new segment. Hub thread only, with monitor_on().
-inline void stamp(Beat& b, StallOwner owner, std::uint64_t greenlet, std::uint8_t watcher = 0);
+// stamp() records a new segment and returns its start. Hub thread only,
+// with monitor_on().
+inline std::uint64_t stamp(Beat& b, StallOwner owner, std::uint64_t greenlet, std::uint8_t watcher = 0);
 void publish_stall_end(Beat& b, std::uint64_t seq, std::uint64_t ticks);
 void publish_missed_stall(Beat& b, std::uint64_t seq, std::uint64_t ticks);
 
-inline void stamp(Beat& b, StallOwner owner, std::uint64_t greenlet, std::uint8_t watcher) {
+inline std::uint64_t stamp(Beat& b, StallOwner owner, std::uint64_t greenlet, std::uint8_t watcher) {
   const std::uint64_t t = ticks_now();
   const std::uint64_t s = b.seq.load(std::memory_order_relaxed);
   // A seqlock without fences (TSan has none): release stores keep the odd
@@ -193,11 +215,17 @@ inline void stamp(Beat& b, StallOwner owner, std::uint64_t greenlet, std::uint8_
   b.owner.store(static_cast<std::uint8_t>(owner), std::memory_order_release);
   b.watcher.store(watcher, std::memory_order_release);
   b.seq.store(s + 2, std::memory_order_release);
+  return t;
 }
 
 // Hub-side events besides switches (hub.cpp calls them with monitor_on()).
-void beat_poll_begin(Beat& b);
-void beat_poll_end(Beat& b);
+// Both return the stamp's reading (for hook_ticks()).
+std::uint64_t beat_poll_begin(Beat& b);
+std::uint64_t beat_poll_end(Beat& b);
+// beat_hub_stopped() closes the last segment of a hub that has run its
+// last greenlet and callback: its teardown's remaining waits (its pool's
+// threads joined, the observer told, the registry's lock) are no stall.
+void beat_hub_stopped(Beat& b);
 // hub_started() opens the main greenlet's first segment once the hub is
 // built: its start-up (the monitor's and the tracer's threads, the tracer's
 // first chunks) is the runtime's own work, done before there is a loop to

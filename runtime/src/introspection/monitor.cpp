@@ -240,12 +240,14 @@ void begin_stall(Beat& b, const Segment& seg, std::uint64_t since, std::uint64_t
   // over the threshold, starts the window earlier: a stall the monitor saw
   // late is judged over more of itself (seen: 1 ms of a 10.5 ms stall on a
   // loaded machine). Its run delay is not read there (take_reading()).
-  if (const Reading& at = b.reading; at.ticks >= since && at.ticks < now && at.cpu_ns >= 0 &&
+  const Reading& earliest = b.readings.prior.ticks >= since ? b.readings.prior : b.readings.latest;
+  if (const Reading& at = earliest; at.ticks >= since && at.ticks < now && at.cpu_ns >= 0 &&
                                      st.detected_cpu_ns >= at.cpu_ns) {
     st.detected_ticks = at.ticks;
     st.detected_cpu_ns = at.cpu_ns;
     st.detected_run_delay_ns = at.run_delay_ns;
   }
+  if (const Reading& at = b.readings.window_start(since); at.ticks != 0 && at.ticks <= since) st.before = at;
   st.report = new_report(b, seg, since);
   StallReport& r = st.report;
   r.duration = std::chrono::nanoseconds(ticks_to_ns(now - since));
@@ -259,13 +261,14 @@ void begin_stall(Beat& b, const Segment& seg, std::uint64_t since, std::uint64_t
 
 // measure_missed() gives a stall the hub found itself (the monitor, kept
 // off the CPU, never saw it) the CPU time and run-queue wait its verdict
-// needs: from the monitor's last reading of the thread to the hub's at the
-// stall's end. The window may begin before the stall (by up to a threshold
-// and the monitor's lateness); the thread's pace over it is the stall's.
+// needs: from the monitor's last reading of the thread before the stall
+// (Readings::window_start()) to the hub's at the stall's end. The window
+// may begin before the stall (by up to a threshold and the monitor's
+// lateness); the thread's pace over it is the stall's.
 // Without it, a loaded machine's stretched microseconds had no verdict and
 // could not be told from the program's stalls.
 void measure_missed(const Beat& b, const MissedStall& m, StallReport& r) {
-  const Reading& at = b.reading;
+  const Reading& at = b.readings.window_start(m.since);
   if (at.ticks == 0 || at.ticks >= m.end || at.cpu_ns < 0 || m.end_cpu_ns < at.cpu_ns) return;
   r.cpu_time = std::chrono::nanoseconds(m.end_cpu_ns - at.cpu_ns);
   r.cpu_window = std::chrono::nanoseconds(ticks_to_ns(m.end - at.ticks));
@@ -279,12 +282,13 @@ void measure_missed(const Beat& b, const MissedStall& m, StallReport& r) {
 // then never much more than a threshold old (a stale one stretched the
 // window over more of the thread's time before its stall). Monitor thread.
 void take_reading(Beat& b, std::uint64_t now) {
-  if (b.reading.ticks != 0 && now - b.reading.ticks < g_threshold_ticks.load(std::memory_order_relaxed) / 2) return;
+  const Reading& last = b.readings.latest;
+  if (last.ticks != 0 && now - last.ticks < g_threshold_ticks.load(std::memory_order_relaxed) / 2) return;
   // The CPU clock alone: reading schedstat here opened and closed a file
   // every threshold, and the descriptor numbers it churned met libev's
   // epoll_ctl() on a number the program had closed (TSan). The hub's own
   // first reading has the run delay too.
-  b.reading = {now, thread_cpu_ns(b.cpu_clock), -1};
+  b.readings.take({now, thread_cpu_ns(b.cpu_clock), -1});
 }
 
 // report_missed() reports the stalls the hub found itself (see MissedStall).
@@ -595,20 +599,24 @@ void publish_missed_stall(Beat& b, std::uint64_t seq, std::uint64_t ticks) {
 
 // beat_poll_begin() stamps the poll and closes the gap since the last one
 // (note_loop_lag()).
-void beat_poll_begin(Beat& b) {
-  stamp(b, static_cast<StallOwner>(kPollingOwner), 0);
-  note_loop_lag(b, b.since.load(std::memory_order_relaxed));
+std::uint64_t beat_poll_begin(Beat& b) {
+  const std::uint64_t t = stamp(b, static_cast<StallOwner>(kPollingOwner), 0);
+  note_loop_lag(b, t);
+  return t;
 }
+
+void beat_hub_stopped(Beat& b) { stamp(b, static_cast<StallOwner>(kPollingOwner), 0); }
 
 void hub_started(Beat& b) {
   stamp(b, StallOwner::Greenlet, b.main_greenlet);
   b.last_poll_end = b.since.load(std::memory_order_relaxed);  // lag counts from here
 }
 
-void beat_poll_end(Beat& b) {
-  stamp(b, StallOwner::Hub, 0);
-  b.last_poll_end = b.since.load(std::memory_order_relaxed);
+std::uint64_t beat_poll_end(Beat& b) {
+  const std::uint64_t t = stamp(b, StallOwner::Hub, 0);
+  b.last_poll_end = t;
   b.longest_stall_in_poll_gap = 0;
+  return t;
 }
 
 namespace {
@@ -684,7 +692,7 @@ std::shared_ptr<Beat> register_hub(HubImpl& hub, const Hub& public_hub, std::uin
   stamp(*b, static_cast<StallOwner>(kPollingOwner), 0);
   // The first reading, the hub's own, before the monitor can see the Beat
   // (Reading is the monitor's once it is published).
-  b->reading = {ticks_now(), thread_cpu_ns(CLOCK_THREAD_CPUTIME_ID), run_delay_ns(0)};
+  b->readings.take({ticks_now(), thread_cpu_ns(CLOCK_THREAD_CPUTIME_ID), run_delay_ns(0)});
   remember_greenlet_name(b->main_greenlet, "main");
   remember_greenlet_name(b->hub_greenlet, "hub");
   {

@@ -60,6 +60,9 @@ struct ActiveStall {
   std::uint64_t detected_ticks = 0;
   std::int64_t detected_cpu_ns = -1;
   std::int64_t detected_run_delay_ns = -1;
+  // before: the monitor's last reading from before the stall began (ticks
+  // 0: none), for a stall detected too late for its window (classify()).
+  Reading before;
   std::uint64_t last_sample_ticks = 0;
   std::int64_t next_unended_ns = 1'000'000'000;  // report an ongoing stall at 1 s, 2 s, 4 s...
   bool signaled_in_syscall = false;
