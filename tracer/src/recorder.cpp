@@ -9,7 +9,6 @@
 #include <cstring>
 
 #include "extension_events.h"
-#include "greenscope/detail/clock.h"
 #include "greenscope/hub.h"
 #include "hook_support.h"
 
@@ -66,7 +65,7 @@ void emit_at(ThreadStream& s, std::uint64_t ticks, tf::Tag t, std::uint64_t a) {
 // segment boundaries. Never before the stream's last event (learn_hub()
 // may have written one since the monitor's reading).
 std::uint64_t hook_event_ticks(const ThreadStream& s) {
-  const std::uint64_t h = gs::detail::hook_ticks();
+  const std::uint64_t h = *s.hook_ticks;
   return h != 0 ? std::max(h, s.last_ticks()) : now();
 }
 

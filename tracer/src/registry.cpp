@@ -10,6 +10,8 @@
 
 #include <algorithm>
 
+#include "greenscope/detail/clock.h"
+
 namespace gs::trace::detail {
 
 std::mutex g_registry_mutex;
@@ -52,6 +54,7 @@ ThreadStream* attach_stream() {
   char name[32] = {};
   pthread_getname_np(pthread_self(), name, sizeof name);
   s->name = name;
+  s->hook_ticks = gs::detail::hook_ticks_slot();
   streams().push_back(s);
   if (g_block_source != nullptr) g_block_source->top_up(*s);
   pthread_setspecific(g_exit_key, s);

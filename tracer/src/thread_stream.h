@@ -107,6 +107,10 @@ class ThreadStream {
   }
 
   // Decoder state mirrored by the producer (see trace_format.h, Tag).
+  // hook_ticks: the runtime's hook_ticks_slot() for this thread, set by
+  // attach_stream() (ro); a stream made elsewhere reads a constant 0.
+  static constexpr std::uint64_t kNoHookTicks = 0;
+  const std::uint64_t* hook_ticks = &kNoHookTicks;
   std::uint64_t current = 0;       // producer only
   std::uint64_t hub = 0;           // producer only: 0 until the hub is known
   std::uint64_t last_resumed = 0;  // producer only

@@ -57,7 +57,7 @@ bool clock_uses_tsc() { return g_decided && g_ticks_are_tsc; }
 
 thread_local std::uint64_t tls_hook_ticks __attribute__((tls_model("initial-exec"))) = 0;
 
-std::uint64_t hook_ticks() noexcept { return tls_hook_ticks; }
+const std::uint64_t* hook_ticks_slot() noexcept { return &tls_hook_ticks; }
 
 ClockPair read_clock_pair() {
   ClockPair best{};

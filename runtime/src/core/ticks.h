@@ -28,7 +28,7 @@ inline std::uint64_t ticks_now() {
   return mono_now_ns();
 }
 
-// tls_hook_ticks is hook_ticks() (greenscope/detail/clock.h): set before
+// tls_hook_ticks is hook_ticks_slot()'s (greenscope/detail/clock.h): set before
 // each on_switch, on_poll_begin and on_poll_end call.
 extern thread_local std::uint64_t tls_hook_ticks [[gnu::visibility("hidden")]]
     __attribute__((tls_model("initial-exec")));

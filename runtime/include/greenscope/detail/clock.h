@@ -22,13 +22,14 @@ struct ClockPair {
 // filtered out (the tracer's calibration records use it too).
 ClockPair read_clock_pair();
 
-// hook_ticks() is the reading the stall monitor took for the event an
-// observer is being told of (on_switch, on_poll_begin, on_poll_end), or 0
-// when the monitor did not stamp it. The tracer records that reading
-// rather than read the clock again (about 10 ns each), so that its
-// switches and polls fall exactly on the monitor's segment boundaries.
-// Meaningful only inside those hooks, on the hub's thread.
-std::uint64_t hook_ticks() noexcept;
+// hook_ticks_slot() is where this thread's hub puts the reading the stall
+// monitor took for the event an observer is being told of (on_switch,
+// on_poll_begin, on_poll_end), or 0 when the monitor did not stamp it. The
+// tracer records that reading rather than read the clock again (about
+// 10 ns each), so that its switches and polls fall exactly on the
+// monitor's segment boundaries; it keeps the address per thread, so that
+// reading it is one load. Meaningful only inside those hooks.
+const std::uint64_t* hook_ticks_slot() noexcept;
 
 // ticks_to_mono_ns() converts a reading to CLOCK_MONOTONIC ns through a
 // calibration made at first use and refreshed at most once a second.
