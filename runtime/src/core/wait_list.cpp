@@ -42,12 +42,9 @@ void WaitList::leave(WaitNode* node) {
 
 bool WaitList::wait(WaitInfo info, Duration timeout) {
   HubImpl& hub = HubImpl::current();
-  // The running greenlet's node: out of every list since its last wait
-  // ended (a wait always leaves before it returns or throws).
-  WaitNode& node = hub.running()->wait_node_;
+  WaitNode node;
   node.greenlet = hub.running();
   node.list = this;
-  node.notified = false;
   waiting_.push_back(&node);
   bool woken = false;
   try {

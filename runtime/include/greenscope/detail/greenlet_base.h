@@ -144,7 +144,6 @@ class GreenletBase : public GreenletInfo, public std::enable_shared_from_this<Gr
   void die(ExitKind kind, const std::string& error_text = {});
 
   void* context_ = nullptr;                  // saved fcontext while suspended
-  WaitNode wait_node_;                       // its place in the WaitList it waits on, if any
   std::shared_ptr<GreenletBase> self_ref_;   // keeps it alive until dead and dequeued
   std::exception_ptr pending_;               // raised at its next resume
   const void* pending_source_ = nullptr;     // the gs::Timeout that set pending_

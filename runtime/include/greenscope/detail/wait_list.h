@@ -12,11 +12,7 @@ namespace gs::detail {
 class GreenletBase;
 class WaitList;
 
-// WaitNode is a greenlet's place in the one list it waits on. It lives in
-// the greenlet (GreenletBase::wait_node_), not on its stack: a greenlet
-// waits on one list at a time, and notify_all() over many waiters then
-// reads the greenlets it wakes anyway instead of each waiter's stack (a
-// page of its own per waiter: a TLB and a cache miss each).
+// WaitNode lives on the waiting greenlet's stack for the length of one wait.
 struct WaitNode {
   GreenletBase* greenlet = nullptr;  // ro: the waiter
   WaitNode* prev = nullptr;          // rw: owned by the list
