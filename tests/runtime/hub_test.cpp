@@ -245,28 +245,6 @@ TEST(HubDeathTest, AClobberedStackCanaryAbortsNamingTheGreenlet) {
       "stack overflow in greenlet 'victim'");
 }
 
-// An unnamed greenlet's default name is formatted when first asked for; the
-// crash handler (a signal handler: no heap) writes it itself.
-TEST(HubDeathTest, ACrashNamesAnUnnamedGreenletByItsDefaultName) {
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
-  EXPECT_DEATH(
-      {
-        std::thread t([] {
-          gs::RuntimeOptions o;
-          o.max_guarded_stacks = 1;  // the hub's stack takes the only guarded slot
-          gs::configure(o);
-          auto g = gs::spawn([] {
-            const auto& s = gs::current().info().stack();
-            *reinterpret_cast<volatile std::uint64_t*>(s.lo) = 0;  // what an overflow does
-            gs::yield();
-          });
-          g.join();
-        });
-        t.join();
-      },
-      "stack overflow in greenlet 'Greenlet-[0-9]+' \\(id [0-9]+\\)");
-}
-
 TEST(HubDeathTest, OverflowingAGuardedStackFaults) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_DEATH(

@@ -836,5 +836,18 @@ TEST(StallDeathTest, StackOverflowInAGreenletReportsItByName) {
       "stack overflow in greenlet 'deep-diver'");
 }
 
+// An unnamed greenlet's default name is formatted when first asked for;
+// the crash handler (a signal handler: no heap) writes it itself.
+TEST(StallDeathTest, StackOverflowInAnUnnamedGreenletNamesItByItsDefaultName) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        gs::start_stall_monitor();
+        auto g = gs::spawn([] { recurse_deeply(0, 1 << 30); });
+        g.join();
+      },
+      "stack overflow in greenlet 'Greenlet-[0-9]+' \\(id [0-9]+\\)");
+}
+
 }  // namespace
 }  // namespace gs::test

@@ -39,22 +39,21 @@ namespace {
 // thread waits on it (the runtime allows 5 s for the whole report).
 constexpr int kCrashFlushTimeoutMs = 3000;
 
-// Simple events: a tag and up to three varints.
-void emit(ThreadStream& s, tf::Tag t) {
-  if (std::uint8_t* p = s.begin_event(tag(t), 1 + kV)) s.end_event(p);
-}
-void emit(ThreadStream& s, tf::Tag t, std::uint64_t a) {
-  if (std::uint8_t* p = s.begin_event(tag(t), 1 + 2 * kV)) s.end_event(tf::put_varint(p, a));
-}
-void emit(ThreadStream& s, tf::Tag t, std::uint64_t a, std::uint64_t b) {
-  if (std::uint8_t* p = s.begin_event(tag(t), 1 + 3 * kV)) s.end_event(tf::put_varint(tf::put_varint(p, a), b));
-}
-// emit_at() is emit() at clock reading `ticks`.
+// Simple events: a tag and up to three varints, at clock reading `ticks`
+// (emit_at()) or now (emit()).
 void emit_at(ThreadStream& s, std::uint64_t ticks, tf::Tag t) {
   if (std::uint8_t* p = s.begin_event(tag(t), 1 + kV, ticks)) s.end_event(p);
 }
 void emit_at(ThreadStream& s, std::uint64_t ticks, tf::Tag t, std::uint64_t a) {
   if (std::uint8_t* p = s.begin_event(tag(t), 1 + 2 * kV, ticks)) s.end_event(tf::put_varint(p, a));
+}
+void emit_at(ThreadStream& s, std::uint64_t ticks, tf::Tag t, std::uint64_t a, std::uint64_t b) {
+  if (std::uint8_t* p = s.begin_event(tag(t), 1 + 3 * kV, ticks))
+    s.end_event(tf::put_varint(tf::put_varint(p, a), b));
+}
+template <class... Fields>
+void emit(ThreadStream& s, tf::Tag t, Fields... fields) {
+  emit_at(s, now(), t, fields...);
 }
 
 // hook_event_ticks() is the reading for the event of the hook being run

@@ -96,6 +96,12 @@ struct Readings {
     prior = latest;
     latest = r;
   }
+  // earliest_since() is the earliest reading kept taken at or after
+  // `since` (inside a stall that began then), else an empty one.
+  Reading earliest_since(std::uint64_t since) const {
+    if (prior.ticks >= since) return prior;
+    return latest.ticks >= since ? latest : Reading{};
+  }
   // window_start() is the latest reading taken at or before `since` (a
   // stall's start), else the earliest kept: the longest window there is.
   const Reading& window_start(std::uint64_t since) const {

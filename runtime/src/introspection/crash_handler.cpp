@@ -11,7 +11,6 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
-#include <string_view>
 
 #include "greenscope/observer.h"
 #include "hub_impl.h"
@@ -77,18 +76,12 @@ bool snapshot_overflow(const ucontext_t& uc, const StackRange& r, Snapshot& snap
 // write_default_name() is GreenletInfo::default_name() without the heap
 // (a signal handler): "Greenlet-<id>" into out[size].
 void write_default_name(std::uint64_t id, char* out, std::size_t size) {
-  static constexpr char kPrefix[] = "Greenlet-";
-  char digits[20];
-  std::size_t n = 0;
-  do {
-    digits[n++] = static_cast<char>('0' + id % 10);
-    id /= 10;
-  } while (id != 0);
+  char digits[21];
+  const char* number = format_u64(digits, id);
   std::size_t w = 0;
-  for (const char c : std::string_view(kPrefix)) {
-    if (w + 1 < size) out[w++] = c;
+  for (const char* part : {"Greenlet-", number}) {
+    for (const char* c = part; *c != '\0' && w + 1 < size; ++c) out[w++] = *c;
   }
-  while (n > 0 && w + 1 < size) out[w++] = digits[--n];
   out[w] = '\0';
 }
 

@@ -240,9 +240,8 @@ void begin_stall(Beat& b, const Segment& seg, std::uint64_t since, std::uint64_t
   // over the threshold, starts the window earlier: a stall the monitor saw
   // late is judged over more of itself (seen: 1 ms of a 10.5 ms stall on a
   // loaded machine). Its run delay is not read there (take_reading()).
-  const Reading& earliest = b.readings.prior.ticks >= since ? b.readings.prior : b.readings.latest;
-  if (const Reading& at = earliest; at.ticks >= since && at.ticks < now && at.cpu_ns >= 0 &&
-                                     st.detected_cpu_ns >= at.cpu_ns) {
+  if (const Reading at = b.readings.earliest_since(since);
+      at.ticks != 0 && at.ticks < now && at.cpu_ns >= 0 && st.detected_cpu_ns >= at.cpu_ns) {
     st.detected_ticks = at.ticks;
     st.detected_cpu_ns = at.cpu_ns;
     st.detected_run_delay_ns = at.run_delay_ns;
