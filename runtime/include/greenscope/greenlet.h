@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "greenscope/detail/greenlet_base.h"
+#include "greenscope/detail/greenlet_memory.h"
 #include "greenscope/errors.h"
 #include "greenscope/types.h"
 
@@ -140,6 +141,15 @@ auto bind_call(F&& f, Args&&... args) {
   };
 }
 
+// make_greenlet() builds spawn()'s greenlet on the current hub, in a block
+// from the thread's greenlet cache (greenlet_memory.h).
+template <class T, class Call>
+auto make_greenlet(Call&& call) {
+  using Impl = GreenletImpl<T, std::remove_cvref_t<Call>>;
+  return std::allocate_shared<Impl>(GreenletAllocator<Impl>{}, &current_hub(), current_greenlet_id(),
+                                    std::forward<Call>(call));
+}
+
 // SpawnResult is what a greenlet keeps of f(args...)'s result: a copy
 // (decayed), never a reference that could outlive what it refers to.
 template <class F, class... Args>
@@ -181,8 +191,7 @@ Greenlet<detail::SpawnResult<F, Args...>> spawn(F&& f, Args&&... args) {
   using T = detail::SpawnResult<F, Args...>;
   detail::check_function(f, "gs::spawn()");
   auto call = detail::bind_call(std::forward<F>(f), std::forward<Args>(args)...);
-  auto g = std::make_shared<detail::GreenletImpl<T, decltype(call)>>(
-      &detail::current_hub(), detail::current_greenlet_id(), std::move(call));
+  auto g = detail::make_greenlet<T>(std::move(call));
   detail::start_greenlet(g);
   return Greenlet<T>(std::move(g));
 }
@@ -195,8 +204,7 @@ Greenlet<detail::SpawnResult<F, Args...>> spawn_later(Duration delay, F&& f, Arg
   using T = detail::SpawnResult<F, Args...>;
   detail::check_function(f, "gs::spawn_later()");
   auto call = detail::bind_call(std::forward<F>(f), std::forward<Args>(args)...);
-  auto g = std::make_shared<detail::GreenletImpl<T, decltype(call)>>(
-      &detail::current_hub(), detail::current_greenlet_id(), std::move(call));
+  auto g = detail::make_greenlet<T>(std::move(call));
   detail::start_greenlet_later(g, delay);
   return Greenlet<T>(std::move(g));
 }

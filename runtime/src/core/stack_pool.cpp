@@ -1,10 +1,11 @@
 #include "stack_pool.h"
 
+#include "cache_decay.h"
+
 #include <pthread.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -50,7 +51,6 @@ constexpr std::size_t kMaxIov = 1024;  // IOV_MAX
 constexpr std::size_t kFirstSlabStacks = 8;
 constexpr std::size_t kMaxSlabStacks = 256;
 constexpr std::size_t kMaxSlabBytes = std::size_t{64} << 20;
-constexpr std::int64_t kDecayPeriodNs = 1'000'000'000;
 
 std::atomic<std::size_t> g_guarded_in_use{0};
 std::atomic<int> g_guard_regions{-1};  // -1 not probed yet, 0 no, 1 yes
@@ -135,12 +135,6 @@ bool install_guards(std::uintptr_t first, std::size_t stride, std::size_t count)
   return true;
 }
 
-std::int64_t coarse_now_ns() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
 }  // namespace
 
 std::size_t StackPool::guarded_in_use() { return g_guarded_in_use.load(std::memory_order_relaxed); }
@@ -171,7 +165,7 @@ StackPool::StackPool(std::size_t stack_size, std::size_t cache_limit)
       stride_(stack_size_ + page_size()),
       max_per_slab_(std::clamp<std::size_t>(kMaxSlabBytes / stride_, 1, kMaxSlabStacks)),
       next_per_slab_(std::min(kFirstSlabStacks, max_per_slab_)),
-      cache_limit_(cache_limit) {}
+      decay_(cache_limit) {}
 
 StackPool::~StackPool() {
   // Slabs with a stack in use stay: exit() inside a greenlet destroys the
@@ -254,7 +248,7 @@ StackRange StackPool::acquire() {
   if (!warm_.empty()) {
     s = warm_.back();
     warm_.pop_back();
-    low_water_ = std::min(low_water_, warm_.size());
+    decay_.taken(warm_.size());
     note_activity();
   } else if (!cold_.empty()) {
     s = cold_.back();
@@ -284,26 +278,12 @@ void StackPool::release(const StackRange& stack) {
 // most, the warm stacks that stayed unused all that time, beyond the
 // cache's limit, are given back.
 void StackPool::note_activity() {
-  if (warm_.size() <= cache_limit_) {
-    period_start_ns_ = 0;
-    return;
-  }
-  if ((++calls_ & 63) != 0) return;  // the clock, one call in 64
-  const std::int64_t now = coarse_now_ns();
-  if (period_start_ns_ == 0) {
-    period_start_ns_ = now;
-    low_water_ = warm_.size();
-    return;
-  }
-  if (now - period_start_ns_ < kDecayPeriodNs) return;
-  if (low_water_ > cache_limit_) trim(low_water_ - cache_limit_);
-  period_start_ns_ = now;
-  low_water_ = warm_.size();
+  if (const std::size_t due = decay_.due(warm_.size()); due > 0) trim(due);
 }
 
 void StackPool::trim_now() {
-  if (warm_.size() > cache_limit_) trim(warm_.size() - cache_limit_);
-  period_start_ns_ = 0;
+  if (warm_.size() > decay_.floor()) trim(warm_.size() - decay_.floor());
+  decay_.restart();
 }
 
 // trim() gives back the `count` warm stacks freed longest ago: a slab that

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "cache_decay.h"
 #include "greenscope/detail/greenlet_base.h"
 
 namespace gs::detail {
@@ -99,17 +100,12 @@ class StackPool {
   std::size_t slab_align_;  // slabs start at a multiple: slab_of() is a mask
   std::size_t max_per_slab_;
   std::size_t next_per_slab_;
-  std::size_t cache_limit_;
+  CacheDecay decay_;  // which warm stacks to give back; its floor is cache_limit
   StackSlab* slabs_ = nullptr;   // every slab, newest first
   StackSlab* carving_ = nullptr; // the slab new stacks are carved from
   std::size_t slab_count_ = 0;
   std::vector<StackRange> warm_;  // freed, pages in place; most recent last
   std::vector<StackRange> cold_;  // freed, pages given back
-  // The decay: the fewest warm stacks seen since `period_start_ns_`; those
-  // were not needed during the period.
-  std::size_t low_water_ = 0;
-  std::int64_t period_start_ns_ = 0;
-  std::uint32_t calls_ = 0;
 };
 
 // thread_stack_range() is the calling OS thread's own stack (for the main

@@ -1,0 +1,44 @@
+// cache_decay.h: when a cache of freed things (stacks, greenlet blocks)
+// gives some of them back.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace gs::detail {
+
+// coarse_now_ns() is CLOCK_MONOTONIC_COARSE: a few nanoseconds, tick-coarse,
+// enough for a decay measured in seconds.
+std::int64_t coarse_now_ns();
+
+// CacheDecay keeps a cache sized by what the program recently used: at least
+// `floor` entries, and any that were taken again within the last second.
+// Once a second at most, the entries that stayed unused for that whole
+// second (the fewest the cache held during it) beyond the floor are due to
+// be given back. Like jemalloc's decay without a background thread, it runs
+// as the cache is used, not while the program is idle. Not thread-safe: one
+// per cache.
+class CacheDecay {
+ public:
+  explicit CacheDecay(std::size_t floor) : floor_(floor) {}
+
+  // taken() records the cache's size after an entry was taken from it.
+  void taken(std::size_t size) {
+    if (size < low_water_) low_water_ = size;
+  }
+  // due() runs after every take and every give, with the cache's size now;
+  // it returns how many of the entries the cache held longest to give back
+  // (mostly 0). It reads the clock once in 64 calls.
+  std::size_t due(std::size_t size);
+  // restart() begins a new period: after the cache was trimmed by hand.
+  void restart() { period_start_ns_ = 0; }
+  std::size_t floor() const { return floor_; }
+
+ private:
+  std::size_t floor_;
+  std::size_t low_water_ = 0;       // the fewest entries held this period
+  std::int64_t period_start_ns_ = 0;  // 0: no period running
+  std::uint32_t calls_ = 0;
+};
+
+}  // namespace gs::detail
