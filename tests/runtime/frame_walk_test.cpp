@@ -13,6 +13,8 @@
 
 #include "frame_walk.h"
 #include "frame_walk_steps.h"
+#include "greenscope/stacks.h"
+#include "hidden_frames.h"
 #include "greenscope/symbols.h"
 #include "test_support.h"
 #include "unwind.h"
@@ -244,6 +246,98 @@ TEST_F(FrameWalkTest, RandomChainsGiveLibunwindsFramesAtEveryDepth) {
     if (HasFailure()) break;
   }
   EXPECT_GT(walked_alone, 50);
+}
+
+// Captures is gs::capture_stack()'s result twice (the second walk finds the
+// verdicts the first learned: its one-pass walk, where every frame is
+// framed) and the reference: libunwind's whole walk, trimmed as
+// trim_own_frames() trims it, cut to `max`.
+struct Captures {
+  std::vector<std::uintptr_t> first, second, reference;
+  // The one-pass walk alone, from this function's frame (so its first frame
+  // is the caller's, as with one more skip), if it walked; and the reference
+  // for it.
+  std::vector<std::uintptr_t> one_pass, one_pass_reference;
+  bool walked_in_one_pass = false;
+};
+
+[[gnu::noinline]] Captures capture_with_skip(std::size_t max, std::size_t skip) {
+  std::uintptr_t a[kMax], b[kMax], raw[kMax];
+  const std::size_t n1 = gs::capture_stack(a, max, skip);
+  const std::size_t n2 = gs::capture_stack(b, max, skip);
+  std::uintptr_t d[kMax];
+  std::size_t n3 = 0;
+  const auto frame = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
+  const bool one_pass =
+      detail::walk_user_frames(frame, detail::finish_address(), d, max, skip, n3) == detail::FrameWalk::Done;
+  bool bottom = false;
+  const std::size_t m = detail::capture_current_by_libunwind(raw, kMax, 0, bottom);
+  asm volatile("" ::: "memory");
+  const detail::OwnFrames t = detail::trim_own_frames(raw, m, skip, bottom);
+  Captures c;
+  c.first.assign(a, a + n1);
+  c.second.assign(b, b + n2);
+  c.walked_in_one_pass = one_pass;
+  if (one_pass) c.one_pass.assign(d, d + n3);
+  const detail::OwnFrames u = detail::trim_own_frames(raw, m, skip + 1, bottom);
+  c.one_pass_reference.assign(raw + u.first, raw + u.first + std::min(u.last - u.first, max));
+  c.reference.assign(raw + t.first, raw + t.first + std::min(t.last - t.first, max));
+  return c;
+}
+
+// expect_same_capture() compares a capture with the reference; with no
+// skip, frame 0 is in capture_with_skip() at two call sites.
+void expect_same_capture(const std::vector<std::uintptr_t>& got, const std::vector<std::uintptr_t>& want,
+                         std::size_t skip, const std::string& what) {
+  ASSERT_EQ(got.size(), want.size()) << what << "\ncapture_stack:" << dump(got) << "\nlibunwind:" << dump(want);
+  for (std::size_t i = skip == 0 ? 1 : 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i], want[i]) << what << ": frame " << i << " is " << function_at(got[i]) << ", libunwind says "
+                               << function_at(want[i]);
+  }
+}
+
+// gs::capture_stack() walks by frame pointers in one pass, dropping
+// greenscope's frames as it goes (its greenlet's entry at the bottom): the
+// same frames as libunwind's walk trimmed afterwards, for every depth and
+// skip, on framed and unframed chains.
+TEST_F(FrameWalkTest, CaptureStackGivesLibunwindsTrimmedFramesAtEveryDepthAndSkip) {
+  std::mt19937 random(20261206);
+  std::uniform_int_distribution<int> kind(0, static_cast<int>(Step::kCount) - 1);
+  std::uniform_int_distribution<int> length(0, 30);
+  for (int round = 0; round < 100; ++round) {
+    std::vector<Step> plan(static_cast<std::size_t>(length(random)));
+    for (Step& s : plan) {
+      s = static_cast<Step>(kind(random));
+      if (round % 2 == 0 && (s == Step::Unframed || s == Step::UnframedPressure)) s = Step::Framed;
+    }
+    struct Case {
+      std::size_t max, skip;
+      Captures c;
+    };
+    std::vector<Case> cases;
+    on_greenlet(plan, [&](Chain&) {
+      for (std::size_t max : {std::size_t{1}, std::size_t{4}, std::size_t{16}, std::size_t{64}}) {
+        for (std::size_t skip : {std::size_t{0}, std::size_t{1}, std::size_t{3}}) {
+          cases.push_back({max, skip, capture_with_skip(max, skip)});
+        }
+      }
+    });
+    for (const Case& k : cases) {
+      const std::string what = describe(plan) + ", max " + std::to_string(k.max) + ", skip " + std::to_string(k.skip);
+      expect_same_capture(k.c.first, k.c.reference, k.skip, what + ", first capture");
+      expect_same_capture(k.c.second, k.c.reference, k.skip, what + ", second capture");
+      // Once the first capture learned the verdicts, a framed chain is
+      // walked in one pass.
+      if (!has_unframed(plan)) {
+        EXPECT_TRUE(k.c.walked_in_one_pass) << what;
+      }
+      if (k.c.walked_in_one_pass) {
+        EXPECT_EQ(k.c.one_pass, k.c.one_pass_reference) << what << ", one pass:" << dump(k.c.one_pass)
+                                                        << "\nlibunwind:" << dump(k.c.one_pass_reference);
+      }
+    }
+    if (HasFailure()) break;
+  }
 }
 
 // A capture from a signal handler: the frame walk must not follow the

@@ -6,6 +6,8 @@
 
 #include <atomic>
 
+#include "hidden_frames.h"
+
 namespace gs::detail {
 namespace {
 
@@ -109,6 +111,72 @@ bool read_frame(unw_cursor_t& cursor, bool after_signal, CursorFrame& f) noexcep
     fp = next;
   }
   return FrameWalk::Done;
+}
+
+namespace {
+
+// kMaxUserWalk bounds walk_user_frames()'s steps: as deep as the slow
+// path's walk (stacks.cpp's kRaw), for a stack that loops or never ends.
+constexpr std::size_t kMaxUserWalk = 128;
+
+// tls_last_framed holds, per step of this thread's last walk_user_frames(),
+// the return address it stepped past with a framed verdict: a wait site's
+// walks meet the same addresses at the same steps, and comparing with the
+// last one costs less than looking its verdict up. Only framed verdicts are
+// kept (they never change: verdict_of() is never emptied). The default TLS
+// model (one lookup per walk): 1 KiB of initial-exec TLS could keep a
+// program from dlopen()ing the runtime.
+constinit thread_local std::uintptr_t tls_last_framed[kMaxUserWalk] = {};
+
+// step_up() moves `fp` to the caller's frame, if `ra`'s function is known
+// to be framed at `ra` (`last_framed`: what the thread's last walk stepped
+// past at this step) and the step goes up the stack; else it says why not.
+[[gnu::always_inline]] inline FrameWalk step_up(std::uintptr_t& fp, std::uintptr_t ra,
+                                                std::uintptr_t& last_framed) noexcept {
+  if (last_framed != ra) {
+    const Verdict v = verdict_of(ra);
+    if (v != kFramed) return v == kUnknown ? FrameWalk::Unknown : FrameWalk::Unframed;
+    last_framed = ra;
+  }
+  const std::uintptr_t next = reinterpret_cast<const std::uintptr_t*>(fp)[0];
+  if (next <= fp || next - fp > kMaxFrameBytes || (next & 7) != 0) return FrameWalk::Unframed;
+  fp = next;
+  return FrameWalk::Done;
+}
+
+}  // namespace
+
+[[gnu::no_sanitize("address", "thread", "undefined")]] FrameWalk walk_user_frames(
+    std::uintptr_t frame, std::uintptr_t finish, std::uintptr_t* out, std::size_t max, std::size_t skip,
+    std::size_t& n) noexcept {
+  const std::size_t modules = own_module_count();
+  std::uintptr_t* const last_framed = tls_last_framed;
+  std::uintptr_t fp = frame;
+  bool on_top = true;       // still in greenscope's frames above the user's
+  std::size_t skipped = 0;
+  std::size_t count = 0;    // written so far (n is set as the walk ends)
+  FrameWalk result = FrameWalk::Done;
+  for (std::size_t step = 0; step < kMaxUserWalk; ++step) {
+    const std::uintptr_t ra = reinterpret_cast<const std::uintptr_t*>(fp)[1];
+    if (ra == 0 || ra == finish) {  // the bottom: greenscope's frames there go too
+      while (count > 0 && own_frame(out[count - 1], modules)) --count;
+      break;
+    }
+    const std::uintptr_t pc = ra - 1;
+    if (on_top && !own_frame(pc, modules)) on_top = false;
+    if (!on_top) {
+      if (skipped < skip) {
+        ++skipped;
+      } else if (count < max) {
+        out[count++] = pc;
+      } else if (!own_frame(pc, modules)) {
+        break;  // full, and a user's frame follows: nothing to drop at the bottom
+      }
+    }
+    if (result = step_up(fp, ra, last_framed[step]); result != FrameWalk::Done) break;
+  }
+  n = count;
+  return result;
 }
 
 [[gnu::noinline]] int learn_backtrace(void** out, int size) noexcept {

@@ -36,6 +36,18 @@ enum class FrameWalk {
 FrameWalk walk_frame_pointers(std::uintptr_t frame, std::uintptr_t finish, void** out, std::size_t want,
                               std::size_t& n) noexcept;
 
+// walk_user_frames() is gs::capture_stack()'s walk by frame pointers in
+// one pass: from `frame` (as walk_frame_pointers()), it passes greenscope's
+// own frames on top (hidden_frames.h), then `skip` frames, writes the next
+// up to `max` return addresses - 1 into `out`, and, where it reaches the
+// stack's bottom, drops greenscope's frames there: what trim_own_frames()
+// keeps of a whole walk, without writing the frames it drops. `n` is the
+// count written. Unknown or Unframed when it meets a frame no verdict
+// vouches for (as walk_frame_pointers()), Unframed also for a frame pointer
+// that does not step up the stack. Async-signal-safe, lock-free.
+FrameWalk walk_user_frames(std::uintptr_t frame, std::uintptr_t finish, std::uintptr_t* out, std::size_t max,
+                           std::size_t skip, std::size_t& n) noexcept;
+
 // learn_backtrace() is unw_backtrace() done with libunwind's cursor, which
 // also records every return address's verdict on the way: out[0] is the
 // pc in its caller, as unw_backtrace()'s. Slower than unw_backtrace() (no

@@ -3,10 +3,33 @@
 // and detail::hide_frames_of()).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
 namespace gs::detail {
+
+// The table of greenscope's own modules (hidden_frames.cpp): entries below
+// own_module_count() are published.
+struct OwnModule {
+  std::atomic<std::uintptr_t> lo{0};
+  std::atomic<std::uintptr_t> hi{0};
+};
+inline constexpr std::size_t kMaxOwnModules = 8;
+extern OwnModule g_own_modules[kMaxOwnModules];
+extern std::atomic<std::size_t> g_own_module_count;
+
+inline std::size_t own_module_count() noexcept { return g_own_module_count.load(std::memory_order_acquire); }
+
+// own_frame() says whether `pc` lies in one of the first `count` modules.
+// Lock-free, async-signal-safe.
+inline bool own_frame(std::uintptr_t pc, std::size_t count) noexcept {
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::uintptr_t lo = g_own_modules[i].lo.load(std::memory_order_relaxed);
+    if (pc - lo < g_own_modules[i].hi.load(std::memory_order_relaxed) - lo) return true;
+  }
+  return false;
+}
 
 // OwnFrames is what trim_own_frames() keeps of a walk: pcs[first, last).
 struct OwnFrames {

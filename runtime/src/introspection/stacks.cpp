@@ -46,11 +46,14 @@ std::string on_full_stack(const std::function<std::string()>& fn) {
 
 }  // namespace detail
 
-// capture_stack(): one unw_backtrace of max + skip + the expected number of
-// greenscope frames on top; walked again, deeper, only if those were more.
+// capture_stack(): by frame pointers in one pass where verdicts vouch for
+// every frame on the way (the usual case once a wait site was seen), else
+// one unw_backtrace of max + skip + the expected number of greenscope frames
+// on top, walked again, deeper, only if those were more.
 std::size_t capture_stack(std::uintptr_t* out, std::size_t max, std::size_t skip) noexcept {
   constexpr std::size_t kRaw = 128;
   if (max == 0) return 0;
+  if (std::size_t n = 0; detail::capture_user_frames(out, std::min(max, kRaw), skip, n)) return n;
   std::uintptr_t raw[kRaw];
   std::size_t slack = detail::g_top_slack.load(std::memory_order_relaxed);
   for (;;) {
@@ -60,11 +63,17 @@ std::size_t capture_stack(std::uintptr_t* out, std::size_t max, std::size_t skip
     const detail::OwnFrames t = detail::trim_own_frames(raw, n, skip, bottom);
     if (t.top_hidden > slack) detail::g_top_slack.store(t.top_hidden, std::memory_order_relaxed);
     const std::size_t kept = t.last - t.first;
-    if (!bottom && kept < max && want < kRaw && t.top_hidden > slack) {
-      slack = t.top_hidden + 8;
+    const std::size_t count = std::min(kept, max);
+    // Walked short: too few frames past greenscope's on top, or the last
+    // one kept is greenscope's, dropped if only greenscope's frames follow
+    // it to the bottom (a greenlet's entry): walk again, deeper.
+    const bool short_on_top = kept < max && t.top_hidden > slack;
+    const bool ends_in_own =
+        count > 0 && detail::own_frame(raw[t.first + count - 1], detail::own_module_count());
+    if (!bottom && want < kRaw && (short_on_top || ends_in_own)) {
+      slack = short_on_top ? t.top_hidden + 8 : kRaw;
       continue;
     }
-    const std::size_t count = std::min(kept, max);
     std::copy(raw + t.first, raw + t.first + count, out);
     return count;
   }

@@ -104,6 +104,10 @@ bool in_range(std::uintptr_t pc, const std::atomic<std::uintptr_t>& lo, const st
   return pc - l < hi.load(std::memory_order_relaxed) - l;
 }
 
+// kMaxLearnedFrames is how deep capture_user_frames() learns a new stack:
+// as deep as walk_user_frames() goes (128 steps), and the frame past it.
+constexpr std::size_t kMaxLearnedFrames = 130;
+
 // backtrace_ips() is unw_backtrace(): the return addresses from its
 // caller's frame up. Under ThreadSanitizer it is frame_walk.h's
 // learn_backtrace(), the same walk done with unw_step(): unw_backtrace()
@@ -201,6 +205,23 @@ template <bool kFramePointers>
 [[gnu::noinline]] std::size_t capture_current(std::uintptr_t* out, std::size_t max, std::size_t skip,
                                               bool& reached_bottom) noexcept {
   return walk_current<true>(out, max, skip, reached_bottom);
+}
+
+[[gnu::noinline]] bool capture_user_frames(std::uintptr_t* out, std::size_t max, std::size_t skip,
+                                           std::size_t& n) noexcept {
+  if (!g_ready.load(std::memory_order_acquire)) init_unwinding();
+  const auto frame = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
+  const std::uintptr_t finish = g_finish.load(std::memory_order_relaxed);
+  FrameWalk w = walk_user_frames(frame, finish, out, max, skip, n);
+  if (w == FrameWalk::Unknown) {
+    // A stack not seen before: libunwind walks it from here once, learning
+    // a verdict for each return address it passes (this call's in the
+    // caller included), and the walk goes again.
+    void* learned[kMaxLearnedFrames];
+    (void)learn_backtrace(learned, static_cast<int>(kMaxLearnedFrames));
+    w = walk_user_frames(frame, finish, out, max, skip, n);
+  }
+  return w == FrameWalk::Done;
 }
 
 [[gnu::noinline]] std::size_t capture_current_by_libunwind(std::uintptr_t* out, std::size_t max, std::size_t skip,

@@ -58,6 +58,12 @@ void init_unwinding();
 // frames (stacks.cpp does that). Calls init_unwinding() on first use.
 std::size_t capture_current(std::uintptr_t* out, std::size_t max, std::size_t skip) noexcept;
 
+// capture_user_frames() is gs::capture_stack()'s fast path: the walk by
+// frame pointers with greenscope's frames dropped on the way
+// (walk_user_frames()). False when a frame on the way is not known to be
+// framed; then capture_current() and trim_own_frames() do it.
+bool capture_user_frames(std::uintptr_t* out, std::size_t max, std::size_t skip, std::size_t& n) noexcept;
+
 // snapshot_from_signal() fills `snap` from a signal's ucontext, copying
 // [max(stack_lo, rsp - 128), min(stack_hi, that + capacity)): the red zone
 // too. Async-signal-safe: no calls but copy_stack_bytes(). False (and
