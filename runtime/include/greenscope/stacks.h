@@ -31,9 +31,10 @@ inline constexpr std::size_t kMaxStackDepth = 64;
 
 // capture_stack() writes the calling code's stack into `out` (at most
 // `max` frames, skipping the innermost `skip` frames besides its own and
-// greenscope's) and returns the count. Fast (unw_backtrace: about 100 ns at
-// depth 16 once warm) and allocation-free once warm; not
-// async-signal-safe.
+// greenscope's) and returns the count. Fast (by frame pointers where
+// libunwind has shown they hold: about 30 ns at depth 16 once warm;
+// unw_backtrace about 100 ns where they do not) and allocation-free once
+// warm; not async-signal-safe.
 std::size_t capture_stack(std::uintptr_t* out, std::size_t max, std::size_t skip = 0) noexcept;
 
 // current_stack() is capture_stack() into a StackTrace.

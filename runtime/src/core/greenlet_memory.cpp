@@ -5,8 +5,8 @@
 // connections, a fan-out joined together). Freed together, glibc coalesces
 // them into the top of its heap and trims the heap once more than 128 KiB
 // is free there; the next wave faults the same pages in again. A batch of
-// 1,000 greenlets spawned and joined paid about 45 ns per greenlet for it
-// (docs/benchmarks.md, "spawn + join").
+// 1,000 greenlets spawned and joined paid 45 to 270 ns per greenlet for it,
+// by VM (docs/benchmarks.md, "Greenlet blocks kept per thread").
 #include "greenscope/detail/greenlet_memory.h"
 
 #include <new>

@@ -89,6 +89,16 @@ bool read_frame(unw_cursor_t& cursor, bool after_signal, CursorFrame& f) noexcep
   record_verdict(f.ip, framed ? kFramed : kUnframed);
 }
 
+// step_to_caller() moves `fp` (a frame whose function is framed) to its
+// caller's frame, if that steps up the stack: a stale verdict (code
+// unloaded, other code at its address) can leave anything in the word.
+[[gnu::always_inline]] inline bool step_to_caller(std::uintptr_t& fp) noexcept {
+  const std::uintptr_t next = reinterpret_cast<const std::uintptr_t*>(fp)[0];
+  if (next <= fp || next - fp > kMaxFrameBytes || (next & 7) != 0) return false;
+  fp = next;
+  return true;
+}
+
 }  // namespace
 
 [[gnu::no_sanitize("address", "thread", "undefined")]] FrameWalk walk_frame_pointers(
@@ -106,9 +116,7 @@ bool read_frame(unw_cursor_t& cursor, bool after_signal, CursorFrame& f) noexcep
     // words[0] is the next frame only if ra's function is framed at ra.
     const Verdict v = verdict_of(ra);
     if (v != kFramed) return v == kUnknown ? FrameWalk::Unknown : FrameWalk::Unframed;
-    const std::uintptr_t next = words[0];
-    if (next <= fp || next - fp > kMaxFrameBytes || (next & 7) != 0) return FrameWalk::Unframed;
-    fp = next;
+    if (!step_to_caller(fp)) return FrameWalk::Unframed;
   }
   return FrameWalk::Done;
 }
@@ -125,7 +133,8 @@ constexpr std::size_t kMaxUserWalk = 128;
 // last one costs less than looking its verdict up. Only framed verdicts are
 // kept (they never change: verdict_of() is never emptied). The default TLS
 // model (one lookup per walk): 1 KiB of initial-exec TLS could keep a
-// program from dlopen()ing the runtime.
+// program from dlopen()ing the runtime; in a dlopen()ed runtime that lookup
+// may allocate, so this walk is not for signal handlers.
 constinit thread_local std::uintptr_t tls_last_framed[kMaxUserWalk] = {};
 
 // step_up() moves `fp` to the caller's frame, if `ra`'s function is known
@@ -138,10 +147,7 @@ constinit thread_local std::uintptr_t tls_last_framed[kMaxUserWalk] = {};
     if (v != kFramed) return v == kUnknown ? FrameWalk::Unknown : FrameWalk::Unframed;
     last_framed = ra;
   }
-  const std::uintptr_t next = reinterpret_cast<const std::uintptr_t*>(fp)[0];
-  if (next <= fp || next - fp > kMaxFrameBytes || (next & 7) != 0) return FrameWalk::Unframed;
-  fp = next;
-  return FrameWalk::Done;
+  return step_to_caller(fp) ? FrameWalk::Done : FrameWalk::Unframed;
 }
 
 }  // namespace
