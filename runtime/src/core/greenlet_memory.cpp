@@ -13,14 +13,8 @@
 
 #include "cache_decay.h"
 
-#if defined(__SANITIZE_ADDRESS__)
+// ASan's own macros: no-ops in a build without ASan.
 #include <sanitizer/asan_interface.h>
-#define GS_POISON(p, n) __asan_poison_memory_region((p), (n))
-#define GS_UNPOISON(p, n) __asan_unpoison_memory_region((p), (n))
-#else
-#define GS_POISON(p, n) ((void)(p), (void)(n))
-#define GS_UNPOISON(p, n) ((void)(p), (void)(n))
-#endif
 
 namespace gs::detail {
 
@@ -47,7 +41,7 @@ struct BlockList {
 // pop() unlinks the most recently freed block; precondition: count > 0.
 void* pop(BlockList& list, std::size_t bytes) {
   FreeBlock* b = list.head;
-  GS_UNPOISON(b, bytes);
+  ASAN_UNPOISON_MEMORY_REGION(b, bytes);
   list.head = b->next;
   --list.count;
   return b;
@@ -56,7 +50,7 @@ void* pop(BlockList& list, std::size_t bytes) {
 void push(BlockList& list, void* block, std::size_t bytes) {
   auto* b = static_cast<FreeBlock*>(block);
   b->next = list.head;
-  GS_POISON(b, bytes);
+  ASAN_POISON_MEMORY_REGION(b, bytes);
   list.head = b;
   ++list.count;
 }
