@@ -56,6 +56,20 @@ Scope line_scope(Dwfl_Module* module, std::uint64_t address) {
   return scope;
 }
 
+// unit_line_scope() is line_scope() from a unit found without libdw's
+// address lookup: the unit's own line table at a DWARF address.
+Scope unit_line_scope(Dwarf_Die* cu, Dwarf_Addr pc) {
+  Scope scope;
+  if (Dwarf_Line* line = dwarf_getsrc_die(cu, pc)) {
+    int number = 0;
+    if (const char* file = dwarf_linesrc(line, nullptr, nullptr)) {
+      scope.file = file;
+      if (dwarf_lineno(line, &number) == 0 && number > 0) scope.line = static_cast<unsigned>(number);
+    }
+  }
+  return scope;
+}
+
 bool is_function(Dwarf_Die* die) {
   const int tag = dwarf_tag(die);
   return tag == DW_TAG_inlined_subroutine || tag == DW_TAG_subprogram;
@@ -162,11 +176,40 @@ bool ScopeFinder::chain_from_index(Dwarf_Die* cu, Dwarf_Addr pc, std::vector<Dwa
   return true;
 }
 
+// unit_from_ranges() is the unit holding an address when libdw cannot say:
+// dwfl_module_addrdie() and dwfl_module_getsrc() look units up by
+// .debug_aranges, which clang does not write unless asked (-gdwarf-aranges),
+// so without this no address of a clang-built program had a file:line or an
+// inline chain. The units' own ranges are indexed once per module.
+Dwarf_Die* ScopeFinder::unit_from_ranges(std::uint64_t address, Dwarf_Addr& bias) {
+  if (!unit_ranges_built_) {
+    unit_ranges_built_ = true;
+    Dwarf_Addr unit_bias = 0;
+    for (Dwarf_Die* cu = nullptr; (cu = dwfl_module_nextcu(module_, cu, &unit_bias)) != nullptr;) {
+      unit_bias_ = unit_bias;
+      Dwarf_Addr base = 0, lo = 0, hi = 0;
+      for (ptrdiff_t at = 0; (at = dwarf_ranges(cu, at, &base, &lo, &hi)) > 0;)
+        if (lo < hi) unit_ranges_.push_back({lo, hi, *cu});
+    }
+    std::sort(unit_ranges_.begin(), unit_ranges_.end(), [](const UnitRange& a, const UnitRange& b) { return a.lo < b.lo; });
+  }
+  bias = unit_bias_;
+  const Dwarf_Addr pc = address - unit_bias_;
+  auto next = std::upper_bound(unit_ranges_.begin(), unit_ranges_.end(), pc,
+                               [](Dwarf_Addr a, const UnitRange& u) { return a < u.lo; });
+  if (next == unit_ranges_.begin() || pc >= std::prev(next)->hi) return nullptr;
+  return &std::prev(next)->die;
+}
+
 std::vector<Scope> ScopeFinder::scopes_at(std::uint64_t address) {
   std::vector<Scope> result;
   Scope innermost = line_scope(module_, address);
   Dwarf_Addr bias = 0;
   Dwarf_Die* cu = dwfl_module_addrdie(module_, address, &bias);
+  if (cu == nullptr) {
+    cu = unit_from_ranges(address, bias);
+    if (cu != nullptr && innermost.file.empty()) innermost = unit_line_scope(cu, address - bias);
+  }
   std::vector<Dwarf_Die> chain;  // innermost first, the concrete function last
   if (cu != nullptr && !chain_from_index(cu, address - bias, chain)) chain_from_getscopes(cu, address - bias, chain);
   Dwarf_Die* inside = nullptr;  // the inlined scope just visited: its call site is the next scope's line

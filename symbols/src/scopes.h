@@ -40,11 +40,25 @@ class ScopeFinder {
     Dwarf_Die die{};
   };
 
+  // UnitRange is one address range of a compilation unit (its DIE's
+  // DW_AT_low_pc/high_pc or DW_AT_ranges).
+  struct UnitRange {
+    Dwarf_Addr lo = 0;
+    Dwarf_Addr hi = 0;
+    Dwarf_Die die{};
+  };
+
   const std::vector<FunctionRange>& functions_of(Dwarf_Die* cu);
   bool chain_from_index(Dwarf_Die* cu, Dwarf_Addr pc, std::vector<Dwarf_Die>& chain);
+  Dwarf_Die* unit_from_ranges(std::uint64_t address, Dwarf_Addr& bias);
 
   Dwfl_Module* module_;
   std::unordered_map<Dwarf_Off, std::vector<FunctionRange>> units_;  // by the unit DIE's offset
+  // unit_ranges_: every unit's ranges by lo, built on the first address
+  // libdw's own lookup misses (see unit_from_ranges()).
+  std::vector<UnitRange> unit_ranges_;
+  Dwarf_Addr unit_bias_ = 0;
+  bool unit_ranges_built_ = false;
 };
 
 }  // namespace gs::symbols::detail

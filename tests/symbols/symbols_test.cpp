@@ -296,6 +296,34 @@ TEST(Symbolizer, OfflineFromAModuleListResolvesAsInProcess) {
   }
 }
 
+// clang writes no .debug_aranges unless asked (-gdwarf-aranges), and libdw
+// finds an address's unit by them: no address of a clang-built program had
+// a file:line or an inline chain. This binary with its .debug_aranges taken
+// out (objcopy) must resolve exactly as it does with them.
+TEST(Symbolizer, ABinaryWithoutDebugArangesResolvesAsOneWithThem) {
+  int line = 0;
+  const std::vector<std::uintptr_t> addresses = {plain_function(line), gs_symbols_test::inline_host().address};
+  std::vector<Module> modules = gs::symbols::loaded_modules();
+  const Module* found = module_containing(modules, addresses[0]);
+  ASSERT_NE(found, nullptr);
+  Module& program = modules[static_cast<std::size_t>(found - modules.data())];
+  const std::string copy = ::testing::TempDir() + "symbols_test_without_aranges_" + std::to_string(::getpid());
+  const std::string strip = "objcopy --remove-section=.debug_aranges '" + program.path + "' '" + copy + "'";
+  ASSERT_EQ(std::system(strip.c_str()), 0) << strip;
+  EXPECT_NE(std::system(("readelf -S '" + copy + "' | grep -q debug_aranges").c_str()), 0) << "the copy still has them";
+  program.path = copy;
+  Symbolizer without(modules);
+  Symbolizer with(gs::symbols::loaded_modules());
+  EXPECT_TRUE(without.problems().empty()) << without.problems().front();
+  for (const std::uintptr_t address : addresses) {
+    const std::string text = gs::symbols::describe(address, without.lookup(address));
+    EXPECT_EQ(text, gs::symbols::describe(address, with.lookup(address)));
+    EXPECT_TRUE(contains(text, ".cpp:")) << text;
+  }
+  EXPECT_EQ(without.lookup(addresses[1]).scopes.size(), 2u) << "the inline chain";
+  std::remove(copy.c_str());
+}
+
 TEST(Symbolizer, RebuiltModuleIsAProblemAndShowsAsModulePlusOffset) {
   int line = 0;
   const std::uintptr_t address = plain_function(line);
