@@ -45,8 +45,15 @@ bool is_system_source(std::string_view file) {
   return under(file, "/usr/include") || under(file, "/usr/lib") || file.find("/include/greenscope/") != std::string_view::npos;
 }
 
+bool is_sanitizer_runtime(const SampledFrame& frame) {
+  for (std::string_view prefix :
+       {"__asan", "__tsan", "__ubsan", "__lsan", "__msan", "__sanitizer", "__interceptor_", "__interception"})
+    if (std::string_view(frame.function).starts_with(prefix)) return true;
+  return frame.file.find("/compiler-rt/") != std::string::npos;
+}
+
 bool is_own_code(const SampledFrame& frame) {
-  return !is_system_module(frame.module) && !is_system_source(frame.file);
+  return !is_system_module(frame.module) && !is_system_source(frame.file) && !is_sanitizer_runtime(frame);
 }
 
 std::string function_key(std::string_view function) {

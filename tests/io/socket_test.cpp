@@ -203,7 +203,9 @@ TEST_F(SocketTest, PipelinedMessagesAfterAShortReadAllArrive) {
 
 TEST_F(SocketTest, AWatcherThatFiresWithNobodyWaitingStaysUsable) {
   auto g = gs::spawn([] {
-    auto [a, b] = socket_pair();
+    auto sockets = socket_pair();  // not a structured binding: clang 14 cannot capture one
+    gs::Socket& a = sockets.first;
+    gs::Socket& b = sockets.second;
     std::string got;
     gs::Event got_x, sent_y;
     auto writer = gs::spawn([&] {

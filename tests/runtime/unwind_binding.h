@@ -44,7 +44,11 @@ inline std::string unwind_binding_problem() {
     return "_Unwind_RaiseException not found";
   }
   std::string where = info.dli_fname;
-  if (where.find("libasan") != std::string::npos || where.find("libtsan") != std::string::npos) {
+  // gcc's sanitizers are libasan.so / libtsan.so; clang links its runtime
+  // into the program, where the interceptor is also __interceptor_<name>.
+  const bool intercepted = where.find("libasan") != std::string::npos || where.find("libtsan") != std::string::npos ||
+                           ::dlsym(RTLD_DEFAULT, "__interceptor__Unwind_RaiseException") == f;
+  if (intercepted) {
     where = first_of("libgcc_s", "libunwind.so");
   }
   if (where.find("libgcc_s") != std::string::npos) return {};

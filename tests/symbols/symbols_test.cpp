@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "greenscope/function_summary.h"
 #include "greenscope/symbols.h"
 #include "inline_fixture.h"
 
@@ -494,3 +495,28 @@ TEST(ModulesChanged, FlipsAfterDlopen) {
 }
 
 }  // namespace
+
+// clang links a sanitizer's runtime into the program (g++ loads libasan.so):
+// its functions share the program's module but are not the program's code,
+// so a stall spinning in __asan_memset is still led by the program's caller.
+TEST(FunctionSummary, ASanitizerRuntimeInTheProgramIsNotItsOwnCode) {
+  using gs::symbols::SampledFrame;
+  const SampledFrame asan{"__asan_memset", "", 0, "/tmp/prog"};
+  const SampledFrame interceptor{"__interceptor_memcpy", "", 0, "/tmp/prog"};
+  const SampledFrame runtime_internal{"__sanitizer::StackDepotBase<>::Put(...)", "", 0, "/tmp/prog"};
+  const SampledFrame from_compiler_rt{"memset", "/build/llvm-14/compiler-rt/lib/asan/asan_interceptors.cpp", 90, "/tmp/prog"};
+  const SampledFrame own{"zz_compress_archive(std::vector<unsigned char>&)", "/src/zz.cpp", 31, "/tmp/prog"};
+  for (const SampledFrame& f : {asan, interceptor, runtime_internal, from_compiler_rt}) {
+    EXPECT_TRUE(gs::symbols::is_sanitizer_runtime(f)) << f.function;
+    EXPECT_FALSE(gs::symbols::is_own_code(f)) << f.function;
+  }
+  EXPECT_FALSE(gs::symbols::is_sanitizer_runtime(own));
+  EXPECT_TRUE(gs::symbols::is_own_code(own));
+
+  gs::symbols::FunctionSummaryBuilder builder;
+  const SampledFrame memset_libc{"__memset_avx512_unaligned_erms", "", 0, "/usr/lib/x86_64-linux-gnu/libc.so.6"};
+  for (int i = 0; i < 3; ++i) builder.add({memset_libc, asan, own});
+  const gs::symbols::FunctionSummary summary = builder.finish();
+  ASSERT_NE(summary.culprit_row(), nullptr);
+  EXPECT_EQ(summary.culprit_row()->function, own.function);
+}

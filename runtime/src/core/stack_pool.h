@@ -97,7 +97,6 @@ class StackPool {
 
   std::size_t stack_size_;
   std::size_t stride_;      // a stack and the guard page below it
-  std::size_t slab_align_;  // slabs start at a multiple: slab_of() is a mask
   std::size_t max_per_slab_;
   std::size_t next_per_slab_;
   CacheDecay decay_;  // which warm stacks to give back; its floor is cache_limit

@@ -74,7 +74,7 @@ bool read_frame(unw_cursor_t& cursor, bool after_signal, CursorFrame& f) noexcep
 // caller's frame: %rbp + 16 is the CFA (the caller's sp), and below it sit
 // the return address and the caller's %rbp. The loads follow the first
 // check, so they read the two words under the CFA: the callee's own frame.
-[[gnu::no_sanitize("address", "thread", "undefined")]] void judge(const CursorFrame& f,
+__attribute__((no_sanitize("address", "thread", "undefined"))) void judge(const CursorFrame& f,
                                                                   const CursorFrame& caller) noexcept {
   if (f.exact_ip) return;
   if (f.signal) {
@@ -101,7 +101,7 @@ bool read_frame(unw_cursor_t& cursor, bool after_signal, CursorFrame& f) noexcep
 
 }  // namespace
 
-[[gnu::no_sanitize("address", "thread", "undefined")]] FrameWalk walk_frame_pointers(
+__attribute__((no_sanitize("address", "thread", "undefined"))) FrameWalk walk_frame_pointers(
     std::uintptr_t frame, std::uintptr_t finish, void** out, std::size_t want, std::size_t& n) noexcept {
   n = 0;
   if (want == 0) return FrameWalk::Done;
@@ -152,7 +152,7 @@ constinit thread_local std::uintptr_t tls_last_framed[kMaxUserWalk] = {};
 
 }  // namespace
 
-[[gnu::no_sanitize("address", "thread", "undefined")]] FrameWalk walk_user_frames(
+__attribute__((no_sanitize("address", "thread", "undefined"))) FrameWalk walk_user_frames(
     std::uintptr_t frame, std::uintptr_t finish, std::uintptr_t* out, std::size_t max, std::size_t skip,
     std::size_t& n) noexcept {
   const std::size_t modules = own_module_count();

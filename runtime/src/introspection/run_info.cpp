@@ -123,7 +123,7 @@ bool sample_when_free(Beat& b) {
 // still; the reads are deliberately unsynchronized (TSan-exempt). A stall
 // that ends while it reads is the one race left: the text may then mix
 // before and after. Holds outside_mutex: the hub cannot tear down meanwhile.
-[[gnu::no_sanitize("thread")]] std::string describe_outside(Beat& b) {
+__attribute__((no_sanitize("thread"))) std::string describe_outside(Beat& b) {
   const std::lock_guard<std::mutex> lock(b.outside_mutex);
   if (b.leaving.load()) return thread_header(b.tid, kLeavingStatus);
   std::string out = thread_header(b.tid, "hub not answering, stuck for 200 ms (stalled); read from outside");

@@ -70,7 +70,7 @@ std::uintptr_t symbol_size(const void* address, std::uintptr_t fallback) {
 // reads a zero, takes it for ordinary memory and stores into the read-only
 // shadow: SEGV (a TSan program that reads a byte of its own code dies the
 // same way). Code bytes never change: TSan has nothing to check here.
-[[gnu::no_sanitize("thread"), gnu::noinline]] bool is_trampoline(std::uintptr_t at) {
+__attribute__((no_sanitize("thread"), noinline)) bool is_trampoline(std::uintptr_t at) {
   const auto* code = reinterpret_cast<const unsigned char*>(at);
   return code[0] == 0x55 && code[1] == 0xff && code[2] == 0xe3;
 }

@@ -313,7 +313,9 @@ bool close_with_waiters(int fd, bool defer_close) {
   }
   auto left = std::make_shared<std::atomic<std::size_t>>(remote.size());
   // Posted under g_mutex: a hub with a linked waiter cannot be gone yet.
-  for (auto [hub, token] : remote) {
+  for (const auto& [hub, hub_token] : remote) {
+    // A copy: C++20 lets a lambda capture a structured binding, clang 14 not.
+    const auto token = hub_token;
     hub->post_threadsafe([fd, token, left, deferred] {
       {
         std::lock_guard<TableMutex> inner(g_mutex);

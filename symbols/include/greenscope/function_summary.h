@@ -12,7 +12,10 @@
 // libgreenscope_*) and whose source file, when known, is not a system
 // header (under /usr/include or /usr/lib, or greenscope's own headers,
 // include/greenscope/: std::vector's code or the greenlet's entry inlined
-// into the program are the libraries', not the program's).
+// into the program are the libraries', not the program's), and that is not
+// a sanitizer's runtime (is_sanitizer_runtime(): __asan_*, __tsan_*,
+// __interceptor_*, ... or compiler-rt's sources; clang links it into the
+// program, so it shares the program's module).
 #pragma once
 
 #include <cstdint>
@@ -34,6 +37,7 @@ using SampledStack = std::vector<SampledFrame>;  // innermost first
 
 bool is_system_module(std::string_view path);
 bool is_system_source(std::string_view file);
+bool is_sanitizer_runtime(const SampledFrame& frame);
 bool is_own_code(const SampledFrame& frame);
 
 // function_key() is the name a function is counted under: a name guessed
