@@ -19,6 +19,29 @@ namespace {
 using analysis::Span;
 using analysis::SpanKind;
 
+// greenlet_runs() is a thread's greenlet runs (the hub's excluded) in time
+// order. One thread runs one greenlet at a time, so the runs never overlap
+// and, sorted by begin, are sorted by end too (checked here).
+std::vector<const Span*> greenlet_runs(const analysis::Timeline& t, std::uint64_t hub_greenlet) {
+  std::vector<const Span*> runs;
+  for (const Span& s : t.spans)
+    if (s.kind == SpanKind::Running && s.greenlet != hub_greenlet) runs.push_back(&s);
+  std::sort(runs.begin(), runs.end(), [](const Span* a, const Span* b) { return a->begin_ns < b->begin_ns; });
+  for (std::size_t i = 1; i < runs.size(); ++i) EXPECT_LE(runs[i - 1]->end_ns, runs[i]->begin_ns) << "runs overlap";
+  return runs;
+}
+
+// ran_within() is how long the runs overlap [begin, end): the runs that
+// end after begin are found by binary search, so the whole split costs
+// n log n, not a pass over every run for every callback.
+std::int64_t ran_within(const std::vector<const Span*>& runs, std::int64_t begin, std::int64_t end) {
+  std::int64_t ran = 0;
+  auto r = std::partition_point(runs.begin(), runs.end(), [&](const Span* run) { return run->end_ns <= begin; });
+  for (; r != runs.end() && (*r)->begin_ns < end; ++r)
+    ran += std::max<std::int64_t>(0, std::min((*r)->end_ns, end) - std::max((*r)->begin_ns, begin));
+  return ran;
+}
+
 // whole_split() is each callback kind's hub time from whole timelines: the
 // callback's duration less its overlap with every greenlet run.
 std::map<std::string, std::int64_t> whole_split(const traceio::Trace& trace) {
@@ -26,13 +49,10 @@ std::map<std::string, std::int64_t> whole_split(const traceio::Trace& trace) {
   for (const traceio::ThreadInfo& th : trace.threads()) {
     if (!th.has_hub) continue;
     const analysis::Timeline t = analysis::build_timeline(th);
-    std::vector<const Span*> runs;
-    for (const Span& s : t.spans)
-      if (s.kind == SpanKind::Running && s.greenlet != th.hub_greenlet) runs.push_back(&s);
+    const std::vector<const Span*> runs = greenlet_runs(t, th.hub_greenlet);
     for (const Span& s : t.spans) {
       if (s.kind != SpanKind::Watcher && s.kind != SpanKind::Callback) continue;
-      std::int64_t ran = 0;
-      for (const Span* r : runs) ran += std::max<std::int64_t>(0, std::min(r->end_ns, s.end_ns) - std::max(r->begin_ns, s.begin_ns));
+      const std::int64_t ran = ran_within(runs, s.begin_ns, s.end_ns);
       const std::string name = s.kind == SpanKind::Callback
                                    ? "run_callback"
                                    : std::string(traceio::to_string(static_cast<traceio::WatcherKind>(

@@ -8,7 +8,9 @@
 
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 
@@ -26,6 +28,30 @@ std::string read_file(const std::string& path) {
 }
 
 namespace {
+
+// TempDirs removes the folders make_temp_dir() made when the test program
+// ends (a run of the suite made some 2,000, and /tmp filled up over repeated
+// runs). A forked child leaves by exec or _exit, so it removes nothing.
+class TempDirs {
+ public:
+  void add(const std::string& dir) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    dirs_.push_back(dir);
+  }
+  ~TempDirs() {
+    std::error_code ignored;
+    for (const std::string& dir : dirs_) std::filesystem::remove_all(dir, ignored);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::string> dirs_;
+};
+
+TempDirs& temp_dirs() {
+  static TempDirs dirs;
+  return dirs;
+}
 
 [[noreturn]] void exec_child(const std::vector<std::string>& argv, const Env& env, const std::string& out,
                              const std::string& err) {
@@ -68,6 +94,8 @@ RunResult run_command(const std::vector<std::string>& argv, const Env& env) {
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   r.out = read_file(out);
   r.err = read_file(err);
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
   return r;
 }
 
@@ -88,6 +116,7 @@ std::string make_temp_dir() {
   if (base.empty() || base.back() != '/') base += '/';
   std::string templ = base + "cli_tests-XXXXXX";
   if (::mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed in " + base);
+  temp_dirs().add(templ);
   return templ;
 }
 
