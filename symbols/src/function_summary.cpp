@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 
 namespace gs::symbols {
 namespace {
@@ -42,6 +43,10 @@ bool is_system_module(std::string_view path) {
 }
 
 bool is_system_source(std::string_view file) {
+  // Traces recorded before the symbolizer resolved "." and ".." may hold
+  // clang's "/usr/bin/../lib/gcc/.../../../../include/..." paths.
+  if (file.find("/./") != std::string_view::npos || file.find("/../") != std::string_view::npos)
+    return is_system_source(std::filesystem::path(file).lexically_normal().string());
   return under(file, "/usr/include") || under(file, "/usr/lib") || file.find("/include/greenscope/") != std::string_view::npos;
 }
 

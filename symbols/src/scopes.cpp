@@ -7,7 +7,10 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
+#include <string>
+#include <string_view>
 
 #include "demangle.h"
 
@@ -26,6 +29,16 @@ std::string function_name(Dwarf_Die* die) {
   return name != nullptr ? name : "";
 }
 
+// source_path() is a line table's file name with its "." and ".." steps
+// resolved: clang writes header paths as its driver found them
+// ("/usr/bin/../lib/gcc/x86_64-linux-gnu/12/../../../../include/c++/12/..."),
+// which reads badly and hides that the file is a system header.
+std::string source_path(const char* file) {
+  const std::string_view path(file);
+  if (path.find("/./") == std::string_view::npos && path.find("/../") == std::string_view::npos) return std::string(path);
+  return std::filesystem::path(path).lexically_normal().string();
+}
+
 // call_site() is where an inlined_subroutine DIE was called from.
 void call_site(Dwarf_Die* inlined, Scope& caller) {
   Dwarf_Attribute attribute;
@@ -40,7 +53,7 @@ void call_site(Dwarf_Die* inlined, Scope& caller) {
   if (dwarf_diecu(inlined, &cu, nullptr, nullptr) == nullptr || dwarf_getsrcfiles(&cu, &files, &count) != 0 ||
       file >= count)
     return;
-  if (const char* name = dwarf_filesrc(files, file, nullptr, nullptr)) caller.file = name;
+  if (const char* name = dwarf_filesrc(files, file, nullptr, nullptr)) caller.file = source_path(name);
 }
 
 // line_scope() is the address's own file:line, in a nameless Scope.
@@ -49,7 +62,7 @@ Scope line_scope(Dwfl_Module* module, std::uint64_t address) {
   if (Dwfl_Line* line = dwfl_module_getsrc(module, address)) {
     int number = 0;
     if (const char* file = dwfl_lineinfo(line, nullptr, &number, nullptr, nullptr, nullptr)) {
-      scope.file = file;
+      scope.file = source_path(file);
       scope.line = number > 0 ? static_cast<unsigned>(number) : 0;
     }
   }
@@ -63,7 +76,7 @@ Scope unit_line_scope(Dwarf_Die* cu, Dwarf_Addr pc) {
   if (Dwarf_Line* line = dwarf_getsrc_die(cu, pc)) {
     int number = 0;
     if (const char* file = dwarf_linesrc(line, nullptr, nullptr)) {
-      scope.file = file;
+      scope.file = source_path(file);
       if (dwarf_lineno(line, &number) == 0 && number > 0) scope.line = static_cast<unsigned>(number);
     }
   }

@@ -512,6 +512,13 @@ TEST(FunctionSummary, ASanitizerRuntimeInTheProgramIsNotItsOwnCode) {
   }
   EXPECT_FALSE(gs::symbols::is_sanitizer_runtime(own));
   EXPECT_TRUE(gs::symbols::is_own_code(own));
+  // clang's path to a libstdc++ header, as its driver found it.
+  const SampledFrame header{"__gthread_mutex_lock(pthread_mutex_t*)",
+                            "/usr/bin/../lib/gcc/x86_64-linux-gnu/12/../../../../include/x86_64-linux-gnu/c++/12/bits/"
+                            "gthr-default.h",
+                            749, "/tmp/prog"};
+  EXPECT_TRUE(gs::symbols::is_system_source(header.file));
+  EXPECT_FALSE(gs::symbols::is_own_code(header));
 
   gs::symbols::FunctionSummaryBuilder builder;
   const SampledFrame memset_libc{"__memset_avx512_unaligned_erms", "", 0, "/usr/lib/x86_64-linux-gnu/libc.so.6"};
