@@ -23,6 +23,24 @@ endif()
 
 # Sanitizers apply to the whole build so that every object file, tests
 # included, agrees on instrumentation.
+#
+# With clang ASan's runtime is the shared one (-shared-libsan), as g++'s
+# libasan.so is: linked statically (clang's default) it lands in the
+# program itself, and its interceptors (read, pthread_mutex_lock, ...) and
+# __asan_memset then read as the program's own code in a stall report.
+# TSan's stays static: clang 14's shared TSan runtime crashes at start-up
+# (libstdc++'s initializers reach its __cxa_atexit before it is set up).
+# libFuzzer needs the static one ("ASan runtime does not come first"): the
+# fuzz pass turns GS_SHARED_SANITIZER_RUNTIME off, and a build with the
+# shared one has no fuzz targets (tests/traceio/CMakeLists.txt).
+option(GS_SHARED_SANITIZER_RUNTIME "With clang and GS_ASAN, link ASan's shared runtime (-shared-libsan)" ON)
+set(GS_USES_SHARED_SANITIZER_RUNTIME OFF)
+if(GS_ASAN AND GS_SHARED_SANITIZER_RUNTIME AND CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+  execute_process(COMMAND ${CMAKE_CXX_COMPILER} -print-runtime-dir OUTPUT_VARIABLE gs_sanitizer_runtime_dir
+                  OUTPUT_STRIP_TRAILING_WHITESPACE)
+  add_link_options(-shared-libsan "LINKER:-rpath,${gs_sanitizer_runtime_dir}")
+  set(GS_USES_SHARED_SANITIZER_RUNTIME ON)
+endif()
 if(GS_ASAN)
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   add_link_options(-fsanitize=address,undefined)

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# check_install.sh BUILD_DIR CONSUMER_SRC SCRATCH [FLAGS]: install the build
-# into SCRATCH/prefix, build the consumer project against it, run it.
+# check_install.sh BUILD_DIR CONSUMER_SRC SCRATCH [FLAGS [LINK_FLAGS [CXX]]]:
+# install the build into SCRATCH/prefix, build the consumer project against
+# it (with the build's compiler CXX when given), run it.
 set -euo pipefail
-build=$1 consumer=$2 scratch=$3 flags=${4:-}
+build=$1 consumer=$2 scratch=$3 flags=${4:-} link_flags=${5:-${4:-}} cxx=${6:-}
 rm -rf "$scratch"
 mkdir -p "$scratch"
 cmake --install "$build" --prefix "$scratch/prefix" > "$scratch/install.log"
 test -f "$scratch/prefix/include/greenscope/runtime.h"
-cmake -S "$consumer" -B "$scratch/build" -DCMAKE_PREFIX_PATH="$scratch/prefix" \
-  -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="$flags" > "$scratch/configure.log"
+cmake -S "$consumer" -B "$scratch/build" -DCMAKE_PREFIX_PATH="$scratch/prefix" ${cxx:+-DCMAKE_CXX_COMPILER="$cxx"} \
+  -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="$link_flags" > "$scratch/configure.log"
 cmake --build "$scratch/build" > "$scratch/build.log"
 out=$("$scratch/build/consumer" "$scratch/consumer.gstrace")
 echo "$out"

@@ -7,7 +7,7 @@
 #include "greenscope/detail/greenlet_memory.h"
 #include "test_support.h"
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(GS_SANITIZE_ADDRESS)
 #include <sanitizer/asan_interface.h>
 #endif
 
@@ -91,7 +91,7 @@ TEST_F(GreenletMemory, BlocksLeftUnusedForASecondGoBackToTheHeap) {
   EXPECT_EQ(greenlet_blocks_cached(), 65u);
 }
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(GS_SANITIZE_ADDRESS)
 // A use of a freed greenlet is still caught while its block waits in the
 // cache (as a use of poisoned memory rather than of freed memory).
 TEST_F(GreenletMemory, ACachedBlockIsPoisonedUnderAsan) {

@@ -65,7 +65,7 @@ void on_drop(GLFWwindow*, int count, const char** paths) {
 // Xvfb's swrast). RTLD_NOLOAD | RTLD_NODELETE only marks a library that is
 // already loaded. ASan builds only: elsewhere nothing checks at exit.
 void keep_gl_driver_loaded() {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(GS_SANITIZE_ADDRESS)
   dl_iterate_phdr(
       [](dl_phdr_info* info, std::size_t, void*) {
         if (info->dlpi_name != nullptr && std::strstr(info->dlpi_name, "_dri.so") != nullptr)

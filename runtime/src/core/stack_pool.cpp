@@ -17,7 +17,7 @@
 #include "greenscope/config.h"
 #include "greenscope/errors.h"
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(GS_SANITIZE_ADDRESS)
 #include <sanitizer/asan_interface.h>
 #endif
 
@@ -301,7 +301,7 @@ void StackPool::trim(std::size_t count) {
       slab->unmapping = true;
       continue;
     }
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(GS_SANITIZE_ADDRESS)
     __asan_unpoison_memory_region(reinterpret_cast<void*>(it->lo), it->hi - it->lo);
 #endif
     // The guard region survives MADV_DONTNEED; the canary does not, and is
@@ -320,7 +320,7 @@ void StackPool::trim(std::size_t count) {
 
 void StackPool::unmap_slab(StackSlab* slab) {
   const std::size_t bytes = slab->capacity * stride_;
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(GS_SANITIZE_ADDRESS)
   // ASan's shadow of a greenlet stack keeps the redzones of frames that
   // never returned (a greenlet abandoned at teardown). munmap() does not
   // clear it, so a later mapping at the same address (libelf reading a

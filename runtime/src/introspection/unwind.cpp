@@ -117,7 +117,7 @@ constexpr std::size_t kMaxLearnedFrames = 130;
 // TSan; a plain std::thread that calls unw_backtrace() once reproduces it).
 // The walk without the cache is slower, which only a TSan build pays.
 [[gnu::always_inline]] inline int backtrace_ips(void** buffer, int size) {
-#if defined(__SANITIZE_THREAD__)
+#if defined(GS_SANITIZE_THREAD)
   return learn_backtrace(buffer, size);
 #else
   return unw_backtrace(buffer, size);
