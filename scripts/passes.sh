@@ -30,11 +30,18 @@ pass_dir() {
 
 pass_cmake_args() {
   local common="-G Ninja -DGS_WARNINGS_AS_ERRORS=ON"
-  local fuzz="-DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 -DGS_BUILD_EXAMPLES=OFF
+  local fuzz="-DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 -DGS_BUILD_EXAMPLES=OFF -DGS_SHARED_SANITIZER_RUNTIME=OFF
     -DGS_BUILD_VIEWER=OFF -DCMAKE_C_FLAGS=-fsanitize=fuzzer-no-link -DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link"
   case $1 in
     release) echo "$common -DGS_BUILD_BENCH=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo" ;;
-    asan) echo "$common -DGS_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug -DGS_ASAN=ON" ;;
+    # The ASan pass builds with clang 14: it compiles this tree about 40 %
+    # faster than g++ 12 at -O0 (CI's 40 minutes), and a second compiler's
+    # -Werror keeps the tree portable. Its runtime is the shared one
+    # (cmake/GreenscopeOptions.cmake). TSan stays with g++: built with
+    # clang 14's TSan, the patch_all() tests crash (a SEGV on a greenlet's
+    # stack, not looked into yet) and its shared runtime fails at start-up.
+    asan) echo "$common -DGS_BUILD_BENCH=OFF -DGS_BUILD_FUZZ=OFF -DCMAKE_BUILD_TYPE=Debug -DGS_ASAN=ON
+      -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14" ;;
     tsan) echo "$common -DGS_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGS_TSAN=ON" ;;
     fuzz) echo "$common -DGS_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGS_ASAN=ON $fuzz" ;;
     *) echo "passes.sh: no pass '$1' (release, asan, tsan, fuzz)" >&2; return 1 ;;
