@@ -42,12 +42,19 @@ bool is_system_module(std::string_view path) {
   return base_name(path).starts_with("libgreenscope_");
 }
 
+namespace {
+bool is_system_header_path(std::string_view file) {
+  return under(file, "/usr/include") || under(file, "/usr/lib") || file.find("/include/greenscope/") != std::string_view::npos;
+}
+}  // namespace
+
 bool is_system_source(std::string_view file) {
   // Traces recorded before the symbolizer resolved "." and ".." may hold
-  // clang's "/usr/bin/../lib/gcc/.../../../../include/..." paths.
+  // clang's "/usr/bin/../lib/gcc/.../../../../include/..." paths. (Resolved
+  // once: a relative "../../x" keeps its "/../".)
   if (file.find("/./") != std::string_view::npos || file.find("/../") != std::string_view::npos)
-    return is_system_source(std::filesystem::path(file).lexically_normal().string());
-  return under(file, "/usr/include") || under(file, "/usr/lib") || file.find("/include/greenscope/") != std::string_view::npos;
+    return is_system_header_path(std::filesystem::path(file).lexically_normal().string());
+  return is_system_header_path(file);
 }
 
 bool is_sanitizer_runtime(const SampledFrame& frame) {

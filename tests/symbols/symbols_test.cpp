@@ -519,6 +519,8 @@ TEST(FunctionSummary, ASanitizerRuntimeInTheProgramIsNotItsOwnCode) {
                             749, "/tmp/prog"};
   EXPECT_TRUE(gs::symbols::is_system_source(header.file));
   EXPECT_FALSE(gs::symbols::is_own_code(header));
+  EXPECT_FALSE(gs::symbols::is_system_source("../../src/zz.cpp"));  // stays relative after resolving
+  EXPECT_FALSE(gs::symbols::is_system_source("/usr/include/../../home/me/zz.cpp"));
 
   gs::symbols::FunctionSummaryBuilder builder;
   const SampledFrame memset_libc{"__memset_avx512_unaligned_erms", "", 0, "/usr/lib/x86_64-linux-gnu/libc.so.6"};
