@@ -10,11 +10,12 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <mutex>
 #include <sstream>
 #include <stdexcept>
 
 #include <gtest/gtest.h>
+
+#include "../traceio/removed_at_exit.h"
 
 extern char** environ;
 
@@ -28,30 +29,6 @@ std::string read_file(const std::string& path) {
 }
 
 namespace {
-
-// TempDirs removes the folders make_temp_dir() made when the test program
-// ends (a run of the suite made some 2,000, and /tmp filled up over repeated
-// runs). A forked child leaves by exec or _exit, so it removes nothing.
-class TempDirs {
- public:
-  void add(const std::string& dir) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    dirs_.push_back(dir);
-  }
-  ~TempDirs() {
-    std::error_code ignored;
-    for (const std::string& dir : dirs_) std::filesystem::remove_all(dir, ignored);
-  }
-
- private:
-  std::mutex mutex_;
-  std::vector<std::string> dirs_;
-};
-
-TempDirs& temp_dirs() {
-  static TempDirs dirs;
-  return dirs;
-}
 
 [[noreturn]] void exec_child(const std::vector<std::string>& argv, const Env& env, const std::string& out,
                              const std::string& err) {
@@ -116,7 +93,7 @@ std::string make_temp_dir() {
   if (base.empty() || base.back() != '/') base += '/';
   std::string templ = base + "cli_tests-XXXXXX";
   if (::mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed in " + base);
-  temp_dirs().add(templ);
+  gs::test::remove_at_exit(templ);
   return templ;
 }
 
