@@ -144,7 +144,7 @@ inline void sanitizer_after_switch(void* fake_stack) {
 #if defined(GS_SANITIZE_THREAD)
 // switch_tsan_fiber() moves TSan to fiber `to` on the same stack, with async
 // signals blocked across the move for the reason TsanSwitchSignals gives.
-inline void switch_tsan_fiber(void* to) {
+[[gnu::always_inline]] inline void switch_tsan_fiber(void* to) {
   const AsyncSignalsBlocked blocked;
   __tsan_switch_to_fiber(to, 0);
 }
@@ -166,9 +166,15 @@ inline void switch_tsan_fiber(void* to) {
 // tsan_fiber_): it names the second fiber while the scope lasts, since the
 // call may suspend the greenlet. `spare` keeps the second fiber (created on
 // first use; its owner destroys it). Nested scopes do nothing.
+//
+// Every function on the way to __tsan_switch_to_fiber() is always_inline:
+// an instrumented function that is not inlined records its entry on one
+// fiber's shadow call stack and its exit on the other's, which underflows
+// the other's (clang 14 does not inline these at -O2 with TSan; seen as a
+// SEGV in __tsan_func_entry from the patched read()).
 class TsanPatchedCall {
  public:
-  TsanPatchedCall(void*& identity, void*& spare) {
+  [[gnu::always_inline]] TsanPatchedCall(void*& identity, void*& spare) {
     if (spare == nullptr) spare = sanitizer_create(false);
     void* const current = __tsan_get_current_fiber();
     if (current == spare) return;
@@ -177,7 +183,7 @@ class TsanPatchedCall {
     identity = spare;
     switch_tsan_fiber(spare);
   }
-  ~TsanPatchedCall() {
+  [[gnu::always_inline]] ~TsanPatchedCall() {
     if (identity_ == nullptr) return;
     *identity_ = outer_;
     switch_tsan_fiber(outer_);

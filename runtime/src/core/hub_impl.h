@@ -48,7 +48,7 @@ class HubImpl final : public Hub {
   GreenletBase* running() const { return current_; }
 #if defined(GS_SANITIZE_THREAD)
   // patched_call_fibers() is the running greenlet's TsanPatchedCall (context.h).
-  TsanPatchedCall patched_call_fibers() { return TsanPatchedCall(current_->tsan_fiber_, current_->tsan_call_fiber_); }
+  [[gnu::always_inline]] TsanPatchedCall patched_call_fibers() { return TsanPatchedCall(current_->tsan_fiber_, current_->tsan_call_fiber_); }
 #endif
   GreenletBase& main() const { return *main_; }
   GreenletBase& hub_greenlet_base() const { return *hub_; }
