@@ -269,6 +269,13 @@ void StackPool::reserve() {
 }
 
 void StackPool::release(const StackRange& stack) {
+#if defined(GS_SANITIZE_ADDRESS)
+  // A dead greenlet's last frames (its final switch) never returned: their
+  // redzones stay poisoned, and the next greenlet given this stack met them
+  // as a stack-buffer-underflow (a GreenletExit copied on it, seen running
+  // Kill.KillingTheCurrentGreenletThrowsHere twice in one process).
+  __asan_unpoison_memory_region(reinterpret_cast<void*>(stack.lo), stack.hi - stack.lo);
+#endif
   --slab_of(stack)->in_use;
   warm_.push_back(stack);
   note_activity();
@@ -301,9 +308,6 @@ void StackPool::trim(std::size_t count) {
       slab->unmapping = true;
       continue;
     }
-#if defined(GS_SANITIZE_ADDRESS)
-    __asan_unpoison_memory_region(reinterpret_cast<void*>(it->lo), it->hi - it->lo);
-#endif
     // The guard region survives MADV_DONTNEED; the canary does not, and is
     // written again when the stack is next taken.
     ::madvise(reinterpret_cast<void*>(it->lo), it->hi - it->lo, MADV_DONTNEED);
