@@ -254,6 +254,29 @@ TEST_F(SocketTest, DestroyingASocketWhileAGreenletWaitsOnItWakesThatGreenlet) {
   EXPECT_EQ(g.get(), EBADF);
 }
 
+TEST_F(SocketTest, DestroyingASocketWhileTwoGreenletsWaitOnOneWatcherWakesBoth) {
+  // The watcher lives on until the last waiter leaves it (ParkedWatcher::
+  // release()); under ASan a use after free would show here.
+  auto g = gs::spawn([] {
+    auto [first, b] = socket_pair();
+    auto a = std::make_unique<gs::Socket>(std::move(first));
+    auto read_error = [&a] {
+      try {
+        a->recv(10);
+      } catch (const gs::IoError& e) {
+        return e.error();
+      }
+      return 0;
+    };
+    auto r1 = gs::spawn(read_error);
+    auto r2 = gs::spawn(read_error);
+    gs::yield();
+    a.reset();
+    return std::pair{r1.get(), r2.get()};
+  });
+  EXPECT_EQ(g.get(), std::pair(EBADF, EBADF));
+}
+
 TEST_F(SocketTest, MaxConnectionsBoundsHandlersAtOnce) {
   // Handlers are held until the test lets them go, and it does so only once
   // 3 are in and all 10 clients are connected (queued in the listen

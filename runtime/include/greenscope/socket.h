@@ -133,8 +133,9 @@ class Socket {
                 bool wait_first, Call call);
   int fd_ = -1;
   Duration timeout_ = kForever;
-  // One io watcher per direction, left started between waits. Shared: a
-  // greenlet waiting on one keeps it alive if the socket goes meanwhile.
+  // One io watcher per direction, left started between waits. Shared: one
+  // released while greenlets wait on it keeps itself alive until they return
+  // (ParkedWatcher::release() in runtime/src/io/io_wait.h).
   std::shared_ptr<detail::ParkedWatcher> readable_;
   std::shared_ptr<detail::ParkedWatcher> writable_;
   // drained_: the last recv returned less than asked, so the next one waits

@@ -211,9 +211,11 @@ IoWaitResult wait_fds(const pollfd* fds, unsigned long count, Duration timeout, 
                   timeout);
 }
 
-void throw_unless_ready(IoWaitResult result, Duration timeout, const std::string& what) {
+void throw_wait_failed(IoWaitResult result, Duration timeout, const char* what, int fd) {
   if (result == IoWaitResult::TimedOut) throw TimeoutError(timeout);
-  if (result == IoWaitResult::Closed) throw IoError(EBADF, what + ": the fd was closed while waiting");
+  std::string name = what;
+  if (fd >= 0) name += " on fd " + std::to_string(fd);
+  throw IoError(EBADF, name + ": the fd was closed while waiting");
 }
 
 // --- ParkedWatcher ------------------------------------------------------------
@@ -238,6 +240,28 @@ void ParkedWatcher::on_ready(struct ev_loop* loop, ev_io* io, int revents) {
   }
 }
 
+void ParkedWatcher::release(std::shared_ptr<ParkedWatcher>& owner) {
+  if (owner && owner->waiting_ > 0) owner->released_ = std::move(owner);
+  owner.reset();
+}
+
+// WaitScope counts a greenlet in wait() and, as the last one leaves a
+// released watcher, drops the reference that kept it: the watcher may go
+// with it, so nothing of it is touched after.
+class ParkedWatcher::WaitScope {
+ public:
+  explicit WaitScope(ParkedWatcher& w) : w_(w) { ++w_.waiting_; }
+  ~WaitScope() {
+    w_.waiter_ = nullptr;
+    if (--w_.waiting_ == 0 && w_.released_) std::shared_ptr<ParkedWatcher> last = std::move(w_.released_);
+  }
+  WaitScope(const WaitScope&) = delete;
+  WaitScope& operator=(const WaitScope&) = delete;
+
+ private:
+  ParkedWatcher& w_;
+};
+
 IoWaitResult ParkedWatcher::wait(Duration timeout, const char* what) {
   HubImpl& hub = HubImpl::current();
   if (hub_ != nullptr && hub_ != &hub) {
@@ -249,11 +273,8 @@ IoWaitResult ParkedWatcher::wait(Duration timeout, const char* what) {
   w.parked = true;
   w.hub = &hub;
   w.greenlet = hub.running();
+  const WaitScope scope(*this);
   waiter_ = w.greenlet;
-  struct ClearWaiter {
-    GreenletBase*& waiter;
-    ~ClearWaiter() { waiter = nullptr; }
-  } clear{waiter_};
   return block_on(hub, &w, 1, WaitInfo{SwitchReason::Io, nullptr, what, fd_, events_}, timeout);
 }
 
@@ -272,7 +293,7 @@ int wait_io(int fd, int events, Duration timeout) {
   int ready = 0;
   detail::throw_unless_ready(
       detail::wait_fd(fd, events, timeout, events & kIoWrite ? "gs::wait_write()" : "gs::wait_read()", &ready),
-      timeout, "gs::wait_io(fd " + std::to_string(fd) + ")");
+      timeout, "gs::wait_io()", fd);
   return ready != 0 ? ready : events;
 }
 

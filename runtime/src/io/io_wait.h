@@ -28,8 +28,13 @@ enum class IoWaitResult : std::uint8_t { Ready, TimedOut, Closed };
 IoWaitResult wait_fd(int fd, int events, Duration timeout, const char* what, int* ready_events = nullptr);
 
 // throw_unless_ready() is the explicit API's reading of a wait's result:
-// TimeoutError(timeout) or IoError(EBADF) naming `what`; nothing when Ready.
-void throw_unless_ready(IoWaitResult result, Duration timeout, const std::string& what);
+// TimeoutError(timeout) or IoError(EBADF) naming `what` (with `fd` when it
+// is >= 0); nothing when Ready. The message is built only on failure: a
+// std::string made for every wait was an allocation per echo round trip.
+[[noreturn]] void throw_wait_failed(IoWaitResult result, Duration timeout, const char* what, int fd);
+inline void throw_unless_ready(IoWaitResult result, Duration timeout, const char* what, int fd = -1) {
+  if (result != IoWaitResult::Ready) [[unlikely]] throw_wait_failed(result, timeout, what, fd);
+}
 
 // wait_fds() is wait_fd() on every fd of a poll() array at once (their
 // events mapped to read/write); Ready when any is ready, Closed when any was
@@ -48,23 +53,36 @@ bool close_with_waiters(int fd, bool defer_close);
 // while it keeps being waited on. If it fires while nobody waits it stops
 // itself (epoll is level-triggered: it would fire on every poll). Waits
 // register like wait_fd()'s, so a close still wakes them. Owned by the fd's
-// owner, which must stop() it before closing the fd.
+// owner, which must stop() it before closing the fd, and let it go with
+// release().
 class ParkedWatcher {
  public:
   ParkedWatcher(int fd, int events);
   ~ParkedWatcher();
   ParkedWatcher(const ParkedWatcher&) = delete;
   ParkedWatcher& operator=(const ParkedWatcher&) = delete;
+  // wait() waits for the fd. The owner may release() the watcher meanwhile
+  // (another greenlet closes the socket): it lives on until wait() returns.
   IoWaitResult wait(Duration timeout, const char* what);
   void stop();
+  // release() is how the owner lets its reference go: while greenlets are
+  // in wait(), the watcher keeps the reference itself and drops it as the
+  // last of them returns. A wait costs no copy of the shared_ptr that way:
+  // its two atomic operations on every wait, once the process has a
+  // second thread (the stall monitor's, the tracer's), were about 0.2 % of
+  // the echo server's round trip (docs/benchmarks.md, "Stall monitor").
+  static void release(std::shared_ptr<ParkedWatcher>& owner);
 
  private:
+  class WaitScope;
   static void on_ready(struct ev_loop* loop, ev_io* io, int revents);
   ev_io io_;
   int fd_;
   int events_;
   HubImpl* hub_ = nullptr;             // set by the first wait
   GreenletBase* waiter_ = nullptr;     // the greenlet in wait(), if any
+  int waiting_ = 0;                    // greenlets in wait()
+  std::shared_ptr<ParkedWatcher> released_;  // the owner's reference, after release() while waited on
 };
 
 // may_have_waiters() is a cheap check that lets close() skip the registry.

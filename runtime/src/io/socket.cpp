@@ -215,9 +215,10 @@ void Socket::wait_ready(int events, Duration timeout, const char* what) {
   auto& slot = events == kIoRead ? readable_ : writable_;
   if (!slot) slot = std::make_shared<detail::ParkedWatcher>(fd_, events);
   // From here on only locals: the Socket may be closed or destroyed by
-  // another greenlet while this one waits.
-  const std::shared_ptr<detail::ParkedWatcher> watcher = slot;
-  detail::throw_unless_ready(watcher->wait(timeout, what), socket_timeout, what);
+  // another greenlet while this one waits (the watcher outlives the wait:
+  // ParkedWatcher::release()).
+  detail::ParkedWatcher& watcher = *slot;
+  detail::throw_unless_ready(watcher.wait(timeout, what), socket_timeout, what);
 }
 
 template <class Call>
@@ -363,9 +364,9 @@ void Socket::close() {
     if (*watcher) (*watcher)->stop();
   }
   drained_ = false;
-  ::close(fd);
-  readable_.reset();
-  writable_.reset();  // the runtime's close(): wakes waiters (notify_closed), then libc's
+  ::close(fd);  // the runtime's close(): wakes waiters (notify_closed), then libc's
+  detail::ParkedWatcher::release(readable_);
+  detail::ParkedWatcher::release(writable_);
 }
 
 void Socket::set_option(int level, int name, int value) {
