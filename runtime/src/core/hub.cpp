@@ -226,6 +226,7 @@ void HubImpl::post_threadsafe(std::function<void()> fn) {
 // ever ran is reclaimed (false: do not switch); one that has not run yet gets
 // its stack and context (false if no stack could be had: it died).
 bool HubImpl::start_or_reclaim(GreenletBase& g) {
+  back_seq_ = kNoBackSeq;  // the hub's segment now holds a stack's mapping, maybe
   if (g.state_ == GreenletState::Dead) {
     reclaim(g);
     return false;
@@ -253,7 +254,7 @@ inline void HubImpl::resume(GreenletBase& g) {
     if (!start_or_reclaim(g)) return;
   }
   g.set_state(GreenletState::Running);
-  switch_inline(*hub_, g, g.pending_ ? g.pending_reason_ : SwitchReason::Resume);
+  resume_switch(g, g.pending_ ? g.pending_reason_ : SwitchReason::Resume);
   if (g.state_ == GreenletState::Dead && g.kind() == GreenletKind::User) [[unlikely]] reclaim(g);
 }
 
@@ -267,6 +268,7 @@ inline void HubImpl::run_item(const ReadyQueue::Item& item) {
 
 // reclaim() frees a dead greenlet's stack and drops the hub's reference.
 void HubImpl::reclaim(GreenletBase& g) {
+  back_seq_ = kNoBackSeq;  // the hub's segment now holds the stack's release
   if (g.stack_.hi != 0) {
     stacks_.release(g.stack_);
     g.stack_ = {};

@@ -89,6 +89,9 @@ class HubImpl final : public Hub {
   // run_item() resumes a ready greenlet or runs a callback; compiled into
   // run_slice() (hub.cpp) with the switch, like resume().
   [[gnu::always_inline]] inline void run_item(const ReadyQueue::Item& item);
+  // kNoBackSeq: resume_switch() has no stamp to continue from (odd: a
+  // Beat's seq is even whenever its hub reads it).
+  static constexpr std::uint64_t kNoBackSeq = 1;
   static constexpr std::size_t kPrefetchQueueDepth = 64;
   static constexpr std::uintptr_t kPrefetchBytes = 1536;
   static constexpr std::uintptr_t kPrefetchFirstRunBytes = 512;
@@ -121,6 +124,8 @@ class HubImpl final : public Hub {
   void switch_to(GreenletBase& from, GreenletBase& to, SwitchReason reason);
   // switch_inline() is switch_to() compiled into the hot paths (switch.h).
   [[gnu::always_inline]] inline void switch_inline(GreenletBase& from, GreenletBase& to, SwitchReason reason);
+  [[gnu::always_inline]] inline void switch_hooks(GreenletBase& from, GreenletBase& to, SwitchReason reason,
+                                                  std::uint8_t hooks);
   [[gnu::always_inline]] inline void jump(GreenletBase& from, GreenletBase& to, SwitchReason reason);
   // stamp_switch() starts the segment of `to` for the stall monitor.
   [[gnu::always_inline]] std::uint64_t stamp_switch(const GreenletBase& to) {
@@ -131,6 +136,8 @@ class HubImpl final : public Hub {
   // first if it has not run yet, and reclaims it if it died; compiled into
   // run_slice() (switch.h says why).
   [[gnu::always_inline]] inline void resume(GreenletBase& g);
+  [[gnu::always_inline]] inline void resume_switch(GreenletBase& to, SwitchReason reason);
+  [[gnu::always_inline]] inline void resume_monitored(GreenletBase& to, SwitchReason reason);
   [[gnu::noinline]] bool start_or_reclaim(GreenletBase& g);
   void run_loop();
   void run_ready_items();
@@ -169,6 +176,7 @@ class HubImpl final : public Hub {
   bool tearing_down_ = false;
   std::unique_ptr<ThreadPool> default_pool_;  // after teardown, before the loop goes
   std::shared_ptr<Beat> beat_;          // what the stall monitor reads
+  std::uint64_t back_seq_ = kNoBackSeq; // resume_monitored(): the seq of the last switch back
 };
 
 // SwitchPathProbe lets bench/ time switch_to() alone, the runtime's switch

@@ -224,6 +224,27 @@ inline std::uint64_t stamp(Beat& b, StallOwner owner, std::uint64_t greenlet, st
   return t;
 }
 
+// stamp_continuing() is stamp() for a segment that starts where the
+// current one did: the hub resuming a greenlet in run_slice() right after
+// the one before switched back (HubImpl::resume_switch() says when), with no
+// clock read. The current segment's `since` stays. If the monitor flagged
+// the current segment (the hub's, preempted past the threshold), the clock
+// is read after all: the stall gets its exact end and the new segment
+// starts there. Hub thread only, with monitor_on().
+inline void stamp_continuing(Beat& b, StallOwner owner, std::uint64_t greenlet) {
+  const std::uint64_t s = b.seq.load(std::memory_order_relaxed);
+  b.seq.store(s + 1, std::memory_order_relaxed);
+  if (b.flagged_seq.load(std::memory_order_acquire) == s) [[unlikely]] {
+    const std::uint64_t t = ticks_now();
+    publish_stall_end(b, s, t);
+    b.since.store(t, std::memory_order_release);
+  }
+  b.greenlet.store(greenlet, std::memory_order_release);
+  b.owner.store(static_cast<std::uint8_t>(owner), std::memory_order_release);
+  b.watcher.store(0, std::memory_order_release);
+  b.seq.store(s + 2, std::memory_order_release);
+}
+
 // Hub-side events besides switches (hub.cpp calls them with monitor_on()).
 // Both return the stamp's reading (for hook_ticks()).
 std::uint64_t beat_poll_begin(Beat& b);
