@@ -200,6 +200,15 @@ inline std::uint64_t stamp(Beat& b, StallOwner owner, std::uint64_t greenlet, st
 void publish_stall_end(Beat& b, std::uint64_t seq, std::uint64_t ticks);
 void publish_missed_stall(Beat& b, std::uint64_t seq, std::uint64_t ticks);
 
+// publish_owner() ends a stamp begun at seq `s` (now s + 1): who holds the
+// thread, then the even seq that makes the segment readable.
+inline void publish_owner(Beat& b, std::uint64_t s, StallOwner owner, std::uint64_t greenlet, std::uint8_t watcher) {
+  b.greenlet.store(greenlet, std::memory_order_release);
+  b.owner.store(static_cast<std::uint8_t>(owner), std::memory_order_release);
+  b.watcher.store(watcher, std::memory_order_release);
+  b.seq.store(s + 2, std::memory_order_release);
+}
+
 inline std::uint64_t stamp(Beat& b, StallOwner owner, std::uint64_t greenlet, std::uint8_t watcher) {
   const std::uint64_t t = ticks_now();
   const std::uint64_t s = b.seq.load(std::memory_order_relaxed);
@@ -217,10 +226,7 @@ inline std::uint64_t stamp(Beat& b, StallOwner owner, std::uint64_t greenlet, st
     publish_missed_stall(b, s, t);
   }
   b.since.store(t, std::memory_order_release);
-  b.greenlet.store(greenlet, std::memory_order_release);
-  b.owner.store(static_cast<std::uint8_t>(owner), std::memory_order_release);
-  b.watcher.store(watcher, std::memory_order_release);
-  b.seq.store(s + 2, std::memory_order_release);
+  publish_owner(b, s, owner, greenlet, watcher);
   return t;
 }
 
@@ -239,10 +245,7 @@ inline void stamp_continuing(Beat& b, StallOwner owner, std::uint64_t greenlet) 
     publish_stall_end(b, s, t);
     b.since.store(t, std::memory_order_release);
   }
-  b.greenlet.store(greenlet, std::memory_order_release);
-  b.owner.store(static_cast<std::uint8_t>(owner), std::memory_order_release);
-  b.watcher.store(0, std::memory_order_release);
-  b.seq.store(s + 2, std::memory_order_release);
+  publish_owner(b, s, owner, greenlet, 0);
 }
 
 // Hub-side events besides switches (hub.cpp calls them with monitor_on()).
