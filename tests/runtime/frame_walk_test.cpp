@@ -340,6 +340,70 @@ TEST_F(FrameWalkTest, CaptureStackGivesLibunwindsTrimmedFramesAtEveryDepthAndSki
   }
 }
 
+// A thread remembers a few of its walks (frame_walk.cpp's WalkMemo) and a
+// walk that reads the same return addresses gives what the remembered one
+// gave, without looking anything up. Here more greenlets than it remembers
+// capture in turns, on chains that share their top and part ways deeper
+// (the same functions to different depths, a different kind of frame
+// halfway, an unframed one), at two depths and skips: every capture, the
+// first and each one after, must be libunwind's.
+struct TurnChain : Chain {
+  struct Case {
+    std::size_t max, skip;
+    Captures c;
+  };
+  std::vector<Case> cases;
+};
+
+void capture_in_turns(Chain& chain) {
+  auto& turn = static_cast<TurnChain&>(chain);
+  for (int round = 0; round < 6; ++round) {
+    for (const auto& [max, skip] : {std::pair<std::size_t, std::size_t>{16, 0}, {4, 1}, {64, 0}}) {
+      turn.cases.push_back({max, skip, capture_with_skip(max, skip)});
+      gs::yield();
+    }
+  }
+}
+
+TEST_F(FrameWalkTest, GreenletsCapturingInTurnsOnChainsThatPartWaysEachGetTheirOwnFrames) {
+  using S = Step;
+  const std::vector<std::vector<Step>> plans = {
+      {S::Framed, S::Framed, S::Framed},
+      {S::Framed, S::Framed, S::Framed, S::Framed, S::Framed},
+      {S::Framed, S::Framed, S::Framed, S::Framed, S::Framed, S::Framed, S::Framed, S::Framed, S::Framed},
+      {S::Framed, S::FramedAlloca, S::Framed, S::Framed, S::Framed},
+      {S::Framed, S::Framed, S::FramedAligned, S::Framed, S::Framed},
+      {S::FramedAlloca, S::Framed, S::Framed, S::Framed, S::Framed},
+      {S::Framed, S::Unframed, S::Framed, S::Framed, S::Framed},
+      {},
+  };
+  std::vector<TurnChain> chains(plans.size());
+  std::vector<gs::GreenletRef> greenlets;
+  for (std::size_t i = 0; i < plans.size(); ++i) {
+    chains[i].plan = plans[i];
+    chains[i].leaf = &capture_in_turns;
+    greenlets.push_back(gs::spawn([&chain = chains[i]] { walk_step(0, chain); }));
+  }
+  for (const gs::GreenletRef& g : greenlets) ASSERT_TRUE(g.join());
+  for (const TurnChain& chain : chains) {
+    ASSERT_EQ(chain.cases.size(), 18u);
+    for (std::size_t i = 0; i < chain.cases.size(); ++i) {
+      const TurnChain::Case& k = chain.cases[i];
+      const std::string what = describe(chain.plan) + ", capture " + std::to_string(i) + ", max " +
+                               std::to_string(k.max) + ", skip " + std::to_string(k.skip);
+      expect_same_capture(k.c.first, k.c.reference, k.skip, what + ", first capture");
+      expect_same_capture(k.c.second, k.c.reference, k.skip, what + ", second capture");
+      if (!has_unframed(chain.plan)) {
+        EXPECT_TRUE(k.c.walked_in_one_pass) << what;
+      }
+      if (k.c.walked_in_one_pass) {
+        EXPECT_EQ(k.c.one_pass, k.c.one_pass_reference) << what << ", one pass:" << dump(k.c.one_pass)
+                                                        << "\nlibunwind:" << dump(k.c.one_pass_reference);
+      }
+    }
+  }
+}
+
 // A capture from a signal handler: the frame walk must not follow the
 // kernel's signal frame (__restore_rt) by frame pointers. The handler
 // allocates nothing: it fills g_raw, read after.

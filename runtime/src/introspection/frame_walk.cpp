@@ -4,7 +4,9 @@
 
 #include <libunwind.h>
 
+#include <algorithm>
 #include <atomic>
+#include <bit>
 
 #include "hidden_frames.h"
 
@@ -92,9 +94,12 @@ __attribute__((no_sanitize("address", "thread", "undefined"))) void judge(const 
 // step_to_caller() moves `fp` (a frame whose function is framed) to its
 // caller's frame, if that steps up the stack: a stale verdict (code
 // unloaded, other code at its address) can leave anything in the word.
+// Precondition: `fp` is 8-byte aligned (so is the next one, then). One
+// compare: rotating the step right by 3 makes a misaligned one huge, and
+// subtracting 1 makes a step of 0 (or down the stack) huge.
 [[gnu::always_inline]] inline bool step_to_caller(std::uintptr_t& fp) noexcept {
   const std::uintptr_t next = reinterpret_cast<const std::uintptr_t*>(fp)[0];
-  if (next <= fp || next - fp > kMaxFrameBytes || (next & 7) != 0) return false;
+  if (std::rotr(next - fp, 3) - 1 >= kMaxFrameBytes / 8) return false;
   fp = next;
   return true;
 }
@@ -127,25 +132,149 @@ namespace {
 // path's walk (stacks.cpp's kRaw), for a stack that loops or never ends.
 constexpr std::size_t kMaxUserWalk = 128;
 
-// tls_last_framed holds, per step of this thread's last walk_user_frames(),
-// the return address it stepped past with a framed verdict: a wait site's
-// walks meet the same addresses at the same steps, and comparing with the
-// last one costs less than looking its verdict up. Only framed verdicts are
-// kept (they never change: verdict_of() is never emptied). The default TLS
-// model (one lookup per walk): 1 KiB of initial-exec TLS could keep a
-// program from dlopen()ing the runtime; in a dlopen()ed runtime that lookup
-// may allocate, so this walk is not for signal handlers.
-constinit thread_local std::uintptr_t tls_last_framed[kMaxUserWalk] = {};
+// A WalkMemo is one walk this thread made that ended Done: its parameters,
+// the return addresses it read, step by step (it stepped past each but the
+// last, which ended it: the bottom, or the first user frame past a full
+// `out`), and the frames it gave. A walk that reads the same addresses with
+// the same parameters gives the same frames: each address's verdict
+// (framed) never changes, own_frame() depends on the address and the
+// number of own modules, and where the walk ends on the addresses and the
+// counts they led to. So it need not look anything up: a wait site's walks
+// (every connection's greenlet waiting in the same recv()) meet the same
+// addresses on different stacks, and cost a load and a compare a frame.
+// kMemos walks are kept, so that a program's few wait sites in turn keep
+// theirs; walks deeper than kMemoSteps or giving more than kMemoFrames are
+// not kept (default-model TLS, about 3 KiB a thread).
+constexpr std::size_t kMemos = 4;
+constexpr std::size_t kMemoSteps = 64;
+constexpr std::size_t kMemoFrames = 32;
+
+struct WalkMemo {
+  std::size_t max, skip, modules;  // the walk's parameters
+  std::uint32_t steps;             // addresses read; 0 for no walk
+  std::uint32_t n;                 // frames given
+  std::uintptr_t ra[kMemoSteps];
+  std::uintptr_t out[kMemoFrames];
+};
+
+struct WalkMemos {
+  WalkMemo memo[kMemos];
+  std::uint32_t last;    // the memo the last walk gave or made
+  std::uint32_t victim;  // the next memo a new walk replaces (never `last`)
+};
+
+// tls_memos: default TLS model (one lookup per walk): 3 KiB of initial-exec
+// TLS could keep a program from dlopen()ing the runtime; in a dlopen()ed
+// runtime that lookup may allocate, so this walk is not for signal handlers.
+constinit thread_local WalkMemos tls_memos = {};
+
+bool same_walk(const WalkMemo& m, std::size_t max, std::size_t skip, std::size_t modules) noexcept {
+  return m.steps != 0 && m.max == max && m.skip == skip && m.modules == modules;
+}
+
+// next_candidate() is a memo of the same walk that read, at steps
+// [0, step), what `from` read (and so what this walk read so far), and
+// `ra` at `step`: the walk goes on along it. Null if none.
+const WalkMemo* next_candidate(const WalkMemos& memos, const WalkMemo& from, std::uint32_t step,
+                               std::uintptr_t ra) noexcept {
+  for (const WalkMemo& m : memos.memo) {
+    if (&m == &from || m.max != from.max || m.skip != from.skip || m.modules != from.modules) continue;
+    if (m.steps <= step || m.ra[step] != ra) continue;
+    bool same_prefix = true;
+    for (std::uint32_t i = 0; i < step && same_prefix; ++i) same_prefix = m.ra[i] == from.ra[i];
+    if (same_prefix) return &m;
+  }
+  return nullptr;
+}
+
+// replay() walks from `frame` for as long as the addresses it reads are
+// those a memo read, and gives that memo's frames if they are to its end.
+// False if none matches (the walk then goes the long way).
+__attribute__((no_sanitize("address", "thread", "undefined"))) bool replay(
+    WalkMemos& memos, std::uintptr_t frame, std::size_t max, std::size_t skip, std::size_t modules,
+    std::uintptr_t* out, std::size_t& n) noexcept {
+  const WalkMemo* m = &memos.memo[memos.last];
+  if (!same_walk(*m, max, skip, modules)) {
+    m = nullptr;
+    for (const WalkMemo& c : memos.memo) {
+      if (same_walk(c, max, skip, modules)) {
+        m = &c;
+        break;
+      }
+    }
+    if (m == nullptr) return false;
+  }
+  if ((frame & 7) != 0) return false;
+  std::uintptr_t fp = frame;
+  std::uint32_t step = 0;
+  for (;;) {
+    // Along `m` for as long as it goes; the address at its last step ended
+    // that walk and ends this one.
+    const std::uintptr_t* expected = m->ra;
+    const std::uint32_t last = m->steps - 1;
+    std::uintptr_t ra = 0;
+    for (;; ++step) {
+      ra = reinterpret_cast<const std::uintptr_t*>(fp)[1];
+      if (ra != expected[step]) break;
+      if (step == last) {
+        std::copy(m->out, m->out + m->n, out);
+        n = m->n;
+        memos.last = static_cast<std::uint32_t>(m - memos.memo);
+        if (memos.victim == memos.last) memos.victim = (memos.last + 1) % kMemos;
+        return true;
+      }
+      if (!step_to_caller(fp)) return false;
+    }
+    if ((m = next_candidate(memos, *m, step, ra)) == nullptr) return false;
+  }
+}
+
+// MemoWriter records a long walk into the victim memo as it goes, and
+// keeps it if the walk ends Done within the memo's bounds.
+class MemoWriter {
+ public:
+  MemoWriter(WalkMemos& memos, std::size_t max, std::size_t skip, std::size_t modules) noexcept
+      : memos_(memos), m_(memos.memo[memos.victim]), keep_(max <= kMemoFrames) {
+    m_.steps = 0;  // not a walk until finished
+    m_.max = max;
+    m_.skip = skip;
+    m_.modules = modules;
+  }
+  // read() notes the address read at `step`.
+  void read(std::size_t step, std::uintptr_t ra) noexcept {
+    if (step < kMemoSteps) m_.ra[step] = ra;
+    else keep_ = false;
+  }
+  // framed() says whether the last walk stepped past `ra` at `step` (so its
+  // verdict is framed): a wait site's walks meet the same addresses at the
+  // same steps, and comparing costs less than a lookup.
+  bool framed(std::size_t step, std::uintptr_t ra) const noexcept {
+    const WalkMemo& last = memos_.memo[memos_.last];
+    return step + 1 < last.steps && last.ra[step] == ra;
+  }
+  // finish() keeps the walk, ended by the address read at `step`.
+  void finish(std::size_t step, const std::uintptr_t* out, std::size_t n) noexcept {
+    if (!keep_ || step >= kMemoSteps) return;
+    std::copy(out, out + n, m_.out);
+    m_.n = static_cast<std::uint32_t>(n);
+    m_.steps = static_cast<std::uint32_t>(step + 1);
+    const auto index = static_cast<std::uint32_t>(&m_ - memos_.memo);
+    memos_.last = index;
+    memos_.victim = (index + 1) % kMemos;
+  }
+
+ private:
+  WalkMemos& memos_;
+  WalkMemo& m_;
+  bool keep_;
+};
 
 // step_up() moves `fp` to the caller's frame, if `ra`'s function is known
-// to be framed at `ra` (`last_framed`: what the thread's last walk stepped
-// past at this step) and the step goes up the stack; else it says why not.
-[[gnu::always_inline]] inline FrameWalk step_up(std::uintptr_t& fp, std::uintptr_t ra,
-                                                std::uintptr_t& last_framed) noexcept {
-  if (last_framed != ra) {
+// to be framed at `ra` and the step goes up the stack; else it says why not.
+[[gnu::always_inline]] inline FrameWalk step_up(std::uintptr_t& fp, std::uintptr_t ra, bool known_framed) noexcept {
+  if (!known_framed) {
     const Verdict v = verdict_of(ra);
     if (v != kFramed) return v == kUnknown ? FrameWalk::Unknown : FrameWalk::Unframed;
-    last_framed = ra;
   }
   return step_to_caller(fp) ? FrameWalk::Done : FrameWalk::Unframed;
 }
@@ -156,16 +285,19 @@ __attribute__((no_sanitize("address", "thread", "undefined"))) FrameWalk walk_us
     std::uintptr_t frame, std::uintptr_t finish, std::uintptr_t* out, std::size_t max, std::size_t skip,
     std::size_t& n) noexcept {
   const std::size_t modules = own_module_count();
-  std::uintptr_t* const last_framed = tls_last_framed;
+  WalkMemos& memos = tls_memos;
+  if (replay(memos, frame, max, skip, modules, out, n)) return FrameWalk::Done;
+  MemoWriter memo(memos, max, skip, modules);
   std::uintptr_t fp = frame;
   bool on_top = true;       // still in greenscope's frames above the user's
   std::size_t skipped = 0;
   std::size_t count = 0;    // written so far (n is set as the walk ends)
-  FrameWalk result = FrameWalk::Done;
   for (std::size_t step = 0; step < kMaxUserWalk; ++step) {
     const std::uintptr_t ra = reinterpret_cast<const std::uintptr_t*>(fp)[1];
+    memo.read(step, ra);
     if (ra == 0 || ra == finish) {  // the bottom: greenscope's frames there go too
       while (count > 0 && own_frame(out[count - 1], modules)) --count;
+      memo.finish(step, out, count);
       break;
     }
     const std::uintptr_t pc = ra - 1;
@@ -176,13 +308,17 @@ __attribute__((no_sanitize("address", "thread", "undefined"))) FrameWalk walk_us
       } else if (count < max) {
         out[count++] = pc;
       } else if (!own_frame(pc, modules)) {
+        memo.finish(step, out, count);
         break;  // full, and a user's frame follows: nothing to drop at the bottom
       }
     }
-    if (result = step_up(fp, ra, last_framed[step]); result != FrameWalk::Done) break;
+    if (const FrameWalk r = step_up(fp, ra, memo.framed(step, ra)); r != FrameWalk::Done) {
+      n = count;
+      return r;
+    }
   }
   n = count;
-  return result;
+  return FrameWalk::Done;
 }
 
 [[gnu::noinline]] int learn_backtrace(void** out, int size) noexcept {

@@ -44,8 +44,10 @@ FrameWalk walk_frame_pointers(std::uintptr_t frame, std::uintptr_t finish, void*
 // keeps of a whole walk, without writing the frames it drops. `n` is the
 // count written. Unknown or Unframed when it meets a frame no verdict
 // vouches for (as walk_frame_pointers()), Unframed also for a frame pointer
-// that does not step up the stack. Lock-free; not async-signal-safe (its
-// per-thread cache, frame_walk.cpp).
+// that does not step up the stack. A walk that reads the return addresses
+// one of the thread's last few walks read gives that walk's frames without
+// a lookup (frame_walk.cpp's WalkMemo). Lock-free; not async-signal-safe
+// (that per-thread memory).
 FrameWalk walk_user_frames(std::uintptr_t frame, std::uintptr_t finish, std::uintptr_t* out, std::size_t max,
                            std::size_t skip, std::size_t& n) noexcept;
 
