@@ -254,27 +254,55 @@ TEST_F(SocketTest, DestroyingASocketWhileAGreenletWaitsOnItWakesThatGreenlet) {
   EXPECT_EQ(g.get(), EBADF);
 }
 
-TEST_F(SocketTest, DestroyingASocketWhileTwoGreenletsWaitOnOneWatcherWakesBoth) {
-  // The watcher lives on until the last waiter leaves it (ParkedWatcher::
-  // release()); under ASan a use after free would show here.
+TEST_F(SocketTest, ASecondGreenletWaitingToReadWhileAnotherWaitsIsToldWhoAndTheFirstStillGetsItsData) {
+  // A second waiter would take the wake-up from the first, which would then
+  // sleep until a close (gevent raises ConcurrentObjectUseError).
   auto g = gs::spawn([] {
-    auto [first, b] = socket_pair();
-    auto a = std::make_unique<gs::Socket>(std::move(first));
-    auto read_error = [&a] {
+    auto sockets = socket_pair();  // references, not a structured binding: clang 14 lambdas cannot capture one
+    gs::Socket& a = sockets.first;
+    gs::Socket& b = sockets.second;
+    a.set_timeout(std::chrono::seconds(10));  // a first reader left asleep fails, not hangs
+    auto first = gs::spawn([&a] { return a.recv(10); });
+    first.set_name("first-reader");
+    gs::yield();  // first waits in recv()
+    std::string error;
+    auto second = gs::spawn([&a, &error] {
       try {
-        a->recv(10);
-      } catch (const gs::IoError& e) {
-        return e.error();
+        a.recv(10);
+      } catch (const gs::UsageError& e) {
+        error = e.what();
       }
-      return 0;
-    };
-    auto r1 = gs::spawn(read_error);
-    auto r2 = gs::spawn(read_error);
-    gs::yield();
-    a.reset();
-    return std::pair{r1.get(), r2.get()};
+    });
+    second.join();
+    b.sendall("data");
+    return std::pair{first.get(), error};
   });
-  EXPECT_EQ(g.get(), std::pair(EBADF, EBADF));
+  const auto [data, error] = g.get();
+  EXPECT_EQ(data, "data");
+  EXPECT_NE(error.find("gs::Socket::recv()"), std::string::npos) << error;
+  EXPECT_NE(error.find("\"first-reader\") is already waiting to read from this socket"), std::string::npos) << error;
+  EXPECT_NE(error.find("gs::Queue"), std::string::npos) << error;
+}
+
+TEST_F(SocketTest, AGreenletMayWaitToWriteWhileAnotherWaitsToRead) {
+  auto g = gs::spawn([] {
+    auto sockets = socket_pair();  // references, not a structured binding: clang 14 lambdas cannot capture one
+    gs::Socket& a = sockets.first;
+    gs::Socket& b = sockets.second;
+    auto reader = gs::spawn([&a] { return a.recv(10); });
+    gs::yield();
+    // Fill the send buffer, so that the writer waits too; then drain it.
+    a.set_option(SOL_SOCKET, SO_SNDBUF, 4096);
+    const std::string chunk(1 << 20, 'x');
+    auto writer = gs::spawn([&a, &chunk] { a.sendall(chunk); });
+    gs::yield();
+    std::size_t drained = 0;
+    while (drained < chunk.size()) drained += b.recv(1 << 16).size();
+    writer.join();
+    b.sendall("hi");
+    return std::pair{reader.get(), writer.successful()};
+  });
+  EXPECT_EQ(g.get(), std::pair(std::string("hi"), true));
 }
 
 TEST_F(SocketTest, MaxConnectionsBoundsHandlersAtOnce) {

@@ -51,7 +51,10 @@ class Address {
 // the calling greenlet. The fd is non-blocking underneath; errors are IoError
 // exceptions carrying errno and naming the call and address. Move-only; the
 // destructor closes it. Like a gevent socket, one Socket belongs to one hub:
-// use it only from greenlets of the thread that made it.
+// use it only from greenlets of the thread that made it. And one greenlet at
+// a time may wait in each direction: a call that would wait to read while
+// another greenlet waits to read (or write, while one waits to write) throws
+// UsageError naming that greenlet, as gevent raises ConcurrentObjectUseError.
 class Socket {
  public:
   Socket();

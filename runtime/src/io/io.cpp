@@ -262,11 +262,30 @@ class ParkedWatcher::WaitScope {
   ParkedWatcher& w_;
 };
 
+namespace {
+
+// throw_concurrent_wait() is a second greenlet's wait on a watcher that
+// `waiter` waits on. It would take the wake-up from the first, which would
+// then sleep until a close or its timeout: gevent raises
+// ConcurrentObjectUseError here too.
+[[noreturn, gnu::cold, gnu::noinline]] void throw_concurrent_wait(const GreenletBase& waiter, int fd, int events,
+                                                               const char* what) {
+  const char* direction = (events & kIoRead) != 0 ? "read from" : "write to";
+  throw UsageError(std::string(what) + ": greenlet " + std::to_string(waiter.id()) + " (\"" + waiter.name() +
+                   "\") is already waiting to " + direction + " this socket (fd " + std::to_string(fd) +
+                   "); one greenlet at a time may wait in each direction (gevent raises ConcurrentObjectUseError): "
+                   "let one greenlet " + (events & kIoRead ? "read" : "write") +
+                   " and hand the data to the others (a gs::Queue), or hold a gs::Lock around each call");
+}
+
+}  // namespace
+
 IoWaitResult ParkedWatcher::wait(Duration timeout, const char* what) {
   HubImpl& hub = HubImpl::current();
   if (hub_ != nullptr && hub_ != &hub) {
     throw UsageError("gs::Socket belongs to the thread that first waited on it; use it only there");
   }
+  if (waiter_ != nullptr) [[unlikely]] throw_concurrent_wait(*waiter_, fd_, events_, what);
   hub_ = &hub;
   IoWaiter w;
   w.watcher = &io_;
