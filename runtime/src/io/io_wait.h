@@ -52,9 +52,11 @@ bool close_with_waiters(int fd, bool defer_close);
 // every wait costs libev an epoll_ctl each time; a parked one costs nothing
 // while it keeps being waited on. If it fires while nobody waits it stops
 // itself (epoll is level-triggered: it would fire on every poll). Waits
-// register like wait_fd()'s, so a close still wakes them. Owned by the fd's
-// owner, which must stop() it before closing the fd, and let it go with
-// release().
+// register like wait_fd()'s, so a close still wakes them. One greenlet
+// waits at a time: wait() throws UsageError for a second (gevent's
+// ConcurrentObjectUseError), which would take the first one's wake-up.
+// Owned by the fd's owner, which must stop() it before closing the fd, and
+// let it go with release().
 class ParkedWatcher {
  public:
   ParkedWatcher(int fd, int events);
