@@ -143,8 +143,8 @@ constexpr std::size_t kMaxUserWalk = 128;
 // (every connection's greenlet waiting in the same recv()) meet the same
 // addresses on different stacks, and cost a load and a compare a frame.
 // kMemos walks are kept, so that a program's few wait sites in turn keep
-// theirs; walks deeper than kMemoSteps or giving more than kMemoFrames are
-// not kept (default-model TLS, about 3 KiB a thread).
+// theirs; walks deeper than kMemoSteps or asking for more than kMemoFrames
+// are not kept (default-model TLS, about 3 KiB a thread).
 constexpr std::size_t kMemos = 4;
 constexpr std::size_t kMemoSteps = 64;
 constexpr std::size_t kMemoFrames = 32;

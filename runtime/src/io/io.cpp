@@ -241,19 +241,19 @@ void ParkedWatcher::on_ready(struct ev_loop* loop, ev_io* io, int revents) {
 }
 
 void ParkedWatcher::release(std::shared_ptr<ParkedWatcher>& owner) {
-  if (owner && owner->waiting_ > 0) owner->released_ = std::move(owner);
+  if (owner && owner->waiter_ != nullptr) owner->released_ = std::move(owner);
   owner.reset();
 }
 
-// WaitScope counts a greenlet in wait() and, as the last one leaves a
+// WaitScope is the greenlet in wait() (`waiter_`) and, as it leaves a
 // released watcher, drops the reference that kept it: the watcher may go
 // with it, so nothing of it is touched after.
 class ParkedWatcher::WaitScope {
  public:
-  explicit WaitScope(ParkedWatcher& w) : w_(w) { ++w_.waiting_; }
+  WaitScope(ParkedWatcher& w, GreenletBase* waiter) : w_(w) { w_.waiter_ = waiter; }
   ~WaitScope() {
     w_.waiter_ = nullptr;
-    if (--w_.waiting_ == 0 && w_.released_) std::shared_ptr<ParkedWatcher> last = std::move(w_.released_);
+    if (w_.released_) std::shared_ptr<ParkedWatcher> last = std::move(w_.released_);
   }
   WaitScope(const WaitScope&) = delete;
   WaitScope& operator=(const WaitScope&) = delete;
@@ -270,11 +270,12 @@ namespace {
 // ConcurrentObjectUseError here too.
 [[noreturn, gnu::cold, gnu::noinline]] void throw_concurrent_wait(const GreenletBase& waiter, int fd, int events,
                                                                const char* what) {
-  const char* direction = (events & kIoRead) != 0 ? "read from" : "write to";
+  const bool read = (events & kIoRead) != 0;
   throw UsageError(std::string(what) + ": greenlet " + std::to_string(waiter.id()) + " (\"" + waiter.name() +
-                   "\") is already waiting to " + direction + " this socket (fd " + std::to_string(fd) +
+                   "\") is already waiting to " + (read ? "read from" : "write to") + " this socket (fd " +
+                   std::to_string(fd) +
                    "); one greenlet at a time may wait in each direction (gevent raises ConcurrentObjectUseError): "
-                   "let one greenlet " + (events & kIoRead ? "read" : "write") +
+                   "let one greenlet " + (read ? "read" : "write") +
                    " and hand the data to the others (a gs::Queue), or hold a gs::Lock around each call");
 }
 
@@ -292,8 +293,7 @@ IoWaitResult ParkedWatcher::wait(Duration timeout, const char* what) {
   w.parked = true;
   w.hub = &hub;
   w.greenlet = hub.running();
-  const WaitScope scope(*this);
-  waiter_ = w.greenlet;
+  const WaitScope scope(*this, w.greenlet);
   return block_on(hub, &w, 1, WaitInfo{SwitchReason::Io, nullptr, what, fd_, events_}, timeout);
 }
 

@@ -67,9 +67,9 @@ class ParkedWatcher {
   // (another greenlet closes the socket): it lives on until wait() returns.
   IoWaitResult wait(Duration timeout, const char* what);
   void stop();
-  // release() is how the owner lets its reference go: while greenlets are
-  // in wait(), the watcher keeps the reference itself and drops it as the
-  // last of them returns. A wait costs no copy of the shared_ptr that way:
+  // release() is how the owner lets its reference go: while a greenlet is
+  // in wait(), the watcher keeps the reference itself and drops it as that
+  // greenlet returns. A wait costs no copy of the shared_ptr that way:
   // its two atomic operations on every wait, once the process has a
   // second thread (the stall monitor's, the tracer's), were about 0.2 % of
   // the echo server's round trip (docs/benchmarks.md, "Stall monitor").
@@ -82,8 +82,7 @@ class ParkedWatcher {
   int fd_;
   int events_;
   HubImpl* hub_ = nullptr;             // set by the first wait
-  GreenletBase* waiter_ = nullptr;     // the greenlet in wait(), if any
-  int waiting_ = 0;                    // greenlets in wait()
+  GreenletBase* waiter_ = nullptr;     // the greenlet in wait(), if any (one at most)
   std::shared_ptr<ParkedWatcher> released_;  // the owner's reference, after release() while waited on
 };
 
