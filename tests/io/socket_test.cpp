@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <thread>
 
 #include "greenscope/server.h"
 #include "greenscope/socket.h"
@@ -282,6 +283,61 @@ TEST_F(SocketTest, ASecondGreenletWaitingToReadWhileAnotherWaitsIsToldWhoAndTheF
   EXPECT_NE(error.find("gs::Socket::recv()"), std::string::npos) << error;
   EXPECT_NE(error.find("\"first-reader\") is already waiting to read from this socket"), std::string::npos) << error;
   EXPECT_NE(error.find("gs::Queue"), std::string::npos) << error;
+}
+
+// A socket's watcher stays in the fd registry between waits (its waits take
+// no lock): a close from another thread must still find the greenlet in its
+// second wait, through the post to its hub.
+TEST_F(SocketTest, ACloseFromAnotherThreadWakesAGreenletInItsSecondWaitOnASocket) {
+  auto sockets = socket_pair();  // references, not a structured binding: clang 14 lambdas cannot capture one
+  gs::Socket& a = sockets.first;
+  gs::Socket& b = sockets.second;
+  a.set_timeout(std::chrono::seconds(10));  // a reader the close missed fails, not hangs
+  gs::Event second_wait;
+  auto reader = gs::spawn([&a, &second_wait] {
+    std::string got = a.recv(10);  // the first wait: b sends below
+    second_wait.set();
+    try {
+      got += a.recv(10);
+    } catch (const gs::IoError& e) {
+      got += " then errno " + std::to_string(e.error());
+    }
+    return got;
+  });
+  gs::yield();
+  b.sendall("first");
+  second_wait.wait();
+  gs::sleep(std::chrono::milliseconds(1));  // a whole loop iteration: the reader waits again (see IoWaitTest)
+  const int fd = a.fd();
+  std::thread closer([fd] { ::close(fd); });
+  const std::string got = reader.get();
+  closer.join();
+  EXPECT_EQ(got, "first then errno " + std::to_string(EBADF));
+}
+
+// A socket that waited on one thread's hub and outlives that thread: its
+// watcher was stopped as the hub ended; a wait elsewhere says why, and its
+// close touches nothing of the ended hub (ASan sees a use after free).
+TEST_F(SocketTest, ASocketThatOutlivesTheThreadItWaitedOnSaysSoAndClosesCleanly) {
+  auto sockets = socket_pair();  // references, not a structured binding: clang 14 lambdas cannot capture one
+  gs::Socket& a = sockets.first;
+  std::thread other([&a] {
+    a.set_timeout(std::chrono::milliseconds(1));
+    EXPECT_THROW(a.recv(10), gs::TimeoutError);  // its read watcher stays started on this thread's hub
+  });
+  other.join();
+  std::string error;
+  auto g = gs::spawn([&a, &error] {
+    try {
+      a.recv(10);
+    } catch (const gs::UsageError& e) {
+      error = e.what();
+    }
+  });
+  g.join();
+  EXPECT_NE(error.find("the thread it first waited on has ended"), std::string::npos) << error;
+  a.close();
+  EXPECT_EQ(sockets.second.recv(10), "");  // the peer sees the close
 }
 
 TEST_F(SocketTest, AGreenletMayWaitToWriteWhileAnotherWaitsToRead) {

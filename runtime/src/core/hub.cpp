@@ -11,6 +11,7 @@
 #include "greenscope/greenlet.h"
 #include "hub_impl.h"
 #include "hub_view.h"
+#include "io_wait.h"
 #include "switch.h"
 
 #include "greenscope/threadpool.h"
@@ -140,6 +141,7 @@ HubImpl::~HubImpl() {
   } else {
     (void)default_pool_.release();  // its threads may still reference the loop
   }
+  forget_hub_waiters(*this);  // sockets that outlive it: a close must not post here
   if (Observer* o = observer_if_any()) o->on_hub_stop(*this);
   if (from_main_greenlet) release_loop();
   unregister_hub(*beat_);  // last: teardown still switches and stamps

@@ -27,22 +27,6 @@ extern "C" void __tsan_release(void* addr);
 namespace gs::detail {
 namespace {
 
-// IoWaiter is one greenlet's wait on one fd; it lives on that greenlet's
-// stack for the duration of wait_fd().
-struct IoWaiter {
-  ev_io io;                         // the wait's own watcher, unless parked
-  ev_io* watcher = &io;             // ro: the watcher to stop on close
-  bool parked = false;              // ro: `watcher` is a ParkedWatcher's: left started
-  int revents = 0;                  // rw: what its watcher reported (EV_READ/EV_WRITE)
-  HubImpl* hub = nullptr;           // ro: the waiting greenlet's hub
-  GreenletBase* greenlet = nullptr; // ro
-  std::uint64_t token = 0;          // ro: unique per wait
-  bool closed = false;              // rw under g_mutex: notify_closed() hit it
-  bool linked = false;              // rw under g_mutex
-  IoWaiter* prev = nullptr;         // rw under g_mutex: the fd's waiter list
-  IoWaiter* next = nullptr;
-};
-
 // TableMutex is a std::mutex that TSan always sees. TSan's interceptors run
 // blocking calls (poll, read...) with its own interception paused, and here
 // those calls reach the runtime's interposers, which lock this mutex: without
@@ -126,29 +110,62 @@ void on_io_ready(struct ev_loop* loop, ev_io* io, int revents) {
   w->hub->wake(*w->greenlet);
 }
 
-// wake_closed() stops `w`'s watcher and wakes its greenlet; runs on w's hub
-// thread with g_mutex held.
+// wake_closed() takes `w` out of the registry, marks it closed, stops its
+// watcher and wakes its greenlet, if any (a parked entry may have none);
+// runs on w's hub thread with g_mutex held.
 void wake_closed(IoWaiter& w, int fd) {
   unlink_locked(fd, w);
+  w.closed = true;
   ev_io_stop(w.hub->ev(), w.watcher);
-  w.hub->wake(*w.greenlet);
+  if (w.greenlet != nullptr) w.hub->wake(*w.greenlet);
 }
 
 }  // namespace
 
 bool may_have_waiters() { return g_waiter_count.load(std::memory_order_relaxed) != 0; }
 
-// end_wait() unregisters `w` and stops its watcher; true if the fd was closed
-// under it.
+void forget_hub_waiters(HubImpl& hub) {
+  if (!may_have_waiters()) return;
+  std::lock_guard<TableMutex> lock(g_mutex);
+  auto forget_in = [&hub](int fd) {
+    for (IoWaiter* w = first_waiter(fd); w != nullptr;) {
+      IoWaiter* next = w->next;
+      if (w->hub == &hub) {
+        unlink_locked(fd, *w);
+        w->closed = true;
+        // A parked watcher stays started: stop it while its loop is here, and
+        // forget the hub, so that the socket's later wait or close does not
+        // reach for it.
+        if (w->parked) {
+          ev_io_stop(hub.ev(), w->watcher);
+          w->hub = nullptr;
+        }
+      }
+      w = next;
+    }
+  };
+  for (int fd = 0; fd < kDirectFds; ++fd) {
+    if (g_direct[fd] != nullptr) forget_in(fd);
+  }
+  std::vector<int> overflow_fds;
+  for (const auto& [fd, head] : g_overflow) overflow_fds.push_back(fd);
+  for (const int fd : overflow_fds) forget_in(fd);
+}
+
+// end_wait() ends `w`'s wait; true if the fd was closed under it. A plain
+// wait leaves the registry and stops its watcher; a parked entry stays in
+// both (wake_closed() took it out if a close came).
 bool end_wait(int fd, IoWaiter& w) {
+  if (w.parked) return w.closed;
   const bool closed = unlink_waiter(fd, w);
-  if (!w.parked && ev_is_active(&w.io)) ev_io_stop(w.hub->ev(), &w.io);
+  if (ev_is_active(&w.io)) ev_io_stop(w.hub->ev(), &w.io);
   return closed;
 }
 
-// block_on() is every io wait: register `waiters`, start their watchers
-// (a parked one may be started already), block, and on the way out, by
-// return or exception, unregister them and stop the unparked ones.
+// block_on() is every io wait: register `waiters` (a parked one may be in
+// the registry already), start their watchers (a parked one may be started
+// already), block, and on the way out, by return or exception, end each
+// wait (end_wait()).
 IoWaitResult block_on(HubImpl& hub, IoWaiter* waiters, std::size_t count, const WaitInfo& info,
                       Duration timeout) {
   auto end_all = [&] {
@@ -159,7 +176,7 @@ IoWaitResult block_on(HubImpl& hub, IoWaiter* waiters, std::size_t count, const 
   bool ready = false;
   try {
     for (std::size_t i = 0; i < count; ++i) {
-      link_waiter(waiters[i].watcher->fd, waiters[i]);
+      if (!waiters[i].linked) link_waiter(waiters[i].watcher->fd, waiters[i]);
       if (!ev_is_active(waiters[i].watcher)) ev_io_start(hub.ev(), waiters[i].watcher);
     }
     ready = hub.block_current(info, timeout);
@@ -220,39 +237,43 @@ void throw_wait_failed(IoWaitResult result, Duration timeout, const char* what, 
 
 // --- ParkedWatcher ------------------------------------------------------------
 ParkedWatcher::ParkedWatcher(int fd, int events) : fd_(fd), events_(events) {
-  ev_io_init(&io_, &ParkedWatcher::on_ready, fd, to_ev(events));
-  io_.data = this;
+  ev_io_init(&entry_.io, &ParkedWatcher::on_ready, fd, to_ev(events));
+  entry_.io.data = this;
+  entry_.parked = true;
 }
 
-ParkedWatcher::~ParkedWatcher() { stop(); }
+ParkedWatcher::~ParkedWatcher() {
+  stop();
+  if (entry_.linked) unlink_waiter(fd_, entry_);
+}
 
 void ParkedWatcher::stop() {
-  if (hub_ != nullptr && ev_is_active(&io_)) ev_io_stop(hub_->ev(), &io_);
+  if (entry_.hub != nullptr && ev_is_active(&entry_.io)) ev_io_stop(entry_.hub->ev(), &entry_.io);
 }
 
 void ParkedWatcher::on_ready(struct ev_loop* loop, ev_io* io, int revents) {
   auto* self = static_cast<ParkedWatcher*>(io->data);
-  WatcherScope scope(*self->hub_, WatcherKind::Io, io, io->fd, revents);
-  if (self->waiter_ != nullptr) {
-    self->hub_->wake(*self->waiter_);  // stays started: the next wait is free
+  WatcherScope scope(*self->entry_.hub, WatcherKind::Io, io, io->fd, revents);
+  if (self->entry_.greenlet != nullptr) {
+    self->entry_.hub->wake(*self->entry_.greenlet);  // stays started: the next wait is free
   } else {
     ev_io_stop(loop, io);  // nobody waits: level-triggered, it would fire again
   }
 }
 
 void ParkedWatcher::release(std::shared_ptr<ParkedWatcher>& owner) {
-  if (owner && owner->waiter_ != nullptr) owner->released_ = std::move(owner);
+  if (owner && owner->entry_.greenlet != nullptr) owner->released_ = std::move(owner);
   owner.reset();
 }
 
-// WaitScope is the greenlet in wait() (`waiter_`) and, as it leaves a
-// released watcher, drops the reference that kept it: the watcher may go
-// with it, so nothing of it is touched after.
+// WaitScope is the greenlet in wait() (the entry's `greenlet`) and, as it
+// leaves a released watcher, drops the reference that kept it: the watcher
+// may go with it, so nothing of it is touched after.
 class ParkedWatcher::WaitScope {
  public:
-  WaitScope(ParkedWatcher& w, GreenletBase* waiter) : w_(w) { w_.waiter_ = waiter; }
+  WaitScope(ParkedWatcher& w, GreenletBase* waiter) : w_(w) { w_.entry_.greenlet = waiter; }
   ~WaitScope() {
-    w_.waiter_ = nullptr;
+    w_.entry_.greenlet = nullptr;
     if (w_.released_) std::shared_ptr<ParkedWatcher> last = std::move(w_.released_);
   }
   WaitScope(const WaitScope&) = delete;
@@ -281,20 +302,28 @@ namespace {
 
 }  // namespace
 
+// closed_wait() is a wait on a watcher that a close took out of the
+// registry: Closed, with no watcher started on a number that may be reused;
+// or, when the hub it waited on has ended, a UsageError.
+IoWaitResult ParkedWatcher::closed_wait() const {
+  if (entry_.hub == nullptr) {
+    throw UsageError("gs::Socket (fd " + std::to_string(fd_) +
+                     "): the thread it first waited on has ended, and its hub with it; a socket belongs to the "
+                     "thread that first waits on it: create it there, or hand its data to that thread");
+  }
+  return IoWaitResult::Closed;
+}
+
 IoWaitResult ParkedWatcher::wait(Duration timeout, const char* what) {
   HubImpl& hub = HubImpl::current();
-  if (hub_ != nullptr && hub_ != &hub) {
+  if (entry_.hub != nullptr && entry_.hub != &hub) {
     throw UsageError("gs::Socket belongs to the thread that first waited on it; use it only there");
   }
-  if (waiter_ != nullptr) [[unlikely]] throw_concurrent_wait(*waiter_, fd_, events_, what);
-  hub_ = &hub;
-  IoWaiter w;
-  w.watcher = &io_;
-  w.parked = true;
-  w.hub = &hub;
-  w.greenlet = hub.running();
-  const WaitScope scope(*this, w.greenlet);
-  return block_on(hub, &w, 1, WaitInfo{SwitchReason::Io, nullptr, what, fd_, events_}, timeout);
+  if (entry_.greenlet != nullptr) [[unlikely]] throw_concurrent_wait(*entry_.greenlet, fd_, events_, what);
+  if (entry_.closed) [[unlikely]] return closed_wait();
+  entry_.hub = &hub;
+  const WaitScope scope(*this, hub.running());
+  return block_on(hub, &entry_, 1, WaitInfo{SwitchReason::Io, nullptr, what, fd_, events_}, timeout);
 }
 
 }  // namespace gs::detail
@@ -334,10 +363,13 @@ bool close_with_waiters(int fd, bool defer_close) {
   std::vector<std::pair<HubImpl*, std::uint64_t>> remote;
   for (IoWaiter* w = first_waiter(fd); w != nullptr;) {
     IoWaiter* next = w->next;
-    w->closed = true;
     if (w->hub == here) {
       wake_closed(*w, fd);
     } else {
+      // A plain wait reads `closed` under the lock as it ends: set it now, so
+      // that a wait ending before the hub runs the post still says Closed.
+      // A parked entry's is its hub's to write (its waits take no lock).
+      if (!w->parked) w->closed = true;
       remote.emplace_back(w->hub, w->token);
     }
     w = next;

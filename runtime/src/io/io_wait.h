@@ -1,11 +1,14 @@
 // io_wait.h: the fd wait registry behind gs::wait_io(), the patched calls and
 // gs::notify_closed(). A close must find every greenlet waiting on the fd, on
-// any thread, so waits register in one process-wide table.
+// any thread, so waits register in one process-wide table: a wait_fd() for
+// the length of the wait, a ParkedWatcher (gs::Socket's) once, from its first
+// wait until its fd is closed, so that its waits take no lock.
 #pragma once
 
 #include <poll.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include <ev.h>
@@ -18,6 +21,25 @@ class HubImpl;
 class GreenletBase;
 
 enum class IoWaitResult : std::uint8_t { Ready, TimedOut, Closed };
+
+// IoWaiter is one entry of the registry: a wait_fd() on one fd, on the
+// waiting greenlet's stack for the length of the wait, or a ParkedWatcher's,
+// linked from its first wait until its fd is closed or it goes. Fields marked
+// (hub) are written only on `hub`'s thread, which may read them without the
+// registry's lock; (lock) are read and written under it.
+struct IoWaiter {
+  ev_io io;                         // the watcher (a ParkedWatcher's stays started)
+  ev_io* watcher = &io;             // ro
+  bool parked = false;              // ro: a ParkedWatcher's entry
+  int revents = 0;                  // (hub): what its watcher reported (EV_READ/EV_WRITE)
+  HubImpl* hub = nullptr;           // ro once linked: the waiting greenlet's hub
+  GreenletBase* greenlet = nullptr; // (hub): who waits; a parked entry may have nobody
+  std::uint64_t token = 0;          // (lock): unique per link
+  bool closed = false;              // parked (hub), else (lock): a close hit it
+  bool linked = false;              // (lock), written on `hub`'s thread only
+  IoWaiter* prev = nullptr;         // (lock): the fd's list
+  IoWaiter* next = nullptr;         // (lock)
+};
 
 // wait_fd() suspends the running greenlet until `fd` is ready for `events`
 // (kIoRead/kIoWrite), the timeout passes, or the fd is closed through
@@ -51,9 +73,12 @@ bool close_with_waiters(int fd, bool defer_close);
 // (gs::Socket keeps one per direction). A watcher started and stopped for
 // every wait costs libev an epoll_ctl each time; a parked one costs nothing
 // while it keeps being waited on. If it fires while nobody waits it stops
-// itself (epoll is level-triggered: it would fire on every poll). Waits
-// register like wait_fd()'s, so a close still wakes them. One greenlet
-// waits at a time: wait() throws UsageError for a second (gevent's
+// itself (epoll is level-triggered: it would fire on every poll). It stays
+// in the registry from its first wait until a close of its fd takes it out
+// (waking its waiter, if any; later waits return Closed) or it goes: a wait
+// takes no lock, which a second thread in the process makes dearer (glibc's
+// mutex skips its atomic instructions only while there is one thread). One
+// greenlet waits at a time: wait() throws UsageError for a second (gevent's
 // ConcurrentObjectUseError), which would take the first one's wake-up.
 // Owned by the fd's owner, which must stop() it before closing the fd, and
 // let it go with release().
@@ -77,16 +102,21 @@ class ParkedWatcher {
 
  private:
   class WaitScope;
+  IoWaitResult closed_wait() const;
   static void on_ready(struct ev_loop* loop, ev_io* io, int revents);
-  ev_io io_;
+  IoWaiter entry_;                     // its watcher; hub set by the first wait, greenlet by each
   int fd_;
   int events_;
-  HubImpl* hub_ = nullptr;             // set by the first wait
-  GreenletBase* waiter_ = nullptr;     // the greenlet in wait(), if any (one at most)
   std::shared_ptr<ParkedWatcher> released_;  // the owner's reference, after release() while waited on
 };
 
 // may_have_waiters() is a cheap check that lets close() skip the registry.
 bool may_have_waiters();
+
+// forget_hub_waiters() takes `hub`'s entries out of the registry as it ends,
+// so that no close posts to it after: the parked watchers of sockets that
+// outlive their hub (stopped, their later waits throw UsageError) and the
+// waits of greenlets left suspended. On `hub`'s thread, before its loop goes.
+void forget_hub_waiters(HubImpl& hub);
 
 }  // namespace gs::detail
