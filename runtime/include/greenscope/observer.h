@@ -81,9 +81,15 @@ class Observer {
 
   // Stall hunting (stall.h, stacks.h). Stacks are lookup addresses,
   // innermost first (see gs::StackTrace).
-  // on_stall_begin()/on_stall_sample()/on_stall_end() run on the monitor
-  // thread: a stall was noticed, one stack sample of it, and its end (or,
-  // with report.ended false, the monitor stopping while it went on).
+  // The hooks that run on the monitor's threads (the stall hooks, on_crash(),
+  // on_run_info() from a dump signal) must not use the program's fds: those
+  // threads keep fd tables of their own, so that a single-threaded server's
+  // fd lookups stay cheap (docs/stalls.md, "The monitor's threads"). Hand
+  // such work to a thread of the program, as the tracer hands it to its
+  // writer. (An on_stall() callback runs in the program's table.)
+  // on_stall_begin()/on_stall_sample()/on_stall_end() run on the monitor's
+  // reporter thread: a stall was noticed, one stack sample of it, and its
+  // end (or, with report.ended false, the monitor stopping while it went on).
   virtual void on_stall_begin(const StallReport&) {}
   virtual void on_stall_sample(const StallReport&, const StallSample&) {}
   virtual void on_stall_end(const StallReport&) {}

@@ -15,6 +15,7 @@
 #include "greenscope/observer.h"
 #include "hub_impl.h"
 #include "monitor.h"
+#include "own_fd_table.h"
 #include "stall_text.h"
 #include "shown.h"
 
@@ -193,7 +194,10 @@ void serve_crash() {
   text += n > 0 ? stack_text(pcs, n, "    ") : std::string("    (no stack could be read)\n");
   if (req.overflow)
     text += "  Fix the recursion, or raise gs::RuntimeOptions::stack_size.\n";
-  write_all(text.data(), text.size());
+  {
+    const ProgramStderr err;  // the monitor may keep its own fd table
+    write_all(text.data(), text.size());
+  }
   if (Observer* o = observer_if_any()) o->on_crash(req.sig, req.fault_address, req.greenlet, req.overflow, pcs, n, text);
   req.state.store(2, std::memory_order_release);
 }

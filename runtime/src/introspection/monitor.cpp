@@ -40,6 +40,7 @@
 #include "greenscope/observer.h"
 #include "greenscope/stall_verdict.h"
 #include "monitor_internal.h"
+#include "own_fd_table.h"
 #include "stall_text.h"
 
 namespace gs::detail {
@@ -50,6 +51,7 @@ namespace mon {
 std::mutex g_registry_mutex;
 std::vector<Beat*>& g_beats = *new std::vector<Beat*>();
 std::mutex g_config_mutex;
+std::atomic<bool> g_program_code{false};
 StallOptions g_options;
 StallCallback& g_callback = *new StallCallback();
 std::atomic<int> g_dump_signal{0};
@@ -318,6 +320,7 @@ void report_missed(Beat& b, std::vector<Delivery>& out) {
   ring.tail.store(head, std::memory_order_release);
   const std::uint64_t lost = ring.lost.load(std::memory_order_relaxed);
   if (lost != ring.lost_told) {
+    const ProgramStderr err;
     std::fprintf(stderr,
                  "greenscope: stall monitor: %llu stall(s) of thread %d went unreported: the monitor thread fell "
                  "behind the hub (a machine this loaded misses stalls; give the monitor a CPU)\n",
@@ -458,6 +461,10 @@ void report_unfinished() {
 
 void monitor_main() {
   ::pthread_setname_np(::pthread_self(), "gs-monitor");
+  // Its own fd table (own_fd_table.h), with the eventfd the hubs wake it by:
+  // it opens only /proc files, and runs no code of the program's (an
+  // observer's hooks need none: observer.h).
+  leave_program_fds({g_event_fd.load()});
   init_unwinding();
   std::vector<std::uint8_t> scratch(kSnapshotBytes);
   std::int64_t due_us = 0;  // when check_hub() said a hub is due next
@@ -508,15 +515,20 @@ void monitor_main() {
   report_unfinished();
 }
 
-void stop_thread() {
-  std::lock_guard<std::mutex> lock(g_thread_mutex);
+// stop_thread_locked() is stop_thread() under g_thread_mutex.
+void stop_thread_locked() {
   if (!g_thread_running.load()) return;
   g_stop.store(true, std::memory_order_release);
   wake_monitor();
   g_thread.join();
-  stop_dumper();
   stop_reporter();
+  stop_dumper();  // last: the reporter starts it
   g_thread_running.store(false);
+}
+
+void stop_thread() {
+  std::lock_guard<std::mutex> lock(g_thread_mutex);
+  stop_thread_locked();
 }
 
 // kMaxEnvMs: an hour, the longest threshold a variable may set.
@@ -735,10 +747,9 @@ std::vector<std::shared_ptr<Beat>> live_beats() {
 // destroyed after it): a monitor still reading them would race their end.
 void stop_at_exit() { stop_thread(); }
 
-void ensure_monitor_thread() {
-  static std::once_flag at_exit_once;
-  std::call_once(at_exit_once, [] { std::atexit(stop_at_exit); });
-  std::lock_guard<std::mutex> lock(g_thread_mutex);
+// start_thread_locked() starts the monitor and its reporter, under
+// g_thread_mutex, unless they run.
+void start_thread_locked() {
   if (g_thread_running.load()) return;
   if (g_event_fd.load() < 0) g_event_fd.store(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   init_unwinding();
@@ -750,7 +761,20 @@ void ensure_monitor_thread() {
   g_thread_running.store(true);
 }
 
+void ensure_monitor_thread() {
+  static std::once_flag at_exit_once;
+  std::call_once(at_exit_once, [] { std::atexit(stop_at_exit); });
+  std::lock_guard<std::mutex> lock(g_thread_mutex);
+  start_thread_locked();
+}
+
 bool monitor_thread_running() { return g_thread_running.load(); }
+
+void reporter_runs_program_code() {
+  std::lock_guard<std::mutex> lock(g_thread_mutex);
+  if (g_program_code.exchange(true) || !g_thread_running.load()) return;
+  restart_reporter();  // it keeps its own fd table: started again from here, it shares the program's
+}
 
 void wake_monitor() {
   const int fd = g_event_fd.load();
@@ -856,6 +880,7 @@ StallOptions stall_options() {
 }
 
 void on_stall(StallCallback callback) {
+  if (callback) detail::reporter_runs_program_code();
   std::lock_guard<std::mutex> lock(detail::g_config_mutex);
   detail::g_callback = std::move(callback);
 }

@@ -18,6 +18,12 @@ namespace gs::detail {
 // ensure_monitor_thread() starts the thread if it is not running (stall
 // detection stays off unless start_stall_monitor() turned it on).
 void ensure_monitor_thread();
+
+// reporter_runs_program_code() is said before the program hands the
+// monitor's reporter code of its own (an on_stall() callback): from then on
+// the reporter shares the program's fd table (own_fd_table.h), restarted if
+// it runs with its own.
+void reporter_runs_program_code();
 bool monitor_thread_running();
 
 // wake_monitor() is async-signal-safe: it makes the monitor look at its

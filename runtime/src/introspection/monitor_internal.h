@@ -24,6 +24,10 @@ namespace gs::detail::mon {
 extern std::mutex g_registry_mutex;
 extern std::vector<Beat*>& g_beats;  // guarded by g_registry_mutex
 extern std::mutex g_config_mutex;
+// g_program_code: the program gave the reporter code of its own (an
+// on_stall() callback), which may use its fds: from then on the reporter
+// shares its fd table (reporter_runs_program_code()).
+extern std::atomic<bool> g_program_code;
 extern StallOptions g_options;       // guarded by g_config_mutex
 extern StallCallback& g_callback;    // guarded by g_config_mutex
 // g_dump_signal: a run-info dump asked for by that signal, 0 if none
@@ -97,6 +101,9 @@ void deliver(const std::vector<Delivery>& ds);
 // suppressed reports. Under g_thread_mutex (monitor.cpp).
 void start_reporter();
 void stop_reporter();
+// restart_reporter() stops the reporter, after everything queued was
+// reported, and starts it again from this thread. Under g_thread_mutex.
+void restart_reporter();
 // serve_dump() hands a signalled dump to the dumper thread (monitor
 // thread); stop_dumper() lets it finish and joins it.
 void serve_dump();

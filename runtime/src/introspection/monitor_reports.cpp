@@ -17,6 +17,7 @@
 #include "greenscope/observer.h"
 #include "monitor.h"
 #include "monitor_internal.h"
+#include "own_fd_table.h"
 #include "stall_text.h"
 
 namespace gs::detail::mon {
@@ -110,23 +111,35 @@ void report_now(const std::vector<Delivery>& ds) {
 // The reporter thread ("gs-reporter") runs the observer, the on_stall()
 // callback and the printed reports, which symbolize (a first lookup in a
 // module can take tens of milliseconds): the monitor itself must stay free
-// to notice and sample the next stall.
+// to notice and sample the next stall. It also starts the dumper. Unless the
+// program gave it code of its own to run (g_program_code: an on_stall()
+// callback), it keeps its own fd table (own_fd_table.h), and borrows the
+// program's stderr to print.
 std::mutex g_report_mutex;
 std::condition_variable& g_report_cv = *new std::condition_variable();
 std::vector<Delivery>& g_report_queue = *new std::vector<Delivery>();  // guarded by g_report_mutex
 bool g_report_stop = false;            // guarded by g_report_mutex
+bool g_dumper_wanted = false;          // guarded by g_report_mutex: serve_dump() found no dumper
 std::thread& g_reporter = *new std::thread();
+
+void start_dumper_if_wanted();
 
 void reporter_main() {
   ::pthread_setname_np(::pthread_self(), "gs-reporter");
+  if (!g_program_code.load()) leave_program_fds({});
   std::unique_lock<std::mutex> lock(g_report_mutex);
   for (;;) {
-    g_report_cv.wait(lock, [] { return g_report_stop || !g_report_queue.empty(); });
-    if (g_report_queue.empty() && g_report_stop) return;
+    g_report_cv.wait(lock, [] { return g_report_stop || g_dumper_wanted || !g_report_queue.empty(); });
+    if (g_report_queue.empty() && !g_dumper_wanted && g_report_stop) return;
+    const bool dumper_wanted = std::exchange(g_dumper_wanted, false);
     std::vector<Delivery> batch;
     batch.swap(g_report_queue);
     lock.unlock();
-    report_now(batch);
+    if (dumper_wanted) start_dumper_if_wanted();
+    if (!batch.empty()) {
+      const ProgramStderr err;
+      report_now(batch);
+    }
     lock.lock();
   }
 }
@@ -145,6 +158,7 @@ bool g_dump_stop = false;  // guarded by g_dump_mutex
 std::thread& g_dumper = *new std::thread();  // (mon) started; joined by stop_thread()
 
 void write_dump(int sig) {
+  const ProgramStderr err;
   const std::string text = format_run_info();
   std::fwrite(text.data(), 1, text.size(), stderr);
   const char* name = sigabbrev_np(sig);
@@ -152,8 +166,12 @@ void write_dump(int sig) {
   if (Observer* o = observer_if_any()) o->on_run_info(trigger, text);
 }
 
-void dumper_main() {
+// dumper_main(): `own_table` when its creator, the reporter, has its own fd
+// table, which the dumper inherits: it then takes its own in turn, to know
+// it has one (ProgramStderr).
+void dumper_main(bool own_table) {
   ::pthread_setname_np(::pthread_self(), "gs-dumper");
+  if (own_table) leave_program_fds({});
   std::unique_lock<std::mutex> lock(g_dump_mutex);
   for (;;) {
     g_dump_cv.wait(lock, [] { return g_dump_stop || g_dump_pending != 0; });
@@ -166,6 +184,14 @@ void dumper_main() {
 }
 
 
+
+// start_dumper_if_wanted() starts the dumper, from the reporter: a thread
+// inherits its creator's fd table, and the dumper's is the reporter's.
+void start_dumper_if_wanted() {
+  std::lock_guard<std::mutex> lock(g_dump_mutex);
+  if (!g_dumper.joinable() && !g_dump_stop) g_dumper = quiet_thread([own = left_program_fds()] { dumper_main(own); });
+  g_dump_cv.notify_one();
+}
 
 }  // namespace
 
@@ -180,14 +206,22 @@ void deliver(const std::vector<Delivery>& ds) {
 void serve_dump() {
   const int sig = g_dump_signal.exchange(0);
   if (sig == 0) return;
-  std::lock_guard<std::mutex> lock(g_dump_mutex);
-  g_dump_pending = sig;
-  if (!g_dumper.joinable()) g_dumper = quiet_thread(dumper_main);
-  g_dump_cv.notify_one();
+  bool started = false;
+  {
+    std::lock_guard<std::mutex> lock(g_dump_mutex);
+    g_dump_pending = sig;
+    started = g_dumper.joinable();
+    g_dump_cv.notify_one();
+  }
+  if (started) return;
+  // The monitor keeps its own fd table: the reporter starts the dumper.
+  std::lock_guard<std::mutex> lock(g_report_mutex);
+  g_dumper_wanted = true;
+  g_report_cv.notify_one();
 }
 
 // stop_dumper() lets the dumper finish what it was asked, then joins it.
-// After the monitor thread, the only one that starts it, has stopped.
+// After the monitor and the reporter, which start it, have stopped.
 void stop_dumper() {
   if (!g_dumper.joinable()) return;
   {
@@ -208,15 +242,26 @@ void start_reporter() {
   g_reporter = quiet_thread(reporter_main);
 }
 
-void stop_reporter() {
+// join_reporter() stops the reporter after everything queued was reported.
+void join_reporter() {
   {
     std::lock_guard<std::mutex> report_lock(g_report_mutex);
     g_report_stop = true;
     g_report_cv.notify_one();
   }
-  g_reporter.join();  // after everything queued was reported
+  g_reporter.join();
+}
+
+void stop_reporter() {
+  join_reporter();
   flush_suppressed();
 }
+
+void restart_reporter() {
+  join_reporter();
+  start_reporter();
+}
+
 
 void reset_reports_after_fork() {
   new (&g_reporter) std::thread();  // not destroyed: the parent's handle means nothing here
@@ -225,6 +270,7 @@ void reset_reports_after_fork() {
   new (&g_report_cv) std::condition_variable();
   g_report_queue.clear();
   g_report_stop = false;
+  g_dumper_wanted = false;
   new (&g_dump_mutex) std::mutex();
   new (&g_dump_cv) std::condition_variable();
   new (&g_dumper) std::thread();

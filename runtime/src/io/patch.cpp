@@ -40,6 +40,7 @@
 #include "greenscope/stacks.h"
 #include "monitor.h"
 #include "nocancel.h"
+#include "own_fd_table.h"
 #include "sys.h"
 
 namespace gs::detail {
@@ -575,6 +576,7 @@ int coop_select(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, timeval* tv) {
 // waiters and drop the socket hint. True when the close was taken over
 // (waiters on other threads; see close_with_waiters()).
 bool forget_fd(int fd, bool defer_close) {
+  if (left_program_fds()) return false;  // a number of its own table (the monitor's), not the program's
   set_kind(fd, kUnknown);
   return may_have_waiters() && close_with_waiters(fd, defer_close);
 }

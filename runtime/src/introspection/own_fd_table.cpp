@@ -1,0 +1,105 @@
+// own_fd_table.cpp: greenscope's threads leaving the program's fd table
+// (own_fd_table.h says why).
+#include "own_fd_table.h"
+
+#include <dirent.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <vector>
+
+#include "greenscope/detail/env.h"
+
+namespace gs::detail {
+namespace {
+
+thread_local bool tls_left = false;
+thread_local int tls_program = -1;  // a pidfd of the process, in this thread's own table
+
+// Raw system calls: the runtime's close() interposer would take our numbers
+// for the program's, and glibc 2.36's wrappers need a newer kernel header set.
+int raw_close(int fd) { return static_cast<int>(::syscall(SYS_close, fd)); }
+int pidfd_of_process() { return static_cast<int>(::syscall(SYS_pidfd_open, ::getpid(), 0)); }
+int fetch_fd(int pidfd, int fd) { return static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd, fd, 0)); }
+
+// can_fetch_program_fds() is whether pidfd_getfd() works here: it is how a
+// thread that left still reaches the program's stderr. EBADF means it works
+// (the program has no fd 2 now).
+[[maybe_unused]] bool can_fetch_program_fds() {
+  const int pidfd = pidfd_of_process();
+  if (pidfd < 0) return false;
+  const int fd = fetch_fd(pidfd, 2);
+  const bool works = fd >= 0 || errno == EBADF;
+  if (fd >= 0) raw_close(fd);
+  raw_close(pidfd);
+  return works;
+}
+
+// close_all_but() closes every fd of this thread's table but `keep`.
+[[maybe_unused]] bool close_all_but(std::vector<int> keep) {
+  std::sort(keep.begin(), keep.end());
+  unsigned from = 0;
+  for (const int k : keep) {
+    if (k < 0 || static_cast<unsigned>(k) < from) continue;
+    if (static_cast<unsigned>(k) > from && ::syscall(SYS_close_range, from, static_cast<unsigned>(k) - 1, 0) != 0)
+      return false;
+    from = static_cast<unsigned>(k) + 1;
+  }
+  return ::syscall(SYS_close_range, from, UINT_MAX, 0) == 0;
+}
+
+}  // namespace
+
+bool leave_program_fds(std::initializer_list<int> keep) {
+#if defined(GS_SANITIZE_THREAD)
+  (void)keep;
+  return false;  // TSan keeps one fd table for the process: our numbers would alias the program's
+#else
+  if (tls_left) return true;
+  if (env_flag("GREENSCOPE_SHARE_FDS", "greenscope's threads keep their own fd tables").value_or(false)) return false;
+  if (!can_fetch_program_fds()) return false;
+  if (::unshare(CLONE_FILES) != 0) return false;
+  tls_left = true;
+  if (!close_all_but(keep)) {
+    // close_range() is Linux 5.9: without it, close what /proc lists.
+    if (DIR* d = ::opendir("/proc/thread-self/fd")) {
+      std::vector<int> open;
+      while (const dirent* e = ::readdir(d)) {
+        if (e->d_name[0] != '.') open.push_back(std::atoi(e->d_name));
+      }
+      const int own = ::dirfd(d);
+      for (const int fd : open) {
+        if (fd != own && std::find(keep.begin(), keep.end(), fd) == keep.end()) raw_close(fd);
+      }
+      ::closedir(d);
+    }
+  }
+  tls_program = pidfd_of_process();
+  return true;
+#endif
+}
+
+bool left_program_fds() { return tls_left; }
+
+ProgramStderr::ProgramStderr() {
+  if (!tls_left || tls_program < 0) return;
+  const int fd = fetch_fd(tls_program, 2);
+  if (fd < 0) return;  // the program has no stderr now: neither have we
+  if (fd != 2) {
+    const bool placed = ::syscall(SYS_dup3, fd, 2, 0) == 2;
+    raw_close(fd);
+    if (!placed) return;
+  }
+  borrowed_ = true;
+}
+
+ProgramStderr::~ProgramStderr() {
+  if (borrowed_) raw_close(2);
+}
+
+}  // namespace gs::detail

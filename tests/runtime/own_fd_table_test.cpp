@@ -1,0 +1,196 @@
+// own_fd_table_test.cpp: the stall monitor's threads keep fd tables of their
+// own (runtime/src/introspection/own_fd_table.h): they hold no copy of the
+// program's fds, still print to the program's stderr of the moment, run a
+// callback the program gives them in the program's table, and a close of a
+// number of their own wakes no waiter of the program's.
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "greenscope/stall.h"
+#include "own_fd_table.h"
+#include "test_support.h"
+
+namespace gs::test {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+class OwnFdTableTest : public RuntimeTest {
+ protected:
+  void TearDown() override {
+    gs::stop_stall_monitor();
+    gs::on_stall(nullptr);
+    RuntimeTest::TearDown();
+  }
+  static void start(bool print) {
+    StallOptions o;
+    o.threshold = std::chrono::milliseconds(10);
+    o.print = print;
+    gs::start_stall_monitor(o);
+  }
+};
+
+// link_of() is what /proc says fd `fd` of thread `tid` is ("socket:[123]").
+std::string link_of(const std::string& task, const std::string& fd) {
+  std::error_code ec;
+  const auto target = std::filesystem::read_symlink(task + "/fd/" + fd, ec);
+  return ec ? std::string() : target.string();
+}
+
+// links_of_thread() is every fd of the first thread named `name`, as links;
+// false when there is no such thread.
+bool links_of_thread(const std::string& name, std::set<std::string>& links) {
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string n;
+    std::getline(comm, n);
+    if (n != name) continue;
+    links.clear();
+    std::error_code ec;
+    for (const auto& fd : std::filesystem::directory_iterator(task.path() / "fd", ec))
+      links.insert(link_of(task.path().string(), fd.path().filename().string()));
+    return true;
+  }
+  return false;
+}
+
+// file_text() is the file's whole text.
+std::string file_text(const std::string& path) {
+  std::string text;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  char buf[4096];
+  for (ssize_t n; fd >= 0 && (n = ::read(fd, buf, sizeof buf)) > 0;) text.append(buf, static_cast<std::size_t>(n));
+  if (fd >= 0) ::close(fd);
+  return text;
+}
+
+// spin_on_the_hub() keeps the hub busy in a greenlet for `d`: a stall.
+void spin_on_the_hub(std::chrono::milliseconds d) {
+  auto g = gs::spawn([d] {
+    const auto end = Clock::now() + d;
+    while (Clock::now() < end) asm volatile("" ::: "memory");
+  });
+  g.join();
+}
+
+TEST_F(OwnFdTableTest, TheMonitorsThreadsHoldNoCopyOfTheProgramsFds) {
+#if defined(GS_SANITIZE_THREAD)
+  GTEST_SKIP() << "under TSan greenscope's threads share the program's fd table (own_fd_table.cpp says why)";
+#endif
+  int pair[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+  const std::string socket = link_of("/proc/thread-self", std::to_string(pair[0]));
+  ASSERT_NE(socket.find("socket:"), std::string::npos) << socket;
+  start(/*print=*/true);
+  // Each thread leaves the table as it starts: wait until both have.
+  std::set<std::string> monitor, reporter;
+  bool found = false;
+  const auto give_up = Clock::now() + std::chrono::seconds(10);
+  do {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    found = links_of_thread("gs-monitor", monitor) && links_of_thread("gs-reporter", reporter);
+  } while (Clock::now() < give_up && !(found && !monitor.count(socket) && !reporter.count(socket)));
+  ASSERT_TRUE(found) << "no gs-monitor or gs-reporter thread";
+  EXPECT_EQ(monitor.count(socket), 0u) << "the monitor's thread holds a copy of the program's socket";
+  EXPECT_EQ(reporter.count(socket), 0u) << "the reporter's thread holds a copy of the program's socket";
+  EXPECT_LE(monitor.size(), 2u);   // the eventfd the hubs wake it by, a pidfd
+  EXPECT_LE(reporter.size(), 1u);  // a pidfd
+  // So the program's close is a close: the peer sees the end.
+  ::close(pair[0]);
+  char c;
+  EXPECT_EQ(::recv(pair[1], &c, 1, MSG_DONTWAIT), 0);
+  ::close(pair[1]);
+}
+
+TEST_F(OwnFdTableTest, PrintedReportsGoToWhereverTheProgramsStderrIsNow) {
+  start(/*print=*/true);
+  // Redirect stderr after the monitor's threads have started.
+  const std::string path = testing::TempDir() + "own_fd_table_stderr.txt";
+  const int file = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  ASSERT_GE(file, 0);
+  std::fflush(stderr);
+  const int saved = ::dup(2);
+  ::dup2(file, 2);
+  spin_on_the_hub(std::chrono::milliseconds(60));
+  std::string text;
+  const auto give_up = Clock::now() + std::chrono::seconds(10);
+  while (Clock::now() < give_up && text.find("greenscope") == std::string::npos) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    text = file_text(path);
+  }
+  gs::stop_stall_monitor();  // nothing more printed into the file
+  ::dup2(saved, 2);
+  ::close(saved);
+  ::close(file);
+  EXPECT_NE(text.find("greenscope"), std::string::npos) << "nothing printed to the redirected stderr";
+  EXPECT_NE(text.find("spin_on_the_hub"), std::string::npos) << text;
+}
+
+TEST_F(OwnFdTableTest, AnOnStallCallbackMayWriteToAnFdTheProgramOpenedAfterTheMonitorStarted) {
+  start(/*print=*/false);  // the reporter starts with a table of its own
+  int p[2];
+  ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+  const int w = p[1];
+  gs::on_stall([w](const StallReport& r) {
+    if (r.ended) [[maybe_unused]] ssize_t n = ::write(w, "s", 1);
+  });
+  spin_on_the_hub(std::chrono::milliseconds(60));
+  pollfd pf{p[0], POLLIN, 0};
+  ASSERT_EQ(::poll(&pf, 1, 10'000), 1) << "the callback's write to the program's pipe never came";
+  char c = 0;
+  EXPECT_EQ(::read(p[0], &c, 1), 1);
+  EXPECT_EQ(c, 's');
+  gs::stop_stall_monitor();
+  ::close(p[0]);
+  ::close(p[1]);
+}
+
+TEST_F(OwnFdTableTest, AThreadWithItsOwnTableClosingANumberWakesNoWaiterOfTheProgramsOnIt) {
+#if defined(GS_SANITIZE_THREAD)
+  GTEST_SKIP() << "under TSan greenscope's threads share the program's fd table (own_fd_table.cpp says why)";
+#endif
+  int p[2];
+  ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+  const int number = 200;  // the program's pipe at a number the thread will use too
+  ASSERT_EQ(::dup3(p[0], number, O_CLOEXEC), number);
+  ::close(p[0]);
+  std::string error;
+  auto waiter = gs::spawn([&error] {
+    try {
+      gs::wait_read(number);
+    } catch (const gs::IoError& e) {
+      error = e.what();
+    }
+  });
+  gs::sleep(std::chrono::milliseconds(1));  // the waiter's watcher is in epoll (see IoWaitTest)
+  bool left = false;
+  std::thread own([&left] {
+    left = gs::detail::leave_program_fds({});
+    if (!left) return;
+    const int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    ::syscall(SYS_dup3, null, number, O_CLOEXEC);
+    ::syscall(SYS_close, null);
+    ::close(number);  // the runtime's close(): its own number, not the program's
+  });
+  own.join();
+  ASSERT_TRUE(left) << "the thread could not leave the program's fd table";
+  ASSERT_EQ(::write(p[1], "x", 1), 1);
+  waiter.join();
+  EXPECT_EQ(error, "") << "the program's waiter was woken by the thread's close";
+  ::close(number);
+  ::close(p[1]);
+}
+
+}  // namespace
+}  // namespace gs::test
