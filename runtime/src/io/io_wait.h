@@ -32,7 +32,7 @@ struct IoWaiter {
   ev_io* watcher = &io;             // ro
   bool parked = false;              // ro: a ParkedWatcher's entry
   int revents = 0;                  // (hub): what its watcher reported (EV_READ/EV_WRITE)
-  HubImpl* hub = nullptr;           // ro once linked: the waiting greenlet's hub
+  HubImpl* hub = nullptr;           // ro once linked: the waiting greenlet's hub (forget_hub_waiters() clears a parked one's)
   GreenletBase* greenlet = nullptr; // (hub): who waits; a parked entry may have nobody
   std::uint64_t token = 0;          // (lock): unique per link
   bool closed = false;              // parked (hub), else (lock): a close hit it
