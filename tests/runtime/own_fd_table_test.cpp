@@ -92,7 +92,7 @@ TEST_F(OwnFdTableTest, TheMonitorsThreadsHoldNoCopyOfTheProgramsFds) {
   ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
   const std::string socket = link_of("/proc/thread-self", std::to_string(pair[0]));
   ASSERT_NE(socket.find("socket:"), std::string::npos) << socket;
-  start(/*print=*/true);
+  start(/*print=*/false);  // no report borrows the program's stderr meanwhile
   // Each thread leaves the table as it starts: wait until both have.
   std::set<std::string> monitor, reporter;
   bool found = false;
@@ -104,8 +104,12 @@ TEST_F(OwnFdTableTest, TheMonitorsThreadsHoldNoCopyOfTheProgramsFds) {
   ASSERT_TRUE(found) << "no gs-monitor or gs-reporter thread";
   EXPECT_EQ(monitor.count(socket), 0u) << "the monitor's thread holds a copy of the program's socket";
   EXPECT_EQ(reporter.count(socket), 0u) << "the reporter's thread holds a copy of the program's socket";
-  EXPECT_LE(monitor.size(), 2u);   // the eventfd the hubs wake it by, a pidfd
-  EXPECT_LE(reporter.size(), 1u);  // a pidfd
+  // What they do hold: the eventfd the hubs wake the monitor by, a pidfd
+  // each, and /proc files the monitor reads now and then.
+  for (const auto* table : {&monitor, &reporter}) {
+    for (const std::string& link : *table)
+      EXPECT_TRUE(link.rfind("anon_inode:", 0) == 0 || link.rfind("/proc/", 0) == 0) << link;
+  }
   // So the program's close is a close: the peer sees the end.
   ::close(pair[0]);
   char c;
@@ -125,7 +129,7 @@ TEST_F(OwnFdTableTest, PrintedReportsGoToWhereverTheProgramsStderrIsNow) {
   spin_on_the_hub(std::chrono::milliseconds(60));
   std::string text;
   const auto give_up = Clock::now() + std::chrono::seconds(10);
-  while (Clock::now() < give_up && text.find("greenscope") == std::string::npos) {
+  while (Clock::now() < give_up && text.find("greenscope: stall: ") == std::string::npos) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
     text = file_text(path);
   }
@@ -133,8 +137,9 @@ TEST_F(OwnFdTableTest, PrintedReportsGoToWhereverTheProgramsStderrIsNow) {
   ::dup2(saved, 2);
   ::close(saved);
   ::close(file);
-  EXPECT_NE(text.find("greenscope"), std::string::npos) << "nothing printed to the redirected stderr";
-  EXPECT_NE(text.find("spin_on_the_hub"), std::string::npos) << text;
+  // The report itself: its stack needs a sample, which a loaded machine may
+  // not take in time (the hub then reports the stall itself, unsampled).
+  EXPECT_NE(text.find("greenscope: stall: "), std::string::npos) << "not printed to the redirected stderr: " << text;
 }
 
 TEST_F(OwnFdTableTest, AnOnStallCallbackMayWriteToAnFdTheProgramOpenedAfterTheMonitorStarted) {
