@@ -105,10 +105,10 @@ TEST_F(OwnFdTableTest, TheMonitorsThreadsHoldNoCopyOfTheProgramsFds) {
   EXPECT_EQ(monitor.count(socket), 0u) << "the monitor's thread holds a copy of the program's socket";
   EXPECT_EQ(reporter.count(socket), 0u) << "the reporter's thread holds a copy of the program's socket";
   // What they do hold: the eventfd the hubs wake the monitor by, a pidfd
-  // each, and /proc files the monitor reads now and then.
+  // each, /dev/null at 0-2, and /proc files the monitor reads now and then.
   for (const auto* table : {&monitor, &reporter}) {
     for (const std::string& link : *table)
-      EXPECT_TRUE(link.rfind("anon_inode:", 0) == 0 || link.rfind("/proc/", 0) == 0) << link;
+      EXPECT_TRUE(link.rfind("anon_inode:", 0) == 0 || link.rfind("/proc/", 0) == 0 || link == "/dev/null") << link;
   }
   // So the program's close is a close: the peer sees the end.
   ::close(pair[0]);
@@ -195,6 +195,38 @@ TEST_F(OwnFdTableTest, AThreadWithItsOwnTableClosingANumberWakesNoWaiterOfThePro
   EXPECT_EQ(error, "") << "the program's waiter was woken by the thread's close";
   ::close(number);
   ::close(p[1]);
+}
+
+// A thread's own files must never take number 2: ProgramStderr puts the
+// program's stderr there for a moment, which would close such a file (a
+// symbolizer's cached module) under it.
+TEST_F(OwnFdTableTest, AThreadWithItsOwnTableOpensItsFilesAboveTheStandardNumbers) {
+#if defined(GS_SANITIZE_THREAD)
+  GTEST_SKIP() << "under TSan greenscope's threads share the program's fd table (own_fd_table.cpp says why)";
+#endif
+  bool left = false;
+  int first = -1, during = -1, after = -1;
+  std::string stderr_during, stderr_after;
+  std::thread own([&] {
+    left = gs::detail::leave_program_fds({});
+    if (!left) return;
+    first = ::open("/dev/zero", O_RDONLY | O_CLOEXEC);
+    {
+      const gs::detail::ProgramStderr err;
+      during = ::open("/dev/zero", O_RDONLY | O_CLOEXEC);
+      stderr_during = link_of("/proc/thread-self", "2");
+    }
+    after = ::open("/dev/zero", O_RDONLY | O_CLOEXEC);
+    stderr_after = link_of("/proc/thread-self", "2");
+    for (const int fd : {first, during, after}) ::syscall(SYS_close, fd);
+  });
+  own.join();
+  ASSERT_TRUE(left) << "the thread could not leave the program's fd table";
+  EXPECT_GT(first, 2);
+  EXPECT_GT(during, 2);
+  EXPECT_GT(after, 2);
+  EXPECT_EQ(stderr_during, link_of("/proc/thread-self", "2"));  // the program's stderr, borrowed
+  EXPECT_EQ(stderr_after, "/dev/null");                         // held again, not left free
 }
 
 }  // namespace

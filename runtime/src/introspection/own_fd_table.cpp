@@ -3,6 +3,7 @@
 #include "own_fd_table.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@ namespace {
 
 thread_local bool tls_left = false;
 thread_local int tls_program = -1;  // a pidfd of the process, in this thread's own table
+thread_local bool tls_stderr_held = false;  // its own fd 2 is /dev/null, for ProgramStderr to replace
 
 // Raw system calls: the runtime's close() interposer would take our numbers
 // for the program's, and glibc 2.36's wrappers need a newer kernel header set.
@@ -53,6 +55,25 @@ int fetch_fd(int pidfd, int fd) { return static_cast<int>(::syscall(SYS_pidfd_ge
   return ::syscall(SYS_close_range, from, UINT_MAX, 0) == 0;
 }
 
+// open_null() is /dev/null, read-write.
+int open_null() { return static_cast<int>(::syscall(SYS_openat, AT_FDCWD, "/dev/null", O_RDWR | O_CLOEXEC)); }
+
+// hold_standard_fds() points 0, 1 and 2 of the thread's own table, unless
+// kept, at /dev/null: the thread's own files (a symbolizer's cached module,
+// libunwind's) then never take number 2, where ProgramStderr puts the
+// program's stderr for a moment, and output not meant for the program's
+// stderr goes nowhere.
+[[maybe_unused]] void hold_standard_fds(std::initializer_list<int> keep) {
+  const int null = open_null();
+  if (null < 0) return;
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (std::find(keep.begin(), keep.end(), fd) != keep.end()) continue;
+    const bool held = fd == null || ::syscall(SYS_dup3, null, fd, O_CLOEXEC) == fd;
+    if (fd == 2) tls_stderr_held = held;
+  }
+  if (null > 2) raw_close(null);
+}
+
 }  // namespace
 
 bool leave_program_fds(std::initializer_list<int> keep) {
@@ -79,6 +100,7 @@ bool leave_program_fds(std::initializer_list<int> keep) {
       ::closedir(d);
     }
   }
+  hold_standard_fds(keep);
   tls_program = pidfd_of_process();
   return true;
 #endif
@@ -87,19 +109,19 @@ bool leave_program_fds(std::initializer_list<int> keep) {
 bool left_program_fds() { return tls_left; }
 
 ProgramStderr::ProgramStderr() {
-  if (!tls_left || tls_program < 0) return;
+  if (!tls_left || tls_program < 0 || !tls_stderr_held) return;
   const int fd = fetch_fd(tls_program, 2);
   if (fd < 0) return;  // the program has no stderr now: neither have we
-  if (fd != 2) {
-    const bool placed = ::syscall(SYS_dup3, fd, 2, 0) == 2;
-    raw_close(fd);
-    if (!placed) return;
-  }
-  borrowed_ = true;
+  const bool placed = ::syscall(SYS_dup3, fd, 2, O_CLOEXEC) == 2;  // fd > 2: 0-2 are held
+  raw_close(fd);
+  borrowed_ = placed;
 }
 
 ProgramStderr::~ProgramStderr() {
-  if (borrowed_) raw_close(2);
+  if (!borrowed_) return;
+  const int null = open_null();  // 2 goes back to /dev/null, not free for the thread's next file
+  if (null < 0 || ::syscall(SYS_dup3, null, 2, O_CLOEXEC) != 2) raw_close(2);
+  if (null >= 0) raw_close(null);
 }
 
 }  // namespace gs::detail
