@@ -3,9 +3,11 @@
 // program's fds, still print to the program's stderr of the moment, run a
 // callback the program gives them in the program's table, and a close of a
 // number of their own wakes no waiter of the program's.
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -16,9 +18,11 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "greenscope/stacks.h"
 #include "greenscope/stall.h"
-#include "own_fd_table.h"
+#include "greenscope/detail/own_fd_table.h"
 #include "test_support.h"
 
 namespace gs::test {
@@ -75,6 +79,48 @@ std::string file_text(const std::string& path) {
   return text;
 }
 
+// redirect_stderr() sends fd 2 to `path` until restore_stderr(): after the
+// monitor's threads started, so that they must find it anew.
+int redirect_stderr(const std::string& path) {
+  const int file = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  std::fflush(stderr);
+  const int saved = ::dup(2);
+  ::dup2(file, 2);
+  ::close(file);
+  return saved;
+}
+
+void restore_stderr(int saved) {
+  std::fflush(stderr);
+  ::dup2(saved, 2);
+  ::close(saved);
+}
+
+// wait_for_text() waits up to 10 s for `needle` in the file; its text.
+std::string wait_for_text(const std::string& path, const std::string& needle) {
+  std::string text;
+  const auto give_up = Clock::now() + std::chrono::seconds(10);
+  while (Clock::now() < give_up && text.find(needle) == std::string::npos) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    text = file_text(path);
+  }
+  return text;
+}
+
+// unloaded_library() is a system library this process has not loaded ("" if
+// none is found): loading it makes the process's Symbolizer be rebuilt.
+std::string unloaded_library() {
+  for (const char* name : {"libcrypt.so.1", "libanl.so.1", "libutil.so.1", "libnss_dns.so.2", "libBrokenLocale.so.1"}) {
+    if (void* loaded = ::dlopen(name, RTLD_LAZY | RTLD_NOLOAD)) {
+      ::dlclose(loaded);
+      continue;
+    }
+    for (const char* dir : {"/lib/x86_64-linux-gnu/", "/usr/lib/x86_64-linux-gnu/", "/lib64/", "/usr/lib64/"})
+      if (::access((std::string(dir) + name).c_str(), R_OK) == 0) return name;
+  }
+  return {};
+}
+
 // spin_on_the_hub() keeps the hub busy in a greenlet for `d`: a stall.
 void spin_on_the_hub(std::chrono::milliseconds d) {
   auto g = gs::spawn([d] {
@@ -121,22 +167,11 @@ TEST_F(OwnFdTableTest, PrintedReportsGoToWhereverTheProgramsStderrIsNow) {
   start(/*print=*/true);
   // Redirect stderr after the monitor's threads have started.
   const std::string path = testing::TempDir() + "own_fd_table_stderr.txt";
-  const int file = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  ASSERT_GE(file, 0);
-  std::fflush(stderr);
-  const int saved = ::dup(2);
-  ::dup2(file, 2);
+  const int saved = redirect_stderr(path);
   spin_on_the_hub(std::chrono::milliseconds(60));
-  std::string text;
-  const auto give_up = Clock::now() + std::chrono::seconds(10);
-  while (Clock::now() < give_up && text.find("greenscope: stall: ") == std::string::npos) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    text = file_text(path);
-  }
+  const std::string text = wait_for_text(path, "greenscope: stall: ");
   gs::stop_stall_monitor();  // nothing more printed into the file
-  ::dup2(saved, 2);
-  ::close(saved);
-  ::close(file);
+  restore_stderr(saved);
   // The report itself: its stack needs a sample, which a loaded machine may
   // not take in time (the hub then reports the stall itself, unsampled).
   EXPECT_NE(text.find("greenscope: stall: "), std::string::npos) << "not printed to the redirected stderr: " << text;
@@ -227,6 +262,49 @@ TEST_F(OwnFdTableTest, AThreadWithItsOwnTableOpensItsFilesAboveTheStandardNumber
   EXPECT_GT(after, 2);
   EXPECT_EQ(stderr_during, link_of("/proc/thread-self", "2"));  // the program's stderr, borrowed
   EXPECT_EQ(stderr_after, "/dev/null");                         // held again, not left free
+}
+
+// libdw keeps each module's file open in the table of the thread that built
+// the Symbolizer, and closes those numbers in the table of whoever drops it
+// last. The reporter's must stay its own: the process's shared one, built
+// there and dropped by a program's thread when a library loaded, closed the
+// program's fds of the same (low) numbers.
+TEST_F(OwnFdTableTest, TheReportersSymbolizerNeverClosesTheProgramsFds) {
+  const std::string library = unloaded_library();
+  if (library.empty()) GTEST_SKIP() << "no system library left to load";
+  struct Pipe {
+    int fd;
+    ino_t inode;
+  };
+  std::vector<Pipe> program;  // low numbers, where the reporter's own files go too
+  for (int i = 0; i < 32; ++i) {
+    int p[2];
+    ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+    for (const int fd : p) {
+      struct stat st {};
+      ASSERT_EQ(::fstat(fd, &st), 0);
+      program.push_back({fd, st.st_ino});
+    }
+  }
+  const std::string path = testing::TempDir() + "own_fd_table_symbolizer.txt";
+  const int saved = redirect_stderr(path);
+  start(/*print=*/true);
+  spin_on_the_hub(std::chrono::milliseconds(60));
+  const std::string text = wait_for_text(path, "greenscope: stall: ");  // symbolized on the reporter
+  gs::stop_stall_monitor();
+  restore_stderr(saved);
+  ASSERT_NE(text.find("greenscope: stall: "), std::string::npos) << "no report printed: " << text;
+  void* loaded = ::dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(loaded, nullptr) << ::dlerror();
+  // A program's thread symbolizes after the load: a fresh Symbolizer, the
+  // old one dropped here.
+  EXPECT_NE(gs::format_stack(gs::current_stack()), "");
+  for (const Pipe& p : program) {
+    struct stat st {};
+    EXPECT_TRUE(::fstat(p.fd, &st) == 0 && st.st_ino == p.inode) << "the program's fd " << p.fd << " was closed under it";
+  }
+  for (const Pipe& p : program) ::close(p.fd);
+  ::dlclose(loaded);
 }
 
 }  // namespace

@@ -15,7 +15,7 @@
 #include "greenscope/observer.h"
 #include "hub_impl.h"
 #include "monitor.h"
-#include "own_fd_table.h"
+#include "greenscope/detail/own_fd_table.h"
 #include "stall_text.h"
 #include "shown.h"
 

@@ -40,7 +40,7 @@
 #include "greenscope/observer.h"
 #include "greenscope/stall_verdict.h"
 #include "monitor_internal.h"
-#include "own_fd_table.h"
+#include "greenscope/detail/own_fd_table.h"
 #include "stall_text.h"
 
 namespace gs::detail {

@@ -17,7 +17,7 @@
 #include "greenscope/observer.h"
 #include "monitor.h"
 #include "monitor_internal.h"
-#include "own_fd_table.h"
+#include "greenscope/detail/own_fd_table.h"
 #include "stall_text.h"
 
 namespace gs::detail::mon {
@@ -171,7 +171,7 @@ void write_dump(int sig) {
 // it has one (ProgramStderr).
 void dumper_main(bool own_table) {
   ::pthread_setname_np(::pthread_self(), "gs-dumper");
-  if (own_table) leave_program_fds({});
+  if (own_table) leave_program_fds({}, /*creator_left=*/true);
   std::unique_lock<std::mutex> lock(g_dump_mutex);
   for (;;) {
     g_dump_cv.wait(lock, [] { return g_dump_stop || g_dump_pending != 0; });

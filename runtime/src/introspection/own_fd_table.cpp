@@ -1,6 +1,6 @@
 // own_fd_table.cpp: greenscope's threads leaving the program's fd table
 // (own_fd_table.h says why).
-#include "own_fd_table.h"
+#include "greenscope/detail/own_fd_table.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "greenscope/detail/env.h"
+#include "greenscope/symbols.h"
 
 namespace gs::detail {
 namespace {
@@ -74,17 +75,23 @@ int open_null() { return static_cast<int>(::syscall(SYS_openat, AT_FDCWD, "/dev/
   if (null > 2) raw_close(null);
 }
 
+// can_leave() is whether a thread may leave: asked to, and able to reach
+// the program's stderr from outside.
+[[maybe_unused]] bool can_leave() {
+  if (env_flag("GREENSCOPE_SHARE_FDS", "greenscope's threads keep their own fd tables").value_or(false)) return false;
+  return can_fetch_program_fds();
+}
+
 }  // namespace
 
-bool leave_program_fds(std::initializer_list<int> keep) {
+bool leave_program_fds(std::initializer_list<int> keep, bool creator_left) {
 #if defined(GS_SANITIZE_THREAD)
   (void)keep;
+  (void)creator_left;
   return false;  // TSan keeps one fd table for the process: our numbers would alias the program's
 #else
-  if (tls_left) return true;
-  if (env_flag("GREENSCOPE_SHARE_FDS", "greenscope's threads keep their own fd tables").value_or(false)) return false;
-  if (!can_fetch_program_fds()) return false;
-  if (::unshare(CLONE_FILES) != 0) return false;
+  // Staying put in a table a creator left in is staying out of the program's.
+  if (!can_leave() || ::unshare(CLONE_FILES) != 0) return tls_left = creator_left;
   tls_left = true;
   if (!close_all_but(keep)) {
     // close_range() is Linux 5.9: without it, close what /proc lists.
@@ -107,6 +114,10 @@ bool leave_program_fds(std::initializer_list<int> keep) {
 }
 
 bool left_program_fds() { return tls_left; }
+
+std::shared_ptr<symbols::Symbolizer> symbolizer_for_this_thread() {
+  return tls_left ? symbols::for_this_thread() : symbols::for_this_process();
+}
 
 ProgramStderr::ProgramStderr() {
   if (!tls_left || tls_program < 0 || !tls_stderr_held) return;

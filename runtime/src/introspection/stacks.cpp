@@ -5,6 +5,7 @@
 #include <atomic>
 #include <memory>
 
+#include "greenscope/detail/own_fd_table.h"
 #include "greenscope/detail/quiet_thread.h"
 #include "greenscope/errors.h"
 #include "greenscope/stacks.h"
@@ -113,7 +114,7 @@ std::string format_stack(const StackTrace& stack, const std::string& indent) {
   if (stack.empty()) return {};
   return detail::on_full_stack([&] {
     std::string text;
-    const std::shared_ptr<symbols::Symbolizer> symbolizer = symbols::for_this_process();
+    const std::shared_ptr<symbols::Symbolizer> symbolizer = detail::symbolizer_for_this_thread();
     for (std::size_t i = 0; i < stack.size(); ++i) {
       const std::uintptr_t pc = stack[i];
       text += indent + "#" + std::to_string(i) + " ";

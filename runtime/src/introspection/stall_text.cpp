@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <map>
 
+#include "greenscope/detail/own_fd_table.h"
 #include "greenscope/function_summary.h"
 #include "greenscope/stall.h"
 #include "greenscope/stall_verdict.h"
@@ -32,7 +33,7 @@ namespace {
 symbols::FunctionSummary function_summary(const StallReport& r) {
   return on_full_stack_value<symbols::FunctionSummary>([&r] {
     symbols::FunctionSummaryBuilder b;
-    const std::shared_ptr<symbols::Symbolizer> symbolizer = symbols::for_this_process();
+    const std::shared_ptr<symbols::Symbolizer> symbolizer = symbolizer_for_this_thread();
     for (const StallSample& s : r.samples) {
       symbols::SampledStack stack;
       for (const std::uintptr_t pc : s.stack) {
@@ -57,7 +58,7 @@ symbols::FunctionSummary function_summary(const StallReport& r) {
 // symbolized to see whether it is in a syscall's wrapper.
 verdict::Verdict judge_by_names(const StallReport& r) {
   return on_full_stack_value<verdict::Verdict>([&r] {
-    const std::shared_ptr<symbols::Symbolizer> symbolizer = symbols::for_this_process();
+    const std::shared_ptr<symbols::Symbolizer> symbolizer = symbolizer_for_this_thread();
     const auto call_of = [&symbolizer](const StallSample& s) {
       if (s.stack.empty() || !symbolizer) return verdict::kNoCall;
       const symbols::Location where = symbolizer->lookup(s.stack.front());

@@ -40,7 +40,7 @@
 #include "greenscope/stacks.h"
 #include "monitor.h"
 #include "nocancel.h"
-#include "own_fd_table.h"
+#include "greenscope/detail/own_fd_table.h"
 #include "sys.h"
 
 namespace gs::detail {

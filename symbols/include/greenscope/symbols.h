@@ -95,7 +95,18 @@ class Symbolizer {
 };
 
 // for_this_process() is the process's shared Symbolizer, rebuilt when
-// modules_changed(). Thread-safe.
+// modules_changed(). Thread-safe. For threads that share the program's fd
+// table: libdw keeps every module's file open, and the Symbolizer that
+// closes them closes those numbers in the table of the thread that drops
+// it last.
 std::shared_ptr<Symbolizer> for_this_process();
+
+// for_this_thread() is a Symbolizer of the calling thread's own, rebuilt
+// when objects come or go, and destroyed when the thread ends. For a thread
+// that keeps an fd table of its own (the stall monitor's, the tracer's): a
+// Symbolizer must be used and destroyed in the table it was built in. One
+// built in such a table and dropped last by a program's thread closed the
+// program's fds of the same numbers.
+std::shared_ptr<Symbolizer> for_this_thread();
 
 }  // namespace gs::symbols
