@@ -24,6 +24,7 @@
 #include "greenscope/stall.h"
 #include "greenscope/detail/own_fd_table.h"
 #include "test_support.h"
+#include "unloaded_library.h"
 
 namespace gs::test {
 namespace {
@@ -105,20 +106,6 @@ std::string wait_for_text(const std::string& path, const std::string& needle) {
     text = file_text(path);
   }
   return text;
-}
-
-// unloaded_library() is a system library this process has not loaded ("" if
-// none is found): loading it makes the process's Symbolizer be rebuilt.
-std::string unloaded_library() {
-  for (const char* name : {"libcrypt.so.1", "libanl.so.1", "libutil.so.1", "libnss_dns.so.2", "libBrokenLocale.so.1"}) {
-    if (void* loaded = ::dlopen(name, RTLD_LAZY | RTLD_NOLOAD)) {
-      ::dlclose(loaded);
-      continue;
-    }
-    for (const char* dir : {"/lib/x86_64-linux-gnu/", "/usr/lib/x86_64-linux-gnu/", "/lib64/", "/usr/lib64/"})
-      if (::access((std::string(dir) + name).c_str(), R_OK) == 0) return name;
-  }
-  return {};
 }
 
 // spin_on_the_hub() keeps the hub busy in a greenlet for `d`: a stall.

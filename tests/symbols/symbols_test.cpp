@@ -26,12 +26,14 @@
 #include "greenscope/function_summary.h"
 #include "greenscope/symbols.h"
 #include "inline_fixture.h"
+#include "../runtime/unloaded_library.h"
 
 namespace {
 
 using gs::symbols::Location;
 using gs::symbols::Module;
 using gs::symbols::Symbolizer;
+using gs::test::unloaded_library;
 using gs_symbols_test::caller_address;
 
 volatile int g_sink = 0;
@@ -96,20 +98,6 @@ std::uintptr_t vdso_symbol(const char* wanted) {
         return base + symbols[j].st_value;
   }
   return 0;
-}
-
-// unloaded_library() is a library of Debian's base system that this
-// process has not loaded (libdw itself pulls in libz, liblzma and libbz2).
-std::string unloaded_library() {
-  for (const char* name : {"libcrypt.so.1", "libanl.so.1", "libutil.so.1", "libnss_dns.so.2", "libBrokenLocale.so.1"}) {
-    if (void* loaded = dlopen(name, RTLD_LAZY | RTLD_NOLOAD)) {
-      dlclose(loaded);
-      continue;
-    }
-    for (const char* dir : {"/lib/x86_64-linux-gnu/", "/usr/lib/x86_64-linux-gnu/", "/lib64/", "/usr/lib64/"})
-      if (file_exists(std::string(dir) + name)) return name;
-  }
-  return {};
 }
 
 TEST(LoadedModules, ListMainProgramLibcAndVdso) {

@@ -97,6 +97,7 @@ bool ChunkFile::create(const std::string& path, std::string* why, bool* busy) {
 
 bool ChunkFile::open(const std::string& path, std::uint64_t flags, std::string* error) {
   close();
+  opener_holds_ = true;
   std::string why;
   bool busy = false;
   std::string chosen = path;
@@ -136,9 +137,18 @@ void ChunkFile::close() {
 }
 
 void ChunkFile::abandon() {
-  if (fd_ >= 0) ::close(fd_);  // closes this process's descriptor only: the lock stays with the other's
+  // Closes this process's descriptor only: the lock stays with the other's.
+  if (fd_ >= 0 && opener_holds_) ::close(fd_);
   fd_ = -1;
   error_ = "abandoned";
+}
+
+void ChunkFile::close_program_copy() {
+  if (fd_ < 0 || !opener_holds_) return;
+  // Marked first: a fork in between leaves the child a stray copy to close
+  // at exec (O_CLOEXEC), never a number of someone else's to close.
+  opener_holds_ = false;
+  ::close(fd_);
 }
 
 void ChunkFile::write_chunk(tf::ChunkType type, const std::vector<iovec>& parts) {

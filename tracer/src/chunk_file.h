@@ -29,9 +29,17 @@ class ChunkFile {
   // it writes path-PID instead (path() says which), and says so on stderr.
   bool open(const std::string& path, std::uint64_t flags, std::string* error);
   void close();
-  // abandon() closes the file without writing (a forked child's copy).
+  // abandon() closes the file without writing (a forked child's copy),
+  // unless this table's copy was closed already (close_program_copy()).
   void abandon();
   bool is_open() const { return fd_ >= 0; }
+  int fd() const { return fd_; }
+  // close_program_copy() closes this thread's number of the file once the
+  // writer thread holds it in a table of its own (own_fd_table.h): the
+  // program's close_range() or dup2() then cannot cut the trace short, and
+  // the program's table holds nothing of ours. The writer writes and closes
+  // the same number in its table. Program's thread, before any fork.
+  void close_program_copy();
 
   // write_chunk() writes one chunk whose payload is the concatenation of
   // `parts`.
@@ -49,6 +57,7 @@ class ChunkFile {
   bool write_all(std::vector<iovec> parts);
 
   int fd_ = -1;
+  bool opener_holds_ = true;  // the table it was opened in holds it (until close_program_copy())
   std::string path_;
   std::uint32_t sequence_ = 0;
   std::uint64_t bytes_ = 0;

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "chunk_file.h"
+#include "greenscope/detail/own_fd_table.h"
 #include "greenscope/detail/quiet_thread.h"
 #include "greenscope/symbols.h"
 #include "greenscope/trace_format.h"
@@ -49,7 +50,8 @@ void SymbolResolver::add(const std::vector<std::uintptr_t>& addresses) {
     std::lock_guard<std::mutex> lock(mutex_);
     queue_.insert(queue_.end(), addresses.begin(), addresses.end());
   }
-  if (!thread_.joinable()) thread_ = gs::detail::quiet_thread([this] { run(); });
+  if (!thread_.joinable())
+    thread_ = gs::detail::quiet_thread([this, creator_left = gs::detail::left_program_fds()] { run(creator_left); });
   work_cv_.notify_one();
 }
 
@@ -62,11 +64,13 @@ std::vector<SymbolResolver::Resolved> SymbolResolver::take(unsigned wait_ms) {
   return out;
 }
 
-// run() resolves one address at a time, the lock released meanwhile, with
-// the process's shared Symbolizer (rebuilt by for_this_process() when
-// modules were loaded since).
-void SymbolResolver::run() {
+// run() resolves one address at a time, the lock released meanwhile. It
+// keeps an fd table of its own, as the writer that starts it does, and so a
+// Symbolizer of its own (rebuilt when modules were loaded since): libdw's
+// open files belong to the table they were opened in.
+void SymbolResolver::run(bool creator_left) {
   pthread_setname_np(pthread_self(), "gs-symbols");
+  gs::detail::leave_program_fds({}, creator_left);
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
     work_cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
@@ -75,7 +79,7 @@ void SymbolResolver::run() {
     queue_.pop_front();
     busy_ = true;
     lock.unlock();
-    std::vector<std::uint8_t> entry = encode_symbol(address, symbols::for_this_process()->lookup(address));
+    std::vector<std::uint8_t> entry = encode_symbol(address, gs::detail::symbolizer_for_this_thread()->lookup(address));
     lock.lock();
     busy_ = false;
     done_.emplace_back(address, std::move(entry));

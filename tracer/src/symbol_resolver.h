@@ -33,7 +33,7 @@ class SymbolResolver {
   std::vector<Resolved> take(unsigned wait_ms);
 
  private:
-  void run();
+  void run(bool creator_left);
 
   std::mutex mutex_;
   std::condition_variable work_cv_, idle_cv_;

@@ -1,5 +1,6 @@
 #include "writer.h"
 
+#include "greenscope/detail/own_fd_table.h"
 #include "greenscope/detail/quiet_thread.h"
 #include "greenscope/trace_env.h"
 #include "session.h"
@@ -97,7 +98,13 @@ bool Session::open(std::string* error) {
   return true;
 }
 
-void Session::start_writer() { writer_ = gs::detail::quiet_thread([this] { run(); }); }
+void Session::start_writer() {
+  std::promise<bool> left;
+  std::future<bool> has_left = left.get_future();
+  writer_ = gs::detail::quiet_thread(
+      [this, &left, creator_left = gs::detail::left_program_fds()] { run(left, creator_left); });
+  if (has_left.get()) file_.close_program_copy();
+}
 
 void Session::finish() {
   stop_.store(true, std::memory_order_release);
@@ -170,8 +177,13 @@ std::string Session::dump(const std::string& path) {
 // The writer thread
 // ---------------------------------------------------------------------------
 
-void Session::run() {
+// run() is the writer thread. It leaves the program's fd table first
+// (own_fd_table.h), keeping the trace file, and says whether it did.
+void Session::run(std::promise<bool>& left, bool creator_left) {
   pthread_setname_np(pthread_self(), "gs-writer");
+  const bool own = file_.is_open() ? gs::detail::leave_program_fds({file_.fd()}, creator_left)
+                                   : gs::detail::leave_program_fds({}, creator_left);
+  left.set_value(own);  // `left` is gone after this
   std::uint64_t last_calibration = mono_ns();
   for (;;) {
     const std::uint32_t seen = g_signals.wake.load();
@@ -357,8 +369,10 @@ void Session::write_end(ChunkFile& file, const Stats& stats) {
 // it could not.
 bool Session::check_file_error(const ChunkFile& file) {
   if (file.error().empty()) return false;
-  if (!error_reported_)
+  if (!error_reported_) {
+    const gs::detail::ProgramStderr err;
     std::fprintf(stderr, "greenscope: %s; the rest of this trace is lost\n", file.error().c_str());
+  }
   error_reported_ = true;
   return true;
 }
@@ -367,6 +381,7 @@ bool Session::check_file_error(const ChunkFile& file) {
 // each thread committed to its open block, and the whole string and stack
 // tables (taken after the slices, as in tick()). Writer thread only.
 void Session::do_dump(const std::string& requested) {
+  const gs::detail::ProgramStderr err;  // what it says goes to the program's stderr of the moment
   const std::string path = requested.empty() ? next_dump_path() : requested;
   ++dumps_;
   ChunkFile file;

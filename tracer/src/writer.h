@@ -9,6 +9,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -63,6 +64,9 @@ class Session final : public BlockSource {
 
   // open() creates the file (streaming) and writes its preamble.
   bool open(std::string* error);
+  // start_writer() starts the writer thread, which keeps an fd table of its
+  // own holding only the trace file (own_fd_table.h); this thread's copy of
+  // the file is closed once it does.
   void start_writer();
   // finish() ships everything, closes the file and joins the writer.
   // Precondition: no producer is inside a hook.
@@ -91,7 +95,7 @@ class Session final : public BlockSource {
  private:
   Block* take_block();
   void give_report_block(ThreadStream& stream);
-  void run();
+  void run(std::promise<bool>& left, bool creator_left);
   void tick(bool final, unsigned symbol_wait_ms);
   void ship(Block& b, std::vector<Slice>& slices);
   void write_slices(ChunkFile& file, const std::vector<Slice>& slices);

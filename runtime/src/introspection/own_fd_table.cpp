@@ -126,6 +126,7 @@ ProgramStderr::ProgramStderr() {
   const bool placed = ::syscall(SYS_dup3, fd, 2, O_CLOEXEC) == 2;  // fd > 2: 0-2 are held
   raw_close(fd);
   borrowed_ = placed;
+  if (borrowed_) tls_stderr_held = false;  // a ProgramStderr inside this one leaves it be
 }
 
 ProgramStderr::~ProgramStderr() {
@@ -133,6 +134,7 @@ ProgramStderr::~ProgramStderr() {
   const int null = open_null();  // 2 goes back to /dev/null, not free for the thread's next file
   if (null < 0 || ::syscall(SYS_dup3, null, 2, O_CLOEXEC) != 2) raw_close(2);
   if (null >= 0) raw_close(null);
+  tls_stderr_held = null >= 0;
 }
 
 }  // namespace gs::detail
