@@ -747,6 +747,8 @@ std::vector<std::shared_ptr<Beat>> live_beats() {
 // destroyed after it): a monitor still reading them would race their end.
 void stop_at_exit() { stop_thread(); }
 
+namespace {
+
 // start_thread_locked() starts the monitor and its reporter, under
 // g_thread_mutex, unless they run.
 void start_thread_locked() {
@@ -760,6 +762,8 @@ void start_thread_locked() {
   g_thread = quiet_thread(monitor_main);
   g_thread_running.store(true);
 }
+
+}  // namespace
 
 void ensure_monitor_thread() {
   static std::once_flag at_exit_once;
