@@ -12,10 +12,10 @@
 #include <cstring>
 #include <string>
 
+#include "greenscope/detail/own_fd_table.h"
 #include "greenscope/observer.h"
 #include "hub_impl.h"
 #include "monitor.h"
-#include "greenscope/detail/own_fd_table.h"
 #include "stall_text.h"
 #include "shown.h"
 

@@ -35,12 +35,12 @@
 #include "hidden_frames.h"
 #include "hooks.h"
 #include "greenscope/detail/clock.h"
+#include "greenscope/detail/own_fd_table.h"
 #include "greenscope/detail/quiet_thread.h"
 #include "greenscope/errors.h"
 #include "greenscope/observer.h"
 #include "greenscope/stall_verdict.h"
 #include "monitor_internal.h"
-#include "greenscope/detail/own_fd_table.h"
 #include "stall_text.h"
 
 namespace gs::detail {

@@ -13,11 +13,11 @@
 #include <thread>
 #include <utility>
 
+#include "greenscope/detail/own_fd_table.h"
 #include "greenscope/detail/quiet_thread.h"
 #include "greenscope/observer.h"
 #include "monitor.h"
 #include "monitor_internal.h"
-#include "greenscope/detail/own_fd_table.h"
 #include "stall_text.h"
 
 namespace gs::detail::mon {

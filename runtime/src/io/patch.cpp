@@ -33,6 +33,7 @@
 
 #include "greenscope/detail/deadline.h"
 #include "greenscope/detail/env.h"
+#include "greenscope/detail/own_fd_table.h"
 #include "greenscope/hub.h"
 #include "greenscope/io.h"
 #include "hub_impl.h"
@@ -40,7 +41,6 @@
 #include "greenscope/stacks.h"
 #include "monitor.h"
 #include "nocancel.h"
-#include "greenscope/detail/own_fd_table.h"
 #include "sys.h"
 
 namespace gs::detail {

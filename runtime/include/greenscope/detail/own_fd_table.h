@@ -1,5 +1,5 @@
-// own_fd_table.h: a thread of greenscope's own (the stall monitor's and its
-// reporter's, the tracer's writer, symbolizer and toggle threads) can stop
+// own_fd_table.h: a thread of greenscope's own (the stall monitor's, its
+// reporter's and dumper's, the tracer's writer and symbolizer) can stop
 // sharing the program's fd table.
 //
 // Why: Linux looks an fd up without touching the file's reference count only
