@@ -127,13 +127,19 @@ TEST_F(OwnFdTableTest, TheMonitorsThreadsHoldNoCopyOfTheProgramsFds) {
   ASSERT_NE(socket.find("socket:"), std::string::npos) << socket;
   start(/*print=*/false);  // no report borrows the program's stderr meanwhile
   // Each thread leaves the table as it starts: wait until both have.
-  std::set<std::string> monitor, reporter;
+  // A table must read the same twice running: a read while the thread
+  // closes its copy is torn (a low number read before the close, the
+  // socket's link gone when read).
+  std::set<std::string> monitor, reporter, monitor_before, reporter_before;
   bool found = false;
   const auto give_up = Clock::now() + std::chrono::seconds(10);
   do {
+    monitor_before = monitor;
+    reporter_before = reporter;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
     found = links_of_thread("gs-monitor", monitor) && links_of_thread("gs-reporter", reporter);
-  } while (Clock::now() < give_up && !(found && !monitor.count(socket) && !reporter.count(socket)));
+  } while (Clock::now() < give_up && !(found && monitor == monitor_before && reporter == reporter_before &&
+                                       !monitor.count(socket) && !reporter.count(socket)));
   ASSERT_TRUE(found) << "no gs-monitor or gs-reporter thread";
   EXPECT_EQ(monitor.count(socket), 0u) << "the monitor's thread holds a copy of the program's socket";
   EXPECT_EQ(reporter.count(socket), 0u) << "the reporter's thread holds a copy of the program's socket";

@@ -63,15 +63,20 @@ bool thread_table(const std::string& name, std::set<std::string>& links) {
 }
 
 // wait_for_table() waits up to 10 s for thread `name` to exist and its
-// table to satisfy `done`: it leaves the program's table as it starts.
+// table to satisfy `done`: it leaves the program's table as it starts. The
+// table must read the same twice running: a read while the thread closes
+// its copy is torn (fd 1 read before the close, the socket's link gone
+// when read), which looked like a table holding the program's stdout.
 template <class F>
 bool wait_for_table(const std::string& name, std::set<std::string>& links, F&& done) {
   const auto give_up = Clock::now() + std::chrono::seconds(10);
   bool found = false;
-  while (Clock::now() < give_up && !(found && done(links))) {
+  std::set<std::string> previous;
+  do {
+    previous = links;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
     found = thread_table(name, links);
-  }
+  } while (Clock::now() < give_up && !(found && links == previous && done(links)));
   return found;
 }
 
