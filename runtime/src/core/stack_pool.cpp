@@ -302,10 +302,11 @@ void StackPool::trim(std::size_t count) {
   const auto oldest = warm_.begin();
   const auto end = oldest + static_cast<std::ptrdiff_t>(count);
   for (auto it = oldest; it != end; ++it) ++slab_of(*it)->cold;
+  bool unmapping = false;
   for (auto it = oldest; it != end; ++it) {
     StackSlab* slab = slab_of(*it);
     if (slab->in_use == 0 && slab->cold == slab->carved && slab != carving_) {
-      slab->unmapping = true;
+      slab->unmapping = unmapping = true;
       continue;
     }
     // The guard region survives MADV_DONTNEED; the canary does not, and is
@@ -314,6 +315,9 @@ void StackPool::trim(std::size_t count) {
     cold_.push_back(*it);
   }
   warm_.erase(oldest, end);
+  // The decay trims a slab's worth at a time: the whole cold list and slab
+  // list are walked only when a slab goes.
+  if (!unmapping) return;
   std::erase_if(cold_, [this](const StackRange& s) { return slab_of(s)->unmapping; });
   for (StackSlab* s = slabs_; s != nullptr;) {
     StackSlab* next = s->next;

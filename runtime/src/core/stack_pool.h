@@ -32,10 +32,11 @@ struct StackSlab;
 // Freed stacks stay warm (their pages in place) while the program might want
 // them again: at least `cache_limit` of them, and any that were taken again
 // within the last second. Freed stacks that sat unused for a whole second
-// beyond `cache_limit` are given back, a slab's worth at a time (the decay's
-// kMostPerCall): a slab none of whose stacks is in use is unmapped, other
-// stacks lose their pages (MADV_DONTNEED) and are kept as address space. Like jemalloc's decay without a background thread,
-// this runs as stacks are taken and returned, not while the hub is idle.
+// beyond `cache_limit` are given back, a slab's worth at a time (the
+// decay's kMostPerCall): a slab none of whose stacks is in use is unmapped,
+// other stacks lose their pages (MADV_DONTNEED) and are kept as address
+// space. Like jemalloc's decay without a background thread, this runs as
+// stacks are taken and returned, not while the hub is idle.
 class StackPool {
  public:
   StackPool(std::size_t stack_size, std::size_t cache_limit);
