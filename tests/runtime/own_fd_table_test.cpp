@@ -1,5 +1,5 @@
 // own_fd_table_test.cpp: the stall monitor's threads keep fd tables of their
-// own (runtime/src/introspection/own_fd_table.h): they hold no copy of the
+// own (greenscope/detail/own_fd_table.h): they hold no copy of the
 // program's fds, still print to the program's stderr of the moment, run a
 // callback the program gives them in the program's table, and a close of a
 // number of their own wakes no waiter of the program's.
