@@ -61,9 +61,12 @@ int main() {
   });
   failing.set_name("fails\x1b[31m");
   greenlets.push_back(failing);
-  // A stall: its culprit is named. 400 ms, so it stays the longest stall even
-  // under TSan, where the main greenlet's start-up held the thread 65 ms.
-  auto staller = gs::spawn([] { spin(400ms); });
+  // A stall: its culprit is named. 1.5 s, so that it stays the longest stall
+  // on a loaded machine under a sanitizer: the main greenlet's start-up held
+  // the thread 65 ms under TSan, and the dump below 446 ms under ASan (its
+  // first symbolization in this thread's fd table, which builds a
+  // Symbolizer; the tracer's own is in its threads' table).
+  auto staller = gs::spawn([] { spin(1500ms); });
   staller.set_name("stall\x1b[5m\xff");
   greenlets.push_back(staller);
   std::thread worker([] {
