@@ -7,14 +7,12 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <set>
 #include <string>
 #include <thread>
@@ -23,6 +21,7 @@
 #include "greenscope/stacks.h"
 #include "greenscope/stall.h"
 #include "greenscope/detail/own_fd_table.h"
+#include "fd_table_support.h"
 #include "test_support.h"
 #include "unloaded_library.h"
 
@@ -51,23 +50,6 @@ std::string link_of(const std::string& task, const std::string& fd) {
   std::error_code ec;
   const auto target = std::filesystem::read_symlink(task + "/fd/" + fd, ec);
   return ec ? std::string() : target.string();
-}
-
-// links_of_thread() is every fd of the first thread named `name`, as links;
-// false when there is no such thread.
-bool links_of_thread(const std::string& name, std::set<std::string>& links) {
-  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
-    std::ifstream comm(task.path() / "comm");
-    std::string n;
-    std::getline(comm, n);
-    if (n != name) continue;
-    links.clear();
-    std::error_code ec;
-    for (const auto& fd : std::filesystem::directory_iterator(task.path() / "fd", ec))
-      links.insert(link_of(task.path().string(), fd.path().filename().string()));
-    return true;
-  }
-  return false;
 }
 
 // file_text() is the file's whole text.
@@ -127,19 +109,10 @@ TEST_F(OwnFdTableTest, TheMonitorsThreadsHoldNoCopyOfTheProgramsFds) {
   ASSERT_NE(socket.find("socket:"), std::string::npos) << socket;
   start(/*print=*/false);  // no report borrows the program's stderr meanwhile
   // Each thread leaves the table as it starts: wait until both have.
-  // A table must read the same twice running: a read while the thread
-  // closes its copy is torn (a low number read before the close, the
-  // socket's link gone when read).
-  std::set<std::string> monitor, reporter, monitor_before, reporter_before;
-  bool found = false;
-  const auto give_up = Clock::now() + std::chrono::seconds(10);
-  do {
-    monitor_before = monitor;
-    reporter_before = reporter;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    found = links_of_thread("gs-monitor", monitor) && links_of_thread("gs-reporter", reporter);
-  } while (Clock::now() < give_up && !(found && monitor == monitor_before && reporter == reporter_before &&
-                                       !monitor.count(socket) && !reporter.count(socket)));
+  const auto own_only = [&](const std::set<std::string>& links) { return links.count(socket) == 0; };
+  std::set<std::string> monitor, reporter;
+  const bool found =
+      settled_thread_fd_links("gs-monitor", monitor, own_only) && settled_thread_fd_links("gs-reporter", reporter, own_only);
   ASSERT_TRUE(found) << "no gs-monitor or gs-reporter thread";
   EXPECT_EQ(monitor.count(socket), 0u) << "the monitor's thread holds a copy of the program's socket";
   EXPECT_EQ(reporter.count(socket), 0u) << "the reporter's thread holds a copy of the program's socket";
@@ -265,20 +238,8 @@ TEST_F(OwnFdTableTest, AThreadWithItsOwnTableOpensItsFilesAboveTheStandardNumber
 TEST_F(OwnFdTableTest, TheReportersSymbolizerNeverClosesTheProgramsFds) {
   const std::string library = unloaded_library();
   if (library.empty()) GTEST_SKIP() << "no system library left to load";
-  struct Pipe {
-    int fd;
-    ino_t inode;
-  };
-  std::vector<Pipe> program;  // low numbers, where the reporter's own files go too
-  for (int i = 0; i < 32; ++i) {
-    int p[2];
-    ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
-    for (const int fd : p) {
-      struct stat st {};
-      ASSERT_EQ(::fstat(fd, &st), 0);
-      program.push_back({fd, st.st_ino});
-    }
-  }
+  const ProgramPipes program(32);  // low numbers, where the reporter's own files go too
+  ASSERT_EQ(program.size(), 64u);
   const std::string path = testing::TempDir() + "own_fd_table_symbolizer.txt";
   const int saved = redirect_stderr(path);
   start(/*print=*/true);
@@ -292,11 +253,7 @@ TEST_F(OwnFdTableTest, TheReportersSymbolizerNeverClosesTheProgramsFds) {
   // A program's thread symbolizes after the load: a fresh Symbolizer, the
   // old one dropped here.
   EXPECT_NE(gs::format_stack(gs::current_stack()), "");
-  for (const Pipe& p : program) {
-    struct stat st {};
-    EXPECT_TRUE(::fstat(p.fd, &st) == 0 && st.st_ino == p.inode) << "the program's fd " << p.fd << " was closed under it";
-  }
-  for (const Pipe& p : program) ::close(p.fd);
+  EXPECT_EQ(program.closed_under_us(), std::vector<int>{}) << "the program's fds closed under it";
   ::dlclose(loaded);
 }
 

@@ -6,28 +6,24 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "greenscope/runtime.h"
 #include "greenscope/stacks.h"
+#include "fd_table_support.h"
 #include "test_support.h"
 #include "trace_test_support.h"
 #include "unloaded_library.h"
 
 namespace gs::test {
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 class TracerFdTableTest : public RuntimeTest {
  protected:
@@ -36,49 +32,6 @@ class TracerFdTableTest : public RuntimeTest {
     RuntimeTest::TearDown();
   }
 };
-
-// links_in() is every fd of the table at `fd_dir` (a /proc .../fd folder),
-// as the links /proc shows ("socket:[123]", a path).
-std::set<std::string> links_in(const std::filesystem::path& fd_dir) {
-  std::set<std::string> links;
-  std::error_code ec;
-  for (const auto& fd : std::filesystem::directory_iterator(fd_dir, ec)) {
-    const auto target = std::filesystem::read_symlink(fd.path(), ec);
-    if (!ec) links.insert(target.string());
-  }
-  return links;
-}
-
-// thread_table() is the fds of the first thread named `name` (false: none).
-bool thread_table(const std::string& name, std::set<std::string>& links) {
-  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
-    std::ifstream comm(task.path() / "comm");
-    std::string n;
-    std::getline(comm, n);
-    if (n != name) continue;
-    links = links_in(task.path() / "fd");
-    return true;
-  }
-  return false;
-}
-
-// wait_for_table() waits up to 10 s for thread `name` to exist and its
-// table to satisfy `done`: it leaves the program's table as it starts. The
-// table must read the same twice running: a read while the thread closes
-// its copy is torn (fd 1 read before the close, the socket's link gone
-// when read), which looked like a table holding the program's stdout.
-template <class F>
-bool wait_for_table(const std::string& name, std::set<std::string>& links, F&& done) {
-  const auto give_up = Clock::now() + std::chrono::seconds(10);
-  bool found = false;
-  std::set<std::string> previous;
-  do {
-    previous = links;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    found = thread_table(name, links);
-  } while (Clock::now() < give_up && !(found && links == previous && done(links)));
-  return found;
-}
 
 TEST_F(TracerFdTableTest, TheWriterHoldsTheTraceFileInATableOfItsOwn) {
 #if defined(GS_SANITIZE_THREAD)
@@ -91,14 +44,14 @@ TEST_F(TracerFdTableTest, TheWriterHoldsTheTraceFileInATableOfItsOwn) {
   std::string error;
   ASSERT_TRUE(trace::start({.path = path, .stall_monitor = false}, &error)) << error;
   // The program's table lets go of the file once the writer holds it.
-  EXPECT_EQ(links_in("/proc/self/fd").count(path), 0u) << "the program's table still holds the trace file";
+  EXPECT_EQ(fd_links("/proc/self/fd").count(path), 0u) << "the program's table still holds the trace file";
   // A wait records a stack, which the symbolizer thread resolves.
   auto sleeper = gs::spawn([] { gs::sleep(std::chrono::milliseconds(1)); });
   sleeper.join();
   const auto own_only = [&](const std::set<std::string>& links) { return links.count(socket) == 0; };
   std::set<std::string> writer, symbols;
-  ASSERT_TRUE(wait_for_table("gs-writer", writer, own_only)) << "no gs-writer thread";
-  ASSERT_TRUE(wait_for_table("gs-symbols", symbols, own_only)) << "no gs-symbols thread";
+  ASSERT_TRUE(settled_thread_fd_links("gs-writer", writer, own_only)) << "no gs-writer thread";
+  ASSERT_TRUE(settled_thread_fd_links("gs-symbols", symbols, own_only)) << "no gs-symbols thread";
   EXPECT_EQ(writer.count(path), 1u) << "the writer does not hold the trace file";
   for (const auto* table : {&writer, &symbols}) {
     EXPECT_EQ(table->count(socket), 0u) << "a tracer thread holds a copy of the program's socket";
@@ -160,20 +113,8 @@ TEST_F(TracerFdTableTest, AForkedChildLetsGoOfTheTraceWithoutClosingAnFdOfThePro
 TEST_F(TracerFdTableTest, TheSymbolizerThreadsFilesNeverCloseTheProgramsFds) {
   const std::string library = unloaded_library();
   if (library.empty()) GTEST_SKIP() << "no system library left to load";
-  struct Pipe {
-    int fd;
-    ino_t inode;
-  };
-  std::vector<Pipe> program;  // low numbers, where the symbolizer's files go too
-  for (int i = 0; i < 32; ++i) {
-    int p[2];
-    ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
-    for (const int fd : p) {
-      struct stat st {};
-      ASSERT_EQ(::fstat(fd, &st), 0);
-      program.push_back({fd, st.st_ino});
-    }
-  }
+  const ProgramPipes program(32);  // low numbers, where the symbolizer's files go too
+  ASSERT_EQ(program.size(), 64u);
   const std::string path = temp_trace_path("fd-symbols");
   std::string error;
   ASSERT_TRUE(trace::start({.path = path, .stall_monitor = false}, &error)) << error;
@@ -186,11 +127,7 @@ TEST_F(TracerFdTableTest, TheSymbolizerThreadsFilesNeverCloseTheProgramsFds) {
   void* loaded = ::dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);
   ASSERT_NE(loaded, nullptr) << ::dlerror();
   EXPECT_NE(gs::format_stack(gs::current_stack()), "");  // a fresh Symbolizer here, any old one dropped
-  for (const Pipe& p : program) {
-    struct stat st {};
-    EXPECT_TRUE(::fstat(p.fd, &st) == 0 && st.st_ino == p.inode) << "the program's fd " << p.fd << " was closed under it";
-  }
-  for (const Pipe& p : program) ::close(p.fd);
+  EXPECT_EQ(program.closed_under_us(), std::vector<int>{}) << "the program's fds closed under it";
   ::dlclose(loaded);
 }
 

@@ -181,9 +181,8 @@ std::string Session::dump(const std::string& path) {
 // (own_fd_table.h), keeping the trace file, and says whether it did.
 void Session::run(std::promise<bool>& left, bool creator_left) {
   pthread_setname_np(pthread_self(), "gs-writer");
-  const bool own = file_.is_open() ? gs::detail::leave_program_fds({file_.fd()}, creator_left)
-                                   : gs::detail::leave_program_fds({}, creator_left);
-  left.set_value(own);  // `left` is gone after this
+  // fd() is -1 for a flight recorder's, which keeps nothing.
+  left.set_value(gs::detail::leave_program_fds({file_.fd()}, creator_left));  // `left` is gone after this
   std::uint64_t last_calibration = mono_ns();
   for (;;) {
     const std::uint32_t seen = g_signals.wake.load();

@@ -18,9 +18,7 @@ std::int64_t coarse_now_ns() {
 
 std::size_t CacheDecay::due(std::size_t size) {
   if (size <= floor_) {
-    period_start_ns_ = 0;
-    owed_ = 0;
-    look_mask_ = kRestingLooks;
+    restart();
     return 0;
   }
   if ((++calls_ & look_mask_) != 0) return 0;
@@ -28,7 +26,6 @@ std::size_t CacheDecay::due(std::size_t size) {
   if (period_start_ns_ == 0) {
     period_start_ns_ = now;
     low_water_ = size;
-    owed_ = 0;
     return 0;
   }
   if (now - period_start_ns_ >= kDecayPeriodNs) {

@@ -37,8 +37,13 @@ class CacheDecay {
   // (mostly 0; at most kMostPerCall). It reads the clock, and pays what is
   // owed, once in 64 calls (once in 8 while it owes).
   std::size_t due(std::size_t size);
-  // restart() begins a new period: after the cache was trimmed by hand.
-  void restart() { period_start_ns_ = 0; }
+  // restart() begins a new period owing nothing: after the cache was
+  // trimmed by hand, or fell to its floor.
+  void restart() {
+    period_start_ns_ = 0;
+    owed_ = 0;
+    look_mask_ = kRestingLooks;
+  }
   std::size_t floor() const { return floor_; }
 
  private:
