@@ -3,6 +3,7 @@
 // program's fds, still print to the program's stderr of the moment, run a
 // callback the program gives them in the program's table, and a close of a
 // number of their own wakes no waiter of the program's.
+#include <dirent.h>
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -10,6 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -127,6 +129,54 @@ TEST_F(OwnFdTableTest, TheMonitorsThreadsHoldNoCopyOfTheProgramsFds) {
   char c;
   EXPECT_EQ(::recv(pair[1], &c, 1, MSG_DONTWAIT), 0);
   ::close(pair[1]);
+}
+
+// open_fds() is every fd number of the program's table but the one it
+// reads the table through.
+std::set<int> open_fds() {
+  std::set<int> fds;
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (dir == nullptr) return fds;
+  for (const dirent* e; (e = ::readdir(dir)) != nullptr;) {
+    if (e->d_name[0] != '.' && std::atoi(e->d_name) != ::dirfd(dir)) fds.insert(std::atoi(e->d_name));
+  }
+  ::closedir(dir);
+  return fds;
+}
+
+// A daemon closes every fd it did not open (close_range(3, ~0U)) and opens
+// files of its own at the numbers that frees. Greenscope must write nothing
+// into them, and its monitor must go on working: it used to wake its thread
+// through an eventfd in the program's table, and wrote eight bytes into
+// whatever the program had opened at its number.
+TEST_F(OwnFdTableTest, AProgramThatClosesTheFdsItDidNotOpenGetsNothingWrittenIntoItsNextFiles) {
+  const std::set<int> before = open_fds();  // the hub's among them: it exists (RuntimeTest)
+  start(/*print=*/false);
+  int pipe_ends[2];
+  ASSERT_EQ(::pipe2(pipe_ends, O_CLOEXEC | O_NONBLOCK), 0);
+  // Every number the monitor's start added to the program's table is
+  // closed and then the daemon's pipe.
+  std::vector<int> taken;
+  for (const int fd : open_fds()) {
+    if (before.count(fd) == 0 && fd != pipe_ends[0] && fd != pipe_ends[1] && ::dup3(pipe_ends[1], fd, O_CLOEXEC) == fd)
+      taken.push_back(fd);
+  }
+  std::atomic<bool> reported{false};
+  gs::on_stall([&reported](const StallReport& r) {
+    if (r.ended) reported.store(true);
+  });
+  start(/*print=*/false);  // a start while it runs wakes the monitor
+  spin_on_the_hub(std::chrono::milliseconds(60));
+  const auto give_up = Clock::now() + std::chrono::seconds(10);
+  while (!reported.load() && Clock::now() < give_up) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_TRUE(reported.load()) << "the monitor stopped reporting after the program closed the fds it did not open";
+  gs::stop_stall_monitor();
+  char buf[64];
+  const ssize_t n = ::read(pipe_ends[0], buf, sizeof buf);
+  EXPECT_EQ(n, -1) << "greenscope wrote " << n << " bytes into the program's pipe";
+  for (const int fd : taken) ::close(fd);
+  ::close(pipe_ends[0]);
+  ::close(pipe_ends[1]);
 }
 
 TEST_F(OwnFdTableTest, PrintedReportsGoToWhereverTheProgramsStderrIsNow) {

@@ -91,8 +91,8 @@ void on_dump_signal(int) { request_dump_async(); }
 // toggle_loop() runs on its own thread: start() and stop() are not
 // async-signal-safe, so the handler only wakes this thread. It stays in the
 // program's fd table (own_fd_table.h), unlike the tracer's other threads:
-// what start() opens there for the program's threads to use (the stall
-// monitor's eventfd, which hubs write to) must be in the program's table.
+// the threads a session starts from here are made in this table, as they
+// are when the program starts one, and leave it as they start.
 void toggle_loop() {
   pthread_setname_np(pthread_self(), "gs-toggle");
   std::uint32_t seen = g_toggle_word.load();

@@ -9,8 +9,8 @@
 #include "monitor.h"
 
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -87,9 +87,21 @@ std::mutex g_thread_mutex;       // start/stop
 std::thread& g_thread = *new std::thread();
 std::atomic<bool> g_thread_running{false};
 std::atomic<bool> g_stop{false};
-// g_event_fd wakes the monitor. Atomic: a dump signal's handler writes to
-// it on any thread, also while the first hub's thread creates it.
-std::atomic<int> g_event_fd{-1};
+// g_wake counts the monitor's wake-ups (wake_monitor()); the monitor sleeps
+// on it as a futex. No eventfd: an fd in the program's table is the
+// program's to close, and a program that closes every fd it did not open (a
+// daemon's close_range(3, ~0U)) and then opens a file at that number would
+// have had a wake-up write eight bytes into its file.
+std::atomic<std::uint32_t> g_wake{0};
+static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t) &&
+              std::atomic<std::uint32_t>::is_always_lock_free, "a futex word");
+
+// sleep_until_woken() sleeps until wake_monitor() or `period_us`, unless a
+// wake-up came since g_wake read `seen`.
+void sleep_until_woken(std::uint32_t seen, std::int64_t period_us) {
+  timespec timeout{period_us / 1'000'000, (period_us % 1'000'000) * 1000};
+  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&g_wake), FUTEX_WAIT_PRIVATE, seen, &timeout, nullptr, 0);
+}
 
 // --- Greenlet names (set_name() is rare; the monitor reads them) -------------
 std::mutex g_names_mutex;
@@ -461,13 +473,14 @@ void report_unfinished() {
 
 void monitor_main() {
   ::pthread_setname_np(::pthread_self(), "gs-monitor");
-  // Its own fd table (own_fd_table.h), with the eventfd the hubs wake it by:
-  // it opens only /proc files, and runs no code of the program's (an
-  // observer's hooks need none: observer.h).
-  leave_program_fds({g_event_fd.load()});
+  // Its own fd table (own_fd_table.h): it opens only /proc files, and runs
+  // no code of the program's (an observer's hooks need none: observer.h).
+  leave_program_fds({});
   init_unwinding();
   std::vector<std::uint8_t> scratch(kSnapshotBytes);
   std::int64_t due_us = 0;  // when check_hub() said a hub is due next
+  // Read before the requests are served: one made after it wakes the sleep.
+  std::uint32_t seen = g_wake.load(std::memory_order_acquire);
   while (!g_stop.load(std::memory_order_acquire)) {
     StallOptions options;
     {
@@ -482,13 +495,8 @@ void monitor_main() {
     // busy server more than its stamps (docs/benchmarks.md).
     const std::int64_t threshold_us = std::max<std::int64_t>(options.threshold.count() * 1000, 250);
     const std::int64_t period_us = detecting ? std::clamp<std::int64_t>(due_us, 250, threshold_us) : 100'000;
-    const int event_fd = g_event_fd.load();
-    pollfd p{event_fd, POLLIN, 0};
-    timespec timeout{period_us / 1'000'000, (period_us % 1'000'000) * 1000};
-    if (::ppoll(&p, 1, &timeout, nullptr) > 0) {
-      std::uint64_t drained;
-      [[maybe_unused]] ssize_t r = ::read(event_fd, &drained, sizeof drained);
-    }
+    sleep_until_woken(seen, period_us);
+    seen = g_wake.load(std::memory_order_acquire);
     serve_crash();
     serve_dump();
     if (!detecting) {
@@ -657,9 +665,7 @@ thread_local void* tl_alt_stack = nullptr;
 // other threads' hubs. The child starts with the monitor off and no thread
 // (start_stall_monitor() starts one of its own; before, joining the
 // parent's at exit, or "starting" the one that ran, was all there was).
-// Locks another thread may have held are made anew; the eventfd, shared
-// with the parent, is let go of (a dump signal to the child woke the
-// parent's monitor).
+// Locks another thread may have held are made anew.
 void after_fork_in_child() {
   new (&g_registry_mutex) std::mutex();
   g_beats.erase(std::remove_if(g_beats.begin(), g_beats.end(), [](const Beat* b) { return b != tls_beat; }),
@@ -673,7 +679,6 @@ void after_fork_in_child() {
   set_hook(kHookMonitor, false);
   g_monitor_on.store(false);
   g_blocking_threshold_ns.store(-1);
-  if (const int fd = g_event_fd.exchange(-1); fd >= 0) ::close(fd);
   new (&g_names_mutex) std::mutex();
   reset_reports_after_fork();
   g_active.clear();
@@ -753,7 +758,6 @@ namespace {
 // g_thread_mutex, unless they run.
 void start_thread_locked() {
   if (g_thread_running.load()) return;
-  if (g_event_fd.load() < 0) g_event_fd.store(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   init_unwinding();
   install_sample_handler();
   install_crash_handler();
@@ -781,10 +785,10 @@ void reporter_runs_program_code() {
 }
 
 void wake_monitor() {
-  const int fd = g_event_fd.load();
-  if (fd < 0) return;
-  const std::uint64_t one = 1;
-  [[maybe_unused]] ssize_t r = ::write(fd, &one, sizeof one);
+  const int saved_errno = errno;  // a signal handler's caller keeps its errno
+  g_wake.fetch_add(1, std::memory_order_release);
+  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&g_wake), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+  errno = saved_errno;
 }
 
 void request_dump(int signal_number) {

@@ -21,8 +21,8 @@ class Symbolizer;
 namespace gs::detail {
 
 // leave_program_fds() gives the calling thread its own fd table, keeping
-// only the fds in `keep` (numbers it goes on using, such as the monitor's
-// eventfd). Call first thing in the thread, before it opens anything. False
+// only the fds in `keep` (numbers it goes on using, such as the writer's
+// trace file). Call first thing in the thread, before it opens anything. False
 // (and nothing changed) when it would lose the program's stderr: the kernel
 // lacks pidfd_getfd() (before 5.6), a seccomp filter or a sanitizer's fd
 // bookkeeping is in the way, or GREENSCOPE_SHARE_FDS=1 asks to share.
