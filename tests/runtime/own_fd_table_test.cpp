@@ -1,8 +1,10 @@
 // own_fd_table_test.cpp: the stall monitor's threads keep fd tables of their
 // own (greenscope/detail/own_fd_table.h): they hold no copy of the
 // program's fds, still print to the program's stderr of the moment, run a
-// callback the program gives them in the program's table, and a close of a
-// number of their own wakes no waiter of the program's.
+// callback the program gives them in the program's table, a close of a
+// number of their own wakes no waiter of the program's, and a program that
+// closes the fds it did not open gets nothing of greenscope's written into
+// the files it opens next.
 #include <dirent.h>
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -14,6 +16,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <set>
 #include <string>
