@@ -20,7 +20,7 @@ MSG_BYTES=${MSG_BYTES:-64}
 WAIT_QUIET=${WAIT_QUIET:-60}
 CG_SECONDS=${CG_SECONDS:-4}
 
-cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGS_BUILD_TESTS=OFF -DGS_BUILD_EXAMPLES=ON >/dev/null
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGS_BUILD_TESTS=OFF -DGS_BUILD_EXAMPLES=ON -DGS_BUILD_BENCH=ON >/dev/null
 cmake --build "$BUILD_DIR" --target echo_server gs_echo_load_client >/dev/null
 
 python3 - "$BUILD_DIR" "$ROUNDS" "$SECONDS_MEASURED" "$WARMUP" "$CONNECTIONS" "$MSG_BYTES" "$WAIT_QUIET" \

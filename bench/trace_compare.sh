@@ -37,15 +37,15 @@
 # HOOK_ROUNDS (default 4), CG_YIELDS (yields per greenlet under callgrind,
 # default 20000), WRITER_SECONDS (default 2), ROUNDS (echo rounds, default
 # 40: with 12, one run's best "off" round was the only one the VM ran in its
-# fast state, and best against best read 67.5 %), SECONDS_MEASURED (default 2), WARMUP (default 1), CONNECTIONS (default
-# 50), MSG_BYTES (default 64), TRACE_FILE (default /tmp/echo.gstrace),
+# fast state, and best against best read 67.5 %), SECONDS_MEASURED (default
+# 2), WARMUP (default 1), CONNECTIONS (default 50), MSG_BYTES (default 64), TRACE_FILE (default /tmp/echo.gstrace),
 # NOHOOKS (0: skip the hook-less build and its comparisons; default 1),
 # WAIT_QUIET (seconds to wait, before each echo run, for both cores to be
 # >= 97% idle over 5 s; default 0: don't wait), CG_ECHO_SECONDS (load under
 # callgrind, default 3), PYTHON (default python3).
 #
-# Takes about 8.5 minutes on 2 cores (the echo rounds 4), plus the builds the first time; exits
-# non-zero if any step fails (a missed target is reported, not an error).
+# Takes about 7.5-8.5 minutes on 2 cores (about 5 of them the echo rounds),
+# plus the builds the first time; exits non-zero if any step fails (a missed target is reported, not an error).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -479,7 +479,9 @@ void monitor_main() {
   std::vector<std::uint8_t> scratch(kSnapshotBytes);
   std::int64_t due_us = 0;  // when check_hub() said a hub is due next
   // Read before the requests are served: one made after it wakes the sleep.
-  std::uint32_t seen = g_wake.load(std::memory_order_acquire);
+  // One less to begin with, so that the first sleep returns at once and
+  // serves what was asked before this thread ran (a dump signal).
+  std::uint32_t seen = g_wake.load(std::memory_order_acquire) - 1;
   while (!g_stop.load(std::memory_order_acquire)) {
     StallOptions options;
     {

@@ -27,7 +27,7 @@ void reporter_runs_program_code();
 bool monitor_thread_running();
 
 // wake_monitor() is async-signal-safe: it makes the monitor look at its
-// requests now (an eventfd write).
+// requests now (a futex wake).
 void wake_monitor();
 
 // request_dump() is async-signal-safe: the monitor will print
