@@ -8,11 +8,9 @@
 //   GREENSCOPE_TRACE_FLIGHT_MIB=N    flight recorder: keep the last N MiB
 //   GREENSCOPE_TRACE_DUMP_SIGNAL=SIG that signal dumps the flight recorder
 //   GREENSCOPE_TRACE_QUIET=1         no "greenscope: ..." lines on stderr
-#include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -22,6 +20,7 @@
 #include <thread>
 
 #include "greenscope/detail/env.h"
+#include "greenscope/detail/futex.h"
 #include "greenscope/detail/quiet_thread.h"
 #include "greenscope/trace_env.h"
 #include "greenscope/tracer.h"
@@ -83,7 +82,7 @@ void stop_at_exit() {
 
 void on_toggle_signal(int) {
   g_toggle_word.fetch_add(1);
-  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&g_toggle_word), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+  gs::detail::futex_wake(g_toggle_word);
 }
 
 void on_dump_signal(int) { request_dump_async(); }
@@ -97,8 +96,7 @@ void toggle_loop() {
   pthread_setname_np(pthread_self(), "gs-toggle");
   std::uint32_t seen = g_toggle_word.load();
   for (;;) {
-    ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&g_toggle_word), FUTEX_WAIT_PRIVATE, seen, nullptr,
-              nullptr, 0);
+    gs::detail::futex_wait(g_toggle_word, seen);
     const std::uint32_t now = g_toggle_word.load();
     if (now == seen) continue;
     seen = now;

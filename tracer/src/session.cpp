@@ -151,7 +151,7 @@ void stop_owned_stall_monitor() {
 
 void wake_writer() {
   g_signals.wake.fetch_add(1, std::memory_order_relaxed);
-  futex_wake(g_signals.wake);
+  gs::detail::futex_wake(g_signals.wake);
 }
 
 std::uint32_t intern(const char* text) {

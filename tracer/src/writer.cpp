@@ -5,9 +5,7 @@
 #include "greenscope/trace_env.h"
 #include "session.h"
 
-#include <linux/futex.h>
 #include <pthread.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -30,16 +28,7 @@ constexpr unsigned kFinalSymbolWaitMs = 2000;
 constexpr unsigned kCrashSymbolWaitMs = 300;
 constexpr unsigned kDumpSymbolWaitMs = 500;
 
-void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t seen, unsigned timeout_ms) {
-  timespec ts{static_cast<time_t>(timeout_ms / 1000), static_cast<long>(timeout_ms % 1000) * 1000000L};
-  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_PRIVATE, seen, &ts, nullptr, 0);
-}
-
 }  // namespace
-
-void futex_wake(std::atomic<std::uint32_t>& word) {
-  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
-}
 
 // ---------------------------------------------------------------------------
 // StringTable
@@ -109,7 +98,7 @@ void Session::start_writer() {
 void Session::finish() {
   stop_.store(true, std::memory_order_release);
   g_signals.wake.fetch_add(1);
-  futex_wake(g_signals.wake);
+  gs::detail::futex_wake(g_signals.wake);
   writer_.join();
 }
 
@@ -168,7 +157,7 @@ std::string Session::dump(const std::string& path) {
   dump_done_ = false;
   g_signals.dump_requested.store(true);
   g_signals.wake.fetch_add(1);
-  futex_wake(g_signals.wake);
+  gs::detail::futex_wake(g_signals.wake);
   dump_cv_.wait(lock, [&] { return dump_done_; });
   return dump_result_;
 }
@@ -207,7 +196,7 @@ void Session::run(std::promise<bool>& left, bool creator_left) {
       g_signals.crash_flushes_done.fetch_add(1);
     }
     if (final) break;
-    futex_wait(g_signals.wake, seen, options_.flush_interval_ms);
+    gs::detail::futex_wait(g_signals.wake, seen, std::chrono::milliseconds(options_.flush_interval_ms));
   }
   if (!flight_) {
     write_calibration(file_);

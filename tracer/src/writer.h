@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "greenscope/detail/futex.h"
 #include "chunk_file.h"
 #include "code_chunks.h"
 #include "greenscope/tracer.h"
@@ -55,7 +56,6 @@ struct WriterSignals {
   std::atomic<std::uint32_t> crash_flushes_done{0};
 };
 extern WriterSignals g_signals;
-void futex_wake(std::atomic<std::uint32_t>& word);
 
 class Session final : public BlockSource {
  public:

@@ -9,7 +9,6 @@
 #include "monitor.h"
 
 #include <fcntl.h>
-#include <linux/futex.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -34,6 +33,7 @@
 #include "hidden_frames.h"
 #include "hooks.h"
 #include "greenscope/detail/clock.h"
+#include "greenscope/detail/futex.h"
 #include "greenscope/detail/own_fd_table.h"
 #include "greenscope/detail/quiet_thread.h"
 #include "greenscope/errors.h"
@@ -92,15 +92,6 @@ std::atomic<bool> g_stop{false};
 // daemon's close_range(3, ~0U)) and then opens a file at that number would
 // have had a wake-up write eight bytes into its file.
 std::atomic<std::uint32_t> g_wake{0};
-static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t) &&
-              std::atomic<std::uint32_t>::is_always_lock_free, "a futex word");
-
-// sleep_until_woken() sleeps until wake_monitor() or `period_us`, unless a
-// wake-up came since g_wake read `seen`.
-void sleep_until_woken(std::uint32_t seen, std::int64_t period_us) {
-  timespec timeout{period_us / 1'000'000, (period_us % 1'000'000) * 1000};
-  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&g_wake), FUTEX_WAIT_PRIVATE, seen, &timeout, nullptr, 0);
-}
 
 // --- Greenlet names (set_name() is rare; the monitor reads them) -------------
 std::mutex g_names_mutex;
@@ -496,7 +487,7 @@ void monitor_main() {
     // busy server more than its stamps (docs/benchmarks.md).
     const std::int64_t threshold_us = std::max<std::int64_t>(options.threshold.count() * 1000, 250);
     const std::int64_t period_us = detecting ? std::clamp<std::int64_t>(due_us, 250, threshold_us) : 100'000;
-    sleep_until_woken(seen, period_us);
+    futex_wait(g_wake, seen, std::chrono::microseconds(period_us));
     seen = g_wake.load(std::memory_order_acquire);
     serve_crash();
     serve_dump();
@@ -788,7 +779,7 @@ void reporter_runs_program_code() {
 void wake_monitor() {
   const int saved_errno = errno;  // a signal handler's caller keeps its errno
   g_wake.fetch_add(1, std::memory_order_release);
-  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&g_wake), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+  futex_wake(g_wake);
   errno = saved_errno;
 }
 
