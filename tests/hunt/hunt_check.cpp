@@ -156,6 +156,8 @@ std::optional<Truth> parse_truth(const std::string& out) {
   t.cpu_ns = std::strtoll(kv["cpu_ns"].c_str(), nullptr, 10);
   t.call_count = std::strtoll(kv["call_count"].c_str(), nullptr, 10);
   for (const std::string& v : split(kv["runs_ns"], ',')) t.runs_ns.push_back(std::strtoll(v.c_str(), nullptr, 10));
+  for (const std::string& v : split(kv["run_bounds_ns"], ','))
+    t.run_bounds_ns.push_back(std::strtoll(v.c_str(), nullptr, 10));
   for (const std::string& v : split(kv["run_greenlets"], ','))
     t.run_greenlets.push_back(std::strtoull(v.c_str(), nullptr, 10));
   if (t.kind.empty() || t.function.empty()) return std::nullopt;
@@ -177,7 +179,7 @@ Finding examine(const Truth& truth, const std::string& trace_path) {
     const bool renderer = std::find(truth.run_greenlets.begin(), truth.run_greenlets.end(), s.greenlet) !=
                           truth.run_greenlets.end();
     if (truth.owner == "none" && s.owner == StallOwner::Greenlet && renderer) {
-      ++f.renderer_stalls;
+      ++f.renderer_stalls[s.greenlet];
     } else if (is_planted(truth, s) && (!f.planted || s.duration_ns > f.planted->duration_ns)) {
       if (f.planted) f.others.push_back(*f.planted);
       f.planted = s;
@@ -234,17 +236,36 @@ std::string describe(const traceio::Trace& trace, const StallInfo& s) {
 
 void check_rare_yields(const Finding& f, std::vector<Problem>& out) {
   const Truth& t = f.truth;
-  std::size_t over = 0, maybe = 0;
-  for (const std::int64_t ns : t.runs_ns) {
-    over += ns > kThresholdNs * 11 / 10;
-    maybe += ns > kThresholdNs * 9 / 10;
-  }
-  // A run over 11 ms by the program's clock must be a stall; one under 9 ms
-  // must not (the threshold is 10 ms).
-  if (f.renderer_stalls < over || f.renderer_stalls > maybe)
-    out.push_back({"renderer stalls: " + std::to_string(f.renderer_stalls) + ", but " + std::to_string(over) +
-                       " runs took over 11 ms and " + std::to_string(maybe) + " over 9 ms by the program's clock",
+  if (t.run_bounds_ns.size() != t.runs_ns.size() || t.run_greenlets.size() != t.runs_ns.size()) {
+    out.push_back({"the truth has " + std::to_string(t.runs_ns.size()) + " runs but " +
+                       std::to_string(t.run_bounds_ns.size()) + " bounds on their holds and " +
+                       std::to_string(t.run_greenlets.size()) + " renderer ids",
                    ""});
+    return;
+  }
+  // A run over 11 ms by the program's clock held the thread longer still:
+  // it must be a stall. A hold that cannot have reached 9 ms (the run with
+  // the switches around it, up to the runs either side) must not be one.
+  // The threshold is 10 ms.
+  struct Count {
+    std::size_t over = 0, maybe = 0;
+  };
+  std::map<std::uint64_t, Count> runs;  // by renderer id
+  for (std::size_t k = 0; k < t.runs_ns.size(); ++k) {
+    Count& c = runs[t.run_greenlets[k]];
+    c.over += t.runs_ns[k] > kThresholdNs * 11 / 10;
+    c.maybe += t.run_bounds_ns[k] > kThresholdNs * 9 / 10;
+  }
+  for (const auto& [id, c] : runs) {
+    const auto found = f.renderer_stalls.find(id);
+    const std::size_t stalls = found == f.renderer_stalls.end() ? 0 : found->second;
+    if (stalls < c.over || stalls > c.maybe)
+      out.push_back({f.trace->greenlet_name(id) + "#" + std::to_string(id) + ": " + std::to_string(stalls) +
+                         " stalls, but " + std::to_string(c.over) + " of its runs took over 11 ms by the program's clock and " +
+                         std::to_string(c.maybe) +
+                         " could have held the thread over 9 ms (from the run before's end to the run after's start)",
+                     ""});
+  }
   // The loop polled only between whole rounds of runs: the planted time is
   // loop lag, all of it, as no single run is to blame.
   const double error = static_cast<double>(f.lag_ns - t.duration_ns) / static_cast<double>(t.duration_ns);
@@ -252,7 +273,7 @@ void check_rare_yields(const Finding& f, std::vector<Problem>& out) {
     out.push_back({"loop lag in the planted window: " + ms(f.lag_ns) + " in " + std::to_string(f.lags) +
                        " lag(s), the renderers ran " + ms(t.duration_ns) + " (error " +
                        std::to_string(static_cast<int>(std::lround(error * 100))) + " %), with " +
-                       std::to_string(f.renderer_stalls) + " renderer stall(s)",
+                       std::to_string(f.renderer_stall_count()) + " renderer stall(s)",
                    ""});
 }
 

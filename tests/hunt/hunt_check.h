@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,7 +23,7 @@ struct Truth {
   std::uint64_t greenlet_id = 0;
   std::vector<std::string> calls;  // blocked: the syscalls it may block in
   std::int64_t duration_ns = 0, cpu_ns = 0, call_count = -1;
-  std::vector<std::int64_t> runs_ns;
+  std::vector<std::int64_t> runs_ns, run_bounds_ns;
   std::vector<std::uint64_t> run_greenlets;
 
   double cpu_share() const { return duration_ns > 0 ? static_cast<double>(cpu_ns) / static_cast<double>(duration_ns) : 0; }
@@ -59,8 +60,14 @@ struct Finding {
   // Loop lag inside the planted window (rare-yields: the renderers' lives).
   std::size_t lags = 0;
   std::int64_t lag_ns = 0;
-  // rare-yields: stalls whose culprit is a renderer.
-  std::size_t renderer_stalls = 0;
+  // rare-yields: stalls whose culprit is a renderer, by renderer id.
+  std::map<std::uint64_t, std::size_t> renderer_stalls;
+
+  std::size_t renderer_stall_count() const {
+    std::size_t n = 0;
+    for (const auto& [id, stalls] : renderer_stalls) n += stalls;
+    return n;
+  }
 };
 
 Finding examine(const Truth& truth, const std::string& trace_path);

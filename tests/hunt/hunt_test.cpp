@@ -157,7 +157,7 @@ void add(Cell& c, const PlantedRun& r) {
   if (f.truth.owner == "none") {
     char buf[96];
     std::snprintf(buf, sizeof buf, "loop lag %.0f ms in %zu, %zu stalls", static_cast<double>(f.lag_ns) / 1e6,
-                  f.lags, f.renderer_stalls);
+                  f.lags, f.renderer_stall_count());
     verdict = buf;
     if (std::abs(static_cast<double>(f.lag_ns - f.truth.duration_ns)) > std::abs(c.worst_error) * static_cast<double>(f.truth.duration_ns))
       c.worst_error = static_cast<double>(f.lag_ns - f.truth.duration_ns) / static_cast<double>(f.truth.duration_ns);

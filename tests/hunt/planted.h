@@ -38,8 +38,14 @@ struct Truth {
   std::int64_t duration_ns = 0;    // wall time of the bad code, measured around it
   std::int64_t cpu_ns = 0;         // the thread's CPU time over it
   std::int64_t call_count = -1;    // sqlite: transactions committed (each synced)
-  // rare-yields: every run's wall time, and the ids of the greenlets that made them
+  // rare-yields: every run's wall time, and the ids of the greenlets that
+  // made them. A run is timed inside its greenlet's hold of the thread,
+  // which also holds the switches around it: run_bounds_ns is the most that
+  // hold can have been, from the run before's end to the run after's start
+  // (a loaded machine can take the thread away between a switch and the
+  // clock read: seen, a 5.0 ms run in a 12.2 ms hold).
   std::vector<std::int64_t> runs_ns;
+  std::vector<std::int64_t> run_bounds_ns;
   std::vector<std::uint64_t> run_greenlets;
   long long monitor_wait_ms = 0;  // waited for the stall monitor to be on before planting
   bool monitor_on = false;        // it was on once the bug had run

@@ -160,18 +160,41 @@ Truth plant_page_faults(const Options&) {
   g_sink = x;
 }
 
+// Run is one renderer's run as its greenlet timed it.
+struct Run {
+  Clock::time_point start, end;
+  std::size_t renderer = 0;
+};
+
+// hold_bounds() is, for each run (in the order they ran), the most its
+// greenlet's hold of the thread can have been: from the end of the run
+// before (or `before`, the joiner's last reading) to the start of the run
+// after (or `after`). Only the hub's switches and a dying renderer's exit
+// lie between two runs.
+std::vector<std::int64_t> hold_bounds(const std::vector<Run>& runs, Clock::time_point before,
+                                      Clock::time_point after) {
+  std::vector<std::int64_t> out;
+  for (std::size_t k = 0; k < runs.size(); ++k) {
+    const Clock::time_point from = k > 0 ? runs[k - 1].end : before;
+    const Clock::time_point to = k + 1 < runs.size() ? runs[k + 1].start : after;
+    out.push_back((to - from).count());
+  }
+  return out;
+}
+
 Truth plant_rare_yields(const Options& o) {
   constexpr int kRenderers = 4;
   const int runs = std::max<int>(1, static_cast<int>(o.length.count()) * 2 / (5 * kRenderers));
   Truth t;
-  std::vector<std::vector<std::int64_t>> lengths(kRenderers);
+  std::vector<Run> ran;
+  ran.reserve(static_cast<std::size_t>(kRenderers * runs));  // no allocation between a run and its yield
   std::vector<gs::GreenletRef> renderers;
   for (int r = 0; r < kRenderers; ++r) {
-    auto g = gs::spawn([&lengths, r, runs] {
+    auto g = gs::spawn([&ran, r, runs] {
       for (int i = 0; i < runs; ++i) {
         const auto start = Clock::now();
         hunt_render_chunk();
-        lengths[static_cast<std::size_t>(r)].push_back((Clock::now() - start).count());
+        ran.push_back({start, Clock::now(), static_cast<std::size_t>(r)});
         gs::yield();
       }
     });
@@ -179,13 +202,15 @@ Truth plant_rare_yields(const Options& o) {
     renderers.push_back(g);
   }
   Measure m;
+  const auto before = Clock::now();
   gs::joinall(renderers);
+  const auto after = Clock::now();
   m.stop(t);
-  for (int r = 0; r < kRenderers; ++r)
-    for (const std::int64_t ns : lengths[static_cast<std::size_t>(r)]) {
-      t.runs_ns.push_back(ns);
-      t.run_greenlets.push_back(renderers[static_cast<std::size_t>(r)].id());
-    }
+  t.run_bounds_ns = hold_bounds(ran, before, after);
+  for (const Run& run : ran) {
+    t.runs_ns.push_back((run.end - run.start).count());
+    t.run_greenlets.push_back(renderers[run.renderer].id());
+  }
   t.owner = "none";
   t.function = "hunt_render_chunk";
   t.greenlet = "renderer-*";

@@ -68,10 +68,11 @@ std::string joined(const auto& values) {
 void print_truth(const Truth& t) {
   std::printf("truth kind=%s owner=%s greenlet_id=%" PRIu64 " greenlet=%s function=%s expect=%s calls=%s"
               " duration_ns=%" PRId64 " cpu_ns=%" PRId64 " call_count=%" PRId64
-              " runs_ns=%s run_greenlets=%s monitor_wait_ms=%lld monitor_on=%d\n",
+              " runs_ns=%s run_bounds_ns=%s run_greenlets=%s monitor_wait_ms=%lld monitor_on=%d\n",
               t.kind.c_str(), t.owner.c_str(), t.greenlet_id, shown(t.greenlet).c_str(),
               t.function.c_str(), t.expect.c_str(), t.calls.empty() ? "-" : t.calls.c_str(), t.duration_ns, t.cpu_ns,
-              t.call_count, joined(t.runs_ns).c_str(), joined(t.run_greenlets).c_str(), static_cast<long long>(t.monitor_wait_ms),
+              t.call_count, joined(t.runs_ns).c_str(), joined(t.run_bounds_ns).c_str(),
+              joined(t.run_greenlets).c_str(), static_cast<long long>(t.monitor_wait_ms),
               t.monitor_on ? 1 : 0);
   std::fflush(stdout);
 }
