@@ -42,13 +42,47 @@ void start_monitor_from_environment();
 // BlockingFrame is published by an interposed call that passes through to
 // libc and may block (patch.cpp): where the user's code called it, so that a
 // stall in the kernel is unwound from there without a signal.
+//
+// It is a seqlock. publish() and clear() (the hub's thread only) each move
+// `seq` through an odd value while they write, so a reader that finds the
+// same even `seq` before and after its reads (the fields, and the stack
+// they point into) read one call's frame while that call lasted. A thread
+// making many short calls from one place (sqlite's fdatasync) publishes the
+// same rip again and again: only `seq` tells the calls apart.
 struct BlockingFrame {
+  std::atomic<std::uint64_t> seq{0};   // (hub) odd while written
   std::atomic<std::uintptr_t> rip{0};  // 0: none published
   std::atomic<std::uintptr_t> rsp{0};
   std::atomic<std::uintptr_t> rbp{0};
   std::atomic<std::uintptr_t> stack_hi{0};  // the calling greenlet's stack top
-  std::atomic<const char*> call{nullptr};  // static text, "read()"
-  std::atomic<int> fd{-1};
+
+  void publish(std::uintptr_t ip, std::uintptr_t sp, std::uintptr_t bp, std::uintptr_t hi) {
+    const std::uint64_t s = begin_write();
+    stack_hi.store(hi, std::memory_order_relaxed);
+    rsp.store(sp, std::memory_order_relaxed);
+    rbp.store(bp, std::memory_order_relaxed);
+    rip.store(ip, std::memory_order_relaxed);
+    seq.store(s + 2, std::memory_order_release);
+  }
+  void clear() {
+    const std::uint64_t s = begin_write();
+    rip.store(0, std::memory_order_relaxed);
+    seq.store(s + 2, std::memory_order_release);
+  }
+  // unchanged_since() is true when nothing was published or cleared since
+  // `seen` (an even seq read with acquire) and the reads made since.
+  bool unchanged_since(std::uint64_t seen) const {
+    std::atomic_thread_fence(std::memory_order_acquire);
+    return seq.load(std::memory_order_relaxed) == seen;
+  }
+
+ private:
+  std::uint64_t begin_write() {
+    const std::uint64_t s = seq.load(std::memory_order_relaxed);
+    seq.store(s + 1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+    return s;
+  }
 };
 
 // SampleSlot is the handshake between the monitor and the sampling signal's

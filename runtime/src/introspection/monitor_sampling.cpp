@@ -119,6 +119,55 @@ bool snapshot_from_registers(const Registers& regs, std::uintptr_t stack_hi, boo
   return true;
 }
 
+// FrameRead is a BlockingFrame as the monitor read it. settled: no call
+// was published or cleared from `seq`'s reading to the end of the read, so
+// the frame (rip 0: none) held all that time.
+struct FrameRead {
+  bool settled = false;
+  std::uint64_t seq = 0;
+  Registers regs;
+  std::uintptr_t stack_hi = 0;
+};
+
+FrameRead read_frame(const BlockingFrame& f, std::uint64_t seq) {
+  FrameRead r;
+  r.seq = seq;
+  r.regs.rip = f.rip.load(std::memory_order_relaxed);
+  r.regs.rsp = f.rsp.load(std::memory_order_relaxed);
+  r.regs.rbp = f.rbp.load(std::memory_order_relaxed);
+  r.stack_hi = f.stack_hi.load(std::memory_order_relaxed);
+  r.settled = (seq & 1) == 0 && f.unchanged_since(seq);
+  return r;
+}
+
+// same_place() is true when two readings of /proc show the thread asleep
+// in the same call at the same user sp and pc.
+bool same_place(const ProcSyscall& a, const ProcSyscall& b) {
+  return a.known && b.known && !a.running && !b.running && a.nr == b.nr && a.sp == b.sp && a.pc == b.pc;
+}
+
+// stack_from_proc() unwinds a thread asleep in a call no interposer
+// published, from the user sp and pc /proc showed (`sys`). The thread can
+// leave the call while its stack is copied, and a copy of a stack that has
+// moved on unwinds short of the program's code (seen: sqlite's unlink, 4 of
+// 37 samples ending at unlink). So /proc is read again after the copy, which
+// is kept only if the thread is still asleep at the same place; else it is
+// taken again from the new reading, up to three times, then given up: a
+// sample without a stack says less, not something wrong.
+std::size_t stack_from_proc(pid_t tid, ProcSyscall sys, Snapshot& snap, std::uintptr_t* pcs, std::size_t max) {
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    if (!sys.known || sys.running || sys.sp == 0) return 0;
+    Registers regs;
+    regs.rip = sys.pc;
+    regs.rsp = sys.sp;
+    if (!snapshot_from_registers(regs, 0, true, snap)) return 0;
+    const ProcSyscall again = read_proc_syscall(tid);
+    if (same_place(sys, again)) return unwind_snapshot(snap, pcs, max);
+    sys = again;
+  }
+  return 0;
+}
+
 // take_sample() samples one stalled hub. Running: the signal handler copies
 // the stack. Blocked in the kernel: a signal could make the call fail with
 // EINTR (sleeps, poll, epoll_wait do, whatever SA_RESTART says), so the
@@ -130,25 +179,25 @@ bool snapshot_from_registers(const Registers& regs, std::uintptr_t stack_hi, boo
 //
 // An interposed call's frame is read around /proc's word: a thread making
 // many short calls (sqlite's fdatasync, 2 ms each) can leave the call
-// between the two reads, and /proc's sp and pc, then stale and without the
-// frame pointer the interposer's frame needs, unwind short of the program's
-// code (seen: 3 to 5 of 25 samples on a loaded machine). So when /proc saw
-// the thread in a syscall while a frame was published at one end only, the
-// sample is read again, up to three times.
+// between the reads, and a frame or stack read then is another call's, or
+// stale: it unwinds short of the program's code (seen: 3 to 6 of 30 samples
+// on a loaded machine, ending in sqlite). So the frame is used only if the
+// same publication lasted from before /proc's reading to after the stack's
+// copy (BlockingFrame's seqlock); /proc and the frame are read again, up to
+// three times, while a call began or ended meanwhile. A thread that began
+// or ended a call during all three gets no stack: /proc's sp and pc lack
+// the frame pointer the interposer's frame needs, and unwind short.
 }  // namespace
 
 StallSample take_sample(Beat& b, ActiveStall& st, std::vector<std::uint8_t>& scratch) {
   StallSample s;
   s.mono_ns = static_cast<std::int64_t>(mono_now_ns());
   ProcSyscall sys;
-  std::uintptr_t frame_rip = 0;
-  for (int attempt = 0; attempt < 3; ++attempt) {
-    const std::uintptr_t before = b.blocking.rip.load(std::memory_order_acquire);
+  FrameRead frame;
+  for (int attempt = 0; attempt < 3 && !frame.settled; ++attempt) {
+    const std::uint64_t seq = b.blocking.seq.load(std::memory_order_acquire);
     sys = read_proc_syscall(b.tid);
-    frame_rip = b.blocking.rip.load(std::memory_order_acquire);
-    const bool in_syscall = sys.known && !sys.running;
-    if (!in_syscall || (before == 0 && frame_rip == 0) || (before != 0 && before == frame_rip)) break;
-    frame_rip = 0;
+    frame = read_frame(b.blocking, seq);
   }
   s.in_syscall = sys.known && !sys.running;
   s.syscall = s.in_syscall ? static_cast<int>(sys.nr) : -1;
@@ -172,12 +221,8 @@ StallSample take_sample(Beat& b, ActiveStall& st, std::vector<std::uint8_t>& scr
     Snapshot snap;
     snap.bytes = scratch.data();
     snap.capacity = scratch.size();
-    if (frame_rip != 0) {
-      Registers regs;
-      regs.rip = frame_rip;
-      regs.rsp = b.blocking.rsp.load(std::memory_order_relaxed);
-      regs.rbp = b.blocking.rbp.load(std::memory_order_relaxed);
-      if (snapshot_from_registers(regs, b.blocking.stack_hi.load(std::memory_order_relaxed), false, snap))
+    if (frame.settled && frame.regs.rip != 0) {
+      if (snapshot_from_registers(frame.regs, frame.stack_hi, false, snap) && b.blocking.unchanged_since(frame.seq))
         n = unwind_snapshot(snap, pcs, kMaxStackDepth);
     } else if (syscall_restarts(sys.nr) && !st.signaled_in_syscall) {
       st.signaled_in_syscall = true;
@@ -185,11 +230,8 @@ StallSample take_sample(Beat& b, ActiveStall& st, std::vector<std::uint8_t>& scr
         n = unwind_snapshot(b.sample.snap, pcs, kMaxStackDepth);
         release_sample(b);
       }
-    } else if (sys.sp != 0) {
-      Registers regs;
-      regs.rip = sys.pc;
-      regs.rsp = sys.sp;
-      if (snapshot_from_registers(regs, 0, true, snap)) n = unwind_snapshot(snap, pcs, kMaxStackDepth);
+    } else if (frame.settled) {
+      n = stack_from_proc(b.tid, sys, snap, pcs, kMaxStackDepth);
     }
   }
   // Our own frames at the ends (the greenlet's entry below the user's

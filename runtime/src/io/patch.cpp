@@ -151,18 +151,13 @@ template <class Call>
   if (frame != nullptr) {
     auto* const f = static_cast<std::uintptr_t*>(frame);
     const GreenletBase* g = HubImpl::tls_hub != nullptr ? HubImpl::tls_hub->running() : nullptr;
-    b->blocking.stack_hi.store(g != nullptr ? g->stack().hi : 0, std::memory_order_relaxed);
-    b->blocking.rsp.store(reinterpret_cast<std::uintptr_t>(f + 2), std::memory_order_relaxed);
-    b->blocking.rbp.store(f[0], std::memory_order_relaxed);
-    b->blocking.call.store(what, std::memory_order_relaxed);
-    b->blocking.fd.store(fd, std::memory_order_relaxed);
-    b->blocking.rip.store(f[1], std::memory_order_release);
+    b->blocking.publish(f[1], reinterpret_cast<std::uintptr_t>(f + 2), f[0], g != nullptr ? g->stack().hi : 0);
   }
   const std::uint64_t t0 = mono_now_ns();
   auto result = call();
   const int saved_errno = errno;
   const std::int64_t ns = static_cast<std::int64_t>(mono_now_ns() - t0);
-  if (frame != nullptr) b->blocking.rip.store(0, std::memory_order_release);
+  if (frame != nullptr) b->blocking.clear();
   const std::int64_t threshold = g_blocking_threshold_ns.load(std::memory_order_relaxed);
   if (threshold >= 0 && ns > threshold && g_patched.load(std::memory_order_relaxed)) [[unlikely]]
     report_blocking(what, fd, ns);
