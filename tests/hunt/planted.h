@@ -43,7 +43,9 @@ struct Truth {
   // which also holds the switches around it: run_bounds_ns is the most that
   // hold can have been, from the run before's end to the run after's start
   // (a loaded machine can take the thread away between a switch and the
-  // clock read: seen, a 5.0 ms run in a 12.2 ms hold).
+  // clock read: seen, a 5.0 ms run in a 12.2 ms hold). Each renderer's exit
+  // is one more hold, a run of 0 ns bounded by the last run's end and the
+  // joiner's wake-up.
   std::vector<std::int64_t> runs_ns;
   std::vector<std::int64_t> run_bounds_ns;
   std::vector<std::uint64_t> run_greenlets;

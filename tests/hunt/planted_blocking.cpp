@@ -147,6 +147,7 @@ void exec(const char* sql) {
 void prepare_sqlite(const Options& o) {
   const std::string path = o.dir + "/hunt-" + std::to_string(::getpid()) + ".db";
   ::unlink(path.c_str());
+  ::unlink((path + "-journal").c_str());
   if (sqlite3_open_v2(path.c_str(), &g_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
     std::fprintf(stderr, "hunt_planted: cannot open %s\n", path.c_str());
     std::exit(1);

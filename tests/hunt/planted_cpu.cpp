@@ -169,8 +169,8 @@ struct Run {
 // hold_bounds() is, for each run (in the order they ran), the most its
 // greenlet's hold of the thread can have been: from the end of the run
 // before (or `before`, the joiner's last reading) to the start of the run
-// after (or `after`). Only the hub's switches and a dying renderer's exit
-// lie between two runs.
+// after (or `after`). Only the hub's switches and a renderer's start lie
+// between two runs; the renderers' exits all come after the last run.
 std::vector<std::int64_t> hold_bounds(const std::vector<Run>& runs, Clock::time_point before,
                                       Clock::time_point after) {
   std::vector<std::int64_t> out;
@@ -210,6 +210,13 @@ Truth plant_rare_yields(const Options& o) {
   for (const Run& run : ran) {
     t.runs_ns.push_back((run.end - run.start).count());
     t.run_greenlets.push_back(renderers[run.renderer].id());
+  }
+  // Each renderer's exit is a hold of its own with no run in it, between
+  // the last run's end and the joiner's wake-up.
+  for (const gs::GreenletRef& g : renderers) {
+    t.runs_ns.push_back(0);
+    t.run_bounds_ns.push_back((after - (ran.empty() ? before : ran.back().end)).count());
+    t.run_greenlets.push_back(g.id());
   }
   t.owner = "none";
   t.function = "hunt_render_chunk";

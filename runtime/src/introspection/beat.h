@@ -56,16 +56,22 @@ struct BlockingFrame {
   std::atomic<std::uintptr_t> rbp{0};
   std::atomic<std::uintptr_t> stack_hi{0};  // the calling greenlet's stack top
 
-  void publish(std::uintptr_t ip, std::uintptr_t sp, std::uintptr_t bp, std::uintptr_t hi) {
-    const std::uint64_t s = begin_write();
+  // publish() returns false, publishing nothing, when it interrupted a
+  // write of this frame (a signal handler's interposed call on the hub's
+  // thread): the caller then must not clear() either.
+  bool publish(std::uintptr_t ip, std::uintptr_t sp, std::uintptr_t bp, std::uintptr_t hi) {
+    std::uint64_t s = 0;
+    if (!begin_write(s)) return false;
     stack_hi.store(hi, std::memory_order_relaxed);
     rsp.store(sp, std::memory_order_relaxed);
     rbp.store(bp, std::memory_order_relaxed);
     rip.store(ip, std::memory_order_relaxed);
     seq.store(s + 2, std::memory_order_release);
+    return true;
   }
   void clear() {
-    const std::uint64_t s = begin_write();
+    std::uint64_t s = 0;
+    if (!begin_write(s)) return;
     rip.store(0, std::memory_order_relaxed);
     seq.store(s + 2, std::memory_order_release);
   }
@@ -77,11 +83,14 @@ struct BlockingFrame {
   }
 
  private:
-  std::uint64_t begin_write() {
-    const std::uint64_t s = seq.load(std::memory_order_relaxed);
+  // begin_write() makes seq odd; false if it already was (the hub's thread
+  // is the only writer: an odd seq here is its own write, interrupted).
+  bool begin_write(std::uint64_t& s) {
+    s = seq.load(std::memory_order_relaxed);
+    if ((s & 1) != 0) return false;
     seq.store(s + 1, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_release);
-    return s;
+    return true;
   }
 };
 

@@ -151,32 +151,28 @@ bool same_place(const ProcSyscall& a, const ProcSyscall& b) {
 // leave the call while its stack is copied, and a copy of a stack that has
 // moved on unwinds short of the program's code (seen: sqlite's unlink, 4 of
 // 37 samples ending at unlink). So /proc is read again after the copy, which
-// is kept only if the thread is still asleep at the same place; else it is
-// taken again from the new reading, up to three times, then given up: a
-// sample without a stack says less, not something wrong.
-std::size_t stack_from_proc(pid_t tid, ProcSyscall sys, Snapshot& snap, std::uintptr_t* pcs, std::size_t max) {
+// is kept only if the thread is still asleep at the same place and made no
+// interposed call meanwhile (`seq`, an even BlockingFrame::seq read before
+// `sys`); else it is taken again from the new reading, up to three
+// times, then given up: a sample without a stack says less, not
+// something wrong. On a stack, `sys` is the reading it was taken at.
+std::size_t stack_from_proc(Beat& b, std::uint64_t seq, ProcSyscall& sys, Snapshot& snap, std::uintptr_t* pcs,
+                            std::size_t max) {
   for (int attempt = 0; attempt < 3; ++attempt) {
     if (!sys.known || sys.running || sys.sp == 0) return 0;
     Registers regs;
     regs.rip = sys.pc;
     regs.rsp = sys.sp;
     if (!snapshot_from_registers(regs, 0, true, snap)) return 0;
-    const ProcSyscall again = read_proc_syscall(tid);
-    if (same_place(sys, again)) return unwind_snapshot(snap, pcs, max);
+    const ProcSyscall again = read_proc_syscall(b.tid);
+    if (same_place(sys, again) && b.blocking.unchanged_since(seq)) return unwind_snapshot(snap, pcs, max);
+    seq = b.blocking.seq.load(std::memory_order_acquire);
+    if ((seq & 1) != 0) return 0;
     sys = again;
   }
   return 0;
 }
 
-// take_sample() samples one stalled hub. Running: the signal handler copies
-// the stack. Blocked in the kernel: a signal could make the call fail with
-// EINTR (sleeps, poll, epoll_wait do, whatever SA_RESTART says), so the
-// stack is read without one where possible: from the frame an interposed
-// call published (patch.cpp), else with one signal for calls the kernel
-// restarts, else from the user sp/pc the kernel shows in /proc. Where /proc
-// found the thread (running, or asleep in which call) is the sample's
-// in_syscall and syscall: the verdict's share of the asleep time by call.
-//
 // An interposed call's frame is read around /proc's word: a thread making
 // many short calls (sqlite's fdatasync, 2 ms each) can leave the call
 // between the reads, and a frame or stack read then is another call's, or
@@ -184,9 +180,11 @@ std::size_t stack_from_proc(pid_t tid, ProcSyscall sys, Snapshot& snap, std::uin
 // on a loaded machine, ending in sqlite). So the frame is used only if the
 // same publication lasted from before /proc's reading to after the stack's
 // copy (BlockingFrame's seqlock); /proc and the frame are read again, up to
-// three times, while a call began or ended meanwhile. A thread that began
-// or ended a call during all three gets no stack: /proc's sp and pc lack
-// the frame pointer the interposer's frame needs, and unwind short.
+// three times, while a call began or ended during /proc's reading, and a
+// frame that changed during the copy gives no stack. When the frame never
+// held still, a call the kernel restarts still gets its one signal; any
+// other gets no stack: /proc's sp and pc lack the frame pointer an
+// interposer's frame needs, and unwind short.
 }  // namespace
 
 StallSample take_sample(Beat& b, ActiveStall& st, std::vector<std::uint8_t>& scratch) {
@@ -231,7 +229,12 @@ StallSample take_sample(Beat& b, ActiveStall& st, std::vector<std::uint8_t>& scr
         release_sample(b);
       }
     } else if (frame.settled) {
-      n = stack_from_proc(b.tid, sys, snap, pcs, kMaxStackDepth);
+      ProcSyscall at = sys;
+      n = stack_from_proc(b, frame.seq, at, snap, pcs, kMaxStackDepth);
+      if (n > 0) {  // labelled by the reading the stack was taken at (the thread may have moved)
+        s.syscall = static_cast<int>(at.nr);
+        st.last_syscall_sp = at.sp;
+      }
     }
   }
   // Our own frames at the ends (the greenlet's entry below the user's

@@ -148,16 +148,17 @@ template <class Call>
 [[gnu::always_inline]] inline auto timed(const char* what, int fd, void* frame, Call call) -> decltype(call()) {
   Beat* const b = tls_beat;
   if (!monitor_on() || b == nullptr) [[likely]] return call();
+  bool published = false;
   if (frame != nullptr) {
     auto* const f = static_cast<std::uintptr_t*>(frame);
     const GreenletBase* g = HubImpl::tls_hub != nullptr ? HubImpl::tls_hub->running() : nullptr;
-    b->blocking.publish(f[1], reinterpret_cast<std::uintptr_t>(f + 2), f[0], g != nullptr ? g->stack().hi : 0);
+    published = b->blocking.publish(f[1], reinterpret_cast<std::uintptr_t>(f + 2), f[0], g != nullptr ? g->stack().hi : 0);
   }
   const std::uint64_t t0 = mono_now_ns();
   auto result = call();
   const int saved_errno = errno;
   const std::int64_t ns = static_cast<std::int64_t>(mono_now_ns() - t0);
-  if (frame != nullptr) b->blocking.clear();
+  if (published) b->blocking.clear();
   const std::int64_t threshold = g_blocking_threshold_ns.load(std::memory_order_relaxed);
   if (threshold >= 0 && ns > threshold && g_patched.load(std::memory_order_relaxed)) [[unlikely]]
     report_blocking(what, fd, ns);
