@@ -75,11 +75,32 @@ struct BlockingFrame {
     rip.store(0, std::memory_order_relaxed);
     seq.store(s + 2, std::memory_order_release);
   }
-  // unchanged_since() is true when nothing was published or cleared since
-  // `seen` (an even seq read with acquire) and the reads made since.
+  // begin_read() is the seq a reader's reads are checked against.
+  std::uint64_t begin_read() const { return seq.load(std::memory_order_acquire); }
+  // unchanged_since() is true when `seen` (begin_read()) was not mid-write
+  // and nothing was published or cleared since, so the reads made since
+  // (the fields, the stack they point into) are of one frame.
   bool unchanged_since(std::uint64_t seen) const {
     std::atomic_thread_fence(std::memory_order_acquire);
-    return seq.load(std::memory_order_relaxed) == seen;
+    return (seen & 1) == 0 && seq.load(std::memory_order_relaxed) == seen;
+  }
+  // Reading is the frame as read(): rip 0 when none was published, settled
+  // as unchanged_since() was at the end of the read.
+  struct Reading {
+    bool settled = false;
+    std::uint64_t seq = 0;
+    Registers regs;  // rip, rsp, rbp
+    std::uintptr_t stack_hi = 0;
+  };
+  Reading read(std::uint64_t seen) const {
+    Reading r;
+    r.seq = seen;
+    r.regs.rip = rip.load(std::memory_order_relaxed);
+    r.regs.rsp = rsp.load(std::memory_order_relaxed);
+    r.regs.rbp = rbp.load(std::memory_order_relaxed);
+    r.stack_hi = stack_hi.load(std::memory_order_relaxed);
+    r.settled = unchanged_since(seen);
+    return r;
   }
 
  private:

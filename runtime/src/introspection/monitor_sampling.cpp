@@ -119,27 +119,6 @@ bool snapshot_from_registers(const Registers& regs, std::uintptr_t stack_hi, boo
   return true;
 }
 
-// FrameRead is a BlockingFrame as the monitor read it. settled: no call
-// was published or cleared from `seq`'s reading to the end of the read, so
-// the frame (rip 0: none) held all that time.
-struct FrameRead {
-  bool settled = false;
-  std::uint64_t seq = 0;
-  Registers regs;
-  std::uintptr_t stack_hi = 0;
-};
-
-FrameRead read_frame(const BlockingFrame& f, std::uint64_t seq) {
-  FrameRead r;
-  r.seq = seq;
-  r.regs.rip = f.rip.load(std::memory_order_relaxed);
-  r.regs.rsp = f.rsp.load(std::memory_order_relaxed);
-  r.regs.rbp = f.rbp.load(std::memory_order_relaxed);
-  r.stack_hi = f.stack_hi.load(std::memory_order_relaxed);
-  r.settled = (seq & 1) == 0 && f.unchanged_since(seq);
-  return r;
-}
-
 // same_place() is true when two readings of /proc show the thread asleep
 // in the same call at the same user sp and pc.
 bool same_place(const ProcSyscall& a, const ProcSyscall& b) {
@@ -152,7 +131,7 @@ bool same_place(const ProcSyscall& a, const ProcSyscall& b) {
 // moved on unwinds short of the program's code (seen: sqlite's unlink, 4 of
 // 37 samples ending at unlink). So /proc is read again after the copy, which
 // is kept only if the thread is still asleep at the same place and made no
-// interposed call meanwhile (`seq`, an even BlockingFrame::seq read before
+// interposed call meanwhile (`seq`, BlockingFrame::begin_read() before
 // `sys`); else it is taken again from the new reading, up to three
 // times, then given up: a sample without a stack says less, not
 // something wrong. On a stack, `sys` is the reading it was taken at.
@@ -166,8 +145,7 @@ std::size_t stack_from_proc(Beat& b, std::uint64_t seq, ProcSyscall& sys, Snapsh
     if (!snapshot_from_registers(regs, 0, true, snap)) return 0;
     const ProcSyscall again = read_proc_syscall(b.tid);
     if (same_place(sys, again) && b.blocking.unchanged_since(seq)) return unwind_snapshot(snap, pcs, max);
-    seq = b.blocking.seq.load(std::memory_order_acquire);
-    if ((seq & 1) != 0) return 0;
+    seq = b.blocking.begin_read();
     sys = again;
   }
   return 0;
@@ -191,11 +169,11 @@ StallSample take_sample(Beat& b, ActiveStall& st, std::vector<std::uint8_t>& scr
   StallSample s;
   s.mono_ns = static_cast<std::int64_t>(mono_now_ns());
   ProcSyscall sys;
-  FrameRead frame;
+  BlockingFrame::Reading frame;
   for (int attempt = 0; attempt < 3 && !frame.settled; ++attempt) {
-    const std::uint64_t seq = b.blocking.seq.load(std::memory_order_acquire);
+    const std::uint64_t seq = b.blocking.begin_read();
     sys = read_proc_syscall(b.tid);
-    frame = read_frame(b.blocking, seq);
+    frame = b.blocking.read(seq);
   }
   s.in_syscall = sys.known && !sys.running;
   s.syscall = s.in_syscall ? static_cast<int>(sys.nr) : -1;
